@@ -1,0 +1,156 @@
+"""Access control: the one middleware every message and callback query passes.
+
+It runs as an *inner* middleware on the dispatcher, so it sees the handler that matched and reads
+the role that handler needs from its flags: ``flags={"role": "admin"}`` (default: viewer).
+
+- A stranger (no role) is refused politely; every admin is told once with one-tap grant buttons.
+- In a group, only an approved chat is served.
+- A user below the needed role is told which role the command needs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot, html
+from aiogram.dispatcher.flags import get_flag
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import User as TgUser
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import AccessRequestCb
+from bot.i18n import PoI18n, locale_for
+from storage import Repos
+from storage.chats import ChatStatus
+from storage.db import utcnow
+from storage.users import Role, User
+
+log = logging.getLogger(__name__)
+
+# How long before the admins hear about the same stranger again.
+STRANGER_RENOTIFY = timedelta(hours=24)
+GROUP_TYPES = frozenset({"group", "supergroup"})
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+def role_name(role: Role | None) -> str:
+    return _("role.none") if role is None else _(f"role.{role.value}")
+
+
+def user_label(user: User | TgUser) -> str:
+    """`Имя Фамилия (@username)` escaped for HTML."""
+    name = user.full_name
+    username = f" (@{user.username})" if user.username else ""
+    return html.quote(f"{name}{username}")
+
+
+class AccessMiddleware:
+    def __init__(self, repos: Repos, i18n: PoI18n) -> None:
+        self.repos = repos
+        self.i18n = i18n
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if get_flag(data, "system"):
+            # Service messages (a group's migration) are facts about the chat, not requests.
+            return await handler(event, data)
+        tg_user: TgUser | None = data.get("event_from_user")
+        if tg_user is None or tg_user.is_bot:
+            return None
+        user = await self._remember(tg_user)
+        data["user"] = user
+        data["role"] = user.role
+
+        chat = data.get("event_chat")
+        if chat is not None and chat.type in GROUP_TYPES:
+            known = await self.repos.chats.get(chat.id)
+            if known is None or known.status is not ChatStatus.APPROVED:
+                log.info("ignoring update in unapproved chat", extra={"chat_id": chat.id})
+                return None
+
+        required = get_flag(data, "role", default=Role.VIEWER.value)
+        if user.role is None:
+            await self._refuse_stranger(event, user, data["bot"])
+            return None
+        if not user.role.allows(Role(required)):
+            await self._refuse_role(event, user.role, Role(required))
+            return None
+        return await handler(event, data)
+
+    async def _remember(self, tg_user: TgUser) -> User:
+        """Load the user, writing only when the Telegram profile changed (a read per update)."""
+        user = await self.repos.users.get(tg_user.id)
+        profile = (tg_user.username, tg_user.first_name, tg_user.last_name)
+        if (
+            user is None
+            or profile != (user.username, user.first_name, user.last_name)
+            or (tg_user.language_code and tg_user.language_code != user.language_code)
+        ):
+            await self.repos.users.touch(
+                tg_user.id,
+                username=tg_user.username,
+                first_name=tg_user.first_name,
+                last_name=tg_user.last_name,
+                language_code=tg_user.language_code,
+            )
+            user = await self.repos.users.get(tg_user.id)
+            assert user is not None
+        return user
+
+    async def _refuse_role(self, event: TelegramObject, current: Role, required: Role) -> None:
+        if isinstance(event, CallbackQuery):
+            await event.answer(_("access.callback_forbidden"), show_alert=True)
+            return
+        if isinstance(event, Message):
+            command = (event.text or "/").split()[0].lstrip("/").split("@")[0]
+            await event.answer(
+                _("access.forbidden").format(
+                    command=html.quote(command),
+                    required=role_name(required),
+                    current=role_name(current),
+                )
+            )
+
+    async def _refuse_stranger(self, event: TelegramObject, user: User, bot: Bot) -> None:
+        if isinstance(event, CallbackQuery):
+            await event.answer(_("access.stranger"), show_alert=True)
+        elif isinstance(event, Message):
+            await event.answer(_("access.stranger"))
+        last = user.stranger_notified_at
+        if last is not None and utcnow() - last < STRANGER_RENOTIFY:
+            return
+        await self.repos.users.mark_stranger_notified(user.id)
+        await self.repos.audit.record(user.id, "access.requested", user.id)
+        await notify_admins_of_stranger(bot, self.repos, self.i18n, user)
+
+
+async def notify_admins_of_stranger(bot: Bot, repos: Repos, i18n: PoI18n, user: User) -> None:
+    for admin in await repos.users.admins():
+        with i18n.use_locale(locale_for(admin.language_code, i18n.default_locale)):
+            username = f"@{user.username}" if user.username else _("access.no_username")
+            text = _("access.admin_notice").format(
+                name=html.quote(user.full_name), username=html.quote(username), id=user.id
+            )
+            keyboard = InlineKeyboardBuilder()
+            keyboard.button(
+                text=_("btn.grant_viewer"),
+                callback_data=AccessRequestCb(user_id=user.id, role=Role.VIEWER.value),
+            )
+            keyboard.button(
+                text=_("btn.grant_dispatcher"),
+                callback_data=AccessRequestCb(user_id=user.id, role=Role.DISPATCHER.value),
+            )
+            keyboard.button(
+                text=_("btn.ignore"), callback_data=AccessRequestCb(user_id=user.id, role="-")
+            )
+            keyboard.adjust(2, 1)
+        try:
+            await bot.send_message(admin.id, text, reply_markup=keyboard.as_markup())
+        except TelegramAPIError as exc:
+            # An admin who never opened the bot cannot be written to; the others still are.
+            log.warning("could not tell admin %s about a stranger: %s", admin.id, exc)

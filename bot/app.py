@@ -1,0 +1,129 @@
+"""Wiring: settings -> database, bot, dispatcher, routers, middlewares, health server.
+
+:class:`LogiBot` is used the same way by `logibot run`, the demo and the tests:
+``await app.start()`` then ``await app.run_polling()``; ``await app.request_stop()`` from outside,
+or SIGTERM/SIGINT when ``handle_signals`` is on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+
+from bot.access import AccessMiddleware
+from bot.config import Settings
+from bot.health import HealthServer, HealthState, IntegrationHealth
+from bot.i18n import LocaleMiddleware, build_i18n
+from bot.menus import publish_all_menus
+from bot.metrics import Metrics
+from bot.telegram_requests import TelegramRequestMiddleware
+from bot.updates import UpdateTracker
+from handlers import build_root_router
+from storage import Repos
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 20
+
+
+class LogiBot:
+    def __init__(self, settings: Settings) -> None:
+        if settings.bot_token is None:
+            raise ValueError("BOT_TOKEN is required")
+        self.settings = settings
+        self.metrics = Metrics()
+        self.i18n = build_i18n(settings.bot_language)
+        self.db = Database(settings.database_path)
+        self.repos = Repos.on(self.db)
+        self.requests = TelegramRequestMiddleware(self.metrics)
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session.middleware(self.requests)
+        self.bot = Bot(
+            token=settings.bot_token.get_secret_value(),
+            session=session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+        self.health = HealthState(
+            integrations={
+                name: IntegrationHealth(name, enabled)
+                for name, enabled in settings.enabled_integrations().items()
+            },
+            polling_last_ok=lambda: self.requests.last_poll_ok,
+        )
+        self.health_server = HealthServer(self.db, self.health, self.metrics)
+        self.tracker = UpdateTracker(self.metrics)
+        self.dp = self._build_dispatcher()
+
+    def _build_dispatcher(self) -> Dispatcher:
+        dp = Dispatcher()
+        dp.update.outer_middleware(self.tracker)
+        LocaleMiddleware(self.i18n).setup(dp)
+        access = AccessMiddleware(self.repos, self.i18n)
+        dp.message.middleware(access)
+        dp.callback_query.middleware(access)
+        dp.include_router(build_root_router())
+        dp.workflow_data.update(self.dependencies())
+        dp.shutdown.register(self._on_shutdown)
+        return dp
+
+    def dependencies(self) -> dict[str, Any]:
+        """What handlers may ask for by name (typed keyword arguments)."""
+        return {
+            "settings": self.settings,
+            "repos": self.repos,
+            "metrics": self.metrics,
+            "health": self.health,
+            "admin_ids": list(self.settings.admin_ids),
+            "timezone": self.settings.timezone,
+        }
+
+    async def start(self) -> None:
+        await self.db.open()
+        await self.repos.users.ensure_admins(self.settings.admin_ids)
+        if self.settings.http_port:
+            await self.health_server.start(self.settings.http_port)
+        try:
+            await publish_all_menus(self.bot, self.i18n, self.repos)
+        except TelegramAPIError as exc:
+            # Menus are a convenience; the bot still works without them.
+            log.warning("could not publish command menus: %s", exc)
+
+    async def run_polling(self, *, handle_signals: bool = True) -> None:
+        """Poll until stopped; then the shutdown hook finishes work and everything closes."""
+        try:
+            await self.dp.start_polling(
+                self.bot,
+                handle_signals=handle_signals,
+                allowed_updates=self.dp.resolve_used_update_types(),
+                close_bot_session=True,
+            )
+        finally:
+            await self.health_server.stop()
+            await self.db.close()
+            log.info("logibot stopped")
+
+    async def request_stop(self) -> None:
+        await self.dp.stop_polling()
+
+    async def _on_shutdown(self) -> None:
+        if not await self.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.warning("%s handlers still running at shutdown", self.tracker.in_flight)
+        await self._confirm_handled_updates()
+
+    async def _confirm_handled_updates(self) -> None:
+        """aiogram confirms an update only with the next getUpdates; confirm the last batch now
+        so a restart does not handle it again."""
+        if self.tracker.last_update_id is None:
+            return
+        try:
+            await self.bot.get_updates(offset=self.tracker.last_update_id + 1, limit=1, timeout=0)
+        except TelegramAPIError as exc:
+            log.warning("could not confirm the last updates: %s", exc)

@@ -1,0 +1,172 @@
+"""Configuration from the environment and `.env` (pydantic-settings).
+
+The variable names are the public contract documented in the README. An integration whose
+credentials are missing is simply off; its commands say so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
+
+
+class ConfigError(Exception):
+    """Raised with one readable line per wrong variable; the CLI prints it and exits 2."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = TELEGRAM_DEFAULT_API_URL
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    database_path: Path = Path("data/logibot.sqlite3")
+    bot_timezone: str = "Europe/Moscow"
+    bot_language: Literal["ru", "en"] = "ru"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    movizor_project: str | None = None
+    movizor_key: SecretStr | None = None
+    movizor_base_url: str = "https://movizor.ru/api"
+    movizor_poll_seconds: int = Field(default=60, ge=5)
+    movizor_hourly_limit: int = Field(default=4800, ge=1, le=5000)
+
+    mobiforce_base_url: str | None = None
+    mobiforce_api_key: SecretStr | None = None
+    mobiforce_poll_seconds: int = Field(default=60, ge=5)
+
+    taximaster_base_url: str | None = None
+    taximaster_secret: SecretStr | None = None
+    taximaster_verify_tls: bool = True
+    taximaster_ca_file: Path | None = None
+    taximaster_poll_seconds: int = Field(default=15, ge=5)
+
+    alta_base_url: str = "https://www.alta.ru/rail_tracking/api_v2.php"
+    alta_login: str | None = None
+    alta_sa: str | None = None
+    alta_password: SecretStr | None = None
+    alta_poll_seconds: int = Field(default=900, ge=60)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator(
+        "telegram_api_url",
+        "movizor_base_url",
+        "mobiforce_base_url",
+        "taximaster_base_url",
+        "alta_base_url",
+    )
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+    # --- which integrations are on -------------------------------------------------------
+    @property
+    def movizor_enabled(self) -> bool:
+        return bool(self.movizor_project and self.movizor_key)
+
+    @property
+    def mobiforce_enabled(self) -> bool:
+        return bool(self.mobiforce_base_url and self.mobiforce_api_key)
+
+    @property
+    def taximaster_enabled(self) -> bool:
+        return bool(self.taximaster_base_url and self.taximaster_secret)
+
+    @property
+    def alta_enabled(self) -> bool:
+        return bool(self.alta_login and self.alta_sa and self.alta_password)
+
+    def enabled_integrations(self) -> dict[str, bool]:
+        return {
+            "movizor": self.movizor_enabled,
+            "mobiforce": self.mobiforce_enabled,
+            "taximaster": self.taximaster_enabled,
+            "alta": self.alta_enabled,
+        }
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log redaction filter."""
+        values = [self.bot_token, self.movizor_key, self.mobiforce_api_key]
+        values += [self.taximaster_secret, self.alta_password]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def load_settings(*, require_token: bool = False, **overrides: object) -> Settings:
+    """Load settings, turning every validation problem into one readable line."""
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "CONFIG"
+            problems.append(f"{name}: {error['msg']}")
+    token_missing = settings is None or settings.bot_token is None
+    if require_token and token_missing and not any(p.startswith("BOT_TOKEN") for p in problems):
+        problems.insert(0, "BOT_TOKEN: required for `logibot run` (get one from @BotFather)")
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def masked(settings: Settings) -> dict[str, str]:
+    """The effective configuration as text, secrets shown as `***` (for `logibot check`)."""
+    shown: dict[str, str] = {}
+    for name, value in settings:
+        shown[name.upper()] = _mask(value)
+    return shown
+
+
+def _mask(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return "***" if value.get_secret_value() else ""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)

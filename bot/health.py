@@ -1,0 +1,105 @@
+"""Operations endpoints on HTTP_PORT: /healthz (JSON) and /metrics (Prometheus text)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot.metrics import Metrics
+from storage.db import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+# Polling answers at least every long-poll timeout (30 s); three missed rounds means it is stuck.
+POLLING_STALE_SECONDS = 120
+
+
+@dataclass
+class IntegrationHealth:
+    """What /healthz and /status say about one integration."""
+
+    name: str
+    enabled: bool
+    paused: bool = False
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+
+    def succeeded(self) -> None:
+        self.last_success = utcnow()
+        self.consecutive_failures = 0
+
+    def failed(self, error: str) -> None:
+        self.last_error = error
+        self.last_error_at = utcnow()
+        self.consecutive_failures += 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "enabled": self.enabled,
+            "paused": self.paused,
+            "last_success": self.last_success.isoformat() if self.last_success else None,
+            "last_error": self.last_error,
+            "consecutive_failures": self.consecutive_failures,
+        }
+
+
+@dataclass
+class HealthState:
+    integrations: dict[str, IntegrationHealth] = field(default_factory=dict)
+    polling_last_ok: Callable[[], float | None] = lambda: None
+
+
+class HealthServer:
+    def __init__(self, db: Database, state: HealthState, metrics: Metrics) -> None:
+        self.db, self.state, self.metrics = db, state, metrics
+        self.app = web.Application()
+        self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/metrics", self.metrics_endpoint)
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, port: int, host: str = "0.0.0.0") -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        log.info("health and metrics on port %s", self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        database_ok = await self.db.ping()
+        last_poll = self.state.polling_last_ok()
+        polling_age = None if last_poll is None else time.monotonic() - last_poll
+        polling_ok = polling_age is not None and polling_age < POLLING_STALE_SECONDS
+        body = {
+            "status": "ok" if database_ok and polling_ok else "fail",
+            "database": "ok" if database_ok else "fail",
+            "telegram_polling": {
+                "alive": polling_ok,
+                "seconds_since_last_poll": None if polling_age is None else round(polling_age, 1),
+            },
+            "integrations": {
+                name: health.as_dict() for name, health in self.state.integrations.items()
+            },
+        }
+        return web.json_response(body, status=200 if body["status"] == "ok" else 503)
+
+    async def metrics_endpoint(self, request: web.Request) -> web.Response:
+        response = web.Response(body=self.metrics.render())
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return response

@@ -1,0 +1,67 @@
+"""Texts in ru (default) and en, through aiogram's gettext-based i18n.
+
+Texts live in ``bot/locales/<lang>/LC_MESSAGES/logibot.po`` keyed by a short id
+(``help.title``). The .po files are compiled in memory with Babel at start, so there is no
+build step and no binary file in the repository.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from pathlib import Path
+from typing import Any
+
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "logibot"
+SUPPORTED = ("ru", "en")
+# Telegram language codes that read Russian comfortably get Russian; the rest English.
+RUSSIAN_READERS = frozenset({"ru", "uk", "be", "kk", "ky", "uz", "tg", "hy", "az"})
+
+
+class PoI18n(I18n):
+    """aiogram's I18n, reading .po files directly instead of compiled .mo files."""
+
+    def find_locales(self) -> dict[str, gettext.GNUTranslations]:
+        translations: dict[str, gettext.GNUTranslations] = {}
+        for po_path in sorted(self.path.glob(f"*/LC_MESSAGES/{self.domain}.po")):
+            with po_path.open("rb") as fp:
+                catalog = read_po(fp, locale=po_path.parent.parent.name)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            translations[po_path.parent.parent.name] = gettext.GNUTranslations(buffer)
+        return translations
+
+    def keys(self, locale: str) -> set[str]:
+        catalog = self.locales[locale]
+        return {k for k in catalog._catalog if isinstance(k, str) and k}  # type: ignore[attr-defined]
+
+
+def build_i18n(default_locale: str) -> PoI18n:
+    return PoI18n(path=LOCALES_DIR, default_locale=default_locale, domain=DOMAIN)
+
+
+def locale_for(language_code: str | None, default: str) -> str:
+    """Pick ru or en from a Telegram ``language_code`` (``en-US`` -> en), else the default."""
+    if not language_code:
+        return default
+    base = language_code.split("-")[0].lower()
+    if base == "en":
+        return "en"
+    if base in RUSSIAN_READERS:
+        return "ru"
+    return default
+
+
+class LocaleMiddleware(I18nMiddleware):
+    """The user's Telegram language decides, falling back to ``BOT_LANGUAGE``."""
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user: User | None = data.get("event_from_user")
+        return locale_for(user.language_code if user else None, self.i18n.default_locale)

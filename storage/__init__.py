@@ -1,0 +1,38 @@
+"""Persistence: aiosqlite database, migrations and one small repository per table group.
+
+Storage knows nothing of aiogram or Telegram objects: it deals in ids and plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.audit import AuditRepo
+from storage.chats import ChatsRepo
+from storage.confirmations import ConfirmationsRepo
+from storage.db import Database
+from storage.settings import SettingsRepo
+from storage.users import UsersRepo
+
+
+@dataclass(frozen=True)
+class Repos:
+    """The repositories handlers receive as one ``repos`` argument."""
+
+    db: Database
+    users: UsersRepo
+    chats: ChatsRepo
+    audit: AuditRepo
+    settings: SettingsRepo
+    confirmations: ConfirmationsRepo
+
+    @classmethod
+    def on(cls, db: Database) -> Repos:
+        return cls(
+            db=db,
+            users=UsersRepo(db),
+            chats=ChatsRepo(db),
+            audit=AuditRepo(db),
+            settings=SettingsRepo(db),
+            confirmations=ConfirmationsRepo(db),
+        )

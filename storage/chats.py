@@ -1,0 +1,88 @@
+"""Group chats the bot is in, and whether an admin approved them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.db import Database, to_db_time, utcnow
+
+
+class ChatStatus(StrEnum):
+    APPROVED = "approved"
+    PENDING = "pending"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    type: str
+    title: str
+    status: ChatStatus
+    added_by: int | None
+
+
+_COLUMNS = "id, type, title, status, added_by"
+
+
+def _chat(row: aiosqlite.Row) -> Chat:
+    return Chat(
+        id=row["id"],
+        type=row["type"],
+        title=row["title"],
+        status=ChatStatus(row["status"]),
+        added_by=row["added_by"],
+    )
+
+
+class ChatsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Chat | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM chats WHERE id = ?", (chat_id,))
+        return _chat(row) if row else None
+
+    async def upsert(
+        self, chat_id: int, *, type: str, title: str, status: ChatStatus, added_by: int | None
+    ) -> None:
+        now = to_db_time(utcnow())
+        await self.db.execute(
+            """
+            INSERT INTO chats (id, type, title, status, added_by, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,
+                status = excluded.status, added_by = excluded.added_by,
+                updated_at = excluded.updated_at
+            """,
+            (chat_id, type, title, status.value, added_by, now, now),
+        )
+
+    async def set_status(self, chat_id: int, status: ChatStatus) -> bool:
+        changed = await self.db.execute(
+            "UPDATE chats SET status = ?, updated_at = ? WHERE id = ?",
+            (status.value, to_db_time(utcnow()), chat_id),
+        )
+        return changed > 0
+
+    async def update_title(self, chat_id: int, title: str) -> None:
+        await self.db.execute(
+            "UPDATE chats SET title = ?, updated_at = ? WHERE id = ? AND title != ?",
+            (title, to_db_time(utcnow()), chat_id, title),
+        )
+
+    async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> None:
+        """A group upgraded to a supergroup keeps its approval under its new id."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM chats WHERE id = ?", (new_id,))
+            await conn.execute(
+                "UPDATE chats SET id = ?, type = ?, updated_at = ? WHERE id = ?",
+                (new_id, new_type, to_db_time(utcnow()), old_id),
+            )
+
+    async def all(self) -> list[Chat]:
+        rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM chats ORDER BY status, title")
+        return [_chat(row) for row in rows]

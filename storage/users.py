@@ -1,0 +1,135 @@
+"""Users and their roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+import aiosqlite
+
+from storage.db import Database, from_db_time, to_db_time, utcnow
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DISPATCHER = "dispatcher"
+    VIEWER = "viewer"
+
+    @property
+    def rank(self) -> int:
+        return {Role.VIEWER: 1, Role.DISPATCHER: 2, Role.ADMIN: 3}[self]
+
+    def allows(self, required: Role) -> bool:
+        return self.rank >= required.rank
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str | None
+    first_name: str
+    last_name: str | None
+    language_code: str | None
+    role: Role | None
+    stranger_notified_at: datetime | None = None
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or str(self.id)
+
+
+_COLUMNS = "id, username, first_name, last_name, language_code, role, stranger_notified_at"
+
+
+def _user(r: aiosqlite.Row) -> User:
+    return User(
+        id=r["id"],
+        username=r["username"],
+        first_name=r["first_name"],
+        last_name=r["last_name"],
+        language_code=r["language_code"],
+        role=Role(r["role"]) if r["role"] else None,
+        stranger_notified_at=from_db_time(r["stranger_notified_at"]),
+    )
+
+
+class UsersRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, user_id: int) -> User | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return _user(row) if row else None
+
+    async def find_by_username(self, username: str) -> User | None:
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(?)",
+            (username.lstrip("@"),),
+        )
+        return _user(row) if row else None
+
+    async def touch(
+        self,
+        user_id: int,
+        *,
+        username: str | None,
+        first_name: str,
+        last_name: str | None,
+        language_code: str | None,
+    ) -> None:
+        """Remember a user's current profile (names change; roles are kept)."""
+        now = to_db_time(utcnow())
+        await self.db.execute(
+            """
+            INSERT INTO users (id, username, first_name, last_name, language_code,
+                               created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET
+                username = excluded.username, first_name = excluded.first_name,
+                last_name = excluded.last_name,
+                language_code = coalesce(excluded.language_code, users.language_code),
+                updated_at = excluded.updated_at
+            WHERE users.username IS NOT excluded.username
+               OR users.first_name IS NOT excluded.first_name
+               OR users.last_name IS NOT excluded.last_name
+               OR (excluded.language_code IS NOT NULL
+                   AND users.language_code IS NOT excluded.language_code)
+            """,
+            (user_id, username, first_name, last_name, language_code, now, now),
+        )
+
+    async def set_role(self, user_id: int, role: Role | None, *, by: int | None) -> None:
+        now = to_db_time(utcnow())
+        await self.db.execute(
+            """
+            INSERT INTO users (id, role, granted_by, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET role = excluded.role,
+                granted_by = excluded.granted_by, updated_at = excluded.updated_at
+            """,
+            (user_id, role.value if role else None, by, now, now),
+        )
+
+    async def ensure_admins(self, admin_ids: list[int]) -> None:
+        """ADMIN_IDS are admins from the first start (and stay admins on every start)."""
+        for admin_id in admin_ids:
+            user = await self.get(admin_id)
+            if user is None or user.role is not Role.ADMIN:
+                await self.set_role(admin_id, Role.ADMIN, by=None)
+
+    async def mark_stranger_notified(self, user_id: int) -> None:
+        await self.db.execute(
+            "UPDATE users SET stranger_notified_at = ? WHERE id = ?",
+            (to_db_time(utcnow()), user_id),
+        )
+
+    async def with_role(self) -> list[User]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM users WHERE role IS NOT NULL "
+            "ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'dispatcher' THEN 1 ELSE 2 END, id"
+        )
+        return [_user(row) for row in rows]
+
+    async def admins(self) -> list[User]:
+        return [u for u in await self.with_role() if u.role is Role.ADMIN]

@@ -1,0 +1,95 @@
+import subprocess
+import sys
+
+import pytest
+
+from bot.config import ConfigError, load_settings, masked
+
+ALL_VARS = (
+    "BOT_TOKEN TELEGRAM_API_URL ADMIN_IDS DATABASE_PATH BOT_TIMEZONE BOT_LANGUAGE HTTP_PORT "
+    "LOG_LEVEL LOG_FORMAT MOVIZOR_PROJECT MOVIZOR_KEY MOVIZOR_BASE_URL MOVIZOR_POLL_SECONDS "
+    "MOBIFORCE_BASE_URL MOBIFORCE_API_KEY MOBIFORCE_POLL_SECONDS TAXIMASTER_BASE_URL "
+    "TAXIMASTER_SECRET TAXIMASTER_VERIFY_TLS TAXIMASTER_CA_FILE TAXIMASTER_POLL_SECONDS "
+    "ALTA_BASE_URL ALTA_LOGIN ALTA_SA ALTA_PASSWORD ALTA_POLL_SECONDS"
+).split()
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ALL_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_match_the_documented_contract():
+    settings = load_settings()
+    assert settings.telegram_api_url == "https://api.telegram.org"
+    assert str(settings.database_path) == "data/logibot.sqlite3"
+    assert settings.bot_timezone == "Europe/Moscow"
+    assert settings.bot_language == "ru"
+    assert settings.movizor_base_url == "https://movizor.ru/api"
+    assert settings.alta_base_url == "https://www.alta.ru/rail_tracking/api_v2.php"
+    assert settings.enabled_integrations() == {
+        "movizor": False,
+        "mobiforce": False,
+        "taximaster": False,
+        "alta": False,
+    }
+
+
+def test_admin_ids_are_comma_separated(monkeypatch):
+    monkeypatch.setenv("ADMIN_IDS", "111, 222,333")
+    assert load_settings().admin_ids == [111, 222, 333]
+
+
+def test_integration_is_on_only_with_its_credentials(monkeypatch):
+    monkeypatch.setenv("MOVIZOR_PROJECT", "acme")
+    assert not load_settings().movizor_enabled
+    monkeypatch.setenv("MOVIZOR_KEY", "k" * 10)
+    assert load_settings().movizor_enabled
+
+
+def test_every_wrong_variable_is_named_at_once(monkeypatch):
+    monkeypatch.setenv("HTTP_PORT", "eighty")
+    monkeypatch.setenv("BOT_TIMEZONE", "Mars/Olympus")
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(require_token=True)
+    names = [problem.split(":")[0] for problem in caught.value.problems]
+    assert names == ["BOT_TOKEN", "BOT_TIMEZONE", "HTTP_PORT", "LOG_FORMAT"] or set(names) == {
+        "BOT_TOKEN",
+        "BOT_TIMEZONE",
+        "HTTP_PORT",
+        "LOG_FORMAT",
+    }
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text("BOT_TOKEN=123:abc\nADMIN_IDS=5\n")
+    settings = load_settings(require_token=True)
+    assert settings.admin_ids == [5]
+
+
+def test_masked_hides_secrets(monkeypatch):
+    monkeypatch.setenv("BOT_TOKEN", "123456:SECRET-TOKEN")
+    monkeypatch.setenv("MOVIZOR_KEY", "movizor-secret")
+    shown = masked(load_settings())
+    assert shown["BOT_TOKEN"] == "***"
+    values = " ".join(shown.values())
+    assert "SECRET-TOKEN" not in values and "movizor-secret" not in values
+    assert shown["MOVIZOR_KEY"] == "***"
+
+
+def test_run_without_token_exits_2_with_a_clear_message(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr

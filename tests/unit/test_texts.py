@@ -1,0 +1,64 @@
+import re
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.commands import CATALOGUE
+from bot.i18n import build_i18n, locale_for
+from bot.texts import split_lines
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ru_and_en_have_the_same_keys():
+    i18n = build_i18n("ru")
+    assert i18n.keys("ru") == i18n.keys("en")
+
+
+def test_every_text_id_used_in_code_exists():
+    i18n = build_i18n("ru")
+    keys = i18n.keys("ru")
+    used: set[str] = set()
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:
+        used |= set(re.findall(r'_\("([a-z_]+\.[a-z_.]+)"\)', path.read_text()))
+    assert used, "the scan found no text ids at all"
+    assert used <= keys, f"missing texts: {sorted(used - keys)}"
+
+
+def test_every_command_has_a_description_and_usage():
+    i18n = build_i18n("ru")
+    for locale in ("ru", "en"):
+        for spec in CATALOGUE.values():
+            assert spec.description_key in i18n.keys(locale)
+            assert spec.usage_key in i18n.keys(locale), spec.usage_key
+
+
+def test_placeholders_agree_between_languages():
+    i18n = build_i18n("ru")
+    for key in i18n.keys("ru"):
+        ru = set(re.findall(r"\{(\w+)\}", i18n.gettext(key, locale="ru")))
+        en = set(re.findall(r"\{(\w+)\}", i18n.gettext(key, locale="en")))
+        assert ru == en, key
+
+
+def test_locale_choice():
+    assert locale_for("en-US", "ru") == "en"
+    assert locale_for("uk", "en") == "ru"
+    assert locale_for("de", "ru") == "ru"
+    assert locale_for(None, "en") == "en"
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=300)))
+def test_split_lines_keeps_every_line_whole_and_under_the_limit(lines):
+    chunks = split_lines(lines, limit=500)
+    assert all(len(chunk) <= 500 for chunk in chunks)
+    assert "\n".join(chunks) == "\n".join(lines) or not any(lines)
+
+
+def test_split_never_cuts_inside_a_tag():
+    lines = [f"<b>Водитель {i}</b> опаздывает на <i>{i} мин</i>" for i in range(400)]
+    for chunk in split_lines(lines):
+        assert len(chunk) <= 4096
+        assert chunk.count("<b>") == chunk.count("</b>")
+        assert chunk.count("<i>") == chunk.count("</i>")
