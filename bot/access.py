@@ -25,6 +25,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccessRequestCb
 from bot.i18n import PoI18n, locale_for
+from bot.menus import publish_user_menu
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import utcnow
@@ -62,7 +63,7 @@ class AccessMiddleware:
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return None
-        user = await self._remember(tg_user)
+        user = await self._remember(tg_user, data["bot"])
         data["user"] = user
         data["role"] = user.role
 
@@ -82,9 +83,10 @@ class AccessMiddleware:
             return None
         return await handler(event, data)
 
-    async def _remember(self, tg_user: TgUser) -> User:
+    async def _remember(self, tg_user: TgUser, bot: Bot) -> User:
         """Load the user, writing only when the Telegram profile changed (a read per update)."""
         user = await self.repos.users.get(tg_user.id)
+        first_contact = user is None or not user.seen
         profile = (tg_user.username, tg_user.first_name, tg_user.last_name)
         if (
             user is None
@@ -100,6 +102,9 @@ class AccessMiddleware:
             )
             user = await self.repos.users.get(tg_user.id)
             assert user is not None
+            if first_contact and user.role is not None:
+                # Granted by id before they ever wrote: now their menu can be set.
+                await publish_user_menu(bot, self.i18n, user)
         return user
 
     async def _refuse_role(self, event: TelegramObject, current: Role, required: Role) -> None:
@@ -121,10 +126,11 @@ class AccessMiddleware:
             await event.answer(_("access.stranger"), show_alert=True)
         elif isinstance(event, Message):
             await event.answer(_("access.stranger"))
-        last = user.stranger_notified_at
-        if last is not None and utcnow() - last < STRANGER_RENOTIFY:
+        claimed = await self.repos.users.claim_stranger_notice(
+            user.id, not_since=utcnow() - STRANGER_RENOTIFY
+        )
+        if not claimed:
             return
-        await self.repos.users.mark_stranger_notified(user.id)
         await self.repos.audit.record(user.id, "access.requested", user.id)
         await notify_admins_of_stranger(bot, self.repos, self.i18n, user)
 

@@ -8,9 +8,10 @@ or SIGTERM/SIGINT when ``handle_signals`` is on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -35,7 +36,7 @@ SHUTDOWN_GRACE_SECONDS = 20
 
 
 class LogiBot:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, extra_routers: Sequence[Router] = ()) -> None:
         if settings.bot_token is None:
             raise ValueError("BOT_TOKEN is required")
         self.settings = settings
@@ -60,16 +61,16 @@ class LogiBot:
         )
         self.health_server = HealthServer(self.db, self.health, self.metrics)
         self.tracker = UpdateTracker(self.metrics)
-        self.dp = self._build_dispatcher()
+        self.dp = self._build_dispatcher(extra_routers)
 
-    def _build_dispatcher(self) -> Dispatcher:
+    def _build_dispatcher(self, extra_routers: Sequence[Router]) -> Dispatcher:
         dp = Dispatcher()
         dp.update.outer_middleware(self.tracker)
         LocaleMiddleware(self.i18n).setup(dp)
         access = AccessMiddleware(self.repos, self.i18n)
         dp.message.middleware(access)
         dp.callback_query.middleware(access)
-        dp.include_router(build_root_router())
+        dp.include_routers(*extra_routers, build_root_router())
         dp.workflow_data.update(self.dependencies())
         dp.shutdown.register(self._on_shutdown)
         return dp
@@ -78,6 +79,7 @@ class LogiBot:
         """What handlers may ask for by name (typed keyword arguments)."""
         return {
             "settings": self.settings,
+            "i18n": self.i18n,
             "repos": self.repos,
             "metrics": self.metrics,
             "health": self.health,
@@ -114,16 +116,8 @@ class LogiBot:
         await self.dp.stop_polling()
 
     async def _on_shutdown(self) -> None:
+        # Polling has stopped; updates already received finish their handlers before the
+        # session closes. (The last getUpdates already carried offset=last+1, so Telegram will
+        # not deliver the handled updates again.)
         if not await self.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("%s handlers still running at shutdown", self.tracker.in_flight)
-        await self._confirm_handled_updates()
-
-    async def _confirm_handled_updates(self) -> None:
-        """aiogram confirms an update only with the next getUpdates; confirm the last batch now
-        so a restart does not handle it again."""
-        if self.tracker.last_update_id is None:
-            return
-        try:
-            await self.bot.get_updates(offset=self.tracker.last_update_id + 1, limit=1, timeout=0)
-        except TelegramAPIError as exc:
-            log.warning("could not confirm the last updates: %s", exc)

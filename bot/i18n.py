@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,15 @@ class PoI18n(I18n):
             buffer.seek(0)
             translations[po_path.parent.parent.name] = gettext.GNUTranslations(buffer)
         return translations
+
+    @contextmanager
+    def context(self) -> Iterator[I18n]:
+        # aiogram keeps one context variable per class; gettext() reads I18n's, not ours.
+        token = I18n.set_current(self)
+        try:
+            yield self
+        finally:
+            I18n.reset_current(token)
 
     def keys(self, locale: str) -> set[str]:
         catalog = self.locales[locale]

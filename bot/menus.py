@@ -47,7 +47,12 @@ async def publish_default_menus(bot: Bot, i18n: PoI18n) -> None:
 
 
 async def publish_user_menu(bot: Bot, i18n: PoI18n, user: User) -> None:
-    """Set (or, for a user without a role, remove) a user's personal menu."""
+    """Set (or, for a user without a role, remove) a user's personal menu.
+
+    A user who has never written to the bot gets theirs on their first message instead.
+    """
+    if not user.seen:
+        return
     scope = BotCommandScopeChat(chat_id=user.id)
     try:
         for locale in SUPPORTED:
@@ -58,8 +63,7 @@ async def publish_user_menu(bot: Bot, i18n: PoI18n, user: User) -> None:
                 await bot.set_my_commands(
                     menu(i18n, user.role, locale), scope=scope, language_code=language
                 )
-    except TelegramAPIError as exc:
-        # "chat not found" for a user who never opened the bot: the menu comes with /start.
+    except TelegramAPIError as exc:  # e.g. the user has blocked the bot since
         log.info("menu for user %s not set: %s", user.id, exc)
 
 

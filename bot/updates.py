@@ -1,7 +1,7 @@
 """The outermost middleware: metrics per update, and knowing what is still in flight.
 
-On shutdown the app waits for in-flight handlers (a taxi being ordered finishes) and then
-confirms the last update id to Telegram, so nothing is handled twice after a restart.
+On shutdown the app waits for in-flight handlers, so a taxi being ordered is ordered (and the
+dispatcher told) before the process exits.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ class UpdateTracker:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.in_flight = 0
-        self.last_update_id: int | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -40,8 +39,6 @@ class UpdateTracker:
         finally:
             self.metrics.updates_handled.labels(kind).inc()
             self.metrics.handler_latency.labels(kind).observe(time.perf_counter() - started)
-            if self.last_update_id is None or event.update_id > self.last_update_id:
-                self.last_update_id = event.update_id
             self.in_flight -= 1
             if self.in_flight == 0:
                 self._idle.set()

@@ -136,6 +136,8 @@ async def apply_role(
 
 async def tell_user(bot: Bot, i18n: PoI18n, user: User, key: str, **values: Any) -> None:
     """Write to a user in their own language; a user who never opened the bot is skipped."""
+    if not user.seen:
+        return
     with i18n.use_locale(locale_for(user.language_code, i18n.default_locale)):
         resolved = {k: v() if callable(v) else v for k, v in values.items()}
         text = _(key).format(**resolved)

@@ -8,16 +8,16 @@ import logging
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import PoI18n, locale_for
 from bot.metrics import Metrics
 from integrations.errors import IntegrationError
 
 log = logging.getLogger("bot.errors")
 
 
-async def error_boundary(event: ErrorEvent, metrics: Metrics) -> bool:
+async def error_boundary(event: ErrorEvent, metrics: Metrics, i18n: PoI18n) -> bool:
     update = event.update
     message = update.message or (update.callback_query.message if update.callback_query else None)
     user = (update.message and update.message.from_user) or (
@@ -31,14 +31,15 @@ async def error_boundary(event: ErrorEvent, metrics: Metrics) -> bool:
         "callback_data": update.callback_query.data if update.callback_query else None,
     }
     exc = event.exception
+    locale = locale_for(user.language_code if user else None, i18n.default_locale)
     if isinstance(exc, IntegrationError):
         log.warning("upstream error %s: %s", type(exc).__name__, exc, extra=context)
-        i18n = I18n.get_current(no_error=True)
-        text = exc.message_for(i18n.current_locale if i18n else "ru")
+        text = exc.message_for(locale)
     else:
         metrics.handler_errors.inc()
         log.error("handler failed: %r", exc, exc_info=exc, extra=context)
-        text = _("error.internal")
+        with i18n.context(), i18n.use_locale(locale):
+            text = _("error.internal")
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text[:200], show_alert=True)

@@ -35,6 +35,15 @@ class User:
     stranger_notified_at: datetime | None = None
 
     @property
+    def seen(self) -> bool:
+        """Has this user ever written to the bot? (A role can be granted by id beforehand.)
+
+        Telegram answers "chat not found" to anything sent to a user who has not, so the bot
+        writes only to users it has seen. Telegram's first_name is never empty.
+        """
+        return bool(self.first_name)
+
+    @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part) or str(self.id)
 
@@ -118,11 +127,17 @@ class UsersRepo:
             if user is None or user.role is not Role.ADMIN:
                 await self.set_role(admin_id, Role.ADMIN, by=None)
 
-    async def mark_stranger_notified(self, user_id: int) -> None:
-        await self.db.execute(
-            "UPDATE users SET stranger_notified_at = ? WHERE id = ?",
-            (to_db_time(utcnow()), user_id),
+    async def claim_stranger_notice(self, user_id: int, *, not_since: datetime) -> bool:
+        """True for exactly one caller per period: the one that should tell the admins.
+
+        Atomic, because a stranger's messages are handled concurrently.
+        """
+        changed = await self.db.execute(
+            "UPDATE users SET stranger_notified_at = ? WHERE id = ? "
+            "AND (stranger_notified_at IS NULL OR stranger_notified_at < ?)",
+            (to_db_time(utcnow()), user_id, to_db_time(not_since)),
         )
+        return changed == 1
 
     async def with_role(self) -> list[User]:
         rows = await self.db.fetchall(

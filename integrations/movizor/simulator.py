@@ -1,0 +1,404 @@
+"""A Movizor look-alike over real HTTP, for contract tests, end-to-end tests and ``make demo``.
+
+The HTTP layer lives here: routing ``/api/{project}/{function}/`` (GET or POST, parameters
+merged like PHP's ``$_REQUEST``), the key check with the lockout after 5 wrong keys in an hour,
+the hourly request limit, fault injection, and the JSON envelope. The rules of the service
+live in :mod:`integrations.movizor.sim_world`.
+
+Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
+``start + real elapsed × speed + advanced``. :meth:`MovizorSimulator.advance` jumps ahead and
+runs everything due meanwhile (drivers move, events are emitted). Randomness comes from one
+seeded ``random.Random``, so a run is repeatable.
+
+Usage::
+
+    sim = MovizorSimulator(project="demo", key="demo-key", seed_demo=True, speed=60)
+    base_url = await sim.start()          # "http://127.0.0.1:PORT/api"
+    ...
+    await sim.stop()
+
+No access log is written: request lines carry ``?key=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from aiohttp import web
+
+from integrations.movizor.errors import ACCESS_DENIED, ERRORS, LIMIT_EXCEEDED, WORD_ERRORS, lookup
+from integrations.movizor.functions import FUNCTIONS
+from integrations.movizor.models import RoutePoint, to_moscow
+from integrations.movizor.phpform import decode_php_form
+from integrations.movizor.sim_data import CITY_BY_NAME, DEMO_DRIVERS
+from integrations.movizor.sim_motion import position_at
+from integrations.movizor.sim_state import Reply, SimError, SimObject, SimPoint
+from integrations.movizor.sim_world import World
+
+__all__ = ["FaultKind", "MovizorSimulator"]
+
+FaultKind = Literal["timeout", "bad_json", "html"]
+RouteSpec = RoutePoint | SimPoint | tuple[str, float, float, datetime | None]
+
+AUTH_BLOCKED_TEXT = "Auth rate limit exceeded"
+
+
+@dataclass
+class _Fault:
+    kind: int | FaultKind
+
+
+class MovizorSimulator:
+    """An in-process Movizor service with a control API for tests and demos."""
+
+    def __init__(
+        self,
+        project: str = "demo",
+        key: str = "demo-key",
+        *,
+        clock: Callable[[], datetime] | None = None,
+        speed: float = 1.0,
+        hourly_limit: int = 5000,
+        seed_demo: bool = False,
+        seed: int = 0,
+        auto_confirm: bool | None = None,
+        max_wrong_keys: int = 5,
+    ) -> None:
+        self.project = project
+        self.key = key
+        self.speed = speed
+        self.hourly_limit = hourly_limit
+        self.max_wrong_keys = max_wrong_keys
+        # Seconds a "timeout" fault holds the answer back (the client should give up before).
+        self.fault_delay = 5.0
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.base_url: str | None = None
+
+        self._clock = clock
+        self._started_wall = datetime.now(UTC)
+        self._started_mono = time.monotonic()
+        self._advanced = timedelta(0)
+        self._wrong_keys: Counter[datetime] = Counter()
+        self._served: Counter[datetime] = Counter()
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._forced: dict[str, deque[str]] = {}
+        self._stopping = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+        self.rng = random.Random(seed)
+        self.world = World(
+            self.rng, self.now(), auto_confirm=seed_demo if auto_confirm is None else auto_confirm
+        )
+        self._handlers: dict[str, Callable[[dict[str, Any], datetime], Reply]] = {
+            "balance": lambda p, t: self.world.balance_info(),
+            "object_add": self.world.object_add,
+            "object_get": self.world.object_get,
+            "object_edit": self.world.object_edit,
+            "object_list": lambda p, t: self.world.object_list(),
+            "object_delete": self.world.object_delete,
+            "object_reactivate": self.world.object_reactivate,
+            "object_cancel_tariff": lambda p, t: self.world.object_cancel_tariff(p),
+            "pos_last": lambda p, t: self.world.pos_last(p),
+            "pos_request": self.world.pos_request,
+            "pos_get": lambda p, t: self.world.pos_get(p),
+            "pos_objects": lambda p, t: self.world.pos_objects(),
+            "pos_list": lambda p, t: self.world.pos_list(p),
+            "distance_search": lambda p, t: self.world.distance_search(p),
+            "get_operator": lambda p, t: self.world.get_operator(p),
+            "tariff_calculator": lambda p, t: self.world.tariff_calculator(p),
+            "events": lambda p, t: self.world.list_events(p),
+            "share_list": lambda p, t: self.world.share_list(),
+            "share_add": self.world.share_add,
+            "share_delete": lambda p, t: self.world.share_delete(p),
+        }
+        assert set(self._handlers) == set(FUNCTIONS), "every documented function is served"
+
+        self.app = web.Application()
+        self.app.router.add_route("*", "/api/{project}/{function}/", self._handle)
+        self.app.router.add_route("*", "/api/{project}/{function}", self._handle)
+        if seed_demo:
+            self._seed_demo()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0 = any free port); return the API base URL."""
+        self._stopping.clear()
+        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound_port = self._runner.addresses[0][1]
+        self.base_url = f"http://{host}:{bound_port}/api"
+        self.world.share_origin = f"http://{host}:{bound_port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- simulated time -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        if self._clock is not None:
+            base = self._clock()
+            if base.tzinfo is None:
+                base = base.replace(tzinfo=UTC)
+        else:
+            elapsed = (time.monotonic() - self._started_mono) * self.speed
+            base = self._started_wall + timedelta(seconds=elapsed)
+        return base + self._advanced
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward; drivers move and events are emitted on the way."""
+        self._advanced += timedelta(seconds=seconds)
+        self.world.tick(self.now())
+
+    # --- control API --------------------------------------------------------------------------
+
+    def add_driver(
+        self,
+        phone: str,
+        title: str,
+        route: Sequence[RouteSpec] = (),
+        *,
+        tags: Iterable[str] = (),
+        confirmed: bool = True,
+        speed_kmh: float = 70.0,
+        tariff: str = "15",
+        depart_at: datetime | None = None,
+        parking: Iterable[tuple[float, float]] = (),
+        detours: Iterable[tuple[float, float]] = (),
+        detour_km: float = 8.0,
+        metadata: Mapping[str, str] | None = None,
+        loop: bool = False,
+    ) -> SimObject:
+        """Put a driver on the account, as if added by ``object_add``.
+
+        ``route`` points are ``(text, lat, lon, planned_arrival)``; the driver starts at the
+        first point at ``depart_at`` (default: when confirmed) and drives at ``speed_kmh``.
+        ``parking`` and ``detours`` are ``(minutes after departure, duration in minutes)``.
+        ``tariff`` "15" locates every 15 simulated minutes; "manual" only on ``pos_request``.
+        ``loop``: after arriving, rest and drive the route back, again and again.
+        """
+        now = self.now()
+        self.world.tick(now)
+        obj = self.world.add_object(
+            phone,
+            title,
+            now,
+            tariff=tariff,
+            route=[_point(spec) for spec in route],
+            tags=tags,
+            metadata=metadata,
+        )
+        obj.speed_kmh = speed_kmh
+        obj.depart_at = depart_at
+        obj.parking = list(parking)
+        obj.detours = list(detours)
+        obj.detour_km = detour_km
+        obj.loop = loop
+        if confirmed:
+            self.world.confirm(phone, now)
+        return obj
+
+    def confirm(self, phone: str) -> None:
+        """The driver answers "yes" to the tracking SMS."""
+        self.world.tick(self.now())
+        self.world.confirm(phone, self.now())
+
+    def reject(self, phone: str) -> None:
+        """The driver answers "no" to the tracking SMS."""
+        self.world.tick(self.now())
+        self.world.reject(phone, self.now())
+
+    def emit(self, phone: str, event_type: str, **fields: Any) -> int:
+        """Add any event (e.g. ``mstart``, ``autoinform``, ``limit``); returns its id."""
+        return self.world.emit(phone, event_type, self.now(), **fields)
+
+    def set_unreachable(
+        self, phone: str, reason: Literal["offline", "roaming", "error"] = "offline"
+    ) -> None:
+        """From now on position requests for ``phone`` fail (pos_get error 4)."""
+        self.world.objects[phone].unreachable = reason
+
+    def set_reachable(self, phone: str) -> None:
+        self.world.objects[phone].unreachable = None
+
+    def block_phone(self, phone: str) -> None:
+        """The subscriber put the number on Movizor's block list."""
+        self.world.blocked_phones.add(phone)
+
+    def add_foreign_phone(self, phone: str) -> None:
+        """The number is tracked by another Movizor account."""
+        self.world.foreign_phones.add(phone)
+
+    def set_balance(self, balance: float, credit: float = 0.0) -> None:
+        self.world.balance, self.world.credit = balance, credit
+
+    def object(self, phone: str) -> SimObject:
+        return self.world.objects[phone]
+
+    def position(self, phone: str) -> tuple[float, float]:
+        """Where the driver really is now (what a locate would find)."""
+        return position_at(self.world.objects[phone], self.now(), self.rng)
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.world.events
+
+    @property
+    def request_count(self) -> int:
+        return len(self.requests)
+
+    def fail_next(self, function: str, status: int | FaultKind = 500, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``function`` fail below the API: an HTTP ``status``,
+        a ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"`` or an ``"html"`` page."""
+        if function not in FUNCTIONS:
+            raise ValueError(f"unknown Movizor function {function!r}")
+        self._faults.setdefault(function, deque()).extend(_Fault(status) for _ in range(times))
+
+    def force_error(self, function: str, code: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``function`` answer with a documented error ``code``."""
+        if lookup(function, code) is None:
+            raise ValueError(f"{function} has no documented error {code}")
+        self._forced.setdefault(function, deque()).extend([code] * times)
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        function = request.match_info["function"]
+        pairs = list(request.query.items())
+        if request.method == "POST":
+            form = await request.post()
+            pairs += [(name, value) for name, value in form.items() if isinstance(value, str)]
+        params = decode_php_form(pairs)
+        key = params.pop("key", None)
+        self.requests.append((function, params))
+
+        faults = self._faults.get(function)
+        if faults:
+            return await self._fault(faults.popleft())
+
+        now = self.now()
+        self.world.tick(now)
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        if self._wrong_keys[hour] >= self.max_wrong_keys:
+            return _json(_word_error(ACCESS_DENIED, AUTH_BLOCKED_TEXT))
+        if request.match_info["project"] != self.project or key != self.key:
+            self._wrong_keys[hour] += 1
+            return _json(_word_error(ACCESS_DENIED, WORD_ERRORS[ACCESS_DENIED].vendor_text))
+        if self._served[hour] >= self.hourly_limit:
+            return _json(_word_error(LIMIT_EXCEEDED, WORD_ERRORS[LIMIT_EXCEEDED].vendor_text))
+        self._served[hour] += 1
+
+        handler = self._handlers.get(function)
+        if handler is None:
+            return web.Response(status=404, text="Not Found")
+        forced = self._forced.get(function)
+        if forced:
+            return _json(_documented_error(function, forced.popleft()))
+        try:
+            reply = handler(params, now)
+        except SimError as error:
+            return _json(_documented_error(function, error.code))
+        body: dict[str, Any] = {"code": reply.code, "message": reply.message, "result": "success"}
+        if reply.data is not None:
+            body["data"] = reply.data
+        return _json(body)
+
+    async def _fault(self, fault: _Fault) -> web.StreamResponse:
+        if fault.kind == "timeout":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
+            return web.Response(status=504, text="Gateway Timeout")
+        if fault.kind == "bad_json":
+            return web.Response(text='{"code":"OK","result":"succ', content_type="application/json")
+        if fault.kind == "html":
+            return web.Response(
+                text="<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html"
+            )
+        status = int(fault.kind)
+        return web.Response(
+            status=status, text=f"<html><body>{status}</body></html>", content_type="text/html"
+        )
+
+    # --- demo ---------------------------------------------------------------------------------
+
+    def _seed_demo(self) -> None:
+        """A handful of drivers on real Russian routes, with something happening every minute."""
+        start = self.now()
+        for driver in DEMO_DRIVERS:
+            route = [
+                SimPoint(
+                    city,
+                    CITY_BY_NAME[city.casefold()].lat,
+                    CITY_BY_NAME[city.casefold()].lon,
+                    planned_at=start + timedelta(minutes=minutes),
+                )
+                for city, minutes in driver.stops
+            ]
+            departed = start - timedelta(minutes=driver.departed_min)
+            added = departed - timedelta(minutes=10) if driver.confirmed else start
+            obj = self.world.add_object(
+                driver.phone,
+                driver.title,
+                added,
+                tariff=driver.tariff,
+                route=route,
+                tags=driver.tags,
+                metadata={"Водитель": driver.title.split(",")[0], "Рейс": f"Д-{driver.phone[-4:]}"},
+            )
+            obj.speed_kmh = driver.speed_kmh
+            obj.parking = list(driver.parking)
+            obj.detours = list(driver.detours)
+            obj.unreachable = "offline" if driver.unreachable else None
+            obj.loop = True
+            if driver.confirmed:
+                # Confirmed before leaving: the locates since then make a history for pos_list.
+                obj.depart_at = departed
+                self.world.confirm(driver.phone, added + timedelta(minutes=5))
+        self.world.tick(start)
+
+
+def _point(spec: RouteSpec) -> SimPoint:
+    if isinstance(spec, SimPoint):
+        return spec
+    if isinstance(spec, RoutePoint):
+        text, lat, lon, planned = spec.text, spec.lat, spec.lon, spec.planned_at
+    else:
+        text, lat, lon, planned = spec
+    return SimPoint(text, lat, lon, planned_at=to_moscow(planned) if planned else None)
+
+
+def _documented_error(function: str, code: str) -> dict[str, Any]:
+    spec = ERRORS[(function, code)]
+    return {"result": "error", "error_code": code, "error_text": spec.vendor_text}
+
+
+def _word_error(code: str, text: str) -> dict[str, Any]:
+    return {"result": "error", "error_code": code, "error_text": text, "error_text_ru": ""}
+
+
+def _json(body: Mapping[str, Any]) -> web.Response:
+    # PHP's json_encode escapes non-ASCII as \uXXXX, like the document's samples.
+    return web.Response(
+        text=json.dumps(body, default=_json_default), content_type="application/json"
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return str(int(value.timestamp()))
+    raise TypeError(f"cannot encode {type(value).__name__}")

@@ -1,0 +1,35 @@
+"""`make demo`: the bot, the Telegram emulator and the simulators, wired over loopback, with a
+console where you type as an admin. No token, no network."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from bot.logging_setup import setup_logging
+from sandbox.console import run_console
+from sandbox.harness import BotHarness
+
+DEMO_ADMIN_ID = 100001
+DEMO_GROUP_ID = -100200300
+DEMO_COLLEAGUE_ID = 100002
+
+
+async def run_demo(*, speed: float = 20.0) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="logibot-demo-"))
+    log_path = workdir / "logibot.log"
+    # The console is the screen: logs go to a file, not between the chat lines.
+    with log_path.open("a", encoding="utf-8") as log_file:
+        setup_logging("INFO", "text", [], stream=log_file)
+        harness = BotHarness(workdir, admin_ids=[DEMO_ADMIN_ID], limits=None)
+        async with harness:
+            emu = harness.emu
+            emu.add_user(DEMO_COLLEAGUE_ID, "Ольга", last_name="Смирнова", username="olga_disp")
+            emu.add_group(DEMO_GROUP_ID, "Диспетчерская", supergroup=True)
+            emu.add_bot_to_group(DEMO_ADMIN_ID, DEMO_GROUP_ID)
+            print(f"(журнал бота: {log_path})", file=sys.stdout)
+            await run_console(emu, user_id=DEMO_ADMIN_ID, group_chat_id=DEMO_GROUP_ID)
+    logging.shutdown()
+    return 0

@@ -1,0 +1,2219 @@
+"""A Telegram Bot API emulator: stands in for api.telegram.org in the demo and in tests.
+
+Why it exists: logibot's behaviour depends on *how Telegram answers* — HTML that Telegram refuses
+to parse, 429 "retry after", users who blocked the bot, groups upgraded to supergroups. A mock that
+says "ok" to everything hides exactly those bugs. This emulator speaks real HTTP, so the bot talks
+to it through aiogram's ordinary session (and aiogram's own error mapping is exercised), and it
+answers with Telegram's own error texts and status codes.
+
+Typical use in a test (everything runs in the test's event loop)::
+
+    emu = TelegramEmulator(token="123456:TEST-TOKEN", bot_username="logibot")
+    base_url = await emu.start()
+    bot = Bot(emu.token, session=AiohttpSession(api=TelegramAPIServer.from_base(base_url)))
+    emu.add_user(42, "Ирина")
+    emu.user_sends(42, "/start")             # queued for the bot's getUpdates
+    reply = await emu.wait_for_message(42)    # the bot's answer, as Telegram stored it
+
+Layout of this module, top to bottom:
+
+1. public value types: RateLimits, ApiCall, BotEvent, ManualClock, ApiError;
+2. text: Telegram-flavoured HTML -> plain text + entities, auto-detected entities, lengths;
+3. reply_markup validation;
+4. rate limiting with token buckets;
+5. TelegramEmulator: HTTP plumbing, the control API (what people do, what the bot did),
+   then one handler per Bot API method.
+
+Lengths are counted like Telegram counts them: in UTF-16 code units, and entity offsets are
+UTF-16 offsets too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any, Literal, NoReturn, TypeVar
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+JsonDict = dict[str, Any]
+T = TypeVar("T")
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_DATA_LIMIT_BYTES = 64
+CALLBACK_ANSWER_LIMIT = 200
+MAX_INLINE_BUTTONS = 100
+MAX_BUTTONS_PER_ROW = 8
+MAX_POLL_TIMEOUT = 50.0
+LIVE_PERIOD_FOREVER = 0x7FFFFFFF
+
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+
+# Update types Telegram sends when allowed_updates was never set (or set to an empty list).
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
+    }
+)
+
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+
+EventKind = Literal[
+    "message",  # a new message (text, document, photo)
+    "location",  # a new location message, static or live
+    "edit",  # text or keyboard edited
+    "live_location",  # a live location moved
+    "live_location_stopped",
+    "delete",
+    "callback_answer",  # only answers with a text the person sees
+]
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Public value types
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Telegram's published flood limits, as token buckets (rate + burst).
+
+    Applied to calls that create messages (sendMessage, sendLocation, sendDocument, sendPhoto).
+    Pass ``limits=None`` to the emulator to switch them off.
+    """
+
+    per_private_chat_per_second: float = 1.0
+    private_chat_burst: int = 3
+    per_group_per_minute: float = 20.0
+    group_burst: int = 20
+    global_per_second: float = 30.0
+    global_burst: int = 30
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One request the bot made and what the emulator answered.
+
+    ``params`` are decoded (JSON fields parsed, ints/bools/floats coerced), so tests can write
+    ``call.params["chat_id"] == 42`` whatever encoding aiogram used on the wire.
+    ``at`` is the emulator's monotonic clock at the time of the answer.
+    """
+
+    method: str
+    params: JsonDict
+    ok: bool
+    error_code: int | None
+    description: str | None
+    result: Any
+    at: float
+
+
+@dataclass(frozen=True)
+class BotEvent:
+    """Something the bot did that a person in the chat would see.
+
+    ``message`` is a copy of the message as it looks after the action (for "delete": as it was).
+    For "callback_answer" it is the message whose button was pressed and ``text`` is the toast
+    (``show_alert`` tells a modal alert from a toast).
+    """
+
+    kind: EventKind
+    chat_id: int | None
+    message: JsonDict | None
+    text: str | None = None
+    show_alert: bool = False
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told to: makes rate-limit tests deterministic."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class ApiError(Exception):
+    """An ok=false answer. Method handlers raise it; the HTTP layer turns it into JSON."""
+
+    def __init__(self, status: int, description: str, parameters: JsonDict | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+    def payload(self) -> JsonDict:
+        body: JsonDict = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+def bad_request(reason: str, parameters: JsonDict | None = None) -> ApiError:
+    return ApiError(400, f"Bad Request: {reason}", parameters)
+
+
+def forbidden(reason: str) -> ApiError:
+    return ApiError(403, f"Forbidden: {reason}")
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Text: HTML parse mode, auto-detected entities, lengths
+# --------------------------------------------------------------------------------------------
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class HtmlParseError(ValueError):
+    """The reason part of Telegram's "can't parse entities: ..." error."""
+
+
+# Telegram's supported tags and the entity type each produces.
+_TAG_ENTITY_TYPES: dict[str, str] = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+}
+_NAMED_HTML_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_ENTITY_WITHOUT_SEMICOLON = re.compile(r"&#?[0-9a-zA-Z]+")
+
+
+@dataclass
+class _OpenTag:
+    name: str
+    attrs: dict[str, str | None]
+    start: int  # UTF-16 offset in the plain text where the tag's content begins
+    source_index: int  # where the tag starts in the HTML source, for error offsets
+    language: str | None = None  # set on <pre> by a nested <code class="language-x">
+
+
+class _TelegramHtmlParser(HTMLParser):
+    """Turns Telegram-flavoured HTML into plain text + entities, refusing what Telegram refuses.
+
+    HTMLParser is forgiving: it silently drops or reinterprets broken markup. Telegram is not.
+    So every callback also checks that it starts exactly where the previous one ended; a gap
+    means HTMLParser swallowed something (a bare "&", "</>") and is reported as an error.
+    """
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self._source = source
+        self._line_starts = [0] + [i + 1 for i, ch in enumerate(source) if ch == "\n"]
+        self._cursor = 0
+        self._parts: list[str] = []
+        self._length = 0
+        self._open: list[_OpenTag] = []
+        self._entities: list[JsonDict] = []
+
+    def parse(self) -> tuple[str, list[JsonDict]]:
+        self.feed(self._source)
+        self.close()
+        if self._cursor < len(self._source):
+            self._fail_gap(self._cursor)
+        if self._open:
+            name = self._open[-1].name
+            raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{name}"')
+        entities = sorted(self._entities, key=lambda e: (e["offset"], -e["length"]))
+        return "".join(self._parts), entities
+
+    # --- HTMLParser callbacks ------------------------------------------------------------
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        start = self._token_start()
+        self._consume(start, start + len(self.get_starttag_text() or ""))
+        if tag not in _TAG_ENTITY_TYPES:
+            self._fail(f'Unsupported start tag "{tag}"', start)
+        attributes = dict(attrs)
+        if tag == "span" and attributes.get("class") != "tg-spoiler":
+            self._fail('Tag "span" must have class "tg-spoiler"', start)
+        if tag == "tg-emoji" and not attributes.get("emoji-id"):
+            self._fail('Tag "tg-emoji" must have attribute "emoji-id"', start)
+        self._open.append(_OpenTag(tag, attributes, self._length, start))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        start = self._token_start()
+        self._consume(start, start)
+        self._fail(f'Unsupported start tag "{tag}/"', start)
+
+    def handle_endtag(self, tag: str) -> None:
+        start = self._token_start()
+        end = self._source.find(">", start) + 1 or len(self._source)
+        self._consume(start, end)
+        if not self._open:
+            self._fail("Unexpected end tag", start)
+        top = self._open[-1]
+        if top.name != tag:
+            self._fail("Unmatched end tag", start, f', expected "</{top.name}>", found "</{tag}>"')
+        self._open.pop()
+        self._close_entity(top)
+
+    def handle_data(self, data: str) -> None:
+        start = self._token_start()
+        self._consume(start, start + len(data))
+        for index, char in enumerate(data):
+            if char in "<&":
+                self._fail_stray(start + index)
+        self._emit(data)
+
+    def handle_entityref(self, name: str) -> None:
+        start = self._token_start()
+        end = start + 1 + len(name)
+        has_semicolon = self._source.startswith(";", end)
+        self._consume(start, end + has_semicolon)
+        if not has_semicolon:
+            self._fail(f'Character entity "&{name}" must end with ";"', start)
+        if name not in _NAMED_HTML_ENTITIES:
+            self._fail(f'Unsupported HTML entity "&{name};"', start)
+        self._emit(_NAMED_HTML_ENTITIES[name])
+
+    def handle_charref(self, name: str) -> None:
+        start = self._token_start()
+        end = start + 2 + len(name)
+        has_semicolon = self._source.startswith(";", end)
+        self._consume(start, end + has_semicolon)
+        if not has_semicolon:
+            self._fail(f'Character entity "&#{name}" must end with ";"', start)
+        code = int(name[1:], 16) if name[0] in "xX" else int(name)
+        if not 0 < code <= 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            self._fail(f'Invalid character entity "&#{name};"', start)
+        self._emit(chr(code))
+
+    def handle_comment(self, data: str) -> None:
+        self._refuse_markup('Unsupported start tag "!--"')
+
+    def handle_decl(self, decl: str) -> None:
+        self._refuse_markup(f'Unsupported start tag "!{decl.split(" ")[0]}"')
+
+    def unknown_decl(self, data: str) -> None:
+        self._refuse_markup('Unsupported start tag "!["')
+
+    def handle_pi(self, data: str) -> None:
+        self._refuse_markup('Unsupported start tag "?"')
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _token_start(self) -> int:
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def _consume(self, start: int, end: int) -> None:
+        """Advance over one token, failing if HTMLParser skipped source text before it."""
+        if start > self._cursor:
+            self._fail_gap(self._cursor)
+        self._cursor = max(self._cursor, end)
+
+    def _refuse_markup(self, reason: str) -> NoReturn:
+        start = self._token_start()
+        self._consume(start, start)
+        self._fail(reason, start)
+
+    def _fail_gap(self, index: int) -> NoReturn:
+        if self._source[index] in "<&":
+            self._fail_stray(index)
+        self._fail("Unexpected text", index)
+
+    def _fail_stray(self, index: int) -> NoReturn:
+        """A "<" or "&" that is not part of a tag or a valid entity."""
+        rest = self._source[index:]
+        if rest.startswith("&"):
+            if match := _ENTITY_WITHOUT_SEMICOLON.match(rest):
+                self._fail(f'Character entity "{match.group()}" must end with ";"', index)
+            self._fail('Unescaped "&", use "&amp;"', index)
+        if rest[1:2] == "/":
+            self._fail("Unclosed end tag", index)
+        if rest[1:2].isalpha():
+            self._fail("Unclosed start tag", index)
+        self._fail('Unescaped "<", use "&lt;"', index)
+
+    def _fail(self, reason: str, index: int, tail: str = "") -> NoReturn:
+        byte_offset = len(self._source[:index].encode("utf-8"))
+        raise HtmlParseError(f"{reason} at byte offset {byte_offset}{tail}")
+
+    def _emit(self, text: str) -> None:
+        self._parts.append(text)
+        self._length += utf16_len(text)
+
+    def _close_entity(self, tag: _OpenTag) -> None:
+        parent = self._open[-1] if self._open else None
+        css_class = tag.attrs.get("class") or ""
+        language = css_class.removeprefix("language-") if css_class.startswith("language-") else ""
+        if tag.name == "code" and parent and parent.name == "pre" and language:
+            # Telegram folds <pre><code class="language-x"> into one pre entity.
+            parent.language = language
+            return
+        length = self._length - tag.start
+        if length <= 0:
+            return  # Telegram drops empty entities
+        entity: JsonDict = {
+            "type": _TAG_ENTITY_TYPES[tag.name],
+            "offset": tag.start,
+            "length": length,
+        }
+        if tag.name == "a":
+            href = tag.attrs.get("href")
+            if not href:
+                return
+            entity["url"] = href
+        elif tag.name == "pre" and tag.language:
+            entity["language"] = tag.language
+        elif tag.name == "blockquote" and "expandable" in tag.attrs:
+            entity["type"] = "expandable_blockquote"
+        elif tag.name == "tg-emoji":
+            entity["custom_emoji_id"] = tag.attrs["emoji-id"]
+        self._entities.append(entity)
+
+
+def parse_html(source: str) -> tuple[str, list[JsonDict]]:
+    """Parse Telegram's HTML parse mode into (plain text, entities with UTF-16 offsets).
+
+    Stricter than Telegram in one respect: a bare "&" or an unknown named entity is an error
+    here, while Telegram would keep it as literal text; an unescaped "&" is almost always a
+    forgotten ``html.escape`` in the bot, which is what tests should catch.
+    Raises HtmlParseError with Telegram-style reasons ("... at byte offset N").
+    """
+    return _TelegramHtmlParser(source).parse()
+
+
+_AUTO_ENTITY = re.compile(
+    r"(?P<url>https?://[^\s<>\"]+)"
+    r"|(?P<bot_command>(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/@]))"
+    r"|(?P<mention>(?<![\w@/])@[A-Za-z0-9_]{4,32}(?![\w@]))"
+    r"|(?P<hashtag>(?<![\w#])#(?=\w*[^\W\d_])\w+)"
+)
+# Telegram does not highlight links or commands inside these.
+_NO_AUTO_ENTITIES_INSIDE = frozenset({"code", "pre", "text_link", "text_mention", "custom_emoji"})
+
+
+def detect_entities(text: str, existing: list[JsonDict] | None = None) -> list[JsonDict]:
+    """Entities Telegram adds by itself: bot commands, @mentions, #hashtags and http(s) links."""
+    blocked = [
+        (e["offset"], e["offset"] + e["length"])
+        for e in existing or []
+        if e["type"] in _NO_AUTO_ENTITIES_INSIDE
+    ]
+    found: list[JsonDict] = []
+    for match in _AUTO_ENTITY.finditer(text):
+        kind = match.lastgroup or ""
+        value = match.group()
+        if kind == "url":
+            value = value.rstrip(".,;:!?)'")  # trailing punctuation ends a sentence, not a link
+        offset = utf16_len(text[: match.start()])
+        length = utf16_len(value)
+        if any(offset < end and start < offset + length for start, end in blocked):
+            continue
+        found.append({"type": kind, "offset": offset, "length": length})
+    return found
+
+
+def _trim(text: str, entities: list[JsonDict]) -> tuple[str, list[JsonDict]]:
+    """Strip leading/trailing whitespace like Telegram does, shifting and clipping entities."""
+    stripped = text.strip()
+    if stripped == text:
+        return text, entities
+    shift = utf16_len(text[: len(text) - len(text.lstrip())])
+    new_length = utf16_len(stripped)
+    kept: list[JsonDict] = []
+    for entity in entities:
+        start = max(0, entity["offset"] - shift)
+        end = min(new_length, entity["offset"] + entity["length"] - shift)
+        if end > start:
+            kept.append({**entity, "offset": start, "length": end - start})
+    return stripped, kept
+
+
+def _checked_entities(raw: Any, text: str) -> list[JsonDict]:
+    """Explicit ``entities``: Telegram drops ones that fall outside the text."""
+    if not isinstance(raw, list):
+        raise bad_request("can't parse entities JSON object")
+    total = utf16_len(text)
+    kept: list[JsonDict] = []
+    for entity in raw:
+        if not isinstance(entity, dict) or not isinstance(entity.get("type"), str):
+            raise bad_request("can't parse entities JSON object")
+        offset, length = entity.get("offset"), entity.get("length")
+        if not isinstance(offset, int) or not isinstance(length, int):
+            raise bad_request("can't parse entities JSON object")
+        if offset >= 0 and length > 0 and offset + length <= total:
+            kept.append(dict(entity))
+    return kept
+
+
+def format_text(
+    raw: str,
+    *,
+    parse_mode: str | None,
+    entities: Any = None,
+    limit: int = TEXT_LIMIT,
+    caption: bool = False,
+) -> tuple[str, list[JsonDict]]:
+    """What Telegram stores for a text or caption: plain text and its entities.
+
+    Order matches Telegram: explicit ``entities`` win over ``parse_mode``; the result is trimmed;
+    auto-detected entities are added; then the length is checked (after parsing, in UTF-16).
+    """
+    if entities is not None:
+        text, found = raw, _checked_entities(entities, raw)
+    elif parse_mode:
+        if parse_mode.upper() != "HTML":
+            raise bad_request("unsupported parse_mode (the emulator implements HTML only)")
+        try:
+            text, found = parse_html(raw)
+        except HtmlParseError as exc:
+            raise bad_request(f"can't parse entities: {exc}") from None
+    else:
+        text, found = raw, []
+    text, found = _trim(text, found)
+    found = sorted(found + detect_entities(text, found), key=lambda e: (e["offset"], -e["length"]))
+    size = utf16_len(text)
+    if caption:
+        if size > limit:
+            raise bad_request("message caption is too long")
+    elif size == 0:
+        raise bad_request("message text is empty")
+    elif size > limit:
+        raise bad_request("message is too long")
+    return text, found
+
+
+# --------------------------------------------------------------------------------------------
+# 3. reply_markup validation
+# --------------------------------------------------------------------------------------------
+
+_INLINE_BUTTON_ACTIONS = frozenset(
+    {
+        "url",
+        "callback_data",
+        "web_app",
+        "login_url",
+        "switch_inline_query",
+        "switch_inline_query_current_chat",
+        "switch_inline_query_chosen_chat",
+        "copy_text",
+        "callback_game",
+        "pay",
+    }
+)
+_URL_SCHEME = re.compile(r"^(?:https?|tg|ton)://[^\s/?#]+\S*$", re.IGNORECASE)
+_LOCAL_HOSTS = re.compile(r"^https?://(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0)(?:[:/?#]|$)")
+
+
+def validate_reply_markup(markup: Any) -> JsonDict:
+    """Check a reply_markup the way Telegram does (strictly for inline keyboards).
+
+    Returns the markup unchanged; raises ApiError(400) with Telegram's texts otherwise.
+    """
+    if not isinstance(markup, dict):
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" in markup:
+        _validate_inline_keyboard(markup["inline_keyboard"])
+    elif "keyboard" in markup:
+        _validate_reply_keyboard(markup["keyboard"])
+    elif "remove_keyboard" in markup:
+        if markup["remove_keyboard"] is not True:
+            raise bad_request("can't parse reply keyboard markup JSON object")
+    elif "force_reply" in markup:
+        if markup["force_reply"] is not True:
+            raise bad_request("can't parse reply keyboard markup JSON object")
+    else:
+        raise bad_request("can't parse reply keyboard markup JSON object")
+    return markup
+
+
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(row, list) for row in value)
+
+
+def _validate_inline_keyboard(rows: Any) -> None:
+    if not _is_rows(rows):
+        raise bad_request(
+            'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays'
+        )
+    if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+        raise bad_request("REPLY_MARKUP_TOO_LONG")
+    for row in rows:
+        if len(row) > MAX_BUTTONS_PER_ROW:
+            raise bad_request("REPLY_MARKUP_TOO_LONG")
+        for button in row:
+            _validate_inline_button(button)
+
+
+def _validate_inline_button(button: Any) -> None:
+    prefix = "can't parse inline keyboard button: "
+    if not isinstance(button, dict):
+        raise bad_request(prefix + "InlineKeyboardButton must be an Object")
+    text = button.get("text")
+    if not isinstance(text, str):
+        raise bad_request(prefix + 'Field "text" must be of type String')
+    if not text.strip():
+        raise bad_request("BUTTON_TEXT_INVALID")
+    actions = [name for name in _INLINE_BUTTON_ACTIONS if button.get(name) is not None]
+    if not actions:
+        raise bad_request(prefix + "Text buttons are unallowed in the inline keyboard")
+    if len(actions) > 1:
+        raise bad_request(prefix + "exactly one of the optional fields must be used")
+    if "callback_data" in actions:
+        data = button["callback_data"]
+        if not isinstance(data, str) or not 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT_BYTES:
+            raise bad_request("BUTTON_DATA_INVALID")
+    if "url" in actions:
+        url = button["url"]
+        if not isinstance(url, str) or not _URL_SCHEME.match(url) or _LOCAL_HOSTS.match(url):
+            raise bad_request("BUTTON_URL_INVALID")
+
+
+def _validate_reply_keyboard(rows: Any) -> None:
+    if not _is_rows(rows):
+        raise bad_request(
+            'field "keyboard" of the ReplyKeyboardMarkup should be an Array of Arrays'
+        )
+    for row in rows:
+        for button in row:
+            text = button if isinstance(button, str) else None
+            if isinstance(button, dict):
+                text = button.get("text")
+            if not isinstance(text, str) or not text:
+                raise bad_request('can\'t parse keyboard button: Field "text" must be a String')
+
+
+def inline_buttons(message: Mapping[str, Any]) -> list[JsonDict]:
+    """All inline buttons of a message, row by row (empty when it has no inline keyboard)."""
+    markup = message.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Rate limiting
+# --------------------------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """Classic token bucket: ``capacity`` tokens, refilled at ``rate`` tokens per second."""
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = capacity
+        self.updated = now
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self.updated)
+        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
+        self.updated = now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one token is available (0 when one is available now)."""
+        self._refill(now)
+        if self.tokens >= 1 - 1e-9:
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1
+
+
+class _RateLimiter:
+    """Global, per-private-chat and per-group buckets; a send needs a token from two of them."""
+
+    def __init__(self, limits: RateLimits, clock: Callable[[], float]) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._global = TokenBucket(limits.global_per_second, limits.global_burst, clock())
+        self._per_chat: dict[int, TokenBucket] = {}
+
+    def _chat_bucket(self, chat_id: int, private: bool, now: float) -> TokenBucket:
+        if chat_id not in self._per_chat:
+            limits = self._limits
+            if private:
+                bucket = TokenBucket(
+                    limits.per_private_chat_per_second, limits.private_chat_burst, now
+                )
+            else:
+                bucket = TokenBucket(limits.per_group_per_minute / 60, limits.group_burst, now)
+            self._per_chat[chat_id] = bucket
+        return self._per_chat[chat_id]
+
+    def acquire(self, chat_id: int, private: bool) -> None:
+        """Take a token for one send, or raise 429 without taking anything."""
+        now = self._clock()
+        buckets = (self._global, self._chat_bucket(chat_id, private, now))
+        wait = max(bucket.wait_time(now) for bucket in buckets)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+        for bucket in buckets:
+            bucket.take(now)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. The emulator
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _StoredMessage:
+    message: JsonDict  # the Telegram Message object, kept current (edits applied)
+    from_bot: bool
+    raw_text: str | None = None  # text as the bot sent it (HTML source) before parsing
+    deleted: bool = False
+    live_until: float | None = None  # clock time a live location expires
+    live_stopped: bool = False
+
+
+@dataclass
+class _Chat:
+    info: JsonDict  # the Telegram Chat object
+    started: bool = True  # private: the user has talked to the bot (pressed Start)
+    blocked: bool = False  # private: the user blocked the bot
+    bot_status: str = "member"  # groups: member/administrator/left/kicked
+    members: dict[int, str] = field(default_factory=dict)  # groups: user id -> status
+    migrated_to: int | None = None
+    next_message_id: int = 1
+    messages: dict[int, _StoredMessage] = field(default_factory=dict)
+
+    @property
+    def id(self) -> int:
+        return int(self.info["id"])
+
+    @property
+    def is_private(self) -> bool:
+        return bool(self.info["type"] == "private")
+
+    @property
+    def kind_name(self) -> str:
+        """How Telegram's 403 texts name this chat."""
+        return "supergroup chat" if self.info["type"] == "supergroup" else "group chat"
+
+
+@dataclass
+class _PendingQuery:
+    chat_id: int
+    message_id: int
+    created_at: float
+    answered: bool = False
+
+
+_INT_FIELDS = frozenset(
+    {
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "reply_to_message_id",
+        "message_thread_id",
+        "live_period",
+        "heading",
+        "proximity_alert_radius",
+        "user_id",
+        "cache_time",
+        "from_chat_id",
+        "max_connections",
+        "until_date",
+    }
+)
+_FLOAT_FIELDS = frozenset({"latitude", "longitude", "horizontal_accuracy"})
+_BOOL_FIELDS = frozenset(
+    {
+        "disable_notification",
+        "protect_content",
+        "show_alert",
+        "drop_pending_updates",
+        "allow_sending_without_reply",
+        "disable_web_page_preview",
+        "allow_paid_broadcast",
+        "has_spoiler",
+        "show_caption_above_media",
+        "disable_content_type_detection",
+    }
+)
+_JSON_FIELDS: dict[str, str] = {
+    "reply_markup": "can't parse reply keyboard markup JSON object",
+    "entities": "can't parse entities JSON object",
+    "caption_entities": "can't parse entities JSON object",
+    "allowed_updates": "can't parse allowed updates JSON object",
+    "commands": "can't parse BotCommand array JSON",
+    "scope": "can't parse BotCommandScope JSON object",
+    "reply_parameters": "can't parse ReplyParameters JSON object",
+    "link_preview_options": "can't parse LinkPreviewOptions JSON object",
+}
+
+
+def _coerce_chat_id(value: Any) -> int | str:
+    """chat_id is an integer or "@username"; anything else can only be "chat not found"."""
+    if isinstance(value, bool):
+        raise bad_request("chat not found")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("@"):
+            return text
+        try:
+            return int(text)
+        except ValueError:
+            raise bad_request("chat not found") from None
+    raise bad_request("chat not found")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Decode one wire value: form fields are all strings, JSON bodies already typed."""
+    if name == "chat_id":
+        return _coerce_chat_id(value)
+    if not isinstance(value, str):
+        return value
+    try:
+        if name in _INT_FIELDS:
+            return int(value)
+        if name in _FLOAT_FIELDS:
+            return float(value)
+    except ValueError:
+        raise bad_request(f"invalid {name} specified") from None
+    if name in _BOOL_FIELDS:
+        return value.strip().lower() in {"true", "1", "yes"}
+    if name in _JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise bad_request(_JSON_FIELDS[name]) from None
+    return value
+
+
+def _normalise_params(raw: Mapping[str, Any]) -> JsonDict:
+    return {name: _coerce(name, value) for name, value in raw.items()}
+
+
+class _Params:
+    """Typed access to a call's decoded parameters, raising Telegram's errors on bad input."""
+
+    def __init__(self, data: JsonDict) -> None:
+        self.data = data
+
+    def has(self, name: str) -> bool:
+        return self.data.get(name) is not None
+
+    def chat_id(self) -> int | str:
+        if not self.has("chat_id"):
+            raise bad_request("chat_id is empty")
+        value: int | str = self.data["chat_id"]
+        return value
+
+    def opt_int(self, name: str, default: int | None = None) -> int | None:
+        value = self.data.get(name)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad_request(f"invalid {name} specified")
+        return value
+
+    def req_int(self, name: str, missing: str | None = None) -> int:
+        value = self.opt_int(name)
+        if value is None:
+            raise bad_request(missing or f"{name} is empty")
+        return value
+
+    def opt_float(self, name: str) -> float | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad_request(f"invalid {name} specified")
+        return float(value)
+
+    def req_float(self, name: str) -> float:
+        value = self.opt_float(name)
+        if value is None:
+            raise bad_request(f"{name} is empty")
+        return value
+
+    def opt_str(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise bad_request(f"invalid {name} specified")
+        return value
+
+    def flag(self, name: str) -> bool:
+        return bool(self.data.get(name))
+
+    def get(self, name: str) -> Any:
+        return self.data.get(name)
+
+
+_Handler = Callable[[_Params], Awaitable[Any]]
+
+
+class TelegramEmulator:
+    """An in-process Telegram Bot API server with a Python control API for tests and the demo.
+
+    Three faces:
+
+    * HTTP: ``POST {base_url}/bot{token}/{method}`` like api.telegram.org (form, multipart,
+      JSON body or GET query), answering ``{"ok": true, "result": ...}`` or Telegram's errors.
+    * People: ``add_user``, ``user_sends``, ``user_presses``, ``block_bot``, ``migrate_group``...
+      queue updates for the bot's getUpdates.
+    * Observation: ``calls``, ``messages(chat_id)``, ``wait_for_message``, listeners.
+
+    ``clock`` (monotonic seconds) drives rate limits, callback query expiry and live location
+    expiry; inject a ManualClock in tests. ``wall_clock`` gives message dates (Unix time).
+    """
+
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        bot_username: str = "logibot",
+        limits: RateLimits | None = RateLimits(),  # frozen, so sharing the default is safe
+        *,
+        bot_first_name: str = "LogiBot",
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        callback_query_ttl: float = 15 * 60,
+    ) -> None:
+        self.token = token
+        self.bot_username = bot_username
+        self.limits = limits
+        self.callback_query_ttl = callback_query_ttl
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self.bot_user: JsonDict = {
+            "id": int(token.split(":", 1)[0]),
+            "is_bot": True,
+            "first_name": bot_first_name,
+            "username": bot_username,
+        }
+        self.base_url: str | None = None
+        self.calls: list[ApiCall] = []
+        self.callback_answers: list[JsonDict] = []
+        self.listeners: list[Callable[[BotEvent], None]] = []
+        self.rate_limited_count = 0
+        self._limiter = _RateLimiter(limits, clock) if limits else None
+        self._users: dict[int, JsonDict] = {}
+        self._chats: dict[int, _Chat] = {}
+        self._updates: list[JsonDict] = []
+        self._next_update_id = 1
+        self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
+        self._callback_queries: dict[str, _PendingQuery] = {}
+        self._next_query_id = 4_000_000_000_000_000_001
+        self._next_file_id = 1
+        self._commands: dict[tuple[str, str], list[JsonDict]] = {}
+        self._webhook_url = ""
+        self._poll_generation = 0
+        self._pollers_waiting = 0
+        self._closing = False
+        self._updates_changed = asyncio.Event()
+        self._activity = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._methods: dict[str, tuple[str, _Handler]] = {
+            name.lower(): (name, handler) for name, handler in self._method_table().items()
+        }
+
+    # ----------------------------------------------------------------------------------------
+    # Lifecycle and HTTP
+    # ----------------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Start serving; returns the base URL (``http://host:port``) aiogram should use."""
+        if self._runner is not None:
+            raise RuntimeError("the emulator is already running")
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
+        app.router.add_route("*", "/{tail:.*}", self._handle_unknown_path)
+        self._closing = False
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        self._runner = runner
+        bound_host, bound_port = runner.addresses[0][:2]
+        self.base_url = f"http://{bound_host}:{bound_port}"
+        log.info("Telegram emulator listening on %s", self.base_url)
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop serving; pending long polls are answered with an empty list first."""
+        self._closing = True
+        self._wake_pollers()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> TelegramEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    async def _handle_unknown_path(self, request: web.Request) -> web.Response:
+        return web.json_response(ApiError(404, "Not Found").payload(), status=404)
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            status, body = self._answer_error(method, {}, ApiError(401, "Unauthorized"))
+        else:
+            try:
+                raw = await _read_request_params(request)
+            except ApiError as exc:
+                status, body = self._answer_error(method, {}, exc)
+            else:
+                status, body = await self._dispatch(method, raw)
+        return web.json_response(body, status=status, dumps=_dumps)
+
+    async def _dispatch(self, method: str, raw: JsonDict) -> tuple[int, JsonDict]:
+        """Run one Bot API method and record it; returns (HTTP status, JSON body)."""
+        known = self._methods.get(method.lower())
+        if known is None:
+            return self._answer_error(method, raw, ApiError(404, "Not Found"))
+        name, handler = known
+        params = raw
+        try:
+            params = _normalise_params(raw)
+            result = await handler(_Params(params))
+        except ApiError as exc:
+            return self._answer_error(name, params, exc)
+        except Exception as exc:  # a bug in the emulator: answer like Telegram's 500s
+            log.exception("emulator failed on %s", name)
+            return self._answer_error(name, params, ApiError(500, f"Internal Server Error: {exc}"))
+        self._record(ApiCall(name, params, True, None, None, result, self._clock()))
+        return 200, {"ok": True, "result": result}
+
+    def _answer_error(self, method: str, params: JsonDict, error: ApiError) -> tuple[int, JsonDict]:
+        if error.status == 429:
+            self.rate_limited_count += 1
+        call = ApiCall(method, params, False, error.status, error.description, None, self._clock())
+        self._record(call)
+        return error.status, error.payload()
+
+    def _record(self, call: ApiCall) -> None:
+        self.calls.append(call)
+        if call.method != "getUpdates" or not call.ok:
+            log.debug("%s ok=%s %s", call.method, call.ok, call.description or "")
+        self._notify_activity()
+
+    def _notify_activity(self) -> None:
+        """Wake everything waiting in wait_for_message / wait_for_event / wait_for_poller."""
+        self._activity.set()
+        self._activity = asyncio.Event()
+
+    def _method_table(self) -> dict[str, _Handler]:
+        return {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendLocation": self._send_location,
+            "editMessageLiveLocation": self._edit_message_live_location,
+            "stopMessageLiveLocation": self._stop_message_live_location,
+            "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
+            "sendChatAction": self._send_chat_action,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "leaveChat": self._leave_chat,
+            "getChat": self._get_chat,
+            "getChatMember": self._get_chat_member,
+            "getChatAdministrators": self._get_chat_administrators,
+            "close": self._close,
+            "logOut": self._log_out,
+        }
+
+    # ----------------------------------------------------------------------------------------
+    # Control API: setting the scene
+    # ----------------------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str = "ru",
+        started: bool = True,
+    ) -> JsonDict:
+        """Create a person and their private chat with the bot.
+
+        ``started=False`` models someone who never pressed Start: the bot then gets 403
+        "bot can't initiate conversation with a user" until they send a message.
+        """
+        if user_id <= 0:
+            raise ValueError("user ids are positive")
+        user: JsonDict = {"id": user_id, "is_bot": False, "first_name": first_name}
+        chat: JsonDict = {"id": user_id, "type": "private", "first_name": first_name}
+        if last_name:
+            user["last_name"] = chat["last_name"] = last_name
+        if username:
+            user["username"] = chat["username"] = username
+        user["language_code"] = language_code
+        self._users[user_id] = user
+        if user_id in self._chats:  # adding someone again updates their name, keeps history
+            self._chats[user_id].info = chat
+        else:
+            self._chats[user_id] = _Chat(info=chat, started=started)
+        return copy.deepcopy(user)
+
+    def add_group(
+        self, chat_id: int, title: str, *, supergroup: bool = False, forum: bool = False
+    ) -> JsonDict:
+        """Create a group without the bot in it (call ``add_bot_to_group`` to add it).
+
+        Ids follow Telegram: groups are negative, supergroups look like -100xxxxxxxxxx.
+        """
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        if forum and not supergroup:
+            raise ValueError("only supergroups can be forums")
+        if supergroup and not str(chat_id).startswith("-100"):
+            raise ValueError("supergroup ids start with -100")
+        info: JsonDict = {"id": chat_id, "type": "supergroup" if supergroup else "group"}
+        info["title"] = title
+        if forum:
+            info["is_forum"] = True
+        if chat_id in self._chats:  # adding a group again updates it, keeps members and history
+            self._chats[chat_id].info = info
+        else:
+            self._chats[chat_id] = _Chat(info=info, bot_status="left")
+        return copy.deepcopy(info)
+
+    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+        """Make a person creator/administrator/member/left/kicked in a group (for admin checks)."""
+        if status not in {"creator", "administrator", "member", "left", "kicked"}:
+            raise ValueError(f"unsupported member status {status!r}")
+        self._user(user_id)
+        self._group(chat_id).members[user_id] = status
+
+    # ----------------------------------------------------------------------------------------
+    # Control API: things people do (each queues an update for getUpdates)
+    # ----------------------------------------------------------------------------------------
+
+    def user_sends(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        forward_from_user_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> JsonDict:
+        """A person writes ``text`` (private chat by default); returns the Message the bot gets.
+
+        Commands, @mentions, #hashtags and links get entities as Telegram would add them.
+        """
+        user = self._user(user_id)
+        chat = self._chat_for_person(user_id, chat_id)
+        content: JsonDict = {"text": text}
+        if entities := detect_entities(text):
+            content["entities"] = entities
+        if reply_to_message_id is not None:
+            content["reply_to_message"] = self._reply_snapshot(chat, reply_to_message_id)
+        if forward_from_user_id is not None:
+            origin = self._user(forward_from_user_id)
+            content["forward_origin"] = {
+                "type": "user",
+                "sender_user": origin,
+                "date": self._date(),
+            }
+        if message_thread_id is not None:
+            content.update(self._thread_fields(chat, message_thread_id))
+        stored = self._store_message(chat, user, content, from_bot=False)
+        self._queue_update("message", stored.message)
+        return copy.deepcopy(stored.message)
+
+    def user_presses(
+        self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None
+    ) -> str:
+        """A person presses the inline button carrying ``callback_data``; returns the query id.
+
+        Raises ValueError when that message has no such button: a test pressing a button the
+        bot never showed is a test bug worth failing loudly on.
+        """
+        user = self._user(user_id)
+        chat = self._chat_for_person(user_id, chat_id)
+        stored = chat.messages.get(message_id)
+        if stored is None or stored.deleted or not stored.from_bot:
+            raise ValueError(f"chat {chat.id} has no bot message {message_id} to press")
+        available = [b.get("callback_data") for b in inline_buttons(stored.message)]
+        if callback_data not in available:
+            raise ValueError(
+                f"message {message_id} has no button with callback_data {callback_data!r}; "
+                f"it has {available!r}"
+            )
+        query_id = str(self._next_query_id)
+        self._next_query_id += 1
+        self._callback_queries[query_id] = _PendingQuery(chat.id, message_id, self._clock())
+        query = {
+            "id": query_id,
+            "from": user,
+            "message": stored.message,
+            "chat_instance": str(7_000_000_000_000_000 + abs(chat.id)),
+            "data": callback_data,
+        }
+        self._queue_update("callback_query", query)
+        return query_id
+
+    def user_shares_location(
+        self, user_id: int, lat: float, lon: float, *, chat_id: int | None = None
+    ) -> JsonDict:
+        """A person sends their location (a static point); returns the Message the bot gets."""
+        user = self._user(user_id)
+        chat = self._chat_for_person(user_id, chat_id)
+        content = {"location": {"latitude": lat, "longitude": lon}}
+        stored = self._store_message(chat, user, content, from_bot=False)
+        self._queue_update("message", stored.message)
+        return copy.deepcopy(stored.message)
+
+    def add_bot_to_group(self, by_user_id: int, chat_id: int, *, as_admin: bool = False) -> None:
+        """A person adds the bot: my_chat_member (left -> member/administrator) + service message.
+
+        The person becomes the group's creator if it has none yet, otherwise a member.
+        """
+        user = self._user(by_user_id)
+        chat = self._group(chat_id)
+        if by_user_id not in chat.members or chat.members[by_user_id] in {"left", "kicked"}:
+            has_creator = "creator" in chat.members.values()
+            chat.members[by_user_id] = "member" if has_creator else "creator"
+        old = chat.bot_status
+        new = "administrator" if as_admin else "member"
+        if old == new:
+            return  # nothing changes, so Telegram sends nothing
+        chat.bot_status = new
+        self._queue_my_chat_member(chat, user, old, new)
+        if old in {"left", "kicked"}:
+            content = {"new_chat_members": [self.bot_user], "new_chat_member": self.bot_user}
+            stored = self._store_message(chat, user, content, from_bot=False)
+            self._queue_update("message", stored.message)
+
+    def remove_bot_from_group(self, by_user_id: int, chat_id: int) -> None:
+        """A person kicks the bot: my_chat_member -> kicked; later sends answer 403."""
+        user = self._user(by_user_id)
+        chat = self._group(chat_id)
+        if chat.bot_status == "kicked":
+            return
+        old, chat.bot_status = chat.bot_status, "kicked"
+        self._queue_my_chat_member(chat, user, old, "kicked")
+
+    def block_bot(self, user_id: int) -> None:
+        """The person blocks the bot: my_chat_member -> kicked; sends to them answer 403."""
+        chat = self._private_chat(user_id)
+        if chat.blocked:
+            return
+        chat.blocked = True
+        self._queue_my_chat_member(chat, self._user(user_id), "member", "kicked")
+
+    def unblock_bot(self, user_id: int) -> None:
+        """The person unblocks the bot (my_chat_member kicked -> member)."""
+        chat = self._private_chat(user_id)
+        if not chat.blocked:
+            return
+        chat.blocked = False
+        self._queue_my_chat_member(chat, self._user(user_id), "kicked", "member")
+
+    def migrate_group(self, chat_id: int) -> int:
+        """Upgrade a group to a supergroup; returns the new id.
+
+        Queues the two service messages Telegram sends (migrate_to_chat_id in the old chat,
+        migrate_from_chat_id in the new one); the old id then answers 400 with
+        ``parameters.migrate_to_chat_id``.
+        """
+        old = self._group(chat_id)
+        if old.info["type"] != "group" or old.migrated_to is not None:
+            raise ValueError(f"chat {chat_id} is not a basic group that can be upgraded")
+        new_id = -(10**12 + abs(chat_id))
+        info = {**old.info, "id": new_id, "type": "supergroup"}
+        new = _Chat(info=info, bot_status=old.bot_status, members=dict(old.members))
+        self._chats[new_id] = new
+        old.migrated_to = new_id
+        actor = self._group_actor(old)
+        moved_out = self._store_message(old, actor, {"migrate_to_chat_id": new_id}, from_bot=False)
+        self._queue_update("message", moved_out.message)
+        moved_in = self._store_message(
+            new, actor, {"migrate_from_chat_id": chat_id}, from_bot=False
+        )
+        self._queue_update("message", moved_in.message)
+        return new_id
+
+    # ----------------------------------------------------------------------------------------
+    # Control API: what the bot did
+    # ----------------------------------------------------------------------------------------
+
+    def add_listener(self, callback: Callable[[BotEvent], None]) -> None:
+        """Call ``callback`` for every visible bot action (new message, edit, delete, ...)."""
+        self.listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[BotEvent], None]) -> None:
+        if callback in self.listeners:
+            self.listeners.remove(callback)
+
+    def messages(self, chat_id: int) -> list[JsonDict]:
+        """Every message the bot sent in a chat, in order, as it looks now.
+
+        Edits are applied; each dict also carries ``"deleted": bool`` and, when the bot sent
+        HTML, ``"raw_text"`` with the source before parsing.
+        """
+        chat = self._known_chat(chat_id)
+        return [self._view(stored) for stored in chat.messages.values() if stored.from_bot]
+
+    def last_message(self, chat_id: int) -> JsonDict | None:
+        """The bot's most recent message in a chat (deleted or not), or None."""
+        sent = self.messages(chat_id)
+        return sent[-1] if sent else None
+
+    def chat(self, chat_id: int) -> JsonDict | None:
+        """The Telegram Chat object for an id, or None when the emulator does not know it."""
+        chat = self._chats.get(chat_id)
+        return copy.deepcopy(chat.info) if chat else None
+
+    def resolve_chat_id(self, chat_id: int) -> int:
+        """Follow group -> supergroup migrations to the chat id that is current now."""
+        chat = self._chats.get(chat_id)
+        while chat is not None and chat.migrated_to is not None:
+            chat_id = chat.migrated_to
+            chat = self._chats.get(chat_id)
+        return chat_id
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        """Recorded calls of one Bot API method (case-insensitive name)."""
+        return [call for call in self.calls if call.method.lower() == method.lower()]
+
+    def rejected_calls(self) -> list[ApiCall]:
+        """Every call the emulator answered with ok=false."""
+        return [call for call in self.calls if not call.ok]
+
+    @property
+    def commands(self) -> dict[tuple[str, str], list[JsonDict]]:
+        """setMyCommands state keyed by (scope as canonical JSON, language_code)."""
+        return copy.deepcopy(self._commands)
+
+    @property
+    def pending_updates(self) -> list[JsonDict]:
+        """Updates queued and not yet confirmed by the bot (via getUpdates offset)."""
+        return copy.deepcopy(self._updates)
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        predicate: Callable[[JsonDict], bool] | None = None,
+        *,
+        timeout: float = 5.0,
+        after_message_id: int = 0,
+    ) -> JsonDict:
+        """The first bot message in the chat with id > ``after_message_id`` matching predicate.
+
+        Looks at messages already sent first, so nothing is missed if the bot was quick; to
+        wait for the *next* one, pass the last id you saw. Raises TimeoutError with context.
+        """
+        chat = self._known_chat(chat_id)
+
+        def probe() -> JsonDict | None:
+            for message_id, stored in chat.messages.items():
+                if message_id <= after_message_id or not stored.from_bot:
+                    continue
+                view = self._view(stored)
+                if predicate is None or predicate(view):
+                    return view
+            return None
+
+        return await self._wait_until(probe, timeout, f"a bot message in chat {chat_id}")
+
+    async def wait_for_event(
+        self,
+        predicate: Callable[[ApiCall], bool],
+        timeout: float = 5.0,
+        *,
+        start: int | None = None,
+    ) -> ApiCall:
+        """Wait for a recorded ApiCall matching ``predicate``.
+
+        ``start`` is an index into ``calls`` to search from; by default only calls recorded
+        after this wait begins count.
+        """
+        position = len(self.calls) if start is None else start
+
+        def probe() -> ApiCall | None:
+            return next((call for call in self.calls[position:] if predicate(call)), None)
+
+        return await self._wait_until(probe, timeout, "a matching API call")
+
+    async def wait_for_poller(self, timeout: float = 5.0) -> None:
+        """Wait until the bot is blocked in a long-poll getUpdates (i.e. it is up and idle)."""
+        await self._wait_until(
+            lambda: True if self._pollers_waiting else None, timeout, "a getUpdates long poll"
+        )
+
+    async def _wait_until(self, probe: Callable[[], T | None], timeout: float, what: str) -> T:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = probe()
+            if found is not None:
+                return found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                recent = ", ".join(
+                    f"{c.method}({'ok' if c.ok else c.description})"
+                    for c in self.calls[-5:]
+                    if c.method != "getUpdates"
+                )
+                raise TimeoutError(f"no {what} within {timeout}s; recent calls: {recent or '-'}")
+            activity = self._activity
+            try:
+                await asyncio.wait_for(activity.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    # ----------------------------------------------------------------------------------------
+    # Internal helpers: people, chats, messages, updates
+    # ----------------------------------------------------------------------------------------
+
+    def _user(self, user_id: int) -> JsonDict:
+        if user_id not in self._users:
+            raise ValueError(f"unknown user {user_id}; call add_user first")
+        return self._users[user_id]
+
+    def _known_chat(self, chat_id: int) -> _Chat:
+        if chat_id not in self._chats:
+            raise ValueError(f"unknown chat {chat_id}; call add_user or add_group first")
+        return self._chats[chat_id]
+
+    def _private_chat(self, user_id: int) -> _Chat:
+        self._user(user_id)
+        return self._chats[user_id]
+
+    def _group(self, chat_id: int) -> _Chat:
+        chat = self._known_chat(chat_id)
+        if chat.is_private:
+            raise ValueError(f"chat {chat_id} is a private chat, not a group")
+        return chat
+
+    def _chat_for_person(self, user_id: int, chat_id: int | None) -> _Chat:
+        """The chat a person acts in, refusing situations Telegram would never deliver."""
+        if chat_id is None or chat_id == user_id:
+            chat = self._private_chat(user_id)
+            if chat.blocked:
+                raise ValueError(f"user {user_id} blocked the bot; call unblock_bot first")
+            chat.started = True
+            return chat
+        chat = self._group(chat_id)
+        if chat.migrated_to is not None:
+            raise ValueError(f"group {chat_id} was migrated; use chat id {chat.migrated_to}")
+        if chat.bot_status not in {"member", "administrator"}:
+            raise ValueError(
+                f"the bot is not in group {chat_id} (status {chat.bot_status}); "
+                "call add_bot_to_group first"
+            )
+        if chat.members.get(user_id) in {None, "left", "kicked"}:
+            chat.members[user_id] = "member"
+        return chat
+
+    def _group_actor(self, chat: _Chat) -> JsonDict:
+        """Who performed a group-level action: its creator, else any member, else the bot."""
+        creators_first = sorted(
+            chat.members, key=lambda user_id: chat.members[user_id] != "creator"
+        )
+        return self._users[creators_first[0]] if creators_first else self.bot_user
+
+    def _date(self) -> int:
+        return int(self._wall_clock())
+
+    def _store_message(
+        self, chat: _Chat, sender: JsonDict, content: JsonDict, *, from_bot: bool
+    ) -> _StoredMessage:
+        message_id = chat.next_message_id
+        chat.next_message_id += 1
+        message: JsonDict = {
+            "message_id": message_id,
+            "from": sender,
+            "chat": chat.info,
+            "date": self._date(),
+            **content,
+        }
+        stored = _StoredMessage(message=copy.deepcopy(message), from_bot=from_bot)
+        chat.messages[message_id] = stored
+        return stored
+
+    def _reply_snapshot(self, chat: _Chat, message_id: int) -> JsonDict:
+        stored = chat.messages.get(message_id)
+        if stored is None or stored.deleted:
+            raise ValueError(f"chat {chat.id} has no message {message_id} to reply to")
+        snapshot = copy.deepcopy(stored.message)
+        snapshot.pop("reply_to_message", None)
+        return snapshot
+
+    def _thread_fields(self, chat: _Chat, thread_id: int) -> JsonDict:
+        if chat.info.get("is_forum"):
+            return {"message_thread_id": thread_id, "is_topic_message": True}
+        return {"message_thread_id": thread_id}
+
+    @staticmethod
+    def _view(stored: _StoredMessage) -> JsonDict:
+        view = copy.deepcopy(stored.message)
+        view["deleted"] = stored.deleted
+        if stored.raw_text is not None:
+            view["raw_text"] = stored.raw_text
+        return view
+
+    def _queue_update(self, kind: str, payload: JsonDict) -> None:
+        update = {"update_id": self._next_update_id, kind: copy.deepcopy(payload)}
+        self._next_update_id += 1
+        self._updates.append(update)
+        self._wake_pollers()
+
+    def _wake_pollers(self) -> None:
+        self._updates_changed.set()
+        self._updates_changed = asyncio.Event()
+
+    def _queue_my_chat_member(self, chat: _Chat, actor: JsonDict, old: str, new: str) -> None:
+        update = {
+            "chat": chat.info,
+            "from": actor,
+            "date": self._date(),
+            "old_chat_member": self._member_object(self.bot_user, old),
+            "new_chat_member": self._member_object(self.bot_user, new),
+        }
+        self._queue_update("my_chat_member", update)
+
+    @staticmethod
+    def _member_object(user: JsonDict, status: str) -> JsonDict:
+        """A ChatMember of the right shape for ``status`` (aiogram validates required fields)."""
+        member: JsonDict = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(
+                can_be_edited=False,
+                is_anonymous=False,
+                can_manage_chat=True,
+                can_delete_messages=True,
+                can_manage_video_chats=True,
+                can_restrict_members=True,
+                can_promote_members=False,
+                can_change_info=True,
+                can_invite_users=True,
+                can_pin_messages=True,
+                can_post_stories=False,
+                can_edit_stories=False,
+                can_delete_stories=False,
+                can_send_welcome_messages=False,
+            )
+        elif status == "kicked":
+            member["until_date"] = 0
+        return member
+
+    def _emit(
+        self,
+        kind: EventKind,
+        chat_id: int | None,
+        message: JsonDict | None,
+        *,
+        text: str | None = None,
+        show_alert: bool = False,
+    ) -> None:
+        event = BotEvent(kind, chat_id, copy.deepcopy(message), text, show_alert)
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not turn into a Telegram error
+                log.exception("emulator listener failed")
+
+    # ----------------------------------------------------------------------------------------
+    # Internal helpers shared by method handlers
+    # ----------------------------------------------------------------------------------------
+
+    def _chat_from_param(self, p: _Params) -> _Chat:
+        """Resolve chat_id; unknown -> 400 chat not found, migrated -> 400 + migrate_to_chat_id."""
+        chat_id = p.chat_id()
+        chat: _Chat | None
+        if isinstance(chat_id, str):
+            username = chat_id.removeprefix("@").lower()
+            chat = next(
+                (c for c in self._chats.values() if c.info.get("username", "").lower() == username),
+                None,
+            )
+        else:
+            chat = self._chats.get(chat_id)
+        if chat is None:
+            raise bad_request("chat not found")
+        if chat.migrated_to is not None:
+            raise bad_request(
+                "group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
+        return chat
+
+    def _reachable_chat(self, p: _Params, *, sending: bool = False) -> _Chat:
+        """A chat the bot may act in; 403 when blocked, kicked or never joined."""
+        chat = self._chat_from_param(p)
+        if chat.is_private:
+            if chat.blocked:
+                raise forbidden("bot was blocked by the user")
+            if sending and not chat.started:
+                raise forbidden("bot can't initiate conversation with a user")
+        elif chat.bot_status == "kicked":
+            raise forbidden(f"bot was kicked from the {chat.kind_name}")
+        elif chat.bot_status == "left":
+            raise forbidden(f"bot is not a member of the {chat.kind_name}")
+        return chat
+
+    def _bot_message(self, chat: _Chat, p: _Params, *, not_found: str) -> _StoredMessage:
+        """The bot's message named by message_id, for edits."""
+        if p.has("inline_message_id"):
+            raise bad_request("inline messages are not supported by the emulator")
+        message_id = p.req_int("message_id", "message identifier is not specified")
+        stored = chat.messages.get(message_id)
+        if stored is None or stored.deleted:
+            raise bad_request(not_found)
+        if not stored.from_bot:
+            raise bad_request("message can't be edited")
+        return stored
+
+    def _markup(self, p: _Params) -> JsonDict | None:
+        raw = p.get("reply_markup")
+        return None if raw is None else validate_reply_markup(raw)
+
+    @staticmethod
+    def _inline_markup(markup: JsonDict | None) -> JsonDict | None:
+        """What Telegram echoes back in the Message: inline keyboards only."""
+        if markup is None or "inline_keyboard" not in markup:
+            return None
+        return {"inline_keyboard": markup["inline_keyboard"]}
+
+    def _edit_markup(self, p: _Params) -> JsonDict | None:
+        """Edits take inline keyboards only; leaving reply_markup out removes the keyboard."""
+        markup = self._markup(p)
+        if markup is not None and "inline_keyboard" not in markup:
+            raise bad_request("inline keyboard expected")
+        return self._inline_markup(markup)
+
+    def _text_fields(
+        self, p: _Params, name: str, *, caption: bool = False
+    ) -> tuple[str | None, JsonDict]:
+        """Parse a text/caption parameter; returns (raw source, message fields to store)."""
+        raw = p.opt_str(name)
+        entity_field = "caption_entities" if caption else "entities"
+        if raw is None:
+            if caption:
+                return None, {}
+            raise bad_request("message text is empty")
+        limit = CAPTION_LIMIT if caption else TEXT_LIMIT
+        text, entities = format_text(
+            raw,
+            parse_mode=p.opt_str("parse_mode"),
+            entities=p.get(entity_field),
+            limit=limit,
+            caption=caption,
+        )
+        fields: JsonDict = {name: text} if text or not caption else {}
+        if entities:
+            fields[entity_field] = entities
+        return raw, fields
+
+    def _send_options(self, chat: _Chat, p: _Params, markup: JsonDict | None) -> JsonDict:
+        """Fields shared by all send* methods: reply, thread, keyboard, protection."""
+        fields: JsonDict = {}
+        reply = p.get("reply_parameters")
+        if reply is None and p.has("reply_to_message_id"):
+            reply = {
+                "message_id": p.opt_int("reply_to_message_id"),
+                "allow_sending_without_reply": p.flag("allow_sending_without_reply"),
+            }
+        if reply is not None:
+            fields.update(self._reply_fields(chat, reply))
+        thread_id = p.opt_int("message_thread_id")
+        if thread_id is not None:
+            if chat.is_private or chat.info["type"] == "group":
+                raise bad_request("message thread not found")
+            fields.update(self._thread_fields(chat, thread_id))
+        if inline := self._inline_markup(markup):
+            fields["reply_markup"] = inline
+        if p.flag("protect_content"):
+            fields["has_protected_content"] = True
+        return fields
+
+    def _reply_fields(self, chat: _Chat, reply: Any) -> JsonDict:
+        if not isinstance(reply, dict) or not isinstance(reply.get("message_id"), int):
+            raise bad_request("can't parse ReplyParameters JSON object")
+        target_chat = chat
+        if reply.get("chat_id") not in (None, chat.id):
+            target_chat = self._chats.get(reply["chat_id"]) or chat
+        stored = target_chat.messages.get(reply["message_id"])
+        if stored is None or stored.deleted:
+            if reply.get("allow_sending_without_reply"):
+                return {}
+            raise bad_request("message to be replied not found")
+        snapshot = copy.deepcopy(stored.message)
+        snapshot.pop("reply_to_message", None)
+        return {"reply_to_message": snapshot}
+
+    def _rate_limit(self, chat: _Chat) -> None:
+        if self._limiter is not None:
+            self._limiter.acquire(chat.id, chat.is_private)
+
+    def _store_bot_message(
+        self, chat: _Chat, content: JsonDict, raw_text: str | None = None
+    ) -> _StoredMessage:
+        stored = self._store_message(chat, self.bot_user, content, from_bot=True)
+        if raw_text is not None and raw_text != content.get("text", content.get("caption")):
+            stored.raw_text = raw_text
+        return stored
+
+    def _mark_edited(self, stored: _StoredMessage) -> JsonDict:
+        stored.message["edit_date"] = self._date()
+        return copy.deepcopy(stored.message)
+
+    def _new_file_id(self, prefix: str) -> tuple[str, str]:
+        number = self._next_file_id
+        self._next_file_id += 1
+        return f"{prefix}{number:08d}EMU", f"u{prefix}{number:06d}"
+
+    # ----------------------------------------------------------------------------------------
+    # Bot API methods: updates and webhook
+    # ----------------------------------------------------------------------------------------
+
+    async def _get_me(self, p: _Params) -> Any:
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _get_updates(self, p: _Params) -> Any:
+        """Long polling: confirm by offset, then wait up to ``timeout`` for something new."""
+        if self._webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        self._set_allowed_updates(p.get("allowed_updates"))
+        self._confirm_updates(p.opt_int("offset", 0) or 0)
+        limit = min(100, max(1, p.opt_int("limit", 100) or 100))
+        timeout = min(MAX_POLL_TIMEOUT, max(0, p.opt_int("timeout", 0) or 0))
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._wake_pollers()  # an older poll still waiting must give way to this one
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if generation != self._poll_generation:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
+            batch = self._deliverable_updates(limit)
+            remaining = deadline - loop.time()
+            if batch or remaining <= 0 or self._closing:
+                return batch
+            await self._wait_for_updates(remaining)
+
+    async def _wait_for_updates(self, timeout: float) -> None:
+        changed = self._updates_changed
+        self._pollers_waiting += 1
+        self._notify_activity()
+        try:
+            await asyncio.wait_for(changed.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._pollers_waiting -= 1
+
+    def _set_allowed_updates(self, allowed: Any) -> None:
+        """allowed_updates persists between calls; an empty list means "the default set"."""
+        if allowed is None:
+            return
+        if not isinstance(allowed, list) or not all(isinstance(x, str) for x in allowed):
+            raise bad_request("can't parse allowed updates JSON object")
+        self._allowed_updates = frozenset(allowed) or DEFAULT_UPDATE_TYPES
+
+    def _confirm_updates(self, offset: int) -> None:
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        elif offset < 0:
+            self._updates = self._updates[offset:]
+
+    def _deliverable_updates(self, limit: int) -> list[JsonDict]:
+        """Updates of allowed types; others are dropped, as Telegram never stores them."""
+        self._updates = [u for u in self._updates if _update_type(u) in self._allowed_updates]
+        return copy.deepcopy(self._updates[:limit])
+
+    async def _set_webhook(self, p: _Params) -> Any:
+        url = p.opt_str("url") or ""
+        if url and not url.startswith("https://"):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        self._webhook_url = url
+        if p.flag("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _delete_webhook(self, p: _Params) -> Any:
+        self._webhook_url = ""
+        if p.flag("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _get_webhook_info(self, p: _Params) -> Any:
+        return {
+            "url": self._webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    # ----------------------------------------------------------------------------------------
+    # Bot API methods: messages
+    # ----------------------------------------------------------------------------------------
+
+    async def _send_message(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p, sending=True)
+        raw_text, content = self._text_fields(p, "text")
+        content.update(self._send_options(chat, p, self._markup(p)))
+        if isinstance(p.get("link_preview_options"), dict):
+            content["link_preview_options"] = p.get("link_preview_options")
+        self._rate_limit(chat)
+        stored = self._store_bot_message(chat, content, raw_text)
+        self._emit("message", chat.id, stored.message)
+        return copy.deepcopy(stored.message)
+
+    async def _edit_message_text(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p)
+        stored = self._bot_message(chat, p, not_found="message to edit not found")
+        if "text" not in stored.message:
+            raise bad_request("there is no text in the message to edit")
+        raw_text, content = self._text_fields(p, "text")
+        markup = self._edit_markup(p)
+        message = stored.message
+        if (
+            content["text"] == message["text"]
+            and content.get("entities", []) == message.get("entities", [])
+            and markup == message.get("reply_markup")
+        ):
+            raise bad_request(NOT_MODIFIED)
+        message["text"] = content["text"]
+        _set_or_drop(message, "entities", content.get("entities"))
+        _set_or_drop(message, "reply_markup", markup)
+        stored.raw_text = raw_text if raw_text != content["text"] else None
+        result = self._mark_edited(stored)
+        self._emit("edit", chat.id, result)
+        return result
+
+    async def _edit_message_reply_markup(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p)
+        stored = self._bot_message(chat, p, not_found="message to edit not found")
+        markup = self._edit_markup(p)
+        if markup == stored.message.get("reply_markup"):
+            raise bad_request(NOT_MODIFIED)
+        _set_or_drop(stored.message, "reply_markup", markup)
+        result = self._mark_edited(stored)
+        self._emit("edit", chat.id, result)
+        return result
+
+    async def _delete_message(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p)
+        message_id = p.req_int("message_id", "message identifier is not specified")
+        stored = chat.messages.get(message_id)
+        if stored is None or stored.deleted:
+            raise bad_request("message to delete not found")
+        if not stored.from_bot and not chat.is_private and chat.bot_status != "administrator":
+            raise bad_request("message can't be deleted")
+        stored.deleted = True
+        self._emit("delete", chat.id, stored.message)
+        return True
+
+    async def _answer_callback_query(self, p: _Params) -> Any:
+        query_id = p.opt_str("callback_query_id")
+        query = self._callback_queries.get(query_id or "")
+        expired = query is not None and self._clock() - query.created_at > self.callback_query_ttl
+        if query is None or query.answered or expired:
+            raise bad_request(QUERY_INVALID)
+        text = p.opt_str("text") or ""
+        if utf16_len(text) > CALLBACK_ANSWER_LIMIT:
+            raise bad_request("MESSAGE_TOO_LONG")
+        query.answered = True
+        self.callback_answers.append(dict(p.data))
+        if text:
+            chat = self._chats[query.chat_id]
+            stored = chat.messages.get(query.message_id)
+            message = stored.message if stored else None
+            self._emit(
+                "callback_answer",
+                query.chat_id,
+                message,
+                text=text,
+                show_alert=p.flag("show_alert"),
+            )
+        return True
+
+    async def _send_chat_action(self, p: _Params) -> Any:
+        self._reachable_chat(p, sending=True)
+        if p.opt_str("action") not in CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
+        return True
+
+    # ----------------------------------------------------------------------------------------
+    # Bot API methods: locations and files
+    # ----------------------------------------------------------------------------------------
+
+    def _location_fields(self, p: _Params) -> JsonDict:
+        latitude = p.req_float("latitude")
+        longitude = p.req_float("longitude")
+        if not -90 <= latitude <= 90:
+            raise bad_request("wrong latitude")
+        if not -180 <= longitude <= 180:
+            raise bad_request("wrong longitude")
+        location: JsonDict = {"latitude": latitude, "longitude": longitude}
+        accuracy = p.opt_float("horizontal_accuracy")
+        if accuracy is not None:
+            if not 0 <= accuracy <= 1500:
+                raise bad_request("wrong horizontal accuracy")
+            location["horizontal_accuracy"] = accuracy
+        heading = p.opt_int("heading")
+        if heading is not None:
+            if not 1 <= heading <= 360:
+                raise bad_request("wrong heading")
+            location["heading"] = heading
+        radius = p.opt_int("proximity_alert_radius")
+        if radius is not None:
+            if not 1 <= radius <= 100_000:
+                raise bad_request("wrong proximity alert radius")
+            location["proximity_alert_radius"] = radius
+        return location
+
+    async def _send_location(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p, sending=True)
+        location = self._location_fields(p)
+        live_period = p.opt_int("live_period")
+        if live_period is not None:
+            if not (60 <= live_period <= 86400 or live_period == LIVE_PERIOD_FOREVER):
+                raise bad_request("wrong live period specified")
+            location["live_period"] = live_period
+        content: JsonDict = {"location": location}
+        content.update(self._send_options(chat, p, self._markup(p)))
+        self._rate_limit(chat)
+        stored = self._store_bot_message(chat, content)
+        if live_period is not None:
+            stored.live_until = self._clock() + live_period
+        self._emit("location", chat.id, stored.message)
+        return copy.deepcopy(stored.message)
+
+    def _live_location(self, chat: _Chat, p: _Params) -> _StoredMessage:
+        """A live location that can still be edited; Telegram says "can't be edited" otherwise."""
+        stored = self._bot_message(chat, p, not_found="message to edit not found")
+        live = "live_period" in stored.message.get("location", {})
+        expired = stored.live_until is not None and self._clock() > stored.live_until
+        if not live or stored.live_stopped or expired:
+            raise bad_request("message can't be edited")
+        return stored
+
+    async def _edit_message_live_location(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p)
+        stored = self._live_location(chat, p)
+        old = stored.message["location"]
+        new = {**self._location_fields(p), "live_period": old["live_period"]}
+        live_period = p.opt_int("live_period")
+        if live_period is not None:
+            new["live_period"] = live_period
+            stored.live_until = self._clock() + live_period
+        markup = self._edit_markup(p)
+        if new == old and markup == stored.message.get("reply_markup"):
+            raise bad_request(NOT_MODIFIED)
+        stored.message["location"] = new
+        _set_or_drop(stored.message, "reply_markup", markup)
+        result = self._mark_edited(stored)
+        self._emit("live_location", chat.id, result)
+        return result
+
+    async def _stop_message_live_location(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p)
+        stored = self._live_location(chat, p)
+        stored.live_stopped = True
+        _set_or_drop(stored.message, "reply_markup", self._edit_markup(p))
+        result = self._mark_edited(stored)
+        self._emit("live_location_stopped", chat.id, result)
+        return result
+
+    async def _send_document(self, p: _Params) -> Any:
+        file_id, unique_id = self._new_file_id("BQAC")
+        upload = self._upload(p, "document")
+        document: JsonDict = {"file_id": file_id, "file_unique_id": unique_id}
+        document["file_name"] = upload.get("filename") or "document"
+        if upload.get("content_type"):
+            document["mime_type"] = upload["content_type"]
+        if upload.get("size") is not None:
+            document["file_size"] = upload["size"]
+        return await self._send_media(p, {"document": document})
+
+    async def _send_photo(self, p: _Params) -> Any:
+        file_id, unique_id = self._new_file_id("AgAC")
+        upload = self._upload(p, "photo")
+        size = {"file_id": file_id, "file_unique_id": unique_id, "width": 1280, "height": 720}
+        if upload.get("size") is not None:
+            size["file_size"] = upload["size"]
+        return await self._send_media(p, {"photo": [size]})
+
+    def _upload(self, p: _Params, name: str) -> JsonDict:
+        """The file behind a document/photo parameter: an upload (attach://) or a file_id/URL."""
+        value = p.get(name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = p.get(value.removeprefix("attach://"))
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, str) and value:
+            return {"filename": value.rsplit("/", 1)[-1]}
+        raise bad_request(f"there is no {name} in the request")
+
+    async def _send_media(self, p: _Params, media: JsonDict) -> Any:
+        chat = self._reachable_chat(p, sending=True)
+        raw_caption, content = self._text_fields(p, "caption", caption=True)
+        content = {**media, **content, **self._send_options(chat, p, self._markup(p))}
+        self._rate_limit(chat)
+        stored = self._store_bot_message(chat, content, raw_caption)
+        self._emit("message", chat.id, stored.message)
+        return copy.deepcopy(stored.message)
+
+    # ----------------------------------------------------------------------------------------
+    # Bot API methods: commands
+    # ----------------------------------------------------------------------------------------
+
+    def _commands_key(self, p: _Params) -> tuple[str, str]:
+        scope = p.get("scope") or {"type": "default"}
+        valid_types = {
+            "default",
+            "all_private_chats",
+            "all_group_chats",
+            "all_chat_administrators",
+            "chat",
+            "chat_administrators",
+            "chat_member",
+        }
+        if not isinstance(scope, dict) or scope.get("type") not in valid_types:
+            raise bad_request("can't parse BotCommandScope JSON object")
+        if scope["type"].startswith("chat") and "chat_id" not in scope:
+            raise bad_request("can't parse BotCommandScope JSON object")
+        if scope["type"] == "chat_member" and "user_id" not in scope:
+            raise bad_request("can't parse BotCommandScope JSON object")
+        language = p.opt_str("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise bad_request("invalid language code specified")
+        return json.dumps(scope, sort_keys=True, separators=(",", ":")), language
+
+    async def _set_my_commands(self, p: _Params) -> Any:
+        commands = p.get("commands")
+        if not isinstance(commands, list):
+            raise bad_request("can't parse BotCommand array JSON")
+        if len(commands) > 100:
+            raise bad_request("too many commands")
+        for command in commands:
+            name = command.get("command") if isinstance(command, dict) else None
+            if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise bad_request("BOT_COMMAND_INVALID")
+            description = command.get("description")
+            if not isinstance(description, str) or not 1 <= len(description) <= 256:
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        key = self._commands_key(p)
+        if commands:
+            self._commands[key] = [
+                {"command": c["command"], "description": c["description"]} for c in commands
+            ]
+        else:
+            self._commands.pop(key, None)
+        return True
+
+    async def _get_my_commands(self, p: _Params) -> Any:
+        return copy.deepcopy(self._commands.get(self._commands_key(p), []))
+
+    async def _delete_my_commands(self, p: _Params) -> Any:
+        self._commands.pop(self._commands_key(p), None)
+        return True
+
+    # ----------------------------------------------------------------------------------------
+    # Bot API methods: chats
+    # ----------------------------------------------------------------------------------------
+
+    async def _leave_chat(self, p: _Params) -> Any:
+        chat = self._reachable_chat(p)
+        if chat.is_private:
+            raise bad_request("chat member status can't be changed in private chats")
+        old, chat.bot_status = chat.bot_status, "left"
+        self._queue_my_chat_member(chat, self.bot_user, old, "left")
+        return True
+
+    async def _get_chat(self, p: _Params) -> Any:
+        chat = self._chat_from_param(p)
+        return {
+            **copy.deepcopy(chat.info),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _status_in(self, chat: _Chat, user_id: int) -> str:
+        if user_id == self.bot_user["id"]:
+            return "member" if chat.is_private else chat.bot_status
+        if chat.is_private:
+            return "member" if user_id == chat.id else "left"
+        return chat.members.get(user_id, "left")
+
+    async def _get_chat_member(self, p: _Params) -> Any:
+        chat = self._chat_from_param(p)
+        user_id = p.req_int("user_id")
+        user = self.bot_user if user_id == self.bot_user["id"] else self._users.get(user_id)
+        if user is None:
+            raise bad_request("user not found")
+        return self._member_object(user, self._status_in(chat, user_id))
+
+    async def _get_chat_administrators(self, p: _Params) -> Any:
+        chat = self._chat_from_param(p)
+        if chat.is_private:
+            raise bad_request("there are no administrators in the private chat")
+        admins = [
+            self._member_object(self._users[user_id], status)
+            for user_id, status in chat.members.items()
+            if status in {"creator", "administrator"}
+        ]
+        if chat.bot_status == "administrator":
+            admins.append(self._member_object(self.bot_user, "administrator"))
+        return admins
+
+    async def _close(self, p: _Params) -> Any:
+        return True
+
+    async def _log_out(self, p: _Params) -> Any:
+        return True
+
+
+# --------------------------------------------------------------------------------------------
+# Module-level helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _set_or_drop(message: JsonDict, key: str, value: Any) -> None:
+    """Telegram omits empty fields instead of sending nulls."""
+    if value:
+        message[key] = value
+    else:
+        message.pop(key, None)
+
+
+def _update_type(update: Mapping[str, Any]) -> str:
+    return next(key for key in update if key != "update_id")
+
+
+async def _read_request_params(request: web.Request) -> JsonDict:
+    """Parameters from the query string plus a JSON, urlencoded or multipart body."""
+    params: JsonDict = dict(request.query)
+    if not request.body_exists:
+        return params
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            raise bad_request("can't parse request JSON object") from None
+        if not isinstance(body, dict):
+            raise bad_request("can't parse request JSON object")
+        params.update(body)
+        return params
+    form = await request.post()
+    for key in form:
+        value = form[key]
+        if isinstance(value, web.FileField):
+            content = value.file.read()
+            params[key] = {
+                "filename": value.filename,
+                "content_type": value.content_type,
+                "size": len(content),
+            }
+        elif isinstance(value, bytes):
+            params[key] = value.decode("utf-8", errors="replace")
+        else:
+            params[key] = value
+    return params

@@ -1,0 +1,97 @@
+"""`logibot run` as a real process: long polling against the emulator, a health endpoint,
+secrets kept out of the logs, and a clean exit on SIGTERM."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import urllib.request
+
+from sandbox.telegram_emulator import TelegramEmulator
+
+TOKEN = "987654:PROCESS-TEST-secret-token"
+MOVIZOR_KEY = "movizor-secret-key-123"
+ADMIN = 5001
+STRANGER = 5002
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+async def test_run_serves_health_keeps_secrets_and_stops_cleanly_on_sigterm(tmp_path):
+    emu = TelegramEmulator(token=TOKEN, limits=None)
+    await emu.start()
+    emu.add_user(ADMIN, "Админ")
+    emu.add_user(STRANGER, "Гость", username="guest")
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emu.base_url,
+        "ADMIN_IDS": str(ADMIN),
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "HTTP_PORT": str(port),
+        "LOG_LEVEL": "DEBUG",
+        "LOG_FORMAT": "json",
+        "MOVIZOR_PROJECT": "acme",
+        "MOVIZOR_KEY": MOVIZOR_KEY,
+        "MOVIZOR_BASE_URL": "http://127.0.0.1:9",  # nothing listens: calls fail, loudly logged
+    }
+    log_path = tmp_path / "bot.log"
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp_path,
+            stdout=log_file,
+            stderr=log_file,
+        )
+        try:
+            await emu.wait_for_poller(timeout=30)
+            reply_to_stranger = emu.user_sends(STRANGER, "/start")
+            refused = await emu.wait_for_message(
+                STRANGER, after_message_id=reply_to_stranger["message_id"], timeout=10
+            )
+            assert "только для сотрудников" in refused["text"]
+            notice = await emu.wait_for_message(ADMIN, timeout=10)
+            assert "Гость" in notice["text"]
+
+            status, health = await asyncio.to_thread(get_json, f"http://127.0.0.1:{port}/healthz")
+            assert status == 200, health
+            assert health["database"] == "ok" and health["telegram_polling"]["alive"]
+            assert health["integrations"]["movizor"]["enabled"] is True
+            metrics = await asyncio.to_thread(
+                lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read()
+            )
+            assert b"logibot_updates_handled_total" in metrics
+
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            await emu.stop()
+    logs = log_path.read_text()
+    assert code == 0, logs[-3000:]
+    assert TOKEN not in logs and TOKEN.split(":")[1] not in logs
+    assert MOVIZOR_KEY not in logs
+    assert "Traceback" not in logs
+    assert not emu.rejected_calls()
