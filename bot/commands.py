@@ -71,3 +71,16 @@ register("grant", "admin", Role.ADMIN)
 register("revoke", "admin", Role.ADMIN)
 register("chats", "admin", Role.ADMIN)
 register("audit", "admin", Role.ADMIN)
+
+# Alerts. Viewers manage alerts for their own private chat; in groups a dispatcher is needed
+# (checked in the handlers, since it depends on the chat).
+register("subscribe", "alerts", Role.VIEWER)
+register("unsubscribe", "alerts", Role.VIEWER)
+register("subscriptions", "alerts", Role.VIEWER)
+register("mute", "alerts", Role.VIEWER)
+register("unmute", "alerts", Role.VIEWER)
+register("quiet", "alerts", Role.VIEWER)
+register("timezone", "alerts", Role.VIEWER)
+register("status", "admin", Role.ADMIN)
+register("pause", "admin", Role.ADMIN)
+register("resume", "admin", Role.ADMIN)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.alert_state import AlertStateRepo
 from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
+from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
+from storage.subscriptions import SubscriptionsRepo
 from storage.users import UsersRepo
 
 
@@ -25,6 +28,9 @@ class Repos:
     audit: AuditRepo
     settings: SettingsRepo
     confirmations: ConfirmationsRepo
+    subscriptions: SubscriptionsRepo
+    outbox: OutboxRepo
+    alert_state: AlertStateRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -35,4 +41,7 @@ class Repos:
             audit=AuditRepo(db),
             settings=SettingsRepo(db),
             confirmations=ConfirmationsRepo(db),
+            subscriptions=SubscriptionsRepo(db),
+            outbox=OutboxRepo(db),
+            alert_state=AlertStateRepo(db),
         )

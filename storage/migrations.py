@@ -79,6 +79,86 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        3,
+        "alerts: subscriptions, chat preferences, outbox, cursors, subject states, cards",
+        """
+        CREATE TABLE subscriptions (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,   -- forum topic; 0 = the whole chat
+            selector        TEXT NOT NULL,                -- 'all' | 'area:drivers' | 'kind:x.y'
+            filter          TEXT NOT NULL DEFAULT '',     -- '' | 'driver:7999…' | 'tag:Склад'
+            created_by      INTEGER,
+            created_at      TEXT NOT NULL,
+            UNIQUE (chat_id, thread_id, selector, filter)
+        );
+        CREATE INDEX subscriptions_selector ON subscriptions (selector);
+
+        CREATE TABLE chat_prefs (
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            muted_until     TEXT,
+            quiet_from      TEXT,                         -- 'HH:MM' local time
+            quiet_to        TEXT,
+            timezone        TEXT,
+            PRIMARY KEY (chat_id, thread_id)
+        );
+
+        CREATE TABLE outbox (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            dedupe_key      TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            severity        INTEGER NOT NULL,
+            subject_key     TEXT NOT NULL,
+            payload         TEXT NOT NULL,                -- the Alert as JSON
+            state           TEXT NOT NULL DEFAULT 'pending'
+                            CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            not_before      TEXT NOT NULL,                -- quiet hours, backoff, 429 waits
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT,
+            message_id      INTEGER,
+            UNIQUE (chat_id, thread_id, dedupe_key)
+        );
+        CREATE INDEX outbox_due ON outbox (state, not_before, id);
+        CREATE INDEX outbox_message ON outbox (chat_id, message_id);
+
+        CREATE TABLE cursors (
+            source          TEXT PRIMARY KEY,
+            value           TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+
+        CREATE TABLE subject_states (
+            subject_key     TEXT NOT NULL,
+            state           TEXT NOT NULL,                -- an inhibiting kind
+            since           TEXT NOT NULL,
+            PRIMARY KEY (subject_key, state)
+        );
+
+        CREATE TABLE subject_silences (
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            subject_key     TEXT NOT NULL,
+            kind            TEXT NOT NULL DEFAULT '',     -- '' = every kind (a mute)
+            until           TEXT,                         -- NULL = until the subject changes
+            by_user         INTEGER,
+            PRIMARY KEY (chat_id, thread_id, subject_key, kind)
+        );
+
+        CREATE TABLE status_cards (
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            subject_key     TEXT NOT NULL,
+            message_id      INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, thread_id, subject_key)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,225 @@
+"""Routing alerts to chats and writing them to the outbox, with the cursor, in ONE transaction.
+
+    watcher.poll(cursor) -> alerts, new cursor
+    pipeline.commit(source, alerts, new cursor)   # outbox rows + cursor, atomically
+    sender drains the outbox
+
+Kill the process at any instant: either the rows and the cursor are both written, or neither
+is and the next poll fetches the same events again (dedupe keys keep them single).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.alerts.kinds import INHIBITIONS, KINDS, STATE_ENDED_BY, matches
+from bot.alerts.model import Alert, Severity
+from storage import Repos
+from storage.alert_state import AlertStateRepo
+from storage.chats import ChatStatus
+from storage.db import to_db_time, utcnow
+from storage.outbox import NewOutboxRow, insert_rows
+from storage.subscriptions import ChatPrefs, Subscription
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoutingSnapshot:
+    """Everything routing needs, read once per commit (not once per alert)."""
+
+    subscriptions: list[Subscription]
+    prefs: dict[tuple[int, int], ChatPrefs]
+    allowed_chats: set[int]
+    silences: dict[tuple[int, int, str, str], datetime | None]
+    states: set[tuple[str, str]]
+    down: set[str] = field(default_factory=set)
+
+
+def severity_of(alert: Alert) -> Severity:
+    if alert.severity is not None:
+        return alert.severity
+    spec = KINDS.get(alert.kind)
+    return spec.severity if spec else Severity.NORMAL
+
+
+def filter_matches(filter_: str, alert: Alert) -> bool:
+    if not filter_:
+        return True
+    if filter_.startswith("tag:"):
+        return filter_[4:].casefold() in {t.casefold() for t in alert.subject.tags}
+    return filter_ == alert.subject.key
+
+
+def quiet_until(prefs: ChatPrefs, now: datetime, default_tz: ZoneInfo) -> datetime | None:
+    """When quiet hours are on now, the moment they end (aware); else None."""
+    if prefs.quiet_from is None or prefs.quiet_to is None or prefs.quiet_from == prefs.quiet_to:
+        return None
+    tz = ZoneInfo(prefs.timezone) if prefs.timezone else default_tz
+    local = now.astimezone(tz)
+    start, end, current = prefs.quiet_from, prefs.quiet_to, local.time()
+    inside = start <= current < end if start < end else (current >= start or current < end)
+    if not inside:
+        return None
+    ends = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if ends <= local:
+        ends += timedelta(days=1)
+    return ends
+
+
+class AlertRouter:
+    """Pure routing: which (chat, topic) pairs hear an alert, and from when."""
+
+    def __init__(self, default_tz: ZoneInfo) -> None:
+        self.default_tz = default_tz
+
+    def route(
+        self,
+        alert: Alert,
+        snapshot: RoutingSnapshot,
+        now: datetime,
+        *,
+        extra_chats: Iterable[int] = (),
+    ) -> list[NewOutboxRow]:
+        spec = KINDS.get(alert.kind)
+        if spec is not None and spec.unreachable and alert.source in snapshot.down:
+            return []  # one system alert speaks for the whole integration
+        subject = alert.subject.key
+        for state, inhibited in INHIBITIONS.items():
+            if alert.kind in inhibited and (subject, state) in snapshot.states:
+                return []
+        targets: set[tuple[int, int]] = {(chat, 0) for chat in extra_chats}
+        for sub in snapshot.subscriptions:
+            if (
+                sub.chat_id in snapshot.allowed_chats
+                and matches(sub.selector, alert.kind)
+                and filter_matches(sub.filter, alert)
+            ):
+                targets.add((sub.chat_id, sub.thread_id))
+        severity = severity_of(alert)
+        payload = alert.to_json()
+        rows = []
+        for chat_id, thread_id in sorted(targets):
+            prefs = snapshot.prefs.get((chat_id, thread_id)) or ChatPrefs(chat_id, thread_id)
+            if prefs.muted_until is not None and prefs.muted_until > now:
+                continue
+            if self._silenced(snapshot, chat_id, thread_id, subject, alert.kind, now):
+                continue
+            not_before = now
+            if severity < Severity.HIGH:
+                not_before = quiet_until(prefs, now, self.default_tz) or now
+            rows.append(
+                NewOutboxRow(
+                    chat_id=chat_id,
+                    thread_id=thread_id,
+                    dedupe_key=alert.dedupe_key,
+                    kind=alert.kind,
+                    severity=int(severity),
+                    subject_key=subject,
+                    payload=payload,
+                    not_before=not_before,
+                )
+            )
+        return rows
+
+    @staticmethod
+    def _silenced(
+        snapshot: RoutingSnapshot,
+        chat_id: int,
+        thread_id: int,
+        subject: str,
+        kind: str,
+        now: datetime,
+    ) -> bool:
+        for key in ((chat_id, thread_id, subject, ""), (chat_id, thread_id, subject, kind)):
+            if key in snapshot.silences:
+                until = snapshot.silences[key]
+                if until is None or until > now:
+                    return True
+        return False
+
+
+class AlertPipeline:
+    def __init__(
+        self,
+        repos: Repos,
+        default_tz: ZoneInfo,
+        *,
+        on_new_rows: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.repos = repos
+        self.router = AlertRouter(default_tz)
+        self.on_new_rows = on_new_rows
+        self.down: set[str] = set()  # integrations currently down (held back "unreachable")
+
+    async def snapshot(self) -> RoutingSnapshot:
+        chats = await self.repos.chats.all()
+        users = await self.repos.users.with_role()
+        allowed = {c.id for c in chats if c.status is ChatStatus.APPROVED}
+        allowed |= {u.id for u in users}  # a user's private chat has the user's id
+        return RoutingSnapshot(
+            subscriptions=await self.repos.subscriptions.all(),
+            prefs=await self.repos.subscriptions.all_prefs(),
+            allowed_chats=allowed,
+            silences=await self.repos.alert_state.silences(),
+            states=await self.repos.alert_state.active_states(),
+            down=set(self.down),
+        )
+
+    async def commit(
+        self,
+        source: str,
+        alerts: list[Alert],
+        cursor: str | None,
+        *,
+        extra_chats: Iterable[int] = (),
+    ) -> int:
+        """Route ``alerts`` and write their outbox rows and ``cursor`` atomically.
+
+        Returns the number of new outbox rows.
+        """
+        snapshot = await self.snapshot()
+        now = utcnow()
+        rows: list[NewOutboxRow] = []
+        state_changes: list[tuple[str, str, bool]] = []  # (subject, state, active)
+        extra = list(extra_chats)
+        for alert in alerts:
+            rows += self.router.route(alert, snapshot, now, extra_chats=extra)
+            subject = alert.subject.key
+            if alert.kind in INHIBITIONS:
+                snapshot.states.add((subject, alert.kind))
+                state_changes.append((subject, alert.kind, True))
+            for state, enders in STATE_ENDED_BY.items():
+                if alert.kind in enders and (subject, state) in snapshot.states:
+                    snapshot.states.discard((subject, state))
+                    state_changes.append((subject, state, False))
+        async with self.repos.db.transaction() as conn:
+            inserted = await insert_rows(conn, rows)
+            for subject, state, active in state_changes:
+                if active:
+                    await conn.execute(
+                        "INSERT OR IGNORE INTO subject_states (subject_key, state, since) "
+                        "VALUES (?, ?, ?)",
+                        (subject, state, to_db_time(now)),
+                    )
+                else:
+                    await conn.execute(
+                        "DELETE FROM subject_states WHERE subject_key = ? AND state = ?",
+                        (subject, state),
+                    )
+            # An acknowledgement holds until the subject does something new.
+            changed = {(a.subject.key, a.kind) for a in alerts}
+            await conn.executemany(
+                "DELETE FROM subject_silences WHERE subject_key = ? AND kind != '' AND kind != ?",
+                list(changed),
+            )
+            if cursor is not None:
+                await AlertStateRepo.set_cursor(conn, source, cursor)
+        if inserted:
+            log.info("%s: %s alerts -> %s outbox rows", source, len(alerts), inserted)
+            self.on_new_rows()
+        return inserted

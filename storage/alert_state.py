@@ -1,0 +1,85 @@
+"""Watcher cursors, inhibiting subject states, per-chat subject silences and status cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import Database, from_db_time, to_db_time, utcnow
+
+
+class AlertStateRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- cursors (always advanced inside the outbox transaction) ---------------------------
+    async def cursor(self, source: str) -> str | None:
+        row = await self.db.fetchone("SELECT value FROM cursors WHERE source = ?", (source,))
+        return row["value"] if row else None
+
+    @staticmethod
+    async def set_cursor(conn: aiosqlite.Connection, source: str, value: str) -> None:
+        await conn.execute(
+            "INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (source) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at",
+            (source, value, to_db_time(utcnow())),
+        )
+
+    # --- inhibiting states ---------------------------------------------------------------
+    async def active_states(self) -> set[tuple[str, str]]:
+        rows = await self.db.fetchall("SELECT subject_key, state FROM subject_states")
+        return {(row["subject_key"], row["state"]) for row in rows}
+
+    # --- silences: "Принял" (until the subject changes) and "Тишина 1 ч" (until a time) -----
+    async def silence(
+        self,
+        chat_id: int,
+        thread_id: int,
+        subject_key: str,
+        *,
+        kind: str = "",
+        until: datetime | None,
+        by: int | None,
+    ) -> None:
+        await self.db.execute(
+            "INSERT OR REPLACE INTO subject_silences "
+            "(chat_id, thread_id, subject_key, kind, until, by_user) VALUES (?, ?, ?, ?, ?, ?)",
+            (chat_id, thread_id, subject_key, kind, to_db_time(until) if until else None, by),
+        )
+
+    async def silences(self) -> dict[tuple[int, int, str, str], datetime | None]:
+        rows = await self.db.fetchall(
+            "SELECT chat_id, thread_id, subject_key, kind, until FROM subject_silences"
+        )
+        return {
+            (row["chat_id"], row["thread_id"], row["subject_key"], row["kind"]): from_db_time(
+                row["until"]
+            )
+            for row in rows
+        }
+
+    # --- status cards --------------------------------------------------------------------
+    async def card(self, chat_id: int, thread_id: int, subject_key: str) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT message_id FROM status_cards WHERE chat_id = ? AND thread_id = ? "
+            "AND subject_key = ?",
+            (chat_id, thread_id, subject_key),
+        )
+        return int(row["message_id"]) if row else None
+
+    async def set_card(
+        self, chat_id: int, thread_id: int, subject_key: str, message_id: int | None
+    ) -> None:
+        if message_id is None:
+            await self.db.execute(
+                "DELETE FROM status_cards WHERE chat_id = ? AND thread_id = ? AND subject_key = ?",
+                (chat_id, thread_id, subject_key),
+            )
+            return
+        await self.db.execute(
+            "INSERT OR REPLACE INTO status_cards (chat_id, thread_id, subject_key, message_id) "
+            "VALUES (?, ?, ?, ?)",
+            (chat_id, thread_id, subject_key, message_id),
+        )

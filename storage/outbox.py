@@ -1,0 +1,150 @@
+"""The outbox: every alert a chat must hear, written with the watcher's cursor in one
+transaction, and drained by the sender. Unique per (chat, topic, dedupe_key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import aiosqlite
+
+from storage.db import Database, from_db_time, to_db_time, utcnow
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    thread_id: int
+    kind: str
+    severity: int
+    subject_key: str
+    payload: str
+    attempts: int
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewOutboxRow:
+    chat_id: int
+    thread_id: int
+    dedupe_key: str
+    kind: str
+    severity: int
+    subject_key: str
+    payload: str
+    not_before: datetime
+
+
+_COLUMNS = "id, chat_id, thread_id, kind, severity, subject_key, payload, attempts, message_id"
+
+
+def _row(row: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(*row)
+
+
+async def insert_rows(conn: aiosqlite.Connection, rows: list[NewOutboxRow]) -> int:
+    """Insert inside the caller's transaction; rows already there (same dedupe) are skipped."""
+    if not rows:
+        return 0
+    now = to_db_time(utcnow())
+    before = conn.total_changes
+    await conn.executemany(
+        "INSERT OR IGNORE INTO outbox (chat_id, thread_id, dedupe_key, kind, severity, "
+        "subject_key, payload, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                r.chat_id,
+                r.thread_id,
+                r.dedupe_key,
+                r.kind,
+                r.severity,
+                r.subject_key,
+                r.payload,
+                to_db_time(r.not_before),
+                now,
+            )
+            for r in rows
+        ],
+    )
+    return conn.total_changes - before
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def due(self, limit: int = 500) -> list[OutboxRow]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND not_before <= ? "
+            "ORDER BY id LIMIT ?",
+            (to_db_time(utcnow()), limit),
+        )
+        return [_row(row) for row in rows]
+
+    async def next_due_at(self) -> datetime | None:
+        row = await self.db.fetchone(
+            "SELECT min(not_before) AS t FROM outbox WHERE state = 'pending'"
+        )
+        return from_db_time(row["t"]) if row else None
+
+    async def mark_sent(self, ids: list[int], message_id: int | None) -> None:
+        now = to_db_time(utcnow())
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, "
+                "attempts = attempts + 1 WHERE id = ?",
+                [(now, message_id, i) for i in ids],
+            )
+
+    async def mark_failed(self, ids: list[int], error: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET state = 'failed', last_error = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                [(error[:500], i) for i in ids],
+            )
+
+    async def postpone(self, ids: list[int], until: datetime, error: str | None) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET not_before = ?, last_error = coalesce(?, last_error), "
+                "attempts = attempts + ? WHERE id = ?",
+                [(to_db_time(until), error, 1 if error else 0, i) for i in ids],
+            )
+
+    async def fail_chat(self, chat_id: int, error: str) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET state = 'failed', last_error = ? "
+            "WHERE chat_id = ? AND state = 'pending'",
+            (error, chat_id),
+        )
+
+    async def rows_of_message(self, chat_id: int, message_id: int) -> list[OutboxRow]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM outbox WHERE chat_id = ? AND message_id = ?",
+            (chat_id, message_id),
+        )
+        return [_row(row) for row in rows]
+
+    async def get(self, outbox_id: int) -> OutboxRow | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,))
+        return _row(row) if row else None
+
+    async def depth(self) -> int:
+        row = await self.db.fetchone("SELECT count(*) AS n FROM outbox WHERE state = 'pending'")
+        return int(row["n"]) if row else 0
+
+    async def counts_since(self, since: datetime) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT state, count(*) AS n FROM outbox WHERE created_at >= ? GROUP BY state",
+            (to_db_time(since),),
+        )
+        return {row["state"]: row["n"] for row in rows}
+
+    async def cleanup(self, older_than: timedelta) -> int:
+        """Sent rows are history after a while; failed ones are kept for a look, then go too."""
+        return await self.db.execute(
+            "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND created_at < ?",
+            (to_db_time(utcnow() - older_than),),
+        )

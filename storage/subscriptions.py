@@ -1,0 +1,126 @@
+"""Per-chat (and per forum topic) alert subscriptions and preferences: mute, quiet hours, zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import aiosqlite
+
+from storage.db import Database, from_db_time, to_db_time, utcnow
+
+
+@dataclass(frozen=True)
+class Subscription:
+    chat_id: int
+    thread_id: int
+    selector: str  # 'all' | 'area:drivers' | 'kind:driver.late'
+    filter: str  # '' (any subject) | 'driver:79991234567' | 'tag:Склад'
+
+
+@dataclass(frozen=True)
+class ChatPrefs:
+    chat_id: int
+    thread_id: int = 0
+    muted_until: datetime | None = None
+    quiet_from: time | None = None
+    quiet_to: time | None = None
+    timezone: str | None = None
+
+
+def _prefs(row: aiosqlite.Row) -> ChatPrefs:
+    return ChatPrefs(
+        chat_id=row["chat_id"],
+        thread_id=row["thread_id"],
+        muted_until=from_db_time(row["muted_until"]),
+        quiet_from=time.fromisoformat(row["quiet_from"]) if row["quiet_from"] else None,
+        quiet_to=time.fromisoformat(row["quiet_to"]) if row["quiet_to"] else None,
+        timezone=row["timezone"],
+    )
+
+
+class SubscriptionsRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(
+        self, chat_id: int, thread_id: int, selector: str, filter: str = "", *, by: int | None
+    ) -> bool:
+        """True if the subscription is new."""
+        changed = await self.db.execute(
+            "INSERT OR IGNORE INTO subscriptions "
+            "(chat_id, thread_id, selector, filter, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (chat_id, thread_id, selector, filter, by, to_db_time(utcnow())),
+        )
+        return changed == 1
+
+    async def remove(self, chat_id: int, thread_id: int, selector: str, filter: str = "") -> bool:
+        changed = await self.db.execute(
+            "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND selector = ? "
+            "AND filter = ?",
+            (chat_id, thread_id, selector, filter),
+        )
+        return changed > 0
+
+    async def for_chat(self, chat_id: int, thread_id: int = 0) -> list[Subscription]:
+        rows = await self.db.fetchall(
+            "SELECT chat_id, thread_id, selector, filter FROM subscriptions "
+            "WHERE chat_id = ? AND thread_id = ? ORDER BY selector, filter",
+            (chat_id, thread_id),
+        )
+        return [Subscription(*row) for row in rows]
+
+    async def all(self) -> list[Subscription]:
+        rows = await self.db.fetchall(
+            "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
+        )
+        return [Subscription(*row) for row in rows]
+
+    async def remove_chat(self, chat_id: int) -> None:
+        await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+
+    # --- preferences -------------------------------------------------------------------
+    async def prefs(self, chat_id: int, thread_id: int = 0) -> ChatPrefs:
+        row = await self.db.fetchone(
+            "SELECT * FROM chat_prefs WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
+        )
+        return _prefs(row) if row else ChatPrefs(chat_id, thread_id)
+
+    async def all_prefs(self) -> dict[tuple[int, int], ChatPrefs]:
+        rows = await self.db.fetchall("SELECT * FROM chat_prefs")
+        return {(row["chat_id"], row["thread_id"]): _prefs(row) for row in rows}
+
+    async def _set(self, chat_id: int, thread_id: int, column: str, value: object) -> None:
+        assert column in {"muted_until", "quiet_from", "quiet_to", "timezone"}
+        await self.db.execute(
+            f"INSERT INTO chat_prefs (chat_id, thread_id, {column}) VALUES (?, ?, ?) "
+            f"ON CONFLICT (chat_id, thread_id) DO UPDATE SET {column} = excluded.{column}",
+            (chat_id, thread_id, value),
+        )
+
+    async def set_mute(self, chat_id: int, thread_id: int, until: datetime | None) -> None:
+        await self._set(chat_id, thread_id, "muted_until", to_db_time(until) if until else None)
+
+    async def set_quiet(
+        self, chat_id: int, thread_id: int, start: time | None, end: time | None
+    ) -> None:
+        await self._set(
+            chat_id, thread_id, "quiet_from", start.strftime("%H:%M") if start else None
+        )
+        await self._set(chat_id, thread_id, "quiet_to", end.strftime("%H:%M") if end else None)
+
+    async def set_timezone(self, chat_id: int, thread_id: int, zone: str | None) -> None:
+        await self._set(chat_id, thread_id, "timezone", zone)
+
+    async def move_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: its subscriptions and preferences follow it."""
+        async with self.db.transaction() as conn:
+            for table in ("subscriptions", "chat_prefs", "subject_silences", "status_cards"):
+                await conn.execute(
+                    f"UPDATE OR REPLACE {table} SET chat_id = ? WHERE chat_id = ?",
+                    (new_id, old_id),
+                )
+            await conn.execute(
+                "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
