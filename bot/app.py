@@ -19,6 +19,9 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 
 from bot.access import AccessMiddleware
+from bot.alerts.pipeline import AlertPipeline
+from bot.alerts.scheduler import AlertScheduler
+from bot.alerts.watching import Watcher, WatchRunner
 from bot.config import Settings
 from bot.health import HealthServer, HealthState, IntegrationHealth
 from bot.i18n import LocaleMiddleware, build_i18n
@@ -27,6 +30,8 @@ from bot.metrics import Metrics
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
 from handlers import build_root_router
+from integrations.movizor.client import MovizorClient
+from integrations.movizor.watcher import DriverInfo, MovizorWatcher
 from storage import Repos
 from storage.db import Database
 
@@ -36,7 +41,13 @@ SHUTDOWN_GRACE_SECONDS = 20
 
 
 class LogiBot:
-    def __init__(self, settings: Settings, *, extra_routers: Sequence[Router] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        extra_routers: Sequence[Router] = (),
+        extra_watchers: Sequence[tuple[Watcher, int]] = (),
+    ) -> None:
         if settings.bot_token is None:
             raise ValueError("BOT_TOKEN is required")
         self.settings = settings
@@ -60,6 +71,13 @@ class LogiBot:
             polling_last_ok=lambda: self.requests.last_poll_ok,
         )
         self.health_server = HealthServer(self.db, self.health, self.metrics)
+        self.pipeline = AlertPipeline(
+            self.repos, settings.timezone, on_new_rows=self._on_new_alerts
+        )
+        self.scheduler = AlertScheduler(self.repos)
+        self._build_clients()
+        for watcher, every_seconds in [*self._integration_watchers(), *extra_watchers]:
+            self.add_watcher(watcher, every_seconds)
         self.tracker = UpdateTracker(self.metrics)
         self.dp = self._build_dispatcher(extra_routers)
 
@@ -75,6 +93,50 @@ class LogiBot:
         dp.shutdown.register(self._on_shutdown)
         return dp
 
+    def _build_clients(self) -> None:
+        """One client per configured integration; handlers receive them by name."""
+        self.movizor: MovizorClient | None = None
+        if self.settings.movizor_enabled:
+            assert self.settings.movizor_project and self.settings.movizor_key
+            self.movizor = MovizorClient(
+                self.settings.movizor_base_url,
+                self.settings.movizor_project,
+                self.settings.movizor_key.get_secret_value(),
+                hourly_limit=self.settings.movizor_hourly_limit,
+            )
+
+    def _integration_watchers(self) -> list[tuple[Watcher, int]]:
+        """The watchers of the integrations configured in the settings."""
+        watchers: list[tuple[Watcher, int]] = []
+        if self.movizor is not None:
+            watcher = MovizorWatcher(self.movizor, self._driver_directory, self._remember_driver)
+            watchers.append((watcher, self.settings.movizor_poll_seconds))
+        return watchers
+
+    async def _driver_directory(self, phones: set[str]) -> dict[str, DriverInfo]:
+        drivers = await self.repos.drivers.many(phones)
+        return {phone: DriverInfo(d.title, d.tags) for phone, d in drivers.items()}
+
+    async def _remember_driver(self, phone: str, info: DriverInfo) -> None:
+        await self.repos.drivers.upsert(phone, info.title, info.tags)
+
+    async def _close_clients(self) -> None:
+        if self.movizor is not None:
+            await self.movizor.aclose()
+
+    def add_watcher(self, watcher: Watcher, every_seconds: int) -> WatchRunner:
+        health = self.health.integrations.setdefault(
+            watcher.name, IntegrationHealth(watcher.name, enabled=True)
+        )
+        runner = WatchRunner(
+            watcher, self.pipeline, self.repos, health, self.metrics, list(self.settings.admin_ids)
+        )
+        self.scheduler.add(runner, every_seconds)
+        return runner
+
+    def _on_new_alerts(self) -> None:
+        """The pipeline committed outbox rows: the sender should look now, not at its next tick."""
+
     def dependencies(self) -> dict[str, Any]:
         """What handlers may ask for by name (typed keyword arguments)."""
         return {
@@ -85,6 +147,9 @@ class LogiBot:
             "health": self.health,
             "admin_ids": list(self.settings.admin_ids),
             "timezone": self.settings.timezone,
+            "pipeline": self.pipeline,
+            "scheduler": self.scheduler,
+            "movizor": self.movizor,
         }
 
     async def start(self) -> None:
@@ -97,6 +162,7 @@ class LogiBot:
         except TelegramAPIError as exc:
             # Menus are a convenience; the bot still works without them.
             log.warning("could not publish command menus: %s", exc)
+        await self.scheduler.start()
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """Poll until stopped; then the shutdown hook finishes work and everything closes."""
@@ -116,8 +182,10 @@ class LogiBot:
         await self.dp.stop_polling()
 
     async def _on_shutdown(self) -> None:
+        await self.scheduler.stop()
         # Polling has stopped; updates already received finish their handlers before the
         # session closes. (The last getUpdates already carried offset=last+1, so Telegram will
         # not deliver the handled updates again.)
         if not await self.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("%s handlers still running at shutdown", self.tracker.in_flight)
+        await self._close_clients()

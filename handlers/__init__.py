@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, common, confirmations, errors, groups
+from handlers import admin, common, confirmations, errors, groups, status
 
 
 def build_root_router() -> Router:
@@ -18,6 +18,7 @@ def build_root_router() -> Router:
         groups.make_router(),
         common.make_router(),
         admin.make_router(),
+        status.make_router(),
         confirmations.make_router(),
         common.make_fallback_router(),
     )

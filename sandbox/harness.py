@@ -18,6 +18,7 @@ from typing import Any
 
 from aiogram import Router
 
+from bot.alerts.watching import Watcher
 from bot.app import LogiBot
 from bot.config import Settings
 from sandbox.telegram_emulator import RateLimits, TelegramEmulator
@@ -34,12 +35,14 @@ class BotHarness:
         limits: RateLimits | None = None,
         settings: dict[str, Any] | None = None,
         extra_routers: Callable[[], list[Router]] | None = None,
+        watchers: Callable[[], list[tuple[Watcher, int]]] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.admin_ids = admin_ids or []
         self.emu = TelegramEmulator(token=TOKEN, bot_username="logibot", limits=limits)
         self.extra_settings = settings or {}
         self.extra_routers = extra_routers  # tests add handlers of their own (built per start)
+        self.watchers = watchers  # (watcher, poll seconds) beside the configured integrations
         self.app: LogiBot | None = None
         self._polling: asyncio.Task[None] | None = None
 
@@ -68,7 +71,8 @@ class BotHarness:
 
     async def start_bot(self) -> LogiBot:
         routers = self.extra_routers() if self.extra_routers else []
-        self.app = LogiBot(self.settings(), extra_routers=routers)
+        watchers = self.watchers() if self.watchers else []
+        self.app = LogiBot(self.settings(), extra_routers=routers, extra_watchers=watchers)
         await self.app.start()
         self._polling = asyncio.create_task(self.app.run_polling(handle_signals=False))
         return self.app

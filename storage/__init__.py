@@ -12,6 +12,7 @@ from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
+from storage.drivers import DriversRepo
 from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.subscriptions import SubscriptionsRepo
@@ -31,6 +32,7 @@ class Repos:
     subscriptions: SubscriptionsRepo
     outbox: OutboxRepo
     alert_state: AlertStateRepo
+    drivers: DriversRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -44,4 +46,5 @@ class Repos:
             subscriptions=SubscriptionsRepo(db),
             outbox=OutboxRepo(db),
             alert_state=AlertStateRepo(db),
+            drivers=DriversRepo(db),
         )

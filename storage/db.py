@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -138,10 +139,15 @@ class Database:
 
 
 def _split_sql(script: str) -> Iterable[str]:
-    """Split a migration script into statements (ours never put ';' inside literals)."""
-    for part in script.split(";"):
-        statement = "\n".join(
-            line for line in part.splitlines() if not line.strip().startswith("--")
-        ).strip()
-        if statement:
-            yield statement
+    """Split a migration script into statements, line by line, using SQLite's own notion of a
+    complete statement (so a ';' inside a comment or a literal does not split)."""
+    buffer: list[str] = []
+    for line in script.splitlines():
+        buffer.append(line)
+        text = "\n".join(buffer)
+        if sqlite3.complete_statement(text):
+            yield text.strip()
+            buffer = []
+    rest = "\n".join(buffer).strip()
+    if rest and not all(line.strip().startswith("--") for line in buffer if line.strip()):
+        raise ValueError(f"incomplete SQL statement in migration: {rest[:80]}")

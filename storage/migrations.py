@@ -159,6 +159,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "drivers known to the bot (titles and tags for alerts)",
+        """
+        CREATE TABLE drivers (
+            phone           TEXT PRIMARY KEY,             -- MSISDN 7XXXXXXXXXX
+            title           TEXT NOT NULL DEFAULT '',
+            tags            TEXT NOT NULL DEFAULT '[]',   -- JSON list
+            updated_at      TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

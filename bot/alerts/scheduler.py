@@ -1,0 +1,85 @@
+"""APScheduler: one job per enabled integration's watcher, plus housekeeping.
+
+Jobs live in memory and are rebuilt at every start from our own tables (the cursors are in
+SQLite with the outbox), so there is no pickled job store to drift out of date.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.alerts.watching import WatchRunner
+from storage import Repos
+from storage.db import utcnow
+
+log = logging.getLogger(__name__)
+
+SENT_ROWS_KEPT = timedelta(days=7)
+PAUSED_SETTING = "paused_integrations"
+
+
+class AlertScheduler:
+    def __init__(self, repos: Repos) -> None:
+        self.repos = repos
+        self.runners: dict[str, WatchRunner] = {}
+        self.intervals: dict[str, int] = {}
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def add(self, runner: WatchRunner, every_seconds: int) -> None:
+        self.runners[runner.name] = runner
+        self.intervals[runner.name] = every_seconds
+
+    async def start(self) -> None:
+        """Create and start the scheduler inside the running loop (as APScheduler wants)."""
+        paused = await self.repos.settings.get(PAUSED_SETTING, [])
+        self._scheduler = AsyncIOScheduler(
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+        )
+        for name, runner in self.runners.items():
+            runner.health.paused = isinstance(paused, list) and name in paused
+            every = self.intervals[name]
+            self._scheduler.add_job(
+                runner.run_once,
+                "interval",
+                seconds=every,
+                id=f"watch:{name}",
+                jitter=max(1, every // 10),
+                next_run_time=None if runner.health.paused else _soon(),
+            )
+        self._scheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping")
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        for runner in self.runners.values():
+            await runner.wait_idle()  # a cycle in flight commits (or not) before the db closes
+
+    async def set_paused(self, name: str, paused: bool, *, by: int | None) -> None:
+        runner = self.runners[name]
+        runner.health.paused = paused
+        if self._scheduler is not None:
+            job = self._scheduler.get_job(f"watch:{name}")
+            if job is not None:
+                job.pause() if paused else job.resume()
+        current = await self.repos.settings.get(PAUSED_SETTING, [])
+        names = set(current) if isinstance(current, list) else set()
+        names = names | {name} if paused else names - {name}
+        await self.repos.settings.set(PAUSED_SETTING, sorted(names), by=by)
+
+    async def run_now(self, name: str) -> None:
+        await self.runners[name].run_once()
+
+    async def housekeeping(self) -> None:
+        removed = await self.repos.outbox.cleanup(SENT_ROWS_KEPT)
+        if removed:
+            log.info("housekeeping: removed %s old outbox rows", removed)
+
+
+def _soon() -> datetime:
+    """First poll right after start (not one whole interval later)."""
+    return utcnow() + timedelta(seconds=1)

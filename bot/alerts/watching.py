@@ -1,0 +1,117 @@
+"""Running watchers: one poll cycle per APScheduler job, health per integration, and the one
+`system.integration_down` / `system.integration_recovered` alert pair (never a storm).
+
+A watcher is anything with a ``name`` and ``async poll(cursor) -> WatchResult``: it fetches what
+happened since ``cursor`` and turns it into alerts. It knows nothing of Telegram or chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.alerts.model import Alert, Subject
+from bot.alerts.pipeline import AlertPipeline
+from bot.health import IntegrationHealth
+from bot.metrics import Metrics
+from integrations.errors import IntegrationError
+from storage import Repos
+from storage.db import utcnow
+
+log = logging.getLogger(__name__)
+
+# Consecutive failed polls before admins hear that an integration is down.
+DOWN_AFTER_FAILURES = 3
+
+
+@dataclass
+class WatchResult:
+    alerts: list[Alert] = field(default_factory=list)
+    cursor: str | None = None  # None: keep the stored cursor
+
+
+class Watcher(Protocol):
+    name: str
+
+    async def poll(self, cursor: str | None) -> WatchResult: ...
+
+
+class WatchRunner:
+    """One watcher's cycle: poll, commit alerts + cursor atomically, keep health."""
+
+    def __init__(
+        self,
+        watcher: Watcher,
+        pipeline: AlertPipeline,
+        repos: Repos,
+        health: IntegrationHealth,
+        metrics: Metrics,
+        admin_ids: list[int],
+    ) -> None:
+        self.watcher = watcher
+        self.pipeline = pipeline
+        self.repos = repos
+        self.health = health
+        self.metrics = metrics
+        self.admin_ids = admin_ids
+        self.down = False
+        self._cycle = asyncio.Lock()  # held while a cycle runs, so shutdown can wait for it
+
+    async def wait_idle(self) -> None:
+        async with self._cycle:
+            pass
+
+    @property
+    def name(self) -> str:
+        return self.watcher.name
+
+    async def run_once(self) -> None:
+        if self.health.paused:
+            return
+        async with self._cycle:
+            await self._cycle_once()
+
+    async def _cycle_once(self) -> None:
+        cursor = await self.repos.alert_state.cursor(self.name)
+        self.metrics.upstream_calls.labels(self.name).inc()
+        try:
+            result = await self.watcher.poll(cursor)
+        except IntegrationError as exc:
+            await self._failed(f"{type(exc).__name__}: {exc.user_message}")
+            return
+        except Exception as exc:  # a bug or an unexpected answer: logged, never fatal
+            log.exception("%s watcher failed", self.name)
+            await self._failed(type(exc).__name__)
+            return
+        await self.pipeline.commit(self.name, result.alerts, result.cursor)
+        self.health.succeeded()
+        if self.down:
+            self.down = False
+            self.pipeline.down.discard(self.name)
+            await self._system_alert("system.integration_recovered")
+
+    async def _failed(self, error: str) -> None:
+        self.metrics.upstream_errors.labels(self.name).inc()
+        self.health.failed(error)
+        log.warning(
+            "%s poll failed (%s in a row): %s", self.name, self.health.consecutive_failures, error
+        )
+        if not self.down and self.health.consecutive_failures >= DOWN_AFTER_FAILURES:
+            self.down = True
+            self.pipeline.down.add(self.name)
+            await self._system_alert("system.integration_down", error=error)
+
+    async def _system_alert(self, kind: str, *, error: str = "") -> None:
+        now = utcnow()
+        alert = Alert(
+            kind=kind,
+            source="system",
+            subject=Subject("integration", self.name, self.name),
+            occurred_at=now,
+            dedupe_key=f"{kind}:{self.name}:{now.isoformat()}",
+            fields={"Ошибка": error} if error else {},
+        )
+        # Admins hear it in private; chats subscribed to the "system" area hear it too.
+        await self.pipeline.commit("system", [alert], None, extra_chats=self.admin_ids)

@@ -1,0 +1,93 @@
+"""/status, /pause, /resume: how the integrations and the alert queue are doing."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram import Router, html
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.alerts.scheduler import AlertScheduler
+from bot.health import HealthState
+from bot.texts import answer_lines, answer_usage, format_time
+from storage import Repos
+from storage.db import utcnow
+from storage.users import Role, User
+
+ADMIN = {"role": Role.ADMIN.value}
+
+
+async def status(message: Message, repos: Repos, health: HealthState, timezone: ZoneInfo) -> None:
+    lines = [_("status.title")]
+    for name, item in health.integrations.items():
+        if not item.enabled:
+            state = _("status.off")
+        elif item.paused:
+            state = _("status.paused")
+        elif item.consecutive_failures:
+            state = _("status.failing").format(count=item.consecutive_failures)
+        else:
+            state = _("status.on")
+        last = format_time(item.last_success, timezone) if item.last_success else "—"
+        lines.append(_("status.integration").format(name=html.quote(name), state=state, last=last))
+        if item.last_error and item.enabled:
+            lines.append(_("status.last_error").format(error=html.quote(item.last_error[:200])))
+    today = utcnow().astimezone(timezone).replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = await repos.outbox.counts_since(today)
+    lines += [
+        "",
+        _("status.outbox").format(
+            depth=await repos.outbox.depth(),
+            sent=counts.get("sent", 0),
+            failed=counts.get("failed", 0),
+        ),
+    ]
+    await answer_lines(message, lines)
+
+
+async def pause(
+    message: Message, command: CommandObject, scheduler: AlertScheduler, repos: Repos, user: User
+) -> None:
+    await _set_paused(message, command, scheduler, repos, user, paused=True)
+
+
+async def resume(
+    message: Message, command: CommandObject, scheduler: AlertScheduler, repos: Repos, user: User
+) -> None:
+    await _set_paused(message, command, scheduler, repos, user, paused=False)
+
+
+async def _set_paused(
+    message: Message,
+    command: CommandObject,
+    scheduler: AlertScheduler,
+    repos: Repos,
+    user: User,
+    *,
+    paused: bool,
+) -> None:
+    name = (command.args or "").strip().lower()
+    name_for_usage = "pause" if paused else "resume"
+    if not name:
+        await answer_usage(message, name_for_usage)
+        return
+    if name not in scheduler.runners:
+        known = ", ".join(sorted(scheduler.runners)) or "—"
+        await message.answer(
+            _("status.unknown_integration").format(name=html.quote(name), known=html.quote(known))
+        )
+        return
+    await scheduler.set_paused(name, paused, by=user.id)
+    await repos.audit.record(user.id, "integration.pause" if paused else "integration.resume", name)
+    key = "status.paused_done" if paused else "status.resumed_done"
+    await message.answer(_(key).format(name=html.quote(name)))
+
+
+def make_router() -> Router:
+    router = Router(name="status")
+    router.message.register(status, Command("status"), flags=ADMIN)
+    router.message.register(pause, Command("pause"), flags=ADMIN)
+    router.message.register(resume, Command("resume"), flags=ADMIN)
+    return router

@@ -1,0 +1,171 @@
+"""One Movizor poll cycle: new events since the cursor -> normalized alerts.
+
+- The cursor is the last event id. On the very first start it is set to the newest event id,
+  so history is never replayed into chats.
+- Pages of up to 1,000 events are read until drained (bounded per cycle).
+- Every event is enriched with the driver's title (the bot's own directory, filled when a
+  dispatcher tracks a driver) and last position from ONE ``pos_objects`` call per cycle, never a
+  call per event. Phones the directory does not know are looked up with ``object_get``, at most
+  a few per cycle and once per process, so the calls per cycle do not grow with the events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.alerts.model import Alert, Location, Subject
+from bot.alerts.watching import WatchResult
+from integrations.errors import IntegrationError
+from integrations.movizor.client import MovizorClient
+from integrations.movizor.models import Event, EventType, ObjectPosition
+
+log = logging.getLogger("integrations.movizor")
+
+PAGE_SIZE = 1000
+MAX_PAGES_PER_CYCLE = 20
+MAX_TITLE_LOOKUPS_PER_CYCLE = 3
+
+# Every documented event type -> an alert kind (bot/alerts/kinds.py).
+EVENT_KINDS: dict[str, str] = {
+    EventType.ADD: "driver.added",
+    EventType.AUTO_OFF: "driver.off",
+    EventType.OFF: "driver.off",
+    EventType.CONFIRM: "driver.confirmed",
+    EventType.REJECT: "driver.rejected",
+    EventType.REQUEST: "driver.info",
+    EventType.REQUEST_ERROR: "driver.request_failed",
+    EventType.REQUEST_OFFLINE: "driver.unreachable",
+    EventType.REQUEST_ROAMING: "driver.roaming",
+    EventType.REACTIVATE: "driver.added",
+    EventType.TARIFF_AUTO: "driver.info",
+    EventType.POS_OK: "driver.on_time",
+    EventType.POS_LATE: "driver.late",
+    EventType.POS_FINISHED: "driver.arriving",
+    EventType.AUTOINFORM: "driver.info",
+    EventType.NO_CONFIRM: "driver.no_confirm",
+    EventType.LIMIT: "driver.limit",
+    EventType.ONROUTE: "driver.on_route",
+    EventType.RETURNROUTE: "driver.returned_route",
+    EventType.LEFTROUTE: "driver.left_route",
+    EventType.NOTROUTE: "driver.not_on_route",
+    EventType.ONPARKING: "driver.parked",
+    EventType.OFFPARKING: "driver.moving",
+    EventType.MSTART: "driver.app_started",
+    EventType.MSTOP: "driver.app_stopped",
+}
+
+
+@dataclass(frozen=True)
+class DriverInfo:
+    title: str
+    tags: tuple[str, ...] = ()
+
+
+# phones -> what the bot knows of them (the drivers table, in the app)
+DriverDirectory = Callable[[set[str]], Awaitable[dict[str, DriverInfo]]]
+# remember a title learnt from Movizor
+DriverRemember = Callable[[str, DriverInfo], Awaitable[None]]
+
+
+class MovizorWatcher:
+    name = "movizor"
+
+    def __init__(
+        self,
+        client: MovizorClient,
+        directory: DriverDirectory,
+        remember: DriverRemember,
+    ) -> None:
+        self.client = client
+        self.directory = directory
+        self.remember = remember
+        self._looked_up: set[str] = set()
+        self.calls_last_cycle = 0
+
+    async def poll(self, cursor: str | None) -> WatchResult:
+        calls_before = sum(self.client.stats.calls.values())
+        try:
+            if cursor is None:
+                return WatchResult([], str(await self._newest_event_id()))
+            events = await self._new_events(int(cursor))
+            if not events:
+                return WatchResult([], cursor)
+            alerts = await self._to_alerts(events)
+            return WatchResult(alerts, str(events[-1].id))
+        finally:
+            self.calls_last_cycle = sum(self.client.stats.calls.values()) - calls_before
+
+    async def _newest_event_id(self) -> int:
+        events = await self.client.events(limit=PAGE_SIZE)
+        newest = max((event.id for event in events), default=0)
+        log.info("movizor: first start, events from id %s on (history is not replayed)", newest)
+        return newest
+
+    async def _new_events(self, after_id: int) -> list[Event]:
+        events: list[Event] = []
+        for _ in range(MAX_PAGES_PER_CYCLE):
+            page = await self.client.events(after_id=after_id, limit=PAGE_SIZE)
+            page = [event for event in page if event.id > after_id]
+            events += page
+            if len(page) < PAGE_SIZE:
+                break
+            after_id = page[-1].id
+        return events
+
+    async def _to_alerts(self, events: list[Event]) -> list[Alert]:
+        positions = {p.phone: p for p in await self.client.pos_objects()}
+        phones = {event.phone for event in events if event.phone}
+        known = await self.directory(phones)
+        await self._learn_titles(phones - set(known), known)
+        return [
+            self._alert(event, known.get(event.phone), positions.get(event.phone))
+            for event in events
+        ]
+
+    async def _learn_titles(self, unknown: set[str], known: dict[str, DriverInfo]) -> None:
+        for phone in sorted(unknown - self._looked_up)[:MAX_TITLE_LOOKUPS_PER_CYCLE]:
+            self._looked_up.add(phone)
+            try:
+                info = await self.client.object_get(phone)
+            except IntegrationError as exc:
+                log.info("movizor: no title for a phone: %s", type(exc).__name__)
+                continue
+            if info.title:
+                known[phone] = DriverInfo(info.title)
+                await self.remember(phone, known[phone])
+
+    @staticmethod
+    def _alert(event: Event, driver: DriverInfo | None, position: ObjectPosition | None) -> Alert:
+        kind = EVENT_KINDS.get(str(event.type), "driver.info")
+        title = (driver.title if driver else "") or (event.title or "") or f"+{event.phone}"
+        fields = {"Событие": event.description_ru}
+        if event.text:
+            fields["Подробности"] = event.text
+        location = None
+        lat, lon = event.lat, event.lon
+        place = ""
+        if position is not None:
+            place = position.place or ""
+            if lat is None and position.has_fix:
+                lat, lon = position.lat, position.lon
+            if position.distance is not None:
+                fields["Осталось"] = f"{position.distance:.0f} км"
+            if position.eta is not None:
+                minutes = int(position.eta.total_seconds() // 60)
+                fields["В пути ещё"] = f"{minutes // 60} ч {minutes % 60} мин"
+        if lat is not None and lon is not None:
+            location = Location(lat, lon, place)
+        if place:
+            fields["Где"] = place
+        return Alert(
+            kind=kind,
+            source="movizor",
+            subject=Subject("driver", event.phone, title, driver.tags if driver else ()),
+            occurred_at=event.timestamp or datetime.now(UTC),
+            dedupe_key=f"movizor:{event.id}",
+            fields=fields,
+            location=location,
+        )

@@ -1,0 +1,164 @@
+"""Routing and the outbox transaction, on a real SQLite file."""
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.alerts.model import Alert, Location, Severity, Subject
+from bot.alerts.pipeline import AlertPipeline, quiet_until
+from storage import Repos
+from storage.chats import ChatStatus
+from storage.db import Database, utcnow
+from storage.subscriptions import ChatPrefs
+from storage.users import Role
+
+MSK = ZoneInfo("Europe/Moscow")
+GROUP, OTHER_GROUP, USER = -100, -200, 7
+
+
+def alert(kind="driver.late", phone="79990000001", n=1, tags=()):
+    return Alert(
+        kind=kind,
+        source="test",
+        subject=Subject("driver", phone, f"Водитель {phone}", tuple(tags)),
+        occurred_at=utcnow(),
+        dedupe_key=f"{kind}:{phone}:{n}",
+        fields={"Опоздание": "15 мин"},
+        location=Location(55.75, 37.61, "Москва"),
+    )
+
+
+@pytest.fixture
+async def repos(tmp_path):
+    async with Database(tmp_path / "a.sqlite3") as db:
+        repos = Repos.on(db)
+        for chat in (GROUP, OTHER_GROUP):
+            await repos.chats.upsert(
+                chat, type="group", title=str(chat), status=ChatStatus.APPROVED, added_by=1
+            )
+        await repos.users.set_role(USER, Role.VIEWER, by=None)
+        yield repos
+
+
+async def due_chats(repos):
+    return sorted({row.chat_id for row in await repos.outbox.due()})
+
+
+async def test_only_subscribed_chats_get_a_row_and_the_cursor_moves_with_them(repos):
+    await repos.subscriptions.add(GROUP, 0, "area:drivers", by=1)
+    pipeline = AlertPipeline(repos, MSK)
+    assert await pipeline.commit("test", [alert()], "42") == 1
+    assert await due_chats(repos) == [GROUP]
+    assert await repos.alert_state.cursor("test") == "42"
+    # The same event again (a re-poll after a crash) is not a second row.
+    assert await pipeline.commit("test", [alert()], "42") == 0
+
+
+async def test_subject_and_tag_filters(repos):
+    await repos.subscriptions.add(GROUP, 0, "all", "driver:79990000002", by=1)
+    await repos.subscriptions.add(OTHER_GROUP, 0, "kind:driver.late", "tag:склад", by=1)
+    pipeline = AlertPipeline(repos, MSK)
+    await pipeline.commit("test", [alert(phone="79990000001", tags=("Склад",))], None)
+    assert await due_chats(repos) == [OTHER_GROUP]
+    await pipeline.commit("test", [alert(kind="driver.parked", phone="79990000002")], None)
+    assert await due_chats(repos) == sorted([GROUP, OTHER_GROUP])
+
+
+async def test_disabled_chats_and_private_chats_without_role_hear_nothing(repos):
+    await repos.subscriptions.add(GROUP, 0, "all", by=1)
+    await repos.subscriptions.add(USER, 0, "all", by=USER)
+    await repos.subscriptions.add(999, 0, "all", by=999)  # no role
+    await repos.chats.set_status(GROUP, ChatStatus.DISABLED)
+    await AlertPipeline(repos, MSK).commit("test", [alert()], None)
+    assert await due_chats(repos) == [USER]
+
+
+async def test_mute_drops_and_silences_hold_per_subject(repos):
+    await repos.subscriptions.add(GROUP, 0, "all", by=1)
+    await repos.subscriptions.add(OTHER_GROUP, 0, "all", by=1)
+    await repos.subscriptions.set_mute(GROUP, 0, utcnow() + timedelta(hours=1))
+    await repos.alert_state.silence(
+        OTHER_GROUP, 0, "driver:79990000001", until=utcnow() + timedelta(hours=1), by=1
+    )
+    pipeline = AlertPipeline(repos, MSK)
+    await pipeline.commit("test", [alert()], None)
+    assert await due_chats(repos) == []
+    await pipeline.commit("test", [alert(phone="79990000002")], None)
+    assert await due_chats(repos) == [OTHER_GROUP]
+
+
+async def test_acknowledged_repeats_stop_until_the_subject_changes(repos):
+    await repos.subscriptions.add(GROUP, 0, "all", by=1)
+    pipeline = AlertPipeline(repos, MSK)
+    await repos.alert_state.silence(
+        GROUP, 0, "driver:79990000001", kind="driver.late", until=None, by=1
+    )
+    await pipeline.commit("test", [alert(n=2)], None)
+    assert await repos.outbox.depth() == 0
+    await pipeline.commit("test", [alert(kind="driver.arrived", n=3)], None)
+    await pipeline.commit("test", [alert(n=4)], None)
+    assert await repos.outbox.depth() == 2  # arrived, then late again after the change
+
+
+async def test_left_route_inhibits_late_until_back_on_route(repos):
+    await repos.subscriptions.add(GROUP, 0, "all", by=1)
+    pipeline = AlertPipeline(repos, MSK)
+    await pipeline.commit("test", [alert("driver.left_route", n=1), alert(n=2)], None)
+    await pipeline.commit("test", [alert(n=3)], None)
+    kinds = [row.kind for row in await repos.outbox.due()]
+    assert kinds == ["driver.left_route"]
+    await pipeline.commit("test", [alert("driver.returned_route", n=4), alert(n=5)], None)
+    kinds = [row.kind for row in await repos.outbox.due()]
+    assert kinds == ["driver.left_route", "driver.returned_route", "driver.late"]
+
+
+async def test_unreachable_alerts_are_held_while_the_integration_is_down(repos):
+    await repos.subscriptions.add(GROUP, 0, "all", by=1)
+    pipeline = AlertPipeline(repos, MSK)
+    pipeline.down.add("test")
+    await pipeline.commit("test", [alert("driver.unreachable")], None)
+    assert await repos.outbox.depth() == 0
+    pipeline.down.clear()
+    await pipeline.commit("test", [alert("driver.unreachable", n=2)], None)
+    assert await repos.outbox.depth() == 1
+
+
+async def test_quiet_hours_delay_low_and_normal_but_not_high(repos):
+    await repos.subscriptions.add(GROUP, 0, "all", by=1)
+    now_local = utcnow().astimezone(MSK)
+    start = (now_local - timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    end = (now_local + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    await repos.subscriptions.set_quiet(GROUP, 0, start, end)
+    pipeline = AlertPipeline(repos, MSK)
+    await pipeline.commit("test", [alert("driver.parked", n=1), alert("driver.late", n=2)], None)
+    due = await repos.outbox.due()
+    assert [row.kind for row in due] == ["driver.late"]
+    assert await repos.outbox.depth() == 2
+
+
+def test_quiet_window_over_midnight():
+    prefs = ChatPrefs(1, 0, quiet_from=time(22, 0), quiet_to=time(7, 0))
+    late = datetime(2026, 11, 23, 20, 30, tzinfo=UTC)  # 23:30 in Moscow
+    ends = quiet_until(prefs, late, MSK)
+    assert ends is not None and ends.astimezone(MSK).hour == 7 and ends.day == 24
+    noon = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert quiet_until(prefs, noon, MSK) is None
+
+
+@given(st.times(), st.times(), st.datetimes(timezones=st.just(UTC), min_value=datetime(2020, 1, 1)))
+def test_quiet_until_is_always_in_the_future_and_within_a_day(start, end, now):
+    prefs = ChatPrefs(
+        1, 0, quiet_from=start.replace(microsecond=0), quiet_to=end.replace(microsecond=0)
+    )
+    ends = quiet_until(prefs, now, MSK)
+    if ends is not None:
+        assert now < ends <= now + timedelta(days=1)
+
+
+def test_alert_json_round_trip():
+    original = alert(tags=("Склад", "Север"))
+    original = Alert(**{**original.__dict__, "severity": Severity.LOW})
+    assert Alert.from_json(original.to_json()) == original
