@@ -21,10 +21,12 @@ from aiogram.exceptions import TelegramAPIError
 from bot.access import AccessMiddleware
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.scheduler import AlertScheduler
+from bot.alerts.sender import AlertSender, SendLimits
 from bot.alerts.watching import Watcher, WatchRunner
 from bot.config import Settings
 from bot.health import HealthServer, HealthState, IntegrationHealth
 from bot.i18n import LocaleMiddleware, build_i18n
+from bot.live_locations import LiveLocations
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.telegram_requests import TelegramRequestMiddleware
@@ -47,6 +49,7 @@ class LogiBot:
         *,
         extra_routers: Sequence[Router] = (),
         extra_watchers: Sequence[tuple[Watcher, int]] = (),
+        send_limits: SendLimits | None = None,
     ) -> None:
         if settings.bot_token is None:
             raise ValueError("BOT_TOKEN is required")
@@ -74,8 +77,20 @@ class LogiBot:
         self.pipeline = AlertPipeline(
             self.repos, settings.timezone, on_new_rows=self._on_new_alerts
         )
+        self.sender = AlertSender(
+            self.bot,
+            self.repos,
+            self.i18n,
+            self.metrics,
+            default_tz=settings.timezone,
+            admin_ids=list(settings.admin_ids),
+            limits=send_limits or SendLimits(),
+        )
         self.scheduler = AlertScheduler(self.repos)
         self._build_clients()
+        self.live_locations = LiveLocations(
+            self.bot, self.movizor, self.i18n, poll_seconds=settings.movizor_poll_seconds
+        )
         for watcher, every_seconds in [*self._integration_watchers(), *extra_watchers]:
             self.add_watcher(watcher, every_seconds)
         self.tracker = UpdateTracker(self.metrics)
@@ -136,6 +151,7 @@ class LogiBot:
 
     def _on_new_alerts(self) -> None:
         """The pipeline committed outbox rows: the sender should look now, not at its next tick."""
+        self.sender.wake()
 
     def dependencies(self) -> dict[str, Any]:
         """What handlers may ask for by name (typed keyword arguments)."""
@@ -150,6 +166,7 @@ class LogiBot:
             "pipeline": self.pipeline,
             "scheduler": self.scheduler,
             "movizor": self.movizor,
+            "live_locations": self.live_locations,
         }
 
     async def start(self) -> None:
@@ -163,6 +180,8 @@ class LogiBot:
             # Menus are a convenience; the bot still works without them.
             log.warning("could not publish command menus: %s", exc)
         await self.scheduler.start()
+        await self.live_locations.start()
+        await self.sender.start()
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """Poll until stopped; then the shutdown hook finishes work and everything closes."""
@@ -188,4 +207,6 @@ class LogiBot:
         # not deliver the handled updates again.)
         if not await self.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("%s handlers still running at shutdown", self.tracker.in_flight)
+        await self.sender.stop()
+        await self.live_locations.stop()
         await self._close_clients()

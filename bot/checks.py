@@ -12,6 +12,8 @@ from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiohttp import ClientError
 
 from bot.config import Settings
+from integrations.errors import IntegrationError
+from integrations.movizor.client import MovizorClient
 from storage.db import Database
 
 
@@ -24,8 +26,28 @@ class CheckResult:
 
 
 Check = Callable[[Settings], Awaitable[CheckResult]]
-# Integrations add their own checks here (integration name -> check).
-INTEGRATION_CHECKS: dict[str, Check] = {}
+
+
+async def check_movizor(settings: Settings) -> CheckResult:
+    """`balance` is the cheapest call that proves both the address and the key."""
+    assert settings.movizor_project and settings.movizor_key
+    client = MovizorClient(
+        settings.movizor_base_url,
+        settings.movizor_project,
+        settings.movizor_key.get_secret_value(),
+        retries=0,
+    )
+    try:
+        balance = await client.balance()
+    except IntegrationError as exc:
+        return CheckResult("movizor", False, f"{type(exc).__name__}: {exc.user_message}")
+    finally:
+        await client.aclose()
+    return CheckResult("movizor", True, f"balance {balance.balance:.2f} ₽")
+
+
+# One check per integration with a client (integration name -> check).
+INTEGRATION_CHECKS: dict[str, Check] = {"movizor": check_movizor}
 
 
 async def check_database(settings: Settings) -> CheckResult:

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, common, confirmations, errors, groups, status
+from handlers import (
+    admin,
+    alert_actions,
+    common,
+    confirmations,
+    drivers,
+    errors,
+    groups,
+    status,
+    subscriptions,
+)
 
 
 def build_root_router() -> Router:
@@ -19,6 +29,9 @@ def build_root_router() -> Router:
         common.make_router(),
         admin.make_router(),
         status.make_router(),
+        subscriptions.make_router(),
+        alert_actions.make_router(),
+        drivers.make_router(),
         confirmations.make_router(),
         common.make_fallback_router(),
     )

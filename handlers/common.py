@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
@@ -9,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.access import role_name
 from bot.commands import AREAS, closest, commands_for
+from bot.i18n import PoI18n
 from bot.texts import command_usage
 from storage.users import Role, User
 
@@ -20,11 +23,17 @@ async def start(message: Message, user: User) -> None:
     )
 
 
-async def help_command(message: Message, role: Role) -> None:
-    await message.answer(render_help(role))
+async def help_command(message: Message, role: Role, i18n: PoI18n) -> None:
+    await message.answer(render_help(role, i18n.current_locale))
 
 
-def render_help(role: Role) -> str:
+@functools.cache
+def render_help(role: Role, locale: str) -> str:
+    """The same for every user of a role and language, so it is rendered once.
+
+    ``locale`` is part of the cache key; the text itself comes from the current i18n context,
+    which the locale middleware has set to that same locale.
+    """
     lines = [_("help.title").format(role=role_name(role))]
     specs = commands_for(role)
     for area in AREAS:

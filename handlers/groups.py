@@ -78,10 +78,11 @@ async def bot_removed(event: ChatMemberUpdated, bot: Bot, repos: Repos, i18n: Po
 
 
 async def group_migrated(message: Message, repos: Repos) -> None:
-    """A group upgraded to a supergroup: keep its approval (and, later, subscriptions)."""
+    """A group upgraded to a supergroup: its approval, subscriptions and queued alerts follow."""
     new_id = message.migrate_to_chat_id
     assert new_id is not None
     await repos.chats.move(message.chat.id, new_id)
+    await repos.subscriptions.move_chat(message.chat.id, new_id)
     await repos.audit.record(None, "chat.migrated", message.chat.id, to=new_id)
     log.info("chat %s migrated to %s", message.chat.id, new_id)
 

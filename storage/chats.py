@@ -75,8 +75,15 @@ class ChatsRepo:
         )
 
     async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> None:
-        """A group upgraded to a supergroup keeps its approval under its new id."""
+        """A group upgraded to a supergroup keeps its approval under its new id.
+
+        Both the service message and the sender's "group was upgraded" error lead here, in
+        either order: once the old row is gone, a second move changes nothing.
+        """
         async with self.db.transaction() as conn:
+            async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (old_id,)) as cursor:
+                if await cursor.fetchone() is None:
+                    return
             await conn.execute("DELETE FROM chats WHERE id = ?", (new_id,))
             await conn.execute(
                 "UPDATE chats SET id = ?, type = ?, updated_at = ? WHERE id = ?",

@@ -64,12 +64,39 @@ def _user(r: aiosqlite.Row) -> User:
 
 
 class UsersRepo:
+    """Every update reads its user, so users are cached here. This repository is the only
+    writer of the table (one process owns the database), and every write drops the entry."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._cache: dict[int, User] = {}
+        self._writes = 0  # a read that overlapped a write must not fill the cache
+
+    def _forget(self, user_id: int) -> None:
+        self._writes += 1
+        self._cache.pop(user_id, None)
+
+    async def _write(self, user_id: int, sql: str, params: tuple[object, ...]) -> int:
+        """Every write to a user: the cache entry is dropped before and after it, so a read
+        racing the write can neither keep nor store the old row."""
+        self._forget(user_id)
+        try:
+            return await self.db.execute(sql, params)
+        finally:
+            self._forget(user_id)
 
     async def get(self, user_id: int) -> User | None:
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            return cached
+        writes_before = self._writes
         row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
-        return _user(row) if row else None
+        if row is None:
+            return None
+        user = _user(row)
+        if self._writes == writes_before:
+            self._cache[user_id] = user
+        return user
 
     async def find_by_username(self, username: str) -> User | None:
         row = await self.db.fetchone(
@@ -89,7 +116,8 @@ class UsersRepo:
     ) -> None:
         """Remember a user's current profile (names change; roles are kept)."""
         now = to_db_time(utcnow())
-        await self.db.execute(
+        await self._write(
+            user_id,
             """
             INSERT INTO users (id, username, first_name, last_name, language_code,
                                created_at, updated_at)
@@ -110,7 +138,8 @@ class UsersRepo:
 
     async def set_role(self, user_id: int, role: Role | None, *, by: int | None) -> None:
         now = to_db_time(utcnow())
-        await self.db.execute(
+        await self._write(
+            user_id,
             """
             INSERT INTO users (id, role, granted_by, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?)
@@ -132,7 +161,8 @@ class UsersRepo:
 
         Atomic, because a stranger's messages are handled concurrently.
         """
-        changed = await self.db.execute(
+        changed = await self._write(
+            user_id,
             "UPDATE users SET stranger_notified_at = ? WHERE id = ? "
             "AND (stranger_notified_at IS NULL OR stranger_notified_at < ?)",
             (to_db_time(utcnow()), user_id, to_db_time(not_since)),

@@ -38,6 +38,20 @@ class RoutingSnapshot:
     silences: dict[tuple[int, int, str, str], datetime | None]
     states: set[tuple[str, str]]
     down: set[str] = field(default_factory=set)
+    # Subscriptions by filter ('' = any subject), so an alert looks only at the subscriptions
+    # that could match it instead of scanning them all.
+    by_filter: dict[str, list[Subscription]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_filter = {}
+        for sub in self.subscriptions:
+            self.by_filter.setdefault(sub.filter.casefold(), []).append(sub)
+
+    def candidates(self, alert: Alert) -> Iterable[Subscription]:
+        keys = ["", alert.subject.key.casefold()]
+        keys += [f"tag:{tag.casefold()}" for tag in alert.subject.tags]
+        for key in keys:
+            yield from self.by_filter.get(key, ())
 
 
 def severity_of(alert: Alert) -> Severity:
@@ -45,14 +59,6 @@ def severity_of(alert: Alert) -> Severity:
         return alert.severity
     spec = KINDS.get(alert.kind)
     return spec.severity if spec else Severity.NORMAL
-
-
-def filter_matches(filter_: str, alert: Alert) -> bool:
-    if not filter_:
-        return True
-    if filter_.startswith("tag:"):
-        return filter_[4:].casefold() in {t.casefold() for t in alert.subject.tags}
-    return filter_ == alert.subject.key
 
 
 def quiet_until(prefs: ChatPrefs, now: datetime, default_tz: ZoneInfo) -> datetime | None:
@@ -93,12 +99,8 @@ class AlertRouter:
             if alert.kind in inhibited and (subject, state) in snapshot.states:
                 return []
         targets: set[tuple[int, int]] = {(chat, 0) for chat in extra_chats}
-        for sub in snapshot.subscriptions:
-            if (
-                sub.chat_id in snapshot.allowed_chats
-                and matches(sub.selector, alert.kind)
-                and filter_matches(sub.filter, alert)
-            ):
+        for sub in snapshot.candidates(alert):
+            if sub.chat_id in snapshot.allowed_chats and matches(sub.selector, alert.kind):
                 targets.add((sub.chat_id, sub.thread_id))
         severity = severity_of(alert)
         payload = alert.to_json()

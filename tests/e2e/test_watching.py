@@ -69,7 +69,7 @@ async def _all_rows(repos):
 
 
 async def test_pause_resume_and_status_commands(source_and_harness):
-    source, harness = source_and_harness
+    _, harness = source_and_harness
     reply = await harness.say(ADMIN, "/pause testsource")
     assert "приостановлен" in reply["text"]
     assert harness.app.health.integrations["testsource"].paused

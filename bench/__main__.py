@@ -1,0 +1,68 @@
+"""``python -m bench`` (``make bench``): run every section, print one table of figures.
+
+Adding a section: write a module in ``bench/`` with ``TITLE: str`` and
+``async def run() -> list[Row]`` (see :mod:`bench.report`), and append it to ``SECTIONS``.
+Each section runs in its own event loop, so a section cannot leak tasks or loop state into the
+next, and a section that crashes is reported while the others still run.
+
+Figures are compared with their targets and printed; nothing is asserted. The exit status is 1
+only when a section could not run at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import traceback
+from typing import Protocol
+
+from bench import help_latency, idle_memory
+from bench.report import Row, format_table, header
+
+
+class Section(Protocol):
+    TITLE: str
+
+    async def run(self) -> list[Row]: ...
+
+
+# In order of running: the latency section first, while the machine is quietest.
+SECTIONS: tuple[Section, ...] = (help_latency, idle_memory)
+
+
+def run_section(section: Section) -> tuple[list[Row], float, str | None]:
+    """(rows, seconds taken, traceback text if it crashed)."""
+    started = time.perf_counter()
+    try:
+        rows = asyncio.run(section.run())
+    except Exception:
+        return [], time.perf_counter() - started, traceback.format_exc()
+    return rows, time.perf_counter() - started, None
+
+
+def main() -> int:
+    print(header(), flush=True)
+    all_rows: list[Row] = []
+    failures: list[str] = []
+    for section in SECTIONS:
+        print(f"- {section.TITLE} ...", end=" ", flush=True)
+        rows, seconds, error = run_section(section)
+        print(f"{'FAILED' if error else 'done'} in {seconds:.1f} s", flush=True)
+        if error:
+            failures.append(f"{section.TITLE}:\n{error}")
+        all_rows += rows
+    print()
+    print(format_table(all_rows))
+    print()
+    targeted = [row for row in all_rows if row.met is not None]
+    missed = [row.name for row in targeted if not row.met]
+    print(f"targets met: {len(targeted) - len(missed)}/{len(targeted)}", end="")
+    print(f"; missed: {', '.join(missed)}" if missed else "")
+    for failure in failures:
+        print(f"\nsection failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Alerts as Telegram messages: HTML text, its plain-text twin, and the two alert buttons.
+
+Every piece of text is built twice from the same template (see :class:`Rich`): as Telegram HTML
+with every upstream string escaped, and as plain text with the tags stripped and nothing escaped.
+When Telegram refuses the HTML ("can't parse entities"), the sender resends the plain twin, which
+is never longer, so it fits wherever the HTML did.
+
+Rendering is pure: no storage, no network. The caller says which locale and time zone to use.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.alerts.kinds import KINDS
+from bot.alerts.model import Alert, Location, Severity
+from bot.i18n import PoI18n
+from bot.texts import TELEGRAM_TEXT_LIMIT
+
+ICONS = {Severity.HIGH: "🔴", Severity.NORMAL: "🟡", Severity.LOW: "⚪"}
+# Room kept free in every alert message for the "✅ Принял(а) … в HH:MM" line added on ack.
+ACK_RESERVE = 200
+MESSAGE_LIMIT = TELEGRAM_TEXT_LIMIT - ACK_RESERVE
+# Upstream strings are clipped before escaping, so one alert can never outgrow a message.
+MAX_TITLE = 200
+MAX_LABEL = 60
+MAX_VALUE = 300
+MAX_ACK_NAME = 64
+BLOCK_SEPARATOR = "\n\n"
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+class AlertAckCb(CallbackData, prefix="aa"):
+    """ "✅ Принял" under an alert; ``row`` is the message's first outbox row id."""
+
+    row: int
+
+
+class AlertSilenceCb(CallbackData, prefix="as"):
+    """ "🔕 Тишина 1 ч" under an alert; ``row`` is the message's first outbox row id."""
+
+    row: int
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """Whose eyes the text is for: the chat's language and time zone."""
+
+    i18n: PoI18n
+    locale: str
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True)
+class Rich:
+    """One text in two forms: Telegram HTML and the plain text Telegram would show for it."""
+
+    html: str
+    plain: str
+
+    @staticmethod
+    def join(parts: Sequence[Rich], separator: str = "\n") -> Rich:
+        return Rich(separator.join(p.html for p in parts), separator.join(p.plain for p in parts))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One message of a grouped send: which of the alerts it shows (indexes) and its text."""
+
+    indexes: tuple[int, ...]
+    text: Rich
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units (an emoji counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())  # upstream newlines would break the one-line layout
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fill(template: str, **values: str) -> Rich:
+    """Fill a translated HTML template: values escaped for HTML, raw in the plain twin."""
+    plain_template = htmllib.unescape(_TAG.sub("", template))
+    return Rich(
+        template.format(**{k: html.quote(v) for k, v in values.items()}),
+        plain_template.format(**values),
+    )
+
+
+def kind_title(kind: str, locale: str) -> str:
+    spec = KINDS.get(kind)
+    return spec.title(locale) if spec else kind
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%d.%m %H:%M")
+
+
+def plural_key(prefix: str, count: int, locale: str) -> str:
+    """``prefix.one|few|many`` by the language's plural rule (both .po files have all three)."""
+    if locale != "ru":
+        return f"{prefix}.one" if count == 1 else f"{prefix}.many"
+    if count % 10 == 1 and count % 100 != 11:
+        return f"{prefix}.one"
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return f"{prefix}.few"
+    return f"{prefix}.many"
+
+
+# --- one alert ------------------------------------------------------------------------------
+def _subject(alert: Alert) -> str:
+    return clip(alert.subject.title or alert.subject.id, MAX_TITLE)
+
+
+def _field_lines(alert: Alert) -> list[Rich]:
+    return [
+        fill(_("alert.field"), label=clip(label, MAX_LABEL), value=clip(value, MAX_VALUE))
+        for label, value in alert.fields.items()
+    ]
+
+
+def _fit(head: list[Rich], fields: list[Rich], tail: list[Rich], limit: int) -> Rich:
+    """Join the lines, dropping fields from the end (with a "… N more" line) until it fits.
+
+    Every line is balanced HTML on its own, so dropping whole lines keeps the text valid.
+    """
+    shown = list(fields)
+    while True:
+        dropped = len(fields) - len(shown)
+        more = [fill(_("alert.more_fields"), count=str(dropped))] if dropped else []
+        text = Rich.join([*head, *shown, *more, *tail])
+        if utf16_len(text.html) <= limit or not shown:
+            return text
+        shown.pop()
+
+
+def render_alert(
+    alert: Alert, severity: Severity, ctx: RenderContext, *, limit: int = MESSAGE_LIMIT
+) -> Rich:
+    """A message of its own: title line, subject, fields, place, time."""
+    with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
+        head = [
+            fill(_("alert.title"), icon=ICONS[severity], kind=kind_title(alert.kind, ctx.locale)),
+            fill(_("alert.subject"), subject=_subject(alert)),
+        ]
+        tail = []
+        if alert.location is not None and alert.location.place:
+            tail.append(fill(_("alert.place"), place=clip(alert.location.place, MAX_TITLE)))
+        tail.append(fill(_("alert.time"), time=local_time(alert.occurred_at, ctx.tz)))
+        return _fit(head, _field_lines(alert), tail, limit)
+
+
+def _block(alert: Alert, severity: Severity, ctx: RenderContext, limit: int) -> Rich:
+    """The compact form of one alert inside a grouped message (i18n context already set)."""
+    head = [
+        fill(
+            _("alert.block_title"),
+            icon=ICONS[severity],
+            kind=kind_title(alert.kind, ctx.locale),
+            subject=_subject(alert),
+        )
+    ]
+    meta = []
+    if alert.location is not None and alert.location.place:
+        meta.append(fill(_("alert.place"), place=clip(alert.location.place, MAX_TITLE)))
+    meta.append(fill(_("alert.time"), time=local_time(alert.occurred_at, ctx.tz)))
+    return _fit(head, _field_lines(alert), [Rich.join(meta, " · ")], limit)
+
+
+# --- several alerts for one chat --------------------------------------------------------------
+def _header(total: int, part: int, parts: int, locale: str) -> Rich:
+    header = fill(_(plural_key("alert.group", total, locale)), count=str(total))
+    if parts > 1:
+        marker = fill(_("alert.part"), part=str(part), parts=str(parts))
+        header = Rich.join([header, marker], " ")
+    return header
+
+
+def _pack(blocks: list[Rich], budget: int) -> list[list[int]]:
+    """Indexes of blocks per message, in order, each message's blocks within ``budget``."""
+    packs: list[list[int]] = []
+    size = 0
+    for index, block in enumerate(blocks):
+        extra = utf16_len(block.html) + utf16_len(BLOCK_SEPARATOR)
+        if packs and size + extra <= budget:
+            packs[-1].append(index)
+            size += extra
+        else:
+            packs.append([index])
+            size = extra
+    return packs
+
+
+def render_group(
+    alerts: Sequence[tuple[Alert, Severity]], ctx: RenderContext, *, limit: int = MESSAGE_LIMIT
+) -> list[Part]:
+    """Alerts waiting together for one chat: "N оповещений" and a compact block per alert,
+    split into as few messages under ``limit`` as the blocks allow (cut between blocks only)."""
+    with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
+        total = len(alerts)
+        widest = _header(total, 999, 999, ctx.locale)
+        budget = limit - utf16_len(widest.html)
+        blocks = [_block(alert, severity, ctx, budget) for alert, severity in alerts]
+        packs = _pack(blocks, budget)
+        parts = []
+        for number, pack in enumerate(packs, start=1):
+            header = _header(total, number, len(packs), ctx.locale)
+            text = Rich.join([header, *(blocks[i] for i in pack)], BLOCK_SEPARATOR)
+            parts.append(Part(tuple(pack), text))
+        return parts
+
+
+# --- buttons and the acknowledgement line ------------------------------------------------------
+def alert_keyboard(first_row_id: int, ctx: RenderContext) -> InlineKeyboardMarkup:
+    with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
+        keyboard = InlineKeyboardBuilder()
+        keyboard.button(text=_("btn.ack"), callback_data=AlertAckCb(row=first_row_id))
+        keyboard.button(text=_("btn.silence_hour"), callback_data=AlertSilenceCb(row=first_row_id))
+        return keyboard.as_markup()
+
+
+def ack_line(name: str, moment: datetime, ctx: RenderContext) -> str:
+    """``✅ Принял(а) <name> в HH:MM`` (HTML; ``name`` raw, escaped here)."""
+    with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
+        time = moment.astimezone(ctx.tz).strftime("%H:%M")
+        return fill(_("alert.acked"), name=clip(name, MAX_ACK_NAME), time=time).html
+
+
+def pins(alerts: Sequence[Alert], limit: int) -> list[Location]:
+    """Locations worth a map pin: the latest per subject, at most ``limit`` (newest last)."""
+    latest: dict[str, Location] = {}
+    for alert in alerts:
+        if alert.location is not None:
+            latest.pop(alert.subject.key, None)
+            latest[alert.subject.key] = alert.location
+    return list(latest.values())[-limit:]

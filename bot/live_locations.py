@@ -1,0 +1,298 @@
+"""Telegram live locations that follow Movizor drivers (/follow), and the bot's Movizor
+background work.
+
+A dispatcher types ``/follow <phone>``: the bot posts a live location (``sendLocation`` with a
+``live_period``) and :class:`LiveLocations` moves it after every poll until the driver arrives,
+the phone is switched off, someone types ``/unfollow`` or the live period is about to end; then
+it stops the location (``stopMessageLiveLocation``) and says why.
+
+One cycle makes ONE position fetch for every followed phone (``pos_objects``) plus one
+``object_list`` for the statuses, however many chats follow however many drivers: Movizor
+counts requests per account and hour.
+
+The same service owns the short-lived background tasks of the Movizor commands (the "🔄
+Обновить" polls of /locate, see :meth:`spawn`), so that stopping the bot cancels them before
+the HTTP client closes.
+
+Followed locations live in memory: after a restart the old live messages simply expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiogram import Bot, html
+from aiogram.exceptions import TelegramAPIError
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import PoI18n
+from integrations.movizor.client import MovizorClient
+from integrations.movizor.errors import MovizorError
+from integrations.movizor.models import Forecast, ObjectPosition, ObjectStatus, Position
+
+log = logging.getLogger(__name__)
+
+LIVE_PERIOD_SECONDS: Final = 8 * 3600
+# Telegram refuses a horizontal accuracy above 1500 m; Movizor radii go up to several km.
+MAX_ACCURACY_M: Final = 1500
+# A driver this close to the end point (with a forecast, i.e. a route) has arrived.
+ARRIVED_KM: Final = 1.0
+# Statuses after which nothing moves any more.
+STOPPED_STATUSES: Final = frozenset({ObjectStatus.OFF, ObjectStatus.OFF_NEW, ObjectStatus.REJECTED})
+
+FollowKey = tuple[int, int, str]  # (chat id, forum topic or 0, msisdn)
+
+
+@dataclass
+class Followed:
+    """One live location on screen: where it is, whose it is, and what it shows now."""
+
+    chat_id: int
+    thread_id: int
+    phone: str
+    title: str
+    locale: str
+    message_id: int
+    until: float  # on the service's clock: when Telegram stops accepting edits
+    lat: float
+    lon: float
+
+    @property
+    def key(self) -> FollowKey:
+        return (self.chat_id, self.thread_id, self.phone)
+
+
+def accuracy_of(position: Position) -> float | None:
+    """Movizor's radius as Telegram's horizontal accuracy (capped at Telegram's maximum)."""
+    if position.radius is None or position.radius <= 0:
+        return None
+    return float(min(position.radius, MAX_ACCURACY_M))
+
+
+def has_arrived(position: Position) -> bool:
+    """Arrival: Movizor says the route is finished, or the forecast's km left are ~0.
+
+    A distance without a forecast is not trusted: Movizor sends ``distance: 0`` for a phone
+    that has no route at all.
+    """
+    if position.distance_forecast_status == Forecast.FINISHED:
+        return True
+    has_forecast = position.distance_forecast_status in (Forecast.OK, Forecast.LATE)
+    return has_forecast and position.distance is not None and position.distance <= ARRIVED_KM
+
+
+class LiveLocations:
+    """Followed live locations plus the background tasks of the Movizor commands."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        movizor: MovizorClient | None,
+        i18n: PoI18n,
+        *,
+        poll_seconds: int,
+        live_period: int = LIVE_PERIOD_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.movizor = movizor
+        self.i18n = i18n
+        self.poll_seconds = poll_seconds
+        self.live_period = live_period
+        self.clock = clock
+        self._followed: dict[FollowKey, Followed] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._cycle_lock = asyncio.Lock()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the poll loop (nothing to do when Movizor is not configured)."""
+        if self.movizor is not None and self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._run(), name="live-locations")
+
+    async def stop(self) -> None:
+        """Cancel the poll loop and every background task, and wait for them to end."""
+        tasks = [*self._tasks, *([self._loop_task] if self._loop_task else [])]
+        self._loop_task = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background, keeping a reference until it ends (asyncio only
+        keeps weak ones) so :meth:`stop` can cancel it."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def busy(self, name: str) -> bool:
+        """Whether a background task of that name is still running (one refresh per card)."""
+        return any(task.get_name() == name for task in self._tasks)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self.cycle()
+            except Exception:  # the loop must outlive one bad cycle
+                log.exception("live locations: cycle failed")
+
+    # --- following --------------------------------------------------------------------------------
+
+    def followed(self) -> list[Followed]:
+        return list(self._followed.values())
+
+    def get(self, chat_id: int, thread_id: int, phone: str) -> Followed | None:
+        return self._followed.get((chat_id, thread_id, phone))
+
+    async def follow(
+        self,
+        chat_id: int,
+        thread_id: int,
+        phone: str,
+        *,
+        title: str,
+        locale: str,
+        position: Position,
+    ) -> Followed:
+        """Post the live location at ``position`` (which must have a fix) and keep moving it."""
+        assert position.lat is not None and position.lon is not None
+        message = await self.bot.send_location(
+            chat_id,
+            position.lat,
+            position.lon,
+            message_thread_id=thread_id or None,
+            live_period=self.live_period,
+            horizontal_accuracy=accuracy_of(position),
+        )
+        followed = Followed(
+            chat_id=chat_id,
+            thread_id=thread_id,
+            phone=phone,
+            title=title,
+            locale=locale,
+            message_id=message.message_id,
+            until=self.clock() + self.live_period,
+            lat=position.lat,
+            lon=position.lon,
+        )
+        self._followed[followed.key] = followed
+        return followed
+
+    async def unfollow(self, chat_id: int, thread_id: int, phone: str) -> Followed | None:
+        """Stop one live location; ``None`` when this chat was not following the phone."""
+        followed = self._followed.pop((chat_id, thread_id, phone), None)
+        if followed is not None:
+            await self._stop_message(followed)
+        return followed
+
+    # --- the poll cycle ---------------------------------------------------------------------------
+
+    async def cycle(self) -> None:
+        """One poll: fetch every position once, then move, or end, each live location."""
+        async with self._cycle_lock:
+            if not self._followed or self.movizor is None:
+                return
+            try:
+                positions = {p.phone: p for p in await self.movizor.pos_objects()}
+                statuses = {o.phone: o.status for o in await self.movizor.object_list()}
+            except MovizorError as exc:
+                log.warning("live locations: Movizor poll failed: %s", exc)
+                return
+            for followed in list(self._followed.values()):
+                await self._update(followed, positions.get(followed.phone), statuses)
+
+    async def _update(
+        self,
+        followed: Followed,
+        position: ObjectPosition | None,
+        statuses: dict[str, Any],
+    ) -> None:
+        reason = self._end_reason(followed, position, statuses.get(followed.phone))
+        if position is not None and position.has_fix:
+            await self._move(followed, position)
+        if reason is not None and followed.key in self._followed:
+            del self._followed[followed.key]
+            await self._stop_message(followed)
+            await self._say_why(followed, reason)
+
+    def _end_reason(
+        self, followed: Followed, position: ObjectPosition | None, status: Any
+    ) -> str | None:
+        """Why following ends now: ``arrived``, ``off`` or ``expired`` (``None``: go on).
+
+        ``expired`` fires one poll early: after the live period Telegram refuses even the stop,
+        so the location is stopped while it still can be.
+        """
+        if status is None or status in STOPPED_STATUSES:
+            return "off"
+        if position is not None and has_arrived(position):
+            return "arrived"
+        if self.clock() + self.poll_seconds >= followed.until:
+            return "expired"
+        return None
+
+    async def _move(self, followed: Followed, position: ObjectPosition) -> None:
+        """Edit the live location; an unchanged point is not sent (Telegram refuses it)."""
+        assert position.lat is not None and position.lon is not None
+        if (position.lat, position.lon) == (followed.lat, followed.lon):
+            return
+        try:
+            await self.bot.edit_message_live_location(
+                latitude=position.lat,
+                longitude=position.lon,
+                chat_id=followed.chat_id,
+                message_id=followed.message_id,
+                horizontal_accuracy=accuracy_of(position),
+            )
+        except TelegramAPIError as exc:
+            # Stopped from the Telegram app, deleted, or the bot left the chat: forget it.
+            log.info("live location %s in %s gone: %s", followed.phone, followed.chat_id, exc)
+            self._followed.pop(followed.key, None)
+            return
+        followed.lat, followed.lon = position.lat, position.lon
+
+    async def _stop_message(self, followed: Followed) -> None:
+        try:
+            await self.bot.stop_message_live_location(
+                chat_id=followed.chat_id, message_id=followed.message_id
+            )
+        except TelegramAPIError as exc:
+            log.info("could not stop live location of %s: %s", followed.phone, exc)
+
+    async def _say_why(self, followed: Followed, reason: str) -> None:
+        """Tell the chat, in the follower's language, why the location stopped moving."""
+        with self.i18n.context(), self.i18n.use_locale(followed.locale):
+            values = {
+                "title": html.quote(followed.title),
+                "msisdn": followed.phone,
+                "hours": self.live_period // 3600,
+            }
+            if reason == "arrived":
+                text = _("drivers.follow.arrived").format(**values)
+            elif reason == "off":
+                text = _("drivers.follow.off").format(**values)
+            else:
+                text = _("drivers.follow.expired").format(**values)
+        try:
+            await self.bot.send_message(
+                followed.chat_id, text, message_thread_id=followed.thread_id or None
+            )
+        except TelegramAPIError as exc:
+            log.info("could not tell %s the live location ended: %s", followed.chat_id, exc)

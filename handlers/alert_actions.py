@@ -1,0 +1,128 @@
+"""The two buttons under every alert: "✅ Принял" and "🔕 Тишина 1 ч".
+
+Both act on the subjects of the message's outbox rows, in that chat and forum topic:
+
+- "Принял" acknowledges each (subject, kind) until the subject does something new (the pipeline
+  lifts it then), marks the message with who and when, and removes the buttons.
+- "Тишина 1 ч" silences those subjects for an hour and keeps the message as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.alerts.model import Alert
+from bot.alerts.render import AlertAckCb, AlertSilenceCb, ack_line, clip
+from bot.alerts.sender import chat_context
+from bot.i18n import PoI18n
+from storage import Repos
+from storage.db import utcnow
+from storage.outbox import OutboxRow
+from storage.users import Role, User
+
+log = logging.getLogger(__name__)
+VIEWER = {"role": Role.VIEWER.value}
+SILENCE_FOR = timedelta(hours=1)
+TOAST_LIMIT = 200  # Telegram's limit for a callback answer
+
+
+async def rows_of(repos: Repos, message: Message, first_row: int) -> list[OutboxRow]:
+    """The outbox rows a message shows. A card edited in place keeps older rows' message id,
+    and the button's own row is the fallback when the message is not on record."""
+    rows = await repos.outbox.rows_of_message(message.chat.id, message.message_id)
+    if rows:
+        return rows
+    row = await repos.outbox.get(first_row)
+    return [row] if row is not None and row.chat_id == message.chat.id else []
+
+
+def subject_names(rows: list[OutboxRow]) -> str:
+    """The subjects' titles as people know them (plain text, for a toast)."""
+    names: dict[str, str] = {}
+    for row in rows:
+        try:
+            subject = Alert.from_json(row.payload).subject
+            names.setdefault(row.subject_key, subject.title or subject.id)
+        except (ValueError, KeyError, TypeError):
+            names.setdefault(row.subject_key, row.subject_key)
+    return ", ".join(names.values())
+
+
+async def acknowledge(
+    callback: CallbackQuery,
+    callback_data: AlertAckCb,
+    repos: Repos,
+    user: User,
+    i18n: PoI18n,
+    timezone: ZoneInfo,
+) -> None:
+    message = callback.message
+    rows = await rows_of(repos, message, callback_data.row) if isinstance(message, Message) else []
+    if not isinstance(message, Message) or not rows:
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return
+    chat_id, thread_id = message.chat.id, rows[0].thread_id
+    pairs = sorted({(row.subject_key, row.kind) for row in rows})
+    silences = await repos.alert_state.silences()
+    acked = [(chat_id, thread_id, subject, kind) for subject, kind in pairs]
+    if all(key in silences and silences[key] is None for key in acked):
+        await callback.answer(_("alert.already_acked"))  # a double tap, or another message
+        return
+    for subject, kind in pairs:
+        await repos.alert_state.silence(
+            chat_id, thread_id, subject, kind=kind, until=None, by=user.id
+        )
+    await repos.audit.record(
+        user.id, "alert.ack", chat_id, message_id=message.message_id, subjects=sorted(set(pairs))
+    )
+    ctx = await chat_context(repos, i18n, timezone, chat_id, thread_id)
+    text = f"{message.html_text}\n\n{ack_line(user.full_name, utcnow(), ctx)}"
+    try:
+        await message.edit_text(text, reply_markup=None)
+    except TelegramBadRequest as exc:
+        log.info("could not mark alert %s as acknowledged: %s", message.message_id, exc.message)
+    await callback.answer()
+
+
+async def silence_hour(
+    callback: CallbackQuery,
+    callback_data: AlertSilenceCb,
+    repos: Repos,
+    user: User,
+    i18n: PoI18n,
+    timezone: ZoneInfo,
+) -> None:
+    message = callback.message
+    rows = await rows_of(repos, message, callback_data.row) if isinstance(message, Message) else []
+    if not isinstance(message, Message) or not rows:
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return
+    chat_id, thread_id = message.chat.id, rows[0].thread_id
+    until = utcnow() + SILENCE_FOR
+    subjects = sorted({row.subject_key for row in rows})
+    for subject in subjects:
+        await repos.alert_state.silence(
+            chat_id, thread_id, subject, kind="", until=until, by=user.id
+        )
+    await repos.audit.record(
+        user.id, "alert.silence", chat_id, message_id=message.message_id, subjects=subjects
+    )
+    ctx = await chat_context(repos, i18n, timezone, chat_id, thread_id)
+    toast = _("alert.silenced").format(
+        until=until.astimezone(ctx.tz).strftime("%H:%M"), subjects=subject_names(rows)
+    )
+    await callback.answer(clip(toast, TOAST_LIMIT))
+
+
+def make_router() -> Router:
+    router = Router(name="alert_actions")
+    router.callback_query.register(acknowledge, AlertAckCb.filter(), flags=VIEWER)
+    router.callback_query.register(silence_hour, AlertSilenceCb.filter(), flags=VIEWER)
+    return router

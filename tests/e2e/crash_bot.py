@@ -1,0 +1,62 @@
+"""The bot as a separate process for the crash test: a real `LogiBot` polling the emulator, with a
+test source that serves a fixed, numbered list of alerts (the same list after every restart).
+
+    python -m tests.e2e.crash_bot <telegram_api_url> <workdir> <chat_id> <total>
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.alerts.model import Alert, Subject
+from bot.alerts.sender import SendLimits
+from bot.app import LogiBot
+from bot.config import Settings
+from integrations.testsource.watcher import TestSource
+from storage.chats import ChatStatus
+
+TOKEN = "111111:CRASH-TEST-token"
+ADMIN = 1
+PAGE_SIZE = 200
+
+
+def numbered_alert(n: int) -> Alert:
+    return Alert(
+        kind="system.test",
+        source="testsource",
+        subject=Subject("test", str(n), f"alert-{n:05d}"),
+        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+        dedupe_key=f"crash:{n}",
+    )
+
+
+async def main(api_url: str, workdir: Path, chat_id: int, total: int) -> None:
+    settings = Settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        telegram_api_url=api_url,
+        admin_ids=[ADMIN],
+        database_path=workdir / "crash.sqlite3",
+        http_port=0,
+        log_level="INFO",
+    )
+    source = TestSource(page_size=PAGE_SIZE)
+    source.emit(*(numbered_alert(n) for n in range(total)))
+    # The emulator runs without flood limits here: this test is about durability, and the
+    # 429 handling has tests of its own. Our own pacing is relaxed to match.
+    fast = SendLimits(per_group_per_minute=6000, global_per_second=1000)
+    app = LogiBot(settings, extra_watchers=[(source, 1)], send_limits=fast)
+    await app.start()
+    await app.repos.chats.upsert(
+        chat_id, type="supergroup", title="crash", status=ChatStatus.APPROVED, added_by=ADMIN
+    )
+    await app.repos.subscriptions.add(chat_id, 0, "area:system", by=ADMIN)
+    await app.run_polling(handle_signals=True)
+
+
+if __name__ == "__main__":
+    url, folder, chat, count = sys.argv[1:5]
+    asyncio.run(main(url, Path(folder), int(chat), int(count)))

@@ -1,0 +1,71 @@
+"""`logibot check`: configuration with secrets masked, and each part's reachability."""
+
+import os
+import subprocess
+import sys
+
+from integrations.movizor.simulator import MovizorSimulator
+from sandbox.telegram_emulator import TelegramEmulator
+
+TOKEN = "222222:CHECK-secret-token"
+
+
+async def run_check(tmp_path, **env_extra):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DATABASE_PATH": str(tmp_path / "c.sqlite3"),
+        **env_extra,
+    }
+    import asyncio
+
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+
+async def test_check_passes_against_working_services_and_masks_secrets(tmp_path):
+    async with TelegramEmulator(token=TOKEN, limits=None) as emu:
+        sim = MovizorSimulator("acme", "movizor-secret-9")
+        await sim.start()
+        try:
+            result = await run_check(
+                tmp_path,
+                BOT_TOKEN=TOKEN,
+                TELEGRAM_API_URL=emu.base_url,
+                MOVIZOR_PROJECT="acme",
+                MOVIZOR_KEY="movizor-secret-9",
+                MOVIZOR_BASE_URL=sim.base_url,
+            )
+        finally:
+            await sim.stop()
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "[ok  ] telegram" in out and "[ok  ] movizor" in out and "[off ] alta" in out
+    assert TOKEN not in out and "movizor-secret-9" not in out
+    assert "BOT_TOKEN=***" in out
+
+
+async def test_check_fails_on_a_wrong_key(tmp_path):
+    async with TelegramEmulator(token=TOKEN, limits=None) as emu:
+        sim = MovizorSimulator("acme", "right-key")
+        await sim.start()
+        try:
+            result = await run_check(
+                tmp_path,
+                BOT_TOKEN=TOKEN,
+                TELEGRAM_API_URL=emu.base_url,
+                MOVIZOR_PROJECT="acme",
+                MOVIZOR_KEY="wrong-key",
+                MOVIZOR_BASE_URL=sim.base_url,
+            )
+        finally:
+            await sim.stop()
+    assert result.returncode == 1
+    assert "[FAIL] movizor" in result.stdout and "wrong-key" not in result.stdout
