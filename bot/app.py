@@ -193,20 +193,31 @@ class LogiBot:
                 close_bot_session=True,
             )
         finally:
-            await self.health_server.stop()
-            await self.db.close()
-            log.info("logibot stopped")
+            await self.close()
+
+    async def close(self) -> None:
+        """Release everything `start()` opened. Safe to call twice, and after a start that
+        never reached polling (a signal during start-up)."""
+        await self._stop_background_work()
+        await self.bot.session.close()
+        await self.health_server.stop()
+        await self.db.close()
+        log.info("logibot stopped")
 
     async def request_stop(self) -> None:
         await self.dp.stop_polling()
 
     async def _on_shutdown(self) -> None:
-        await self.scheduler.stop()
         # Polling has stopped; updates already received finish their handlers before the
         # session closes. (The last getUpdates already carried offset=last+1, so Telegram will
         # not deliver the handled updates again.)
+        await self.scheduler.stop()
         if not await self.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("%s handlers still running at shutdown", self.tracker.in_flight)
+        await self._stop_background_work()
+
+    async def _stop_background_work(self) -> None:
+        await self.scheduler.stop()
         await self.sender.stop()
         await self.live_locations.stop()
         await self._close_clients()

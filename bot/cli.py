@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings, masked
 from bot.logging_setup import setup_logging
+
+if TYPE_CHECKING:
+    from bot.app import LogiBot
 
 EXIT_CONFIG = 2
 
@@ -25,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "run":
+            signal.signal(signal.SIGTERM, exit_quietly)
             settings = load_settings(require_token=True)
             setup_logging(settings.log_level, settings.log_format, settings.secrets())
             return asyncio.run(_run(settings))
@@ -45,12 +52,45 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def exit_quietly(signum: int, frame: object) -> None:
+    """SIGTERM before the event loop runs (while importing): nothing is open yet."""
+    raise SystemExit(0)
+
+
 async def _run(settings: Settings) -> int:
     from bot.app import LogiBot
 
-    app = LogiBot(settings)
-    await app.start()
-    await app.run_polling(handle_signals=True)
+    return await serve(LogiBot(settings))
+
+
+async def serve(
+    app: LogiBot, *, after_start: Callable[[LogiBot], Awaitable[None]] | None = None
+) -> int:
+    """Start and poll until SIGTERM/SIGINT, which may come at any moment, start-up included."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def start() -> None:
+        await app.start()
+        if after_start is not None:
+            await after_start(app)
+
+    starting = asyncio.create_task(start())
+    await asyncio.wait([starting, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
+    if stop.is_set():
+        await asyncio.gather(starting, return_exceptions=True)
+        await app.close()
+        return 0
+    starting.result()  # start-up errors surface here
+    polling = asyncio.create_task(app.run_polling(handle_signals=False))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([polling, stopping], return_when="FIRST_COMPLETED")
+    if stop.is_set() and not polling.done():
+        await app.request_stop()
+    stopping.cancel()
+    await polling
     return 0
 
 

@@ -6,8 +6,15 @@ test source that serves a fixed, numbered list of alerts (the same list after ev
 
 from __future__ import annotations
 
-import asyncio
+import signal
 import sys
+
+from bot.cli import exit_quietly, serve
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, exit_quietly)  # a SIGTERM while importing is a clean exit too
+
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,12 +56,14 @@ async def main(api_url: str, workdir: Path, chat_id: int, total: int) -> None:
     # 429 handling has tests of its own. Our own pacing is relaxed to match.
     fast = SendLimits(per_group_per_minute=6000, global_per_second=1000)
     app = LogiBot(settings, extra_watchers=[(source, 1)], send_limits=fast)
-    await app.start()
-    await app.repos.chats.upsert(
-        chat_id, type="supergroup", title="crash", status=ChatStatus.APPROVED, added_by=ADMIN
-    )
-    await app.repos.subscriptions.add(chat_id, 0, "area:system", by=ADMIN)
-    await app.run_polling(handle_signals=True)
+
+    async def subscribe(app: LogiBot) -> None:
+        await app.repos.chats.upsert(
+            chat_id, type="supergroup", title="crash", status=ChatStatus.APPROVED, added_by=ADMIN
+        )
+        await app.repos.subscriptions.add(chat_id, 0, "area:system", by=ADMIN)
+
+    await serve(app, after_start=subscribe)
 
 
 if __name__ == "__main__":

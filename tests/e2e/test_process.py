@@ -95,3 +95,35 @@ async def test_run_serves_health_keeps_secrets_and_stops_cleanly_on_sigterm(tmp_
     assert MOVIZOR_KEY not in logs
     assert "Traceback" not in logs
     assert not emu.rejected_calls()
+
+
+async def test_sigterm_during_start_up_still_exits_0(tmp_path):
+    emu = TelegramEmulator(token=TOKEN, limits=None)
+    await emu.start()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": emu.base_url,
+        "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
+        "HTTP_PORT": "0",
+    }
+    try:
+        for delay in (0.3, 1.5, 3.0):  # while importing, while starting, around the first poll
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                env=env,
+                cwd=tmp_path,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            await asyncio.sleep(delay)
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+            assert process.returncode == 0, output.decode()[-2000:]
+            assert b"Traceback" not in output
+    finally:
+        await emu.stop()
