@@ -59,6 +59,7 @@ async def _measure(sim: MovizorSimulator, repos: Repos) -> list[Row]:
             await repos.subscriptions.add(
                 -chat, 0, "all", f"driver:{phone((chat * 10 + k) % DRIVERS)}", by=1
             )
+    assert sim.base_url is not None
     client = MovizorClient(sim.base_url, "bench", "bench-key", hourly_limit=1_000_000)
 
     async def directory(phones: set[str]) -> dict[str, DriverInfo]:

@@ -82,6 +82,15 @@ class OutboxRepo:
         )
         return [_row(row) for row in rows]
 
+    async def due_for_chat(self, chat_id: int, limit: int = 500) -> list[OutboxRow]:
+        """All of one chat's due rows, so everything waiting for it goes out together."""
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND chat_id = ? "
+            "AND not_before <= ? ORDER BY id LIMIT ?",
+            (chat_id, to_db_time(utcnow()), limit),
+        )
+        return [_row(row) for row in rows]
+
     async def next_due_at(self) -> datetime | None:
         row = await self.db.fetchone(
             "SELECT min(not_before) AS t FROM outbox WHERE state = 'pending'"

@@ -263,13 +263,21 @@ class AlertSender:
                 by_chat.setdefault(row.chat_id, []).append(row)
         now = asyncio.get_running_loop().time()
         self._paused = {chat: until for chat, until in self._paused.items() if until > now}
-        for chat_id, rows in by_chat.items():
+        for chat_id in by_chat:
             if len(self._jobs) >= self.limits.chats_in_flight or self._stopping:
                 return
             if chat_id in self._jobs or self._paused.get(chat_id, 0.0) > now:
                 continue
             if not self._limiter(chat_id).has_capacity():
                 continue  # its rows wait (and group up) until the chat may hear more
+            # The round's batch may hold only part of this chat's queue: take all of it.
+            rows = [
+                row
+                for row in await self.repos.outbox.due_for_chat(chat_id)
+                if row.id not in self._in_flight
+            ]
+            if not rows:
+                continue
             self._in_flight.update(row.id for row in rows)
             self._jobs[chat_id] = asyncio.create_task(self._job(_Chat(chat_id), rows))
 
