@@ -55,6 +55,18 @@ def subject_names(rows: list[OutboxRow]) -> str:
     return ", ".join(names.values())
 
 
+async def pressed_alert(
+    callback: CallbackQuery, repos: Repos, row_id: int
+) -> tuple[Message, list[OutboxRow]] | None:
+    """The alert message a button belongs to and its outbox rows; an expired button is told so."""
+    message = callback.message
+    rows = await rows_of(repos, message, row_id) if isinstance(message, Message) else []
+    if not isinstance(message, Message) or not rows:
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return None
+    return message, rows
+
+
 async def acknowledge(
     callback: CallbackQuery,
     callback_data: AlertAckCb,
@@ -63,11 +75,10 @@ async def acknowledge(
     i18n: PoI18n,
     timezone: ZoneInfo,
 ) -> None:
-    message = callback.message
-    rows = await rows_of(repos, message, callback_data.row) if isinstance(message, Message) else []
-    if not isinstance(message, Message) or not rows:
-        await callback.answer(_("error.button_expired"), show_alert=True)
+    found = await pressed_alert(callback, repos, callback_data.row)
+    if found is None:
         return
+    message, rows = found
     chat_id, thread_id = message.chat.id, rows[0].thread_id
     pairs = sorted({(row.subject_key, row.kind) for row in rows})
     silences = await repos.alert_state.silences()
@@ -99,11 +110,10 @@ async def silence_hour(
     i18n: PoI18n,
     timezone: ZoneInfo,
 ) -> None:
-    message = callback.message
-    rows = await rows_of(repos, message, callback_data.row) if isinstance(message, Message) else []
-    if not isinstance(message, Message) or not rows:
-        await callback.answer(_("error.button_expired"), show_alert=True)
+    found = await pressed_alert(callback, repos, callback_data.row)
+    if found is None:
         return
+    message, rows = found
     chat_id, thread_id = message.chat.id, rows[0].thread_id
     until = utcnow() + SILENCE_FOR
     subjects = sorted({row.subject_key for row in rows})

@@ -158,8 +158,8 @@ class MovizorWatcher:
                 fields["В пути ещё"] = f"{minutes // 60} ч {minutes % 60} мин"
         if lat is not None and lon is not None:
             location = Location(lat, lon, place)
-        if place:
-            fields["Где"] = place
+        elif place:
+            fields["Где"] = place  # with coordinates the place shows on the location line
         return Alert(
             kind=kind,
             source="movizor",
