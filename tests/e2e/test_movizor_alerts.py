@@ -1,0 +1,87 @@
+"""Movizor events become alerts in the right chats, end to end: simulator -> watcher under the
+real APScheduler job -> outbox -> sender -> Telegram emulator with its flood limits on."""
+
+import logging
+import re
+
+import pytest
+
+from integrations.movizor.simulator import MovizorSimulator
+from sandbox.harness import BotHarness
+from sandbox.telegram_emulator import RateLimits
+from tests.e2e.conftest import eventually
+
+ADMIN = 71
+SUBSCRIBED, SILENT = -100500, -100600
+PHONE = "79161230001"
+TITLE = 'Петров <И.И.> & "Ко"'
+KEY = "movizor-key-never-logged"
+POLL = 5
+
+
+@pytest.fixture
+async def world(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    sim = MovizorSimulator("acme", KEY)
+    await sim.start()
+    sim.add_driver(PHONE, TITLE, [])
+    settings = {
+        "movizor_project": "acme",
+        "movizor_key": KEY,
+        "movizor_base_url": sim.base_url,
+        "movizor_poll_seconds": POLL,
+    }
+    harness = BotHarness(tmp_path, admin_ids=[ADMIN], limits=RateLimits(), settings=settings)
+    async with harness as h:
+        for chat, title in ((SUBSCRIBED, "Диспетчерская"), (SILENT, "Бухгалтерия")):
+            h.emu.add_group(chat, title, supergroup=True)
+            h.emu.add_bot_to_group(ADMIN, chat)
+            await h.emu.wait_for_message(chat)  # the welcome
+        await h.app.repos.drivers.upsert(PHONE, TITLE)
+        await h.app.repos.subscriptions.add(SUBSCRIBED, 0, "area:drivers", by=ADMIN)
+        # The watcher's first cycle only takes the newest event id: history is not replayed.
+        await eventually(lambda: h.app.repos.alert_state.cursor("movizor"), timeout=3 * POLL)
+        yield sim, h
+        assert not h.emu.rejected_calls()
+    await sim.stop()
+    assert KEY not in caplog.text
+
+
+def alert_texts(h, chat):
+    return [m["text"] for m in h.emu.messages(chat) if "Принял" in str(m.get("reply_markup"))]
+
+
+async def test_late_left_route_and_arriving_reach_the_subscribed_group_only(world):
+    sim, h = world
+    history = len(alert_texts(h, SUBSCRIBED))
+    assert history == 0  # the driver's "add" and "confirm" events were history
+    sim.emit(PHONE, "pos_late")
+    sim.emit(PHONE, "leftroute")
+    sim.emit(PHONE, "pos_finished")
+    # Within two poll intervals (plus the sender's pacing).
+    await eventually(lambda: _has_all(h), timeout=2 * POLL + 5)
+    text = "\n".join(alert_texts(h, SUBSCRIBED))
+    assert TITLE in text  # the driver named, the title intact
+    assert "опаздывает" in text and "ушёл с маршрута" in text and "подъезжает" in text
+    assert alert_texts(h, SILENT) == []
+
+
+async def _has_all(h):
+    text = "\n".join(alert_texts(h, SUBSCRIBED))
+    return all(word in text for word in ("опаздывает", "ушёл с маршрута", "подъезжает"))
+
+
+async def test_a_burst_of_40_arrives_complete_and_grouped(world):
+    sim, h = world
+    ids = [sim.emit(PHONE, "onparking" if n % 2 else "offparking") for n in range(40)]
+    await eventually(lambda: _all_delivered(h), timeout=2 * POLL + 10)
+    messages = alert_texts(h, SUBSCRIBED)
+    assert len(messages) < 40
+    header_counts = [int(n) for text in messages for n in re.findall(r"(\d+) оповещ", text)]
+    assert sum(header_counts) + sum(1 for t in messages if "оповещ" not in t) >= len(ids)
+    assert h.emu.rate_limited_count == 0  # paced under the group limit, not pushed back
+
+
+async def _all_delivered(h):
+    rows = await h.app.repos.db.fetchall("SELECT state FROM outbox")
+    return len(rows) >= 40 and all(row["state"] == "sent" for row in rows)
