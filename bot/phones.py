@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 MSISDN_LENGTH = 11
+# Digits and the punctuation people type. Letters are refused before phonenumbers sees them:
+# it would read them as a vanity number (8-999-ABC-DE-FG -> 79992223334), the wrong driver.
+_PHONE_CHARS = re.compile(r"[+\d()\-.\s]+")
 
 
 class BadPhone(ValueError):
     """The text is not a phone number we can track (Russian mobile or landline)."""
+
+
+def _parse_russian(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number in ``text`` if it is in the Russian (+7) plan with 10 national digits."""
+    raw = text.strip()
+    if not raw or len(raw) > 32 or not _PHONE_CHARS.fullmatch(raw):
+        return None
+    try:
+        number = phonenumbers.parse(raw, "RU")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 7 or len(str(number.national_number)) != MSISDN_LENGTH - 1:
+        return None
+    return number
 
 
 def normalize_phone(text: str) -> str:
@@ -17,24 +36,19 @@ def normalize_phone(text: str) -> str:
     Raises :class:`BadPhone` for anything that is not a valid Russian number; no upstream
     call is ever made with such input.
     """
-    raw = text.strip()
-    if not raw or len(raw) > 32:
+    number = _parse_russian(text)
+    if number is None or not phonenumbers.is_valid_number(number):
         raise BadPhone(text)
-    try:
-        parsed = phonenumbers.parse(raw, "RU")
-    except phonenumbers.NumberParseException as exc:
-        raise BadPhone(text) from exc
-    if parsed.country_code != 7 or not phonenumbers.is_valid_number(parsed):
-        raise BadPhone(text)
-    msisdn = f"7{parsed.national_number}"
-    if len(msisdn) != MSISDN_LENGTH:
-        raise BadPhone(text)
-    return msisdn
+    return f"7{number.national_number}"
 
 
-def looks_like_phone(text: str) -> bool:
-    digits = sum(ch.isdigit() for ch in text)
-    return digits >= 10 and all(ch.isdigit() or ch in "+-() " for ch in text.strip())
+def possible_phone(text: str) -> str | None:
+    """Like :func:`normalize_phone`, but only asks that the number be *possible* (right length
+    and plan), not allocated: enough for a subscription filter, which calls nobody."""
+    number = _parse_russian(text)
+    if number is None or not phonenumbers.is_possible_number(number):
+        return None
+    return f"7{number.national_number}"
 
 
 def format_phone(msisdn: str) -> str:

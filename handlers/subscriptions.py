@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import phonenumbers
 from aiogram import Router, html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
@@ -30,6 +29,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.access import GROUP_TYPES, role_name
 from bot.alerts.kinds import AREAS, KINDS, matches, resolve_selector
 from bot.i18n import PoI18n
+from bot.phones import format_phone, possible_phone
 from bot.texts import answer_lines, answer_usage
 from storage import Repos
 from storage.db import utcnow
@@ -121,32 +121,10 @@ class Selection:
     bad_filter: str | None = None
 
 
-_PHONE_CHARS = re.compile(r"[+\d()\-.\s]+")
 _PHONE_TOKEN = re.compile(r"[+\d()\-]*\d[+\d()\-]*")
 _ID_VALUE = re.compile(r"[\w\-/.]{1,40}")
 _SEPARATOR = re.compile(r"(?:^|\s)--(?:\s|$)")
 _TOKEN_SPLIT = re.compile(r"[\s,;]+")
-
-
-def normalise_phone(text: str) -> str | None:
-    """`+7 (999) 123-45-67`, `8 999…`, `999…` -> `79991234567`, as Movizor keys drivers.
-
-    Only Russian-plan (+7) numbers: the integrations know no others. Letters are refused
-    before phonenumbers sees them, since it would read them as a vanity number.
-    """
-    text = text.strip()
-    if not _PHONE_CHARS.fullmatch(text):
-        return None
-    try:
-        number = phonenumbers.parse(text, "RU")
-    except phonenumbers.NumberParseException:
-        return None
-    national = str(number.national_number)
-    if number.country_code != 7 or len(national) != 10:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return f"7{national}"
 
 
 def parse_filter(text: str) -> str | None:
@@ -154,14 +132,14 @@ def parse_filter(text: str) -> str | None:
     text = text.strip()
     prefix, colon, value = text.partition(":")
     if not colon:
-        phone = normalise_phone(text)
+        phone = possible_phone(text)
         return f"driver:{phone}" if phone else None
     subject = FILTER_PREFIXES.get(prefix.strip().lower())
     value = value.strip()
     if subject is None or not value:
         return None
     if subject == "driver":
-        phone = normalise_phone(value)
+        phone = possible_phone(value)
         return f"driver:{phone}" if phone else None
     if subject == "tag":
         return f"tag:{value}" if len(value) <= 64 else None
@@ -368,11 +346,7 @@ def filter_title(filter_: str) -> str:
     """`driver:79991234567` -> `водитель +7 999 123-45-67` (HTML, value escaped)."""
     subject, _colon, value = filter_.partition(":")
     if subject == "driver":
-        try:
-            number = phonenumbers.parse(f"+{value}")
-            value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-        except phonenumbers.NumberParseException:
-            pass
+        value = format_phone(value)
     templates = {
         "driver": _("alerts.filter.driver"),
         "tag": _("alerts.filter.tag"),

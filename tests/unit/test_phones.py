@@ -13,7 +13,19 @@ def test_common_formats_normalise(text):
     assert normalize_phone(text) == "79991234567"
 
 
-@pytest.mark.parametrize("text", ["", "123", "abc", "+1 202 555 0100", "8-999-123-45", "7" * 40])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "123",
+        "abc",
+        "+1 202 555 0100",
+        "8-999-123-45",
+        "7" * 40,
+        "8-999-ABC-DE-FG",
+        "9991234567x",
+    ],
+)
 def test_malformed_phones_are_refused(text):
     with pytest.raises(BadPhone):
         normalize_phone(text)
