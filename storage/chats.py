@@ -68,12 +68,6 @@ class ChatsRepo:
         )
         return changed > 0
 
-    async def update_title(self, chat_id: int, title: str) -> None:
-        await self.db.execute(
-            "UPDATE chats SET title = ?, updated_at = ? WHERE id = ? AND title != ?",
-            (title, to_db_time(utcnow()), chat_id, title),
-        )
-
     async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> None:
         """A group upgraded to a supergroup keeps its approval under its new id.
 

@@ -24,7 +24,3 @@ class SettingsRepo:
             """,
             (key, json.dumps(value, ensure_ascii=False), to_db_time(utcnow()), by),
         )
-
-    async def all(self) -> dict[str, object]:
-        rows = await self.db.fetchall("SELECT key, value FROM settings ORDER BY key")
-        return {row["key"]: json.loads(row["value"]) for row in rows}

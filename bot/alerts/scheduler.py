@@ -71,9 +71,6 @@ class AlertScheduler:
         names = names | {name} if paused else names - {name}
         await self.repos.settings.set(PAUSED_SETTING, sorted(names), by=by)
 
-    async def run_now(self, name: str) -> None:
-        await self.runners[name].run_once()
-
     async def housekeeping(self) -> None:
         removed = await self.repos.outbox.cleanup(SENT_ROWS_KEPT)
         if removed:
