@@ -371,16 +371,6 @@ def describe(selectors: Iterable[str], filter_: str, locale: str) -> str:
     return _("alerts.only").format(what=names, filter=filter_title(filter_))
 
 
-def chat_zone(prefs: ChatPrefs, default: ZoneInfo) -> ZoneInfo:
-    """The chat's own zone, or the bot's when unset (or no longer known to tzdata)."""
-    if prefs.timezone:
-        try:
-            return ZoneInfo(prefs.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return default
-
-
 def clock(moment: datetime | time, tz: ZoneInfo, now: datetime | None = None) -> str:
     """`14:30` today, `05.03 14:30` another day, in the chat's zone."""
     if isinstance(moment, time):
@@ -401,9 +391,8 @@ def subscription_lines(subs: list[Subscription], locale: str) -> list[str]:
     ]
 
 
-def prefs_lines(prefs: ChatPrefs, default: ZoneInfo) -> list[str]:
-    """Mute, quiet hours and zone, as /subscriptions shows them."""
-    tz = chat_zone(prefs, default)
+def prefs_lines(prefs: ChatPrefs, tz: ZoneInfo) -> list[str]:
+    """Mute, quiet hours and zone (the chat's effective one), as /subscriptions shows them."""
     now = utcnow()
     lines = []
     if prefs.muted_until is not None and prefs.muted_until > now:
@@ -588,7 +577,7 @@ async def answer_subscriptions(
     title = _("alerts.list.title_topic") if thread_id else _("alerts.list.title")
     lines = [*header, title]
     lines += subscription_lines(subs, i18n.current_locale) or [_("alerts.list.empty")]
-    lines += prefs_lines(prefs, default_tz)
+    lines += prefs_lines(prefs, await repos.subscriptions.zone(chat_id, thread_id, default_tz))
     await answer_lines(message, lines)
 
 
@@ -719,7 +708,7 @@ async def mute(
     await repos.audit.record(
         user.id, "alerts.mute", chat_id, until=until.isoformat(), thread=thread_id
     )
-    tz = chat_zone(await repos.subscriptions.prefs(chat_id, thread_id), timezone)
+    tz = await repos.subscriptions.zone(chat_id, thread_id, timezone)
     await message.answer(
         _("alerts.muted").format(time=clock(until, tz, now), zone=html.quote(tz.key))
     )
@@ -745,7 +734,7 @@ async def quiet(
 ) -> None:
     chat_id, thread_id = chat_target(message)
     prefs = await repos.subscriptions.prefs(chat_id, thread_id)
-    tz = chat_zone(prefs, timezone)
+    tz = await repos.subscriptions.zone(chat_id, thread_id, timezone)
     arg = (command.args or "").strip()
     if not arg:
         await show_quiet(message, prefs, tz)
@@ -795,7 +784,7 @@ async def set_timezone(
     chat_id, thread_id = chat_target(message)
     arg = (command.args or "").strip()
     if not arg:
-        tz = chat_zone(await repos.subscriptions.prefs(chat_id, thread_id), timezone)
+        tz = await repos.subscriptions.zone(chat_id, thread_id, timezone)
         await message.answer(
             _("alerts.timezone_current").format(zone=html.quote(tz.key), time=clock(utcnow(), tz))
         )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
@@ -26,6 +28,28 @@ class ChatPrefs:
     quiet_from: time | None = None
     quiet_to: time | None = None
     timezone: str | None = None
+
+
+log = logging.getLogger(__name__)
+
+
+def zone_named(name: str | None) -> ZoneInfo | None:
+    """The zone a chat set, or None when unset or no longer known to tzdata."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r in chat preferences", name)
+        return None
+
+
+def effective_zone(topic: ChatPrefs, chat: ChatPrefs | None, default: ZoneInfo) -> ZoneInfo:
+    """A forum topic's own zone, else its chat's, else the bot's (BOT_TIMEZONE).
+
+    The one rule for every time a chat sees: alert times, quiet hours, mute ends.
+    """
+    return zone_named(topic.timezone) or (zone_named(chat.timezone) if chat else None) or default
 
 
 def _prefs(row: aiosqlite.Row) -> ChatPrefs:
@@ -86,6 +110,11 @@ class SubscriptionsRepo:
             "SELECT * FROM chat_prefs WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
         )
         return _prefs(row) if row else ChatPrefs(chat_id, thread_id)
+
+    async def zone(self, chat_id: int, thread_id: int, default: ZoneInfo) -> ZoneInfo:
+        topic = await self.prefs(chat_id, thread_id)
+        chat = await self.prefs(chat_id, 0) if thread_id else None
+        return effective_zone(topic, chat, default)
 
     async def all_prefs(self) -> dict[tuple[int, int], ChatPrefs]:
         rows = await self.db.fetchall("SELECT * FROM chat_prefs")

@@ -23,7 +23,7 @@ from storage.alert_state import AlertStateRepo
 from storage.chats import ChatStatus
 from storage.db import to_db_time, utcnow
 from storage.outbox import NewOutboxRow, insert_rows
-from storage.subscriptions import ChatPrefs, Subscription
+from storage.subscriptions import ChatPrefs, Subscription, effective_zone
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,10 @@ def severity_of(alert: Alert) -> Severity:
     return spec.severity if spec else Severity.NORMAL
 
 
-def quiet_until(prefs: ChatPrefs, now: datetime, default_tz: ZoneInfo) -> datetime | None:
-    """When quiet hours are on now, the moment they end (aware); else None."""
+def quiet_until(prefs: ChatPrefs, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When quiet hours are on now (read in ``tz``), the moment they end (aware); else None."""
     if prefs.quiet_from is None or prefs.quiet_to is None or prefs.quiet_from == prefs.quiet_to:
         return None
-    tz = ZoneInfo(prefs.timezone) if prefs.timezone else default_tz
     local = now.astimezone(tz)
     start, end, current = prefs.quiet_from, prefs.quiet_to, local.time()
     inside = start <= current < end if start < end else (current >= start or current < end)
@@ -113,7 +112,9 @@ class AlertRouter:
                 continue
             not_before = now
             if severity < Severity.HIGH:
-                not_before = quiet_until(prefs, now, self.default_tz) or now
+                chat_prefs = snapshot.prefs.get((chat_id, 0)) if thread_id else None
+                tz = effective_zone(prefs, chat_prefs, self.default_tz)
+                not_before = quiet_until(prefs, now, tz) or now
             rows.append(
                 NewOutboxRow(
                     chat_id=chat_id,

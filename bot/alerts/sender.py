@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiogram import Bot, html
@@ -156,16 +156,6 @@ def plan_units(
     return units
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
-    if not name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown time zone %r in chat preferences", name)
-        return None
-
-
 async def chat_context(
     repos: Repos, i18n: PoI18n, default_tz: ZoneInfo, chat_id: int, thread_id: int = 0
 ) -> RenderContext:
@@ -174,15 +164,13 @@ async def chat_context(
     A topic without its own zone uses the chat's, then the bot's. A private chat reads its
     user's language; groups read the bot's default language.
     """
-    tz = _zone((await repos.subscriptions.prefs(chat_id, thread_id)).timezone)
-    if tz is None and thread_id:
-        tz = _zone((await repos.subscriptions.prefs(chat_id, 0)).timezone)
+    tz = await repos.subscriptions.zone(chat_id, thread_id, default_tz)
     locale = i18n.default_locale
     if chat_id > 0:
         user = await repos.users.get(chat_id)
         if user is not None:
             locale = locale_for(user.language_code, i18n.default_locale)
-    return RenderContext(i18n, locale, tz or default_tz)
+    return RenderContext(i18n, locale, tz)
 
 
 class AlertSender:

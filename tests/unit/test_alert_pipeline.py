@@ -162,3 +162,20 @@ def test_alert_json_round_trip():
     original = alert(tags=("Склад", "Север"))
     original = Alert(**{**original.__dict__, "severity": Severity.LOW})
     assert Alert.from_json(original.to_json()) == original
+
+
+async def test_a_topic_reads_its_quiet_hours_in_its_chats_zone(repos):
+    """Alert times and quiet hours follow one rule: topic zone, else chat zone, else the bot's."""
+    vladivostok = ZoneInfo("Asia/Vladivostok")  # 7 hours ahead of Moscow: windows never overlap
+    await repos.subscriptions.add(GROUP, 5, "all", by=1)
+    await repos.subscriptions.set_timezone(GROUP, 0, "Asia/Vladivostok")
+    local = utcnow().astimezone(vladivostok)
+    start = (local - timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    end = (local + timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    await repos.subscriptions.set_quiet(GROUP, 5, start, end)
+    await AlertPipeline(repos, MSK).commit("test", [alert("driver.parked")], None)
+    assert await repos.outbox.due() == []  # held for Vladivostok's morning, not Moscow's
+    assert await repos.outbox.depth() == 1
+    assert await repos.subscriptions.zone(GROUP, 5, MSK) == vladivostok
+    assert await repos.subscriptions.zone(GROUP, 6, MSK) == vladivostok
+    assert await repos.subscriptions.zone(OTHER_GROUP, 0, MSK) == MSK
