@@ -55,7 +55,6 @@ async def main(api_url: str, workdir: Path, chat_id: int, total: int) -> None:
     # The emulator runs without flood limits here: this test is about durability, and the
     # 429 handling has tests of its own. Our own pacing is relaxed to match.
     fast = SendLimits(per_group_per_minute=6000, global_per_second=1000)
-    app = LogiBot(settings, extra_watchers=[(source, 1)], send_limits=fast)
 
     async def subscribe(app: LogiBot) -> None:
         await app.repos.chats.upsert(
@@ -63,7 +62,10 @@ async def main(api_url: str, workdir: Path, chat_id: int, total: int) -> None:
         )
         await app.repos.subscriptions.add(chat_id, 0, "area:system", by=ADMIN)
 
-    await serve(app, after_start=subscribe)
+    await serve(
+        lambda: LogiBot(settings, extra_watchers=[(source, 1)], send_limits=fast),
+        after_start=subscribe,
+    )
 
 
 if __name__ == "__main__":

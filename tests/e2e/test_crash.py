@@ -75,8 +75,12 @@ async def test_sigkill_during_delivery_loses_nothing(tmp_path):
                 bot.send_signal(signal.SIGKILL)
                 await bot.wait()
                 kills += 1
+            started = len(emu.calls_of("getMe"))
             bot = await start_bot(emu, tmp_path, log)
             await wait_for_alerts(emu, TOTAL, timeout=90)
+            # Everything may have arrived before this process even ran: SIGTERM it once it is up
+            # (a signal before the interpreter runs our code cannot be handled by anyone).
+            await emu.wait_for_event(lambda call: call.method == "getMe", timeout=60, start=started)
             bot.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(bot.wait(), 30) == 0
         finally:

@@ -109,7 +109,9 @@ async def test_sigterm_during_start_up_still_exits_0(tmp_path):
         "HTTP_PORT": "0",
     }
     try:
-        for delay in (0.3, 1.5, 3.0):  # while importing, while starting, around the first poll
+        # While importing aiogram (~4 s), while starting, around the first poll. Not sooner:
+        # before the interpreter runs our first line no process can handle a signal.
+        for delay in (1.0, 2.5, 4.5):
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
