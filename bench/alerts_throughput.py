@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench.report import Row, Target, exactly
-from bot.alerts.model import Alert, Subject
+from integrations.base import Alert, Subject
 from sandbox.harness import BotHarness
 from sandbox.telegram_emulator import RateLimits
 from storage.chats import ChatStatus

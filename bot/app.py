@@ -22,7 +22,7 @@ from bot.access import AccessMiddleware
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.scheduler import AlertScheduler
 from bot.alerts.sender import AlertSender, SendLimits
-from bot.alerts.watching import Watcher, WatchRunner
+from bot.alerts.watching import WatchRunner
 from bot.config import Settings
 from bot.health import HealthServer, HealthState, IntegrationHealth
 from bot.i18n import LocaleMiddleware, build_i18n
@@ -32,6 +32,7 @@ from bot.metrics import Metrics
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
 from handlers import build_root_router
+from integrations.base import Watcher
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.watcher import DriverInfo, MovizorWatcher
 from storage import Repos

@@ -18,10 +18,10 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.alerts.model import Alert
 from bot.alerts.render import AlertAckCb, AlertSilenceCb, ack_line, clip
 from bot.alerts.sender import chat_context
 from bot.i18n import PoI18n
+from integrations.base import Alert
 from storage import Repos
 from storage.db import utcnow
 from storage.outbox import OutboxRow

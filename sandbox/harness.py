@@ -18,9 +18,9 @@ from typing import Any
 
 from aiogram import Router
 
-from bot.alerts.watching import Watcher
 from bot.app import LogiBot
 from bot.config import Settings
+from integrations.base import Watcher
 from sandbox.telegram_emulator import RateLimits, TelegramEmulator
 
 TOKEN = "123456:SANDBOX-TOKEN-not-a-real-one"

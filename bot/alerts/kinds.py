@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.alerts.model import Severity
+from integrations.base import Severity
 
 AREAS = ("drivers", "tasks", "taxi", "wagons", "system")
 

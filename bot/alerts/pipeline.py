@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.kinds import INHIBITIONS, KINDS, STATE_ENDED_BY, matches
-from bot.alerts.model import Alert, Severity
+from integrations.base import Alert, Severity
 from storage import Repos
 from storage.alert_state import AlertStateRepo
 from storage.chats import ChatStatus

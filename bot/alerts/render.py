@@ -24,9 +24,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.alerts.kinds import KINDS
-from bot.alerts.model import Alert, Location, Severity
 from bot.i18n import PoI18n
 from bot.texts import TELEGRAM_TEXT_LIMIT
+from integrations.base import Alert, Location, Severity
 
 ICONS = {Severity.HIGH: "🔴", Severity.NORMAL: "🟡", Severity.LOW: "⚪"}
 # Room kept free in every alert message for the "✅ Принял(а) … в HH:MM" line added on ack.

@@ -42,7 +42,6 @@ from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
 from bot.alerts.kinds import KINDS
-from bot.alerts.model import Alert, Location, Severity
 from bot.alerts.render import (
     RenderContext,
     Rich,
@@ -54,6 +53,7 @@ from bot.alerts.render import (
 from bot.i18n import PoI18n, locale_for
 from bot.metrics import Metrics
 from bot.telegram_requests import retry_on_flood
+from integrations.base import Alert, Location, Severity
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import utcnow

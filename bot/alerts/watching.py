@@ -1,21 +1,18 @@
 """Running watchers: one poll cycle per APScheduler job, health per integration, and the one
 `system.integration_down` / `system.integration_recovered` alert pair (never a storm).
 
-A watcher is anything with a ``name`` and ``async poll(cursor) -> WatchResult``: it fetches what
-happened since ``cursor`` and turns it into alerts. It knows nothing of Telegram or chats.
+The watcher protocol itself is the integration contract in :mod:`integrations.base`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from typing import Protocol
 
-from bot.alerts.model import Alert, Subject
 from bot.alerts.pipeline import AlertPipeline
 from bot.health import IntegrationHealth
 from bot.metrics import Metrics
+from integrations.base import Alert, Subject, Watcher
 from integrations.errors import IntegrationError
 from storage import Repos
 from storage.db import utcnow
@@ -24,18 +21,6 @@ log = logging.getLogger(__name__)
 
 # Consecutive failed polls before admins hear that an integration is down.
 DOWN_AFTER_FAILURES = 3
-
-
-@dataclass
-class WatchResult:
-    alerts: list[Alert] = field(default_factory=list)
-    cursor: str | None = None  # None: keep the stored cursor
-
-
-class Watcher(Protocol):
-    name: str
-
-    async def poll(self, cursor: str | None) -> WatchResult: ...
 
 
 class WatchRunner:

@@ -16,8 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.alerts.model import Alert, Location, Subject
-from bot.alerts.watching import WatchResult
+from integrations.base import Alert, Location, Subject, WatchResult
 from integrations.errors import IntegrationError
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.models import Event, EventType, ObjectPosition

@@ -6,8 +6,7 @@ commit re-delivers exactly what was not committed, like a real integration's eve
 
 from __future__ import annotations
 
-from bot.alerts.model import Alert
-from bot.alerts.watching import WatchResult
+from integrations.base import Alert, WatchResult
 from integrations.errors import UpstreamUnavailable
 
 

@@ -18,10 +18,10 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.alerts.model import Alert, Subject
 from bot.alerts.sender import SendLimits
 from bot.app import LogiBot
 from bot.config import Settings
+from integrations.base import Alert, Subject
 from integrations.testsource.watcher import TestSource
 from storage.chats import ChatStatus
 

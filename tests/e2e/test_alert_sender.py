@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import bot.alerts.sender as sender_module
-from bot.alerts.model import Alert, Location, Subject
 from bot.alerts.render import Rich
 from bot.alerts.sender import AlertSender, SendLimits
+from integrations.base import Alert, Location, Subject
 from sandbox.harness import BotHarness
 from sandbox.telegram_emulator import RateLimits
 from storage.chats import ChatStatus

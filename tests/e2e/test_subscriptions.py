@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.alerts.kinds import KINDS
-from bot.alerts.model import Alert, Subject
 from bot.phones import possible_phone
 from handlers.subscriptions import (
     SubscriptionsCb,
@@ -24,6 +23,7 @@ from handlers.subscriptions import (
     parse_selection,
     plan,
 )
+from integrations.base import Alert, Subject
 from sandbox.harness import BotHarness
 from storage.db import utcnow
 from storage.users import Role

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.alerts.model import Alert, Subject
+from integrations.base import Alert, Subject
 from integrations.testsource.watcher import TestSource
 from sandbox.harness import BotHarness
 from storage.db import utcnow

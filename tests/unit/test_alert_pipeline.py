@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.alerts.model import Alert, Location, Severity, Subject
 from bot.alerts.pipeline import AlertPipeline, quiet_until
+from integrations.base import Alert, Location, Severity, Subject
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import Database, utcnow

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.alerts.model import Alert, Location, Severity, Subject
 from bot.alerts.render import (
     AlertAckCb,
     AlertSilenceCb,
@@ -21,6 +20,7 @@ from bot.alerts.render import (
 )
 from bot.alerts.sender import plan_units
 from bot.i18n import build_i18n
+from integrations.base import Alert, Location, Severity, Subject
 from sandbox.telegram_emulator import parse_html
 from storage.outbox import OutboxRow
 

@@ -1,4 +1,11 @@
-"""The alert model, independent of the integration that produced it."""
+"""The integration contract: what a watcher returns and how it is called.
+
+Both sides import this module: ``integrations/<service>/watcher.py`` builds :class:`Alert` objects
+and the bot's alert pipeline routes, stores and words them. It knows nothing of Telegram, storage
+or a language: an alert carries structured fields by key (``distance_left_km``, ``eta``,
+``event``) and the bot's renderer turns them into the chat's language. The common error base is
+:mod:`integrations.errors`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Severity(IntEnum):
@@ -70,3 +77,20 @@ class Alert:
             location=Location(**location) if location else None,
             severity=Severity(data["severity"]) if data.get("severity") else None,
         )
+
+
+@dataclass
+class WatchResult:
+    """One poll cycle's outcome: the alerts to route and where the feed now stands."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    cursor: str | None = None  # None: keep the stored cursor
+
+
+class Watcher(Protocol):
+    """Anything with a ``name`` and ``async poll(cursor) -> WatchResult``: it fetches what
+    happened since ``cursor`` and turns it into alerts."""
+
+    name: str
+
+    async def poll(self, cursor: str | None) -> WatchResult: ...
