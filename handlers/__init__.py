@@ -19,6 +19,7 @@ from handlers import (
     status,
     subscriptions,
 )
+from handlers.movizor import alert_fields as _movizor_alert_fields  # noqa: F401  (registers)
 
 
 def build_root_router() -> Router:

@@ -10,10 +10,13 @@ or a language: an alert carries structured fields by key (``distance_left_km``, 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import Any, Protocol
+
+FieldValue = str | int | float | bool | None
 
 
 class Severity(IntEnum):
@@ -50,7 +53,10 @@ class Alert:
     subject: Subject
     occurred_at: datetime  # timezone-aware
     dedupe_key: str  # unique per source event: the same event never alerts a chat twice
-    fields: dict[str, str] = field(default_factory=dict)  # label -> value, shown in order
+    # Structured facts by domain key ("event", "distance_left_km", "eta"), in display order;
+    # values are JSON scalars (times as ISO 8601). The bot words keys and values in the chat's
+    # language (bot/alerts/fields.py); an integration never writes a label.
+    fields: dict[str, FieldValue] = field(default_factory=dict)
     location: Location | None = None
     severity: Severity | None = None  # None: the kind's default
 
@@ -79,12 +85,32 @@ class Alert:
         )
 
 
+# What a watcher remembers of one subject between cycles (a task's last fields, a taxi order's
+# last state, a wagon's last station): plain JSON, stored by the bot beside the cursor.
+Snapshot = dict[str, Any]
+
+
 @dataclass
 class WatchResult:
-    """One poll cycle's outcome: the alerts to route and where the feed now stands."""
+    """One poll cycle's outcome: the alerts to route, where the feed now stands and what to
+    remember. The bot commits all three in ONE transaction with the outbox rows, so a crash
+    never leaves a snapshot ahead of the alerts it was diffed into."""
 
     alerts: list[Alert] = field(default_factory=list)
     cursor: str | None = None  # None: keep the stored cursor
+    # subject id -> its new snapshot; None forgets the subject (a finished order stops being
+    # watched). Subjects not named keep what they had.
+    snapshots: dict[str, Snapshot | None] = field(default_factory=dict)
+
+
+class SnapshotReader(Protocol):
+    """What the bot remembers of one source's subjects: ``ids`` None means all of them.
+
+    Handlers add subjects to watch (a taxi order just created) by storing a snapshot for them;
+    the watcher reads them back each cycle and returns the changes in :class:`WatchResult`.
+    """
+
+    async def __call__(self, ids: Collection[str] | None = None) -> dict[str, Snapshot]: ...
 
 
 class Watcher(Protocol):

@@ -15,6 +15,7 @@ from storage.db import Database
 from storage.drivers import DriversRepo
 from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
+from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import SubscriptionsRepo
 from storage.users import UsersRepo
 
@@ -33,6 +34,7 @@ class Repos:
     outbox: OutboxRepo
     alert_state: AlertStateRepo
     drivers: DriversRepo
+    snapshots: SnapshotsRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -47,4 +49,5 @@ class Repos:
             outbox=OutboxRepo(db),
             alert_state=AlertStateRepo(db),
             drivers=DriversRepo(db),
+            snapshots=SnapshotsRepo(db),
         )

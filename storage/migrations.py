@@ -171,6 +171,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        5,
+        "what each watcher remembers of its subjects (tasks, taxi orders, wagons)",
+        """
+        CREATE TABLE watch_snapshots (
+            source          TEXT NOT NULL,                -- integration name
+            subject_id      TEXT NOT NULL,
+            data            TEXT NOT NULL,                -- JSON object
+            updated_at      TEXT NOT NULL,
+            PRIMARY KEY (source, subject_id)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

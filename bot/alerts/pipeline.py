@@ -11,18 +11,19 @@ is and the next poll fetches the same events again (dedupe keys keep them single
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.kinds import INHIBITIONS, KINDS, STATE_ENDED_BY, matches
-from integrations.base import Alert, Severity
+from integrations.base import Alert, Severity, Snapshot
 from storage import Repos
 from storage.alert_state import AlertStateRepo
 from storage.chats import ChatStatus
 from storage.db import to_db_time, utcnow
 from storage.outbox import NewOutboxRow, insert_rows
+from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import ChatPrefs, Subscription, effective_zone
 
 log = logging.getLogger(__name__)
@@ -180,8 +181,10 @@ class AlertPipeline:
         cursor: str | None,
         *,
         extra_chats: Iterable[int] = (),
+        snapshots: Mapping[str, Snapshot | None] | None = None,
     ) -> int:
-        """Route ``alerts`` and write their outbox rows and ``cursor`` atomically.
+        """Route ``alerts`` and write their outbox rows, ``cursor`` and the watcher's
+        ``snapshots`` atomically.
 
         Returns the number of new outbox rows.
         """
@@ -220,6 +223,8 @@ class AlertPipeline:
                 "DELETE FROM subject_silences WHERE subject_key = ? AND kind != '' AND kind != ?",
                 list(changed),
             )
+            if snapshots:
+                await SnapshotsRepo.apply(conn, source, snapshots)
             if cursor is not None:
                 await AlertStateRepo.set_cursor(conn, source, cursor)
         if inserted:

@@ -23,6 +23,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.alerts.fields import word_field
 from bot.alerts.kinds import KINDS
 from bot.i18n import PoI18n
 from bot.texts import TELEGRAM_TEXT_LIMIT
@@ -127,11 +128,14 @@ def _subject(alert: Alert) -> str:
     return clip(alert.subject.title or alert.subject.id, MAX_TITLE)
 
 
-def _field_lines(alert: Alert) -> list[Rich]:
-    return [
-        fill(_("alert.field"), label=clip(label, MAX_LABEL), value=clip(value, MAX_VALUE))
-        for label, value in alert.fields.items()
-    ]
+def _field_lines(alert: Alert, tz: ZoneInfo) -> list[Rich]:
+    lines = []
+    for key, value in alert.fields.items():
+        label, text = word_field(alert.source, key, value, tz)
+        lines.append(
+            fill(_("alert.field"), label=clip(label, MAX_LABEL), value=clip(text, MAX_VALUE))
+        )
+    return lines
 
 
 def _fit(head: list[Rich], fields: list[Rich], tail: list[Rich], limit: int) -> Rich:
@@ -162,7 +166,7 @@ def render_alert(
         if alert.location is not None and alert.location.place:
             tail.append(fill(_("alert.place"), place=clip(alert.location.place, MAX_TITLE)))
         tail.append(fill(_("alert.time"), time=local_time(alert.occurred_at, ctx.tz)))
-        return _fit(head, _field_lines(alert), tail, limit)
+        return _fit(head, _field_lines(alert, ctx.tz), tail, limit)
 
 
 def _block(alert: Alert, severity: Severity, ctx: RenderContext, limit: int) -> Rich:
@@ -179,7 +183,7 @@ def _block(alert: Alert, severity: Severity, ctx: RenderContext, limit: int) -> 
     if alert.location is not None and alert.location.place:
         meta.append(fill(_("alert.place"), place=clip(alert.location.place, MAX_TITLE)))
     meta.append(fill(_("alert.time"), time=local_time(alert.occurred_at, ctx.tz)))
-    return _fit(head, _field_lines(alert), [Rich.join(meta, " · ")], limit)
+    return _fit(head, _field_lines(alert, ctx.tz), [Rich.join(meta, " · ")], limit)
 
 
 # --- several alerts for one chat --------------------------------------------------------------

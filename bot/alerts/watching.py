@@ -70,7 +70,9 @@ class WatchRunner:
             log.exception("%s watcher failed", self.name)
             await self._failed(type(exc).__name__)
             return
-        await self.pipeline.commit(self.name, result.alerts, result.cursor)
+        await self.pipeline.commit(
+            self.name, result.alerts, result.cursor, snapshots=result.snapshots
+        )
         self.health.succeeded()
         if self.down:
             self.down = False
@@ -96,7 +98,7 @@ class WatchRunner:
             subject=Subject("integration", self.name, self.name),
             occurred_at=now,
             dedupe_key=f"{kind}:{self.name}:{now.isoformat()}",
-            fields={"Ошибка": error} if error else {},
+            fields={"error": error} if error else {},
         )
         # Admins hear it in private; chats subscribed to the "system" area hear it too.
         await self.pipeline.commit("system", [alert], None, extra_chats=self.admin_ids)

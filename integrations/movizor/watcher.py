@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from integrations.base import Alert, Location, Subject, WatchResult
+from integrations.base import Alert, FieldValue, Location, Subject, WatchResult
 from integrations.errors import IntegrationError
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.models import Event, EventType, ObjectPosition
@@ -140,9 +140,9 @@ class MovizorWatcher:
     def _alert(event: Event, driver: DriverInfo | None, position: ObjectPosition | None) -> Alert:
         kind = EVENT_KINDS.get(str(event.type), "driver.info")
         title = (driver.title if driver else "") or (event.title or "") or f"+{event.phone}"
-        fields = {"Событие": event.description_ru}
+        fields: dict[str, FieldValue] = {"event": str(event.type)}
         if event.text:
-            fields["Подробности"] = event.text
+            fields["details"] = event.text
         location = None
         lat, lon = event.lat, event.lon
         place = ""
@@ -151,14 +151,13 @@ class MovizorWatcher:
             if lat is None and position.has_fix:
                 lat, lon = position.lat, position.lon
             if position.distance is not None:
-                fields["Осталось"] = f"{position.distance:.0f} км"
+                fields["distance_left_km"] = round(float(position.distance), 1)
             if position.eta is not None:
-                minutes = int(position.eta.total_seconds() // 60)
-                fields["В пути ещё"] = f"{minutes // 60} ч {minutes % 60} мин"
+                fields["time_left_minutes"] = int(position.eta.total_seconds() // 60)
         if lat is not None and lon is not None:
             location = Location(lat, lon, place)
         elif place:
-            fields["Где"] = place  # with coordinates the place shows on the location line
+            fields["place"] = place  # with coordinates the place shows on the location line
         return Alert(
             kind=kind,
             source="movizor",

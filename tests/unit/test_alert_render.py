@@ -141,3 +141,29 @@ def test_cards_go_alone_and_the_rest_group_per_topic():
     ]
     units = plan_units([(r, alert(r.id)) for r in rows])
     assert [[r.id for r, _ in unit] for unit in units] == [[1, 4], [2], [3], [5]]
+
+
+def test_fields_come_by_key_and_are_worded_in_the_chat_language():
+    import handlers.movizor.alert_fields  # noqa: F401  (registers Movizor's keys)
+
+    facts = alert(
+        source="movizor",
+        fields={
+            "event": "pos_late",
+            "distance_left_km": 12.6,
+            "time_left_minutes": 65,
+            "brand_new_key": "как пришло",
+        },
+    )
+    russian = render_alert(facts, Severity.HIGH, MOSCOW).plain
+    assert "Событие: объект начал опаздывать" in russian
+    assert "Осталось: 13 км" in russian
+    assert "В пути ещё: 1 ч 5 мин" in russian
+    assert "brand_new_key: как пришло" in russian  # unknown keys are shown, never dropped
+    english = render_alert(facts, Severity.HIGH, ENGLISH_VLADIVOSTOK).plain
+    assert "Event: driver started running late" in english
+    assert "Distance left: 13 km" in english
+    assert "Time left: 1 h 5 min" in english
+    assert not any(
+        "А" <= ch <= "я" for ch in english.replace("как пришло", "").replace("Иванов", "")
+    )
