@@ -26,12 +26,12 @@ from bot.alerts.watching import WatchRunner
 from bot.config import Settings
 from bot.health import HealthServer, HealthState, IntegrationHealth
 from bot.i18n import LocaleMiddleware, build_i18n
-from bot.live_locations import LiveLocations
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
 from handlers import build_root_router
+from handlers.movizor.live_locations import LiveLocations
 from integrations.base import Watcher
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.watcher import DriverInfo, MovizorWatcher

@@ -13,13 +13,12 @@ from handlers import (
     alert_actions,
     common,
     confirmations,
-    drivers,
     errors,
     groups,
     status,
     subscriptions,
 )
-from handlers.movizor import alert_fields as _movizor_alert_fields  # noqa: F401  (registers)
+from handlers.movizor import commands as movizor_commands
 
 
 def build_root_router() -> Router:
@@ -32,7 +31,7 @@ def build_root_router() -> Router:
         status.make_router(),
         subscriptions.make_router(),
         alert_actions.make_router(),
-        drivers.make_router(),
+        movizor_commands.make_router(),
         confirmations.make_router(),
         common.make_fallback_router(),
     )

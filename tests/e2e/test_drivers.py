@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from handlers import drivers as drivers_handlers
+from handlers.movizor import commands as drivers_handlers
 from integrations.movizor.simulator import MovizorSimulator
 from sandbox.harness import BotHarness
 from storage.db import utcnow

@@ -2,7 +2,7 @@
 
 Viewers read (/locate, /drivers, /events, /operator, /balance, /shares, /follow); dispatchers
 change (/track, /route, /untrack, /reactivate, /share, /unshare). Each handler parses, calls
-the Movizor client and renders with :mod:`bot.drivers_render`; Movizor's typed errors carry
+the Movizor client and renders with :mod:`handlers.movizor.render`; Movizor's typed errors carry
 their own Russian/English sentences, so most of them simply propagate to the error boundary
 (the refusals a dispatcher should read in context are caught and shown where they happen).
 
@@ -37,7 +37,11 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.confirm import ask, on_confirm
-from bot.drivers_render import (
+from bot.i18n import PoI18n
+from bot.phones import BadPhone, format_phone, normalize_phone
+from bot.texts import answer_lines, answer_usage, format_time
+from handlers.movizor.live_locations import LiveLocations, accuracy_of
+from handlers.movizor.render import (
     driver_title,
     render_balance,
     render_card,
@@ -50,10 +54,6 @@ from bot.drivers_render import (
     render_track_summary,
     status_text,
 )
-from bot.i18n import PoI18n
-from bot.live_locations import LiveLocations, accuracy_of
-from bot.phones import BadPhone, format_phone, normalize_phone
-from bot.texts import answer_lines, answer_usage, format_time
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.errors import (
     MovizorError,
