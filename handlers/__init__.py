@@ -18,7 +18,7 @@ from handlers import (
     status,
     subscriptions,
 )
-from handlers.movizor import commands as movizor_commands
+from handlers.movizor import router as movizor
 
 
 def build_root_router() -> Router:
@@ -31,7 +31,7 @@ def build_root_router() -> Router:
         status.make_router(),
         subscriptions.make_router(),
         alert_actions.make_router(),
-        movizor_commands.make_router(),
+        movizor.make_router(),
         confirmations.make_router(),
         common.make_fallback_router(),
     )

@@ -6,6 +6,7 @@ import functools
 
 from aiogram import F, Router, html
 from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
@@ -63,8 +64,18 @@ async def not_a_command(message: Message) -> None:
     await message.answer(_("error.not_a_command"))
 
 
+async def cancel(message: Message, state: FSMContext) -> None:
+    """Leave whatever wizard the user is in (every service's wizards share one /cancel)."""
+    if await state.get_state() is None:
+        await message.answer(_("drivers.wizard.nothing"))
+        return
+    await state.clear()
+    await message.answer(_("drivers.wizard.cancelled"))
+
+
 def make_router() -> Router:
     router = Router(name="common")
+    router.message.register(cancel, Command("cancel"), flags={"role": Role.VIEWER.value})
     router.message.register(start, CommandStart())
     router.message.register(help_command, Command("help"))
     return router

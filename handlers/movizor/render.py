@@ -52,9 +52,6 @@ TARIFF_PERIODS: Final[dict[str, Any]] = {
 OPERATOR_NAMES: Final = {"mts": "МТС", "megafon": "МегаФон", "beeline": "Билайн", "tele2": "Tele2"}
 
 
-# --- small pieces ---------------------------------------------------------------------------------
-
-
 def driver_title(title: str | None, phone: str) -> str:
     """The name to show (escaped): the directory title, or the phone when there is none."""
     return html.quote(title or format_phone(phone))
@@ -105,9 +102,6 @@ def forecast_line(position: Position) -> str | None:
     return None
 
 
-# --- the /locate card -----------------------------------------------------------------------------
-
-
 def card_header(title: str | None, phone: str) -> list[str]:
     return [
         _("drivers.card.title").format(title=driver_title(title, phone)),
@@ -153,9 +147,6 @@ def render_card_note(title: str | None, phone: str, note: str) -> str:
     return "\n".join([*card_header(title, phone), "", note])
 
 
-# --- /drivers -------------------------------------------------------------------------------------
-
-
 def render_driver_row(
     number: int, title: str | None, phone: str, status: str, position: Position | None
 ) -> str:
@@ -184,9 +175,6 @@ def render_drivers_header(count: int, page: int, pages: int, tag: str) -> str:
     return _("drivers.list.title").format(count=count, page=page + 1, pages=pages)
 
 
-# --- /events --------------------------------------------------------------------------------------
-
-
 def render_event(event: Event, title: str | None, tz: ZoneInfo) -> str:
     """One event line. The description is Movizor's own Russian wording
     (``models.EVENT_DESCRIPTIONS_RU``), in every language: it is the vendor's vocabulary."""
@@ -196,9 +184,6 @@ def render_event(event: Event, title: str | None, tz: ZoneInfo) -> str:
         title=driver_title(title, event.phone) if event.phone else "—",
         what=html.quote(event.description_ru),
     )
-
-
-# --- client links ---------------------------------------------------------------------------------
 
 
 def render_share(share: ShareLink) -> str:
@@ -211,9 +196,6 @@ def render_share(share: ShareLink) -> str:
         limit=limit,
         key=html.quote(share.key),
     )
-
-
-# --- money ----------------------------------------------------------------------------------------
 
 
 def operator_name(operator_id: str) -> str:
@@ -264,9 +246,6 @@ def render_operator(
         if price.description_text:
             lines.append(html.quote(price.description_text))
     return "\n".join(lines)
-
-
-# --- the /track and /route summary ----------------------------------------------------------------
 
 
 def render_route_points(points: Sequence[dict[str, Any]], tz: ZoneInfo) -> list[str]:

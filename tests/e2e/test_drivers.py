@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from handlers.movizor import commands as drivers_handlers
+from handlers.movizor import locate as movizor_locate
 from integrations.movizor.simulator import MovizorSimulator
 from sandbox.harness import BotHarness
 from storage.db import utcnow
@@ -56,7 +56,7 @@ async def sim():
 
 @pytest.fixture
 async def harness(tmp_path, sim, monkeypatch):
-    monkeypatch.setattr(drivers_handlers, "REFRESH_POLL_SECONDS", 0.02)
+    monkeypatch.setattr(movizor_locate, "REFRESH_POLL_SECONDS", 0.02)
     settings = {
         "movizor_project": "test",
         "movizor_key": "test-key",

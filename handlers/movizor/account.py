@@ -1,0 +1,71 @@
+"""/events, /operator, /balance: what the Movizor account says."""
+
+from __future__ import annotations
+
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from aiogram.filters import CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.texts import answer_lines
+from handlers.movizor.parsing import only_phone
+from handlers.movizor.render import (
+    render_balance,
+    render_event,
+    render_operator,
+)
+from integrations.movizor.client import MovizorClient
+from integrations.movizor.errors import (
+    MovizorInvalidArgument,
+    MovizorTariffUnsupported,
+)
+from storage import Repos
+
+EVENTS_SHOWN: Final = 20
+EVENTS_SCANNED: Final = 500  # for /events <phone>: Movizor cannot filter by phone itself
+MANUAL_TARIFF: Final = "0"  # "Вручную": pay per request; what /operator prices
+
+
+async def events(
+    message: Message,
+    command: CommandObject,
+    movizor: MovizorClient,
+    repos: Repos,
+    timezone: ZoneInfo,
+) -> None:
+    phone = None
+    if (command.args or "").strip():
+        phone = await only_phone(message, command.args, "events")
+        if phone is None:
+            return
+    found = await movizor.events(limit=EVENTS_SCANNED if phone else EVENTS_SHOWN)
+    if phone is not None:
+        found = [event for event in found if event.phone == phone]
+    found = found[-EVENTS_SHOWN:]  # oldest first: the newest is at the bottom, as in a chat
+    if not found:
+        await message.answer(_("drivers.events.empty"))
+        return
+    directory = await repos.drivers.many({event.phone for event in found if event.phone})
+    lines = [_("drivers.events.title").format(count=len(found))]
+    for event in found:
+        known = directory.get(event.phone)
+        lines.append(render_event(event, known.title if known else None, timezone))
+    await answer_lines(message, lines)
+
+
+async def operator(message: Message, command: CommandObject, movizor: MovizorClient) -> None:
+    phone = await only_phone(message, command.args, "operator")
+    if phone is None:
+        return
+    info = await movizor.get_operator(phone)
+    try:
+        price = await movizor.tariff_calculator(info.operator, MANUAL_TARIFF)
+    except (MovizorTariffUnsupported, MovizorInvalidArgument):
+        price = None
+    await message.answer(render_operator(phone, info, _("drivers.operator.manual"), price))
+
+
+async def balance(message: Message, movizor: MovizorClient) -> None:
+    await answer_lines(message, render_balance(await movizor.balance()))
