@@ -1,11 +1,12 @@
 """Access control: the one middleware every message and callback query passes.
 
 It runs as an *inner* middleware on the dispatcher, so it sees the handler that matched and reads
-the role that handler needs from its flags: ``flags={"role": "admin"}`` (default: viewer).
+the access rule that handler names in its flags (``flags=rule("locate")``, see bot/policy.py).
 
 - A stranger (no role) is refused politely; every admin is told once with one-tap grant buttons.
 - In a group, only an approved chat is served.
-- A user below the needed role is told which role the command needs.
+- A user below the needed role (in this kind of chat) is told which role the command needs.
+- A command of an integration that is not configured answers so.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import AccessRequestCb
 from bot.i18n import PoI18n, locale_for
 from bot.menus import publish_user_menu
+from bot.policy import GROUP_TYPES, allows, rule_of
+from bot.services import SERVICE_TITLES
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import utcnow
@@ -35,7 +38,6 @@ log = logging.getLogger(__name__)
 
 # How long before the admins hear about the same stranger again.
 STRANGER_RENOTIFY = timedelta(hours=24)
-GROUP_TYPES = frozenset({"group", "supergroup"})
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -74,12 +76,17 @@ class AccessMiddleware:
                 log.info("ignoring update in unapproved chat", extra={"chat_id": chat.id})
                 return None
 
-        required = get_flag(data, "role", default=Role.VIEWER.value)
+        rule = rule_of(get_flag(data, "rule"))
         if user.role is None:
             await self._refuse_stranger(event, user, data["bot"])
             return None
-        if not user.role.allows(Role(required)):
-            await self._refuse_role(event, user.role, Role(required))
+        required = rule.required(chat.type if chat is not None else None)
+        if not allows(user.role, required):
+            assert required is not None
+            await self._refuse_role(event, user.role, required)
+            return None
+        if rule.service is not None and data.get(rule.service) is None:
+            await answer_integration_off(event, rule.service)
             return None
         return await handler(event, data)
 
@@ -133,6 +140,14 @@ class AccessMiddleware:
             return
         await self.repos.audit.record(user.id, "access.requested", user.id)
         await notify_admins_of_stranger(bot, self.repos, self.i18n, user)
+
+
+async def answer_integration_off(event: TelegramObject, service: str) -> None:
+    text = _("error.integration_off").format(name=SERVICE_TITLES.get(service, service))
+    if isinstance(event, CallbackQuery):
+        await event.answer(text, show_alert=True)
+    elif isinstance(event, Message):
+        await event.answer(text)
 
 
 async def notify_admins_of_stranger(bot: Bot, repos: Repos, i18n: PoI18n, user: User) -> None:

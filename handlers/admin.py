@@ -18,6 +18,7 @@ from bot.callbacks import AccessRequestCb, ChatStatusCb
 from bot.confirm import ask, on_confirm
 from bot.i18n import PoI18n, locale_for
 from bot.menus import publish_user_menu
+from bot.policy import rule
 from bot.texts import answer_lines, answer_usage, format_time
 from storage import Repos
 from storage.chats import ChatStatus
@@ -25,7 +26,6 @@ from storage.confirmations import Confirmation
 from storage.users import Role, User
 
 log = logging.getLogger(__name__)
-ADMIN = {"role": Role.ADMIN.value}
 
 ROLE_WORDS = {
     "admin": Role.ADMIN,
@@ -330,11 +330,15 @@ async def audit(message: Message, command: CommandObject, repos: Repos, timezone
 
 def make_router() -> Router:
     router = Router(name="admin")
-    router.message.register(list_users, Command("users"), flags=ADMIN)
-    router.message.register(grant, Command("grant"), flags=ADMIN)
-    router.callback_query.register(access_request_answered, AccessRequestCb.filter(), flags=ADMIN)
-    router.message.register(revoke, Command("revoke"), flags=ADMIN)
-    router.message.register(list_chats, Command("chats"), flags=ADMIN)
-    router.callback_query.register(chat_status_pressed, ChatStatusCb.filter(), flags=ADMIN)
-    router.message.register(audit, Command("audit"), flags=ADMIN)
+    router.message.register(list_users, Command("users"), flags=rule("users"))
+    router.message.register(grant, Command("grant"), flags=rule("grant"))
+    router.callback_query.register(
+        access_request_answered, AccessRequestCb.filter(), flags=rule("button.access_request")
+    )
+    router.message.register(revoke, Command("revoke"), flags=rule("revoke"))
+    router.message.register(list_chats, Command("chats"), flags=rule("chats"))
+    router.callback_query.register(
+        chat_status_pressed, ChatStatusCb.filter(), flags=rule("button.chat_status")
+    )
+    router.message.register(audit, Command("audit"), flags=rule("audit"))
     return router

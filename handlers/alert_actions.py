@@ -21,14 +21,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.alerts.render import AlertAckCb, AlertSilenceCb, ack_line, clip
 from bot.alerts.sender import chat_context
 from bot.i18n import PoI18n
+from bot.policy import rule
 from integrations.base import Alert
 from storage import Repos
 from storage.db import utcnow
 from storage.outbox import OutboxRow
-from storage.users import Role, User
+from storage.users import User
 
 log = logging.getLogger(__name__)
-VIEWER = {"role": Role.VIEWER.value}
 SILENCE_FOR = timedelta(hours=1)
 TOAST_LIMIT = 200  # Telegram's limit for a callback answer
 
@@ -133,6 +133,8 @@ async def silence_hour(
 
 def make_router() -> Router:
     router = Router(name="alert_actions")
-    router.callback_query.register(acknowledge, AlertAckCb.filter(), flags=VIEWER)
-    router.callback_query.register(silence_hour, AlertSilenceCb.filter(), flags=VIEWER)
+    router.callback_query.register(acknowledge, AlertAckCb.filter(), flags=rule("button.alert_ack"))
+    router.callback_query.register(
+        silence_hour, AlertSilenceCb.filter(), flags=rule("button.alert_silence")
+    )
     return router

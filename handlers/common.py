@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.access import role_name
 from bot.commands import AREAS, closest, commands_for
 from bot.i18n import PoI18n
+from bot.policy import rule
 from bot.texts import command_usage
 from storage.users import Role, User
 
@@ -75,9 +76,9 @@ async def cancel(message: Message, state: FSMContext) -> None:
 
 def make_router() -> Router:
     router = Router(name="common")
-    router.message.register(cancel, Command("cancel"), flags={"role": Role.VIEWER.value})
-    router.message.register(start, CommandStart())
-    router.message.register(help_command, Command("help"))
+    router.message.register(cancel, Command("cancel"), flags=rule("cancel"))
+    router.message.register(start, CommandStart(), flags=rule("start"))
+    router.message.register(help_command, Command("help"), flags=rule("help"))
     return router
 
 

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import ConfirmCb
 from bot.confirm import ACTIONS
+from bot.policy import rule
 from storage import Repos
 from storage.users import User
 
@@ -37,5 +38,7 @@ async def confirmation_pressed(
 
 def make_router() -> Router:
     router = Router(name="confirmations")
-    router.callback_query.register(confirmation_pressed, ConfirmCb.filter())
+    router.callback_query.register(
+        confirmation_pressed, ConfirmCb.filter(), flags=rule("button.confirm")
+    )
     return router

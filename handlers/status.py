@@ -11,12 +11,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.alerts.scheduler import AlertScheduler
 from bot.health import HealthState
+from bot.policy import rule
 from bot.texts import answer_lines, answer_usage, format_time
 from storage import Repos
 from storage.db import utcnow
-from storage.users import Role, User
-
-ADMIN = {"role": Role.ADMIN.value}
+from storage.users import User
 
 
 async def status(message: Message, repos: Repos, health: HealthState, timezone: ZoneInfo) -> None:
@@ -87,7 +86,7 @@ async def _set_paused(
 
 def make_router() -> Router:
     router = Router(name="status")
-    router.message.register(status, Command("status"), flags=ADMIN)
-    router.message.register(pause, Command("pause"), flags=ADMIN)
-    router.message.register(resume, Command("resume"), flags=ADMIN)
+    router.message.register(status, Command("status"), flags=rule("status"))
+    router.message.register(pause, Command("pause"), flags=rule("pause"))
+    router.message.register(resume, Command("resume"), flags=rule("resume"))
     return router

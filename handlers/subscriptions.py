@@ -26,17 +26,17 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.access import GROUP_TYPES, role_name
+from bot.access import role_name
 from bot.alerts.kinds import AREAS, KINDS, matches, resolve_selector
 from bot.i18n import PoI18n
 from bot.phones import format_phone, possible_phone
+from bot.policy import change_role, may_change, rule
 from bot.texts import answer_lines, answer_usage
 from storage import Repos
 from storage.db import utcnow
 from storage.subscriptions import ChatPrefs, Subscription
 from storage.users import Role, User
 
-VIEWER = {"role": Role.VIEWER.value}
 ALL = "all"
 KINDS_PER_PAGE = 10
 MAX_MUTE_MINUTES = 7 * 24 * 60
@@ -505,18 +505,15 @@ def chat_target(message: Message) -> tuple[int, int]:
     return message.chat.id, thread or 0
 
 
-def may_manage(chat_type: str, role: Role) -> bool:
-    """Viewers manage their own private chat; a group's alerts need a dispatcher."""
-    return chat_type not in GROUP_TYPES or role.allows(Role.DISPATCHER)
-
-
 async def refused(message: Message, role: Role, command: str) -> bool:
     """Answer as the access middleware would, when this chat's alerts are not theirs to set."""
-    if may_manage(message.chat.type, role):
+    if may_change(command, message.chat.type, role):
         return False
+    required = change_role(command, message.chat.type)
+    assert required is not None
     await message.answer(
         _("access.forbidden").format(
-            command=command, required=role_name(Role.DISPATCHER), current=role_name(role)
+            command=command, required=role_name(required), current=role_name(role)
         )
     )
     return True
@@ -659,7 +656,7 @@ async def keyboard_pressed(
     if not isinstance(message, Message):
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
-    if not may_manage(message.chat.type, role):
+    if not may_change("subscribe", message.chat.type, role):
         await callback.answer(_("access.callback_forbidden"), show_alert=True)
         return
     target = chat_target(message)
@@ -810,12 +807,14 @@ async def set_timezone(
 
 def make_router() -> Router:
     router = Router(name="subscriptions")
-    router.message.register(subscribe, Command("subscribe"), flags=VIEWER)
-    router.message.register(unsubscribe, Command("unsubscribe"), flags=VIEWER)
-    router.callback_query.register(keyboard_pressed, SubscriptionsCb.filter(), flags=VIEWER)
-    router.message.register(subscriptions, Command("subscriptions"), flags=VIEWER)
-    router.message.register(mute, Command("mute"), flags=VIEWER)
-    router.message.register(unmute, Command("unmute"), flags=VIEWER)
-    router.message.register(quiet, Command("quiet"), flags=VIEWER)
-    router.message.register(set_timezone, Command("timezone"), flags=VIEWER)
+    router.message.register(subscribe, Command("subscribe"), flags=rule("subscribe"))
+    router.message.register(unsubscribe, Command("unsubscribe"), flags=rule("unsubscribe"))
+    router.callback_query.register(
+        keyboard_pressed, SubscriptionsCb.filter(), flags=rule("button.subscriptions")
+    )
+    router.message.register(subscriptions, Command("subscriptions"), flags=rule("subscriptions"))
+    router.message.register(mute, Command("mute"), flags=rule("mute"))
+    router.message.register(unmute, Command("unmute"), flags=rule("unmute"))
+    router.message.register(quiet, Command("quiet"), flags=rule("quiet"))
+    router.message.register(set_timezone, Command("timezone"), flags=rule("timezone"))
     return router

@@ -1,0 +1,136 @@
+"""Who may do what: the one access table.
+
+Every command, wizard step and button names its rule here when its router registers it
+(``flags=rule("locate")``); the access middleware (bot/access.py) reads the rule of the handler
+that matched and enforces it, for messages and button presses alike. /help, the command menus
+and the README's role table are derived from or checked against this table (tests/unit).
+
+A rule says:
+- ``role``: the least role needed (None: anyone, strangers included);
+- ``in_groups``: a stricter role needed in a group chat (a group's alerts are everyone's there);
+- ``service``: the integration that must be configured (else "not configured" is answered).
+
+Roles: viewer < dispatcher < admin (storage.users.Role).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from storage.users import Role
+
+V, D, A = Role.VIEWER, Role.DISPATCHER, Role.ADMIN
+
+# Areas in the order /help shows them.
+AREAS = ("common", "alerts", "drivers", "tasks", "taxi", "wagons", "admin")
+GROUP_TYPES = frozenset({"group", "supergroup"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    role: Role | None
+    in_groups: Role | None = None
+    service: str | None = None
+
+    def required(self, chat_type: str | None) -> Role | None:
+        """The role needed in a chat of this type."""
+        if chat_type in GROUP_TYPES and self.in_groups is not None:
+            return self.in_groups
+        return self.role
+
+
+@dataclass(frozen=True)
+class CommandRule(Rule):
+    area: str = "common"
+    # A command that reads for everyone but changes something when given arguments (/quiet
+    # shows the quiet hours; /quiet 22:00-07:00 sets them): the role that changing needs in a
+    # group. The handler asks :func:`may_change` before it changes anything.
+    changes_in_groups: Role | None = None
+
+
+def _cmd(area: str, role: Role | None, **options: object) -> CommandRule:
+    return CommandRule(role, area=area, **options)  # type: ignore[arg-type]
+
+
+# --- commands (the order within an area is /help's order) --------------------------------------
+COMMANDS: Final[dict[str, CommandRule]] = {
+    "start": _cmd("common", None),
+    "help": _cmd("common", None),
+    "cancel": _cmd("common", V),
+    # Alerts: viewers set up their own private chat; a group's alerts need a dispatcher.
+    "subscribe": _cmd("alerts", V, changes_in_groups=D),
+    "unsubscribe": _cmd("alerts", V, changes_in_groups=D),
+    "subscriptions": _cmd("alerts", V),
+    "mute": _cmd("alerts", V, in_groups=D),
+    "unmute": _cmd("alerts", V, in_groups=D),
+    "quiet": _cmd("alerts", V, changes_in_groups=D),
+    "timezone": _cmd("alerts", V, changes_in_groups=D),
+    # Drivers (Movizor): viewers read, dispatchers change.
+    "locate": _cmd("drivers", V, service="movizor"),
+    "drivers": _cmd("drivers", V, service="movizor"),
+    "follow": _cmd("drivers", V, service="movizor"),
+    "unfollow": _cmd("drivers", V, service="movizor"),
+    "events": _cmd("drivers", V, service="movizor"),
+    "operator": _cmd("drivers", V, service="movizor"),
+    "balance": _cmd("drivers", V, service="movizor"),
+    "shares": _cmd("drivers", V, service="movizor"),
+    "track": _cmd("drivers", D, service="movizor"),
+    "route": _cmd("drivers", D, service="movizor"),
+    "untrack": _cmd("drivers", D, service="movizor"),
+    "reactivate": _cmd("drivers", D, service="movizor"),
+    "share": _cmd("drivers", D, service="movizor"),
+    "unshare": _cmd("drivers", D, service="movizor"),
+    # Administration.
+    "users": _cmd("admin", A),
+    "grant": _cmd("admin", A),
+    "revoke": _cmd("admin", A),
+    "chats": _cmd("admin", A),
+    "audit": _cmd("admin", A),
+    "status": _cmd("admin", A),
+    "pause": _cmd("admin", A),
+    "resume": _cmd("admin", A),
+}
+
+# --- buttons and actions inside commands ---------------------------------------------------------
+ACTIONS: Final[dict[str, Rule]] = {
+    "button.alert_ack": Rule(V),
+    "button.alert_silence": Rule(V),
+    "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked
+    "button.access_request": Rule(A),
+    "button.chat_status": Rule(A),
+    "button.subscriptions": Rule(V),
+    "button.driver_pick": Rule(V, service="movizor"),
+    "button.driver_refresh": Rule(V, service="movizor"),
+    "button.drivers_page": Rule(V, service="movizor"),
+}
+
+RULES: Final[dict[str, Rule]] = {**COMMANDS, **ACTIONS}
+DEFAULT_RULE: Final = Rule(V)
+
+
+def rule(name: str) -> dict[str, str]:
+    """Handler flags naming a rule of this table (unknown names fail at start-up)."""
+    if name not in RULES:
+        raise KeyError(f"no access rule {name!r} in bot/policy.py")
+    return {"rule": name}
+
+
+def rule_of(name: str | None) -> Rule:
+    return RULES.get(name or "", DEFAULT_RULE)
+
+
+def allows(role: Role | None, needed: Role | None) -> bool:
+    return needed is None or (role is not None and role.allows(needed))
+
+
+def change_role(command: str, chat_type: str | None) -> Role | None:
+    """The role needed to change something with ``command`` in a chat of this type."""
+    spec = COMMANDS[command]
+    if chat_type in GROUP_TYPES and spec.changes_in_groups is not None:
+        return spec.changes_in_groups
+    return spec.required(chat_type)
+
+
+def may_change(command: str, chat_type: str | None, role: Role | None) -> bool:
+    return allows(role, change_role(command, chat_type))
