@@ -1,4 +1,8 @@
-"""Callback data factories: short prefixes and ids keep every button under Telegram's 64 bytes."""
+"""The shared buttons' callback data; each service keeps its own in
+handlers/<service>/callbacks.py.
+
+Short prefixes and ids keep every button under Telegram's 64 bytes.
+"""
 
 from __future__ import annotations
 
@@ -22,3 +26,29 @@ class ConfirmCb(CallbackData, prefix="ok"):
 
     token: str
     yes: bool
+
+
+class AlertAckCb(CallbackData, prefix="aa"):
+    """ "✅ Принял" under an alert; ``row`` is the message's first outbox row id."""
+
+    row: int
+
+
+class AlertSilenceCb(CallbackData, prefix="as"):
+    """ "🔕 Тишина 1 ч" under an alert; ``row`` is the message's first outbox row id."""
+
+    row: int
+
+
+class SubscriptionsCb(CallbackData, prefix="sb"):
+    """A tap on the subscription keyboard.
+
+    ``view``: "a" (areas) or "k" (single kinds, page ``page``); ``sel``: what to toggle —
+    "*" for all, an area name, or a kind name (kinds have a dot, areas don't); "" just shows.
+    Names rather than indexes, so an old keyboard never toggles a different kind after a
+    release adds one.
+    """
+
+    view: str
+    page: int = 0
+    sel: str = ""

@@ -18,8 +18,9 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.alerts.render import AlertAckCb, AlertSilenceCb, ack_line, clip
+from bot.alerts.render import ack_line, clip
 from bot.alerts.sender import chat_context
+from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
 from bot.policy import rule
 from integrations.base import Alert

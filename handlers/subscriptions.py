@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from aiogram import Router, html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.access import role_name
 from bot.alerts.kinds import AREAS, KINDS, matches, resolve_selector
+from bot.callbacks import SubscriptionsCb
 from bot.i18n import PoI18n
 from bot.phones import format_phone, possible_phone
 from bot.policy import change_role, may_change, rule
@@ -94,20 +94,6 @@ ZONE_EXAMPLES = (
     "Asia/Irkutsk",
     "Asia/Vladivostok",
 )
-
-
-class SubscriptionsCb(CallbackData, prefix="sb"):
-    """A tap on the subscription keyboard.
-
-    ``view``: "a" (areas) or "k" (single kinds, page ``page``); ``sel``: what to toggle —
-    "*" for all, an area name, or a kind name (kinds have a dot, areas don't); "" just shows.
-    Names rather than indexes, so an old keyboard never toggles a different kind after a
-    release adds one.
-    """
-
-    view: str
-    page: int = 0
-    sel: str = ""
 
 
 # --- parsing (pure) -------------------------------------------------------------------------

@@ -18,13 +18,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.alerts.fields import word_field
 from bot.alerts.kinds import KINDS
+from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
 from bot.texts import TELEGRAM_TEXT_LIMIT
 from integrations.base import Alert, Location, Severity
@@ -41,18 +41,6 @@ MAX_ACK_NAME = 64
 BLOCK_SEPARATOR = "\n\n"
 
 _TAG = re.compile(r"<[^>]*>")
-
-
-class AlertAckCb(CallbackData, prefix="aa"):
-    """ "✅ Принял" under an alert; ``row`` is the message's first outbox row id."""
-
-    row: int
-
-
-class AlertSilenceCb(CallbackData, prefix="as"):
-    """ "🔕 Тишина 1 ч" under an alert; ``row`` is the message's first outbox row id."""
-
-    row: int
 
 
 @dataclass(frozen=True)

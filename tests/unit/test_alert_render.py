@@ -7,8 +7,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.alerts.render import (
-    AlertAckCb,
-    AlertSilenceCb,
     RenderContext,
     ack_line,
     alert_keyboard,
@@ -19,6 +17,7 @@ from bot.alerts.render import (
     utf16_len,
 )
 from bot.alerts.sender import plan_units
+from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import build_i18n
 from integrations.base import Alert, Location, Severity, Subject
 from sandbox.telegram_emulator import parse_html

@@ -15,8 +15,7 @@ README_ROLES = {"viewer": V, "dispatcher": COMMANDS["track"].role, "admin": COMM
 
 def handlers_of(router: Router):
     for observer in (router.message, router.callback_query):
-        for handler in observer.handlers:
-            yield handler
+        yield from observer.handlers
     for child in router.sub_routers:
         yield from handlers_of(child)
 
