@@ -19,11 +19,10 @@ from zoneinfo import ZoneInfo
 from bot.alerts.kinds import INHIBITIONS, KINDS, STATE_ENDED_BY, matches
 from integrations.base import Alert, Severity, Snapshot
 from storage import Repos
-from storage.alert_state import AlertStateRepo
 from storage.chats import ChatStatus
-from storage.db import to_db_time, utcnow
-from storage.outbox import NewOutboxRow, insert_rows
-from storage.snapshots import SnapshotsRepo
+from storage.cycle import CycleWrite, commit_cycle
+from storage.db import utcnow
+from storage.outbox import NewOutboxRow
 from storage.subscriptions import ChatPrefs, Subscription, effective_zone
 
 log = logging.getLogger(__name__)
@@ -203,30 +202,19 @@ class AlertPipeline:
                 if alert.kind in enders and (subject, state) in snapshot.states:
                     snapshot.states.discard((subject, state))
                     state_changes.append((subject, state, False))
-        async with self.repos.db.transaction() as conn:
-            inserted = await insert_rows(conn, rows)
-            for subject, state, active in state_changes:
-                if active:
-                    await conn.execute(
-                        "INSERT OR IGNORE INTO subject_states (subject_key, state, since) "
-                        "VALUES (?, ?, ?)",
-                        (subject, state, to_db_time(now)),
-                    )
-                else:
-                    await conn.execute(
-                        "DELETE FROM subject_states WHERE subject_key = ? AND state = ?",
-                        (subject, state),
-                    )
-            # An acknowledgement holds until the subject does something new.
-            changed = {(a.subject.key, a.kind) for a in alerts}
-            await conn.executemany(
-                "DELETE FROM subject_silences WHERE subject_key = ? AND kind != '' AND kind != ?",
-                list(changed),
-            )
-            if snapshots:
-                await SnapshotsRepo.apply(conn, source, snapshots)
-            if cursor is not None:
-                await AlertStateRepo.set_cursor(conn, source, cursor)
+        inserted = await commit_cycle(
+            self.repos.db,
+            CycleWrite(
+                source=source,
+                rows=rows,
+                state_changes=state_changes,
+                # An acknowledgement holds until the subject does something new.
+                changed_subjects={(a.subject.key, a.kind) for a in alerts},
+                snapshots=dict(snapshots or {}),
+                cursor=cursor,
+            ),
+            now,
+        )
         if inserted:
             log.info("%s: %s alerts -> %s outbox rows", source, len(alerts), inserted)
             self.on_new_rows()
