@@ -1,7 +1,20 @@
-"""Small rendering helpers shared by handlers: usage lines, times, user labels."""
+"""Text building shared by every handler and the alert renderer.
+
+- One way to build formatted text: translated Telegram-HTML templates from the .po files,
+  filled with values escaped by aiogram (:func:`fill` also yields the plain twin the sender falls
+  back to when Telegram refuses the HTML). aiogram's ``utils.formatting`` builds text from nodes,
+  not from translated templates, so it cannot carry our .po texts; this module is the small
+  layer on top of ``aiogram.html`` instead.
+- One length rule, Telegram's: UTF-16 code units of the text after entity parsing
+  (:func:`telegram_length`), for messages (4096) and everything measured against that limit.
+"""
 
 from __future__ import annotations
 
+import html as htmllib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -27,10 +40,65 @@ def format_time(moment: datetime, tz: ZoneInfo) -> str:
 
 
 TELEGRAM_TEXT_LIMIT = 4096
+_TAG = re.compile(r"<[^>]*>")
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts length in UTF-16 code units (an emoji counts twice)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def visible_text(html_text: str) -> str:
+    """What Telegram shows for a Telegram-HTML text: tags dropped, entities decoded."""
+    return htmllib.unescape(_TAG.sub("", html_text))
+
+
+def telegram_length(html_text: str) -> int:
+    """The length Telegram checks against its limits: UTF-16 units after entity parsing."""
+    return utf16_len(visible_text(html_text))
+
+
+def clip(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters (upstream newlines would break a layout)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Rich:
+    """One text in two forms: Telegram HTML and the plain text Telegram would show for it."""
+
+    html: str
+    plain: str
+
+    @staticmethod
+    def join(parts: Sequence[Rich], separator: str = "\n") -> Rich:
+        return Rich(separator.join(p.html for p in parts), separator.join(p.plain for p in parts))
+
+    @property
+    def length(self) -> int:
+        """Telegram's length of it (the plain twin is exactly what Telegram shows)."""
+        return utf16_len(self.plain)
+
+
+def fill(template: str, **values: str) -> Rich:
+    """Fill a translated HTML template: values escaped for HTML, raw in the plain twin."""
+    return Rich(
+        template.format(**{k: html.quote(v) for k, v in values.items()}),
+        visible_text(template).format(**values),
+    )
+
+
+def _hard_cut(line: str, limit: int) -> tuple[str, str]:
+    """The longest head of ``line`` within ``limit`` (Telegram's length) and the rest."""
+    cut = min(len(line), limit)
+    while telegram_length(line[:cut]) > limit:
+        cut -= max(1, (telegram_length(line[:cut]) - limit) // 2)
+    return line[:cut], line[cut:]
 
 
 def split_lines(lines: list[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
-    """Join lines into messages under ``limit`` characters, cutting only between lines.
+    """Join lines into messages within ``limit`` (Telegram's length), cutting only between lines.
 
     Every line must be balanced HTML on its own (each line opens and closes its tags), so a cut
     between lines never splits a tag. A single line longer than the limit is cut hard as plain
@@ -40,17 +108,18 @@ def split_lines(lines: list[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]
     current: list[str] = []
     size = 0
     for line in lines:
-        while len(line) > limit:
+        while telegram_length(line) > limit:
             if current:
                 chunks.append("\n".join(current))
                 current, size = [], 0
-            chunks.append(line[:limit])
-            line = line[limit:]
-        extra = len(line) + (1 if current else 0)
+            head, line = _hard_cut(line, limit)
+            chunks.append(head)
+        length = telegram_length(line)
+        extra = length + (1 if current else 0)
         if current and size + extra > limit:
             chunks.append("\n".join(current))
             current, size = [], 0
-            extra = len(line)
+            extra = length
         current.append(line)
         size += extra
     if current:

@@ -10,14 +10,11 @@ Rendering is pure: no storage, no network. The caller says which locale and time
 
 from __future__ import annotations
 
-import html as htmllib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -26,7 +23,7 @@ from bot.alerts.fields import word_field
 from bot.alerts.kinds import KINDS
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
-from bot.texts import TELEGRAM_TEXT_LIMIT
+from bot.texts import TELEGRAM_TEXT_LIMIT, Rich, clip, fill, utf16_len
 from integrations.base import Alert, Location, Severity
 
 ICONS = {Severity.HIGH: "🔴", Severity.NORMAL: "🟡", Severity.LOW: "⚪"}
@@ -40,8 +37,6 @@ MAX_VALUE = 300
 MAX_ACK_NAME = 64
 BLOCK_SEPARATOR = "\n\n"
 
-_TAG = re.compile(r"<[^>]*>")
-
 
 @dataclass(frozen=True)
 class RenderContext:
@@ -53,42 +48,11 @@ class RenderContext:
 
 
 @dataclass(frozen=True)
-class Rich:
-    """One text in two forms: Telegram HTML and the plain text Telegram would show for it."""
-
-    html: str
-    plain: str
-
-    @staticmethod
-    def join(parts: Sequence[Rich], separator: str = "\n") -> Rich:
-        return Rich(separator.join(p.html for p in parts), separator.join(p.plain for p in parts))
-
-
-@dataclass(frozen=True)
 class Part:
     """One message of a grouped send: which of the alerts it shows (indexes) and its text."""
 
     indexes: tuple[int, ...]
     text: Rich
-
-
-def utf16_len(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units (an emoji counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())  # upstream newlines would break the one-line layout
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def fill(template: str, **values: str) -> Rich:
-    """Fill a translated HTML template: values escaped for HTML, raw in the plain twin."""
-    plain_template = htmllib.unescape(_TAG.sub("", template))
-    return Rich(
-        template.format(**{k: html.quote(v) for k, v in values.items()}),
-        plain_template.format(**values),
-    )
 
 
 def kind_title(kind: str, locale: str) -> str:
@@ -136,7 +100,7 @@ def _fit(head: list[Rich], fields: list[Rich], tail: list[Rich], limit: int) -> 
         dropped = len(fields) - len(shown)
         more = [fill(_("alert.more_fields"), count=str(dropped))] if dropped else []
         text = Rich.join([*head, *shown, *more, *tail])
-        if utf16_len(text.html) <= limit or not shown:
+        if text.length <= limit or not shown:
             return text
         shown.pop()
 
@@ -188,7 +152,7 @@ def _pack(blocks: list[Rich], budget: int) -> list[list[int]]:
     packs: list[list[int]] = []
     size = 0
     for index, block in enumerate(blocks):
-        extra = utf16_len(block.html) + utf16_len(BLOCK_SEPARATOR)
+        extra = block.length + utf16_len(BLOCK_SEPARATOR)
         if packs and size + extra <= budget:
             packs[-1].append(index)
             size += extra
@@ -206,7 +170,7 @@ def render_group(
     with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
         total = len(alerts)
         widest = _header(total, 999, 999, ctx.locale)
-        budget = limit - utf16_len(widest.html)
+        budget = limit - widest.length
         blocks = [_block(alert, severity, ctx, budget) for alert, severity in alerts]
         packs = _pack(blocks, budget)
         parts = []

@@ -14,11 +14,11 @@ from bot.alerts.render import (
     plural_key,
     render_alert,
     render_group,
-    utf16_len,
 )
 from bot.alerts.sender import plan_units
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import build_i18n
+from bot.texts import telegram_length
 from integrations.base import Alert, Location, Severity, Subject
 from sandbox.telegram_emulator import parse_html
 from storage.outbox import OutboxRow
@@ -92,7 +92,7 @@ def test_a_long_group_splits_on_block_boundaries_with_balanced_html():
     assert len(parts) > 1
     assert sorted(i for part in parts for i in part.indexes) == list(range(12))
     for number, part in enumerate(parts, start=1):
-        assert utf16_len(part.text.html) <= 4096 - 200  # room left for the ack line
+        assert telegram_length(part.text.html) <= 4096 - 200  # room left for the ack line
         assert f"(часть {number}/{len(parts)})" in part.text.html
         assert parse_html(part.text.html)[0] == part.text.plain
 
@@ -100,7 +100,7 @@ def test_a_long_group_splits_on_block_boundaries_with_balanced_html():
 def test_an_enormous_alert_drops_fields_instead_of_overflowing():
     huge = alert(fields={f"Поле {j}": "&" * 300 for j in range(40)})
     text = render_alert(huge, Severity.NORMAL, MOSCOW)
-    assert utf16_len(text.html) <= 4096 - 200
+    assert telegram_length(text.html) <= 4096 - 200
     assert "и ещё полей:" in text.html
     parse_html(text.html)
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from bot.commands import CATALOGUE
 from bot.i18n import build_i18n, locale_for
-from bot.texts import split_lines
+from bot.texts import split_lines, telegram_length
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,6 +59,15 @@ def test_split_lines_keeps_every_line_whole_and_under_the_limit(lines):
 def test_split_never_cuts_inside_a_tag():
     lines = [f"<b>Водитель {i}</b> опаздывает на <i>{i} мин</i>" for i in range(400)]
     for chunk in split_lines(lines):
-        assert len(chunk) <= 4096
+        assert telegram_length(chunk) <= 4096
         assert chunk.count("<b>") == chunk.count("</b>")
         assert chunk.count("<i>") == chunk.count("</i>")
+
+
+def test_one_length_rule_utf16_after_entity_parsing():
+    assert telegram_length("<b>a&amp;b</b>") == 3  # tags and entities are not counted
+    assert telegram_length("🚚") == 2  # an emoji is two UTF-16 units
+    # 1,500 trucks fit Telegram's 4096 by code points (1,500) but not by its own rule (3,000):
+    lines = ["🚚" * 1500] * 2
+    assert [telegram_length(chunk) for chunk in split_lines(lines)] == [3000, 3000]
+    assert all(telegram_length(c) <= 100 for c in split_lines(["🚚" * 120], limit=100))
