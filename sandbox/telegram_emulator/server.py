@@ -44,7 +44,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 from aiohttp import web
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("sandbox.telegram_emulator")  # one name for the whole package
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
