@@ -4,6 +4,7 @@ The package re-exports its public names, so ``from sandbox.telegram_emulator imp
 one import to use; see ``server`` for the emulator itself.
 """
 
+from sandbox.telegram_emulator.common import ApiError, JsonDict, ManualClock, bad_request, forbidden
 from sandbox.telegram_emulator.server import (
     CALLBACK_ANSWER_LIMIT,
     CALLBACK_DATA_LIMIT_BYTES,
@@ -13,18 +14,13 @@ from sandbox.telegram_emulator.server import (
     MAX_INLINE_BUTTONS,
     TEXT_LIMIT,
     ApiCall,
-    ApiError,
     BotEvent,
     EventKind,
     HtmlParseError,
-    JsonDict,
-    ManualClock,
     RateLimits,
     TelegramEmulator,
     TokenBucket,
-    bad_request,
     detect_entities,
-    forbidden,
     format_text,
     inline_buttons,
     parse_html,

@@ -17,7 +17,7 @@ Typical use in a test (everything runs in the test's event loop)::
 
 Layout of this module, top to bottom:
 
-1. public value types: RateLimits, ApiCall, BotEvent, ManualClock, ApiError;
+1. public value types: RateLimits, ApiCall, BotEvent (ManualClock, ApiError: common.py);
 2. text: Telegram-flavoured HTML -> plain text + entities, auto-detected entities, lengths;
 3. reply_markup validation;
 4. rate limiting with token buckets;
@@ -44,9 +44,15 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 from aiohttp import web
 
+from sandbox.telegram_emulator.common import (
+    ApiError,
+    JsonDict,
+    bad_request,
+    forbidden,
+)
+
 log = logging.getLogger("sandbox.telegram_emulator")  # one name for the whole package
 
-JsonDict = dict[str, Any]
 T = TypeVar("T")
 
 TEXT_LIMIT = 4096
@@ -170,43 +176,6 @@ class BotEvent:
     message: JsonDict | None
     text: str | None = None
     show_alert: bool = False
-
-
-class ManualClock:
-    """A monotonic clock that moves only when told to: makes rate-limit tests deterministic."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class ApiError(Exception):
-    """An ok=false answer. Method handlers raise it; the HTTP layer turns it into JSON."""
-
-    def __init__(self, status: int, description: str, parameters: JsonDict | None = None) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-        self.parameters = parameters
-
-    def payload(self) -> JsonDict:
-        body: JsonDict = {"ok": False, "error_code": self.status, "description": self.description}
-        if self.parameters:
-            body["parameters"] = self.parameters
-        return body
-
-
-def bad_request(reason: str, parameters: JsonDict | None = None) -> ApiError:
-    return ApiError(400, f"Bad Request: {reason}", parameters)
-
-
-def forbidden(reason: str) -> ApiError:
-    return ApiError(403, f"Forbidden: {reason}")
 
 
 # --------------------------------------------------------------------------------------------
