@@ -5,27 +5,31 @@ one import to use; see ``server`` for the emulator itself.
 """
 
 from sandbox.telegram_emulator.common import ApiError, JsonDict, ManualClock, bad_request, forbidden
-from sandbox.telegram_emulator.server import (
-    CALLBACK_ANSWER_LIMIT,
-    CALLBACK_DATA_LIMIT_BYTES,
+from sandbox.telegram_emulator.formatting import (
     CAPTION_LIMIT,
-    DEFAULT_UPDATE_TYPES,
+    TEXT_LIMIT,
+    HtmlParseError,
+    detect_entities,
+    format_text,
+    parse_html,
+    utf16_len,
+)
+from sandbox.telegram_emulator.keyboards import (
+    CALLBACK_DATA_LIMIT_BYTES,
     MAX_BUTTONS_PER_ROW,
     MAX_INLINE_BUTTONS,
-    TEXT_LIMIT,
+    inline_buttons,
+    validate_reply_markup,
+)
+from sandbox.telegram_emulator.server import (
+    CALLBACK_ANSWER_LIMIT,
+    DEFAULT_UPDATE_TYPES,
     ApiCall,
     BotEvent,
     EventKind,
-    HtmlParseError,
     RateLimits,
     TelegramEmulator,
     TokenBucket,
-    detect_entities,
-    format_text,
-    inline_buttons,
-    parse_html,
-    utf16_len,
-    validate_reply_markup,
 )
 
 __all__ = [
