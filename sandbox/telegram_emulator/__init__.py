@@ -5,6 +5,7 @@ one import to use; see ``server`` for the emulator itself.
 """
 
 from sandbox.telegram_emulator.common import ApiError, JsonDict, ManualClock, bad_request, forbidden
+from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits, TokenBucket
 from sandbox.telegram_emulator.formatting import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -27,9 +28,7 @@ from sandbox.telegram_emulator.server import (
     ApiCall,
     BotEvent,
     EventKind,
-    RateLimits,
     TelegramEmulator,
-    TokenBucket,
 )
 
 __all__ = [
@@ -44,6 +43,7 @@ __all__ = [
     "ApiError",
     "BotEvent",
     "EventKind",
+    "FloodLimiter",
     "HtmlParseError",
     "JsonDict",
     "ManualClock",

@@ -18,8 +18,7 @@ Typical use in a test (everything runs in the test's event loop)::
 Layout of this module, top to bottom (text formatting lives in formatting.py, reply_markup
 validation in keyboards.py, ApiError and ManualClock in common.py):
 
-1. public value types: RateLimits, ApiCall, BotEvent;
-4. rate limiting with token buckets;
+1. public value types: ApiCall, BotEvent (RateLimits: flood.py);
 5. TelegramEmulator: HTTP plumbing, the control API (what people do, what the bot did),
    then one handler per Bot API method.
 """
@@ -30,7 +29,6 @@ import asyncio
 import copy
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,6 +43,7 @@ from sandbox.telegram_emulator.common import (
     bad_request,
     forbidden,
 )
+from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits
 from sandbox.telegram_emulator.formatting import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -127,22 +126,6 @@ EventKind = Literal[
 
 
 @dataclass(frozen=True)
-class RateLimits:
-    """Telegram's published flood limits, as token buckets (rate + burst).
-
-    Applied to calls that create messages (sendMessage, sendLocation, sendDocument, sendPhoto).
-    Pass ``limits=None`` to the emulator to switch them off.
-    """
-
-    per_private_chat_per_second: float = 1.0
-    private_chat_burst: int = 3
-    per_group_per_minute: float = 20.0
-    group_burst: int = 20
-    global_per_second: float = 30.0
-    global_burst: int = 30
-
-
-@dataclass(frozen=True)
 class ApiCall:
     """One request the bot made and what the emulator answered.
 
@@ -176,73 +159,6 @@ class BotEvent:
     show_alert: bool = False
 
 
-# --------------------------------------------------------------------------------------------
-# 4. Rate limiting
-# --------------------------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """Classic token bucket: ``capacity`` tokens, refilled at ``rate`` tokens per second."""
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = capacity
-        self.tokens = capacity
-        self.updated = now
-
-    def _refill(self, now: float) -> None:
-        elapsed = max(0.0, now - self.updated)
-        self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-        self.updated = now
-
-    def wait_time(self, now: float) -> float:
-        """Seconds until one token is available (0 when one is available now)."""
-        self._refill(now)
-        if self.tokens >= 1 - 1e-9:
-            return 0.0
-        return (1 - self.tokens) / self.rate
-
-    def take(self, now: float) -> None:
-        self._refill(now)
-        self.tokens -= 1
-
-
-class _RateLimiter:
-    """Global, per-private-chat and per-group buckets; a send needs a token from two of them."""
-
-    def __init__(self, limits: RateLimits, clock: Callable[[], float]) -> None:
-        self._limits = limits
-        self._clock = clock
-        self._global = TokenBucket(limits.global_per_second, limits.global_burst, clock())
-        self._per_chat: dict[int, TokenBucket] = {}
-
-    def _chat_bucket(self, chat_id: int, private: bool, now: float) -> TokenBucket:
-        if chat_id not in self._per_chat:
-            limits = self._limits
-            if private:
-                bucket = TokenBucket(
-                    limits.per_private_chat_per_second, limits.private_chat_burst, now
-                )
-            else:
-                bucket = TokenBucket(limits.per_group_per_minute / 60, limits.group_burst, now)
-            self._per_chat[chat_id] = bucket
-        return self._per_chat[chat_id]
-
-    def acquire(self, chat_id: int, private: bool) -> None:
-        """Take a token for one send, or raise 429 without taking anything."""
-        now = self._clock()
-        buckets = (self._global, self._chat_bucket(chat_id, private, now))
-        wait = max(bucket.wait_time(now) for bucket in buckets)
-        if wait > 0:
-            retry_after = max(1, math.ceil(wait))
-            raise ApiError(
-                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-            )
-        for bucket in buckets:
-            bucket.take(now)
-
-
-# --------------------------------------------------------------------------------------------
 # 5. The emulator
 # --------------------------------------------------------------------------------------------
 
@@ -459,7 +375,7 @@ class TelegramEmulator:
         self,
         token: str = "123456:TEST-TOKEN",
         bot_username: str = "logibot",
-        limits: RateLimits | None = RateLimits(),  # frozen, so sharing the default is safe
+        limits: RateLimits | None = RateLimits(),  # noqa: B008 (frozen: sharing it is safe)
         *,
         bot_first_name: str = "LogiBot",
         clock: Callable[[], float] = time.monotonic,
@@ -483,7 +399,7 @@ class TelegramEmulator:
         self.callback_answers: list[JsonDict] = []
         self.listeners: list[Callable[[BotEvent], None]] = []
         self.rate_limited_count = 0
-        self._limiter = _RateLimiter(limits, clock) if limits else None
+        self._limiter = FloodLimiter(limits, clock) if limits else None
         self._users: dict[int, JsonDict] = {}
         self._chats: dict[int, _Chat] = {}
         self._updates: list[JsonDict] = []
