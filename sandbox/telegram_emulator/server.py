@@ -31,7 +31,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -52,6 +52,7 @@ from sandbox.telegram_emulator.formatting import (
     utf16_len,
 )
 from sandbox.telegram_emulator.keyboards import inline_buttons, validate_reply_markup
+from sandbox.telegram_emulator.params import Handler, Params, normalise_params, read_request_params
 
 log = logging.getLogger("sandbox.telegram_emulator")  # one name for the whole package
 
@@ -206,156 +207,6 @@ class _PendingQuery:
     answered: bool = False
 
 
-_INT_FIELDS = frozenset(
-    {
-        "message_id",
-        "offset",
-        "limit",
-        "timeout",
-        "reply_to_message_id",
-        "message_thread_id",
-        "live_period",
-        "heading",
-        "proximity_alert_radius",
-        "user_id",
-        "cache_time",
-        "from_chat_id",
-        "max_connections",
-        "until_date",
-    }
-)
-_FLOAT_FIELDS = frozenset({"latitude", "longitude", "horizontal_accuracy"})
-_BOOL_FIELDS = frozenset(
-    {
-        "disable_notification",
-        "protect_content",
-        "show_alert",
-        "drop_pending_updates",
-        "allow_sending_without_reply",
-        "disable_web_page_preview",
-        "allow_paid_broadcast",
-        "has_spoiler",
-        "show_caption_above_media",
-        "disable_content_type_detection",
-    }
-)
-_JSON_FIELDS: dict[str, str] = {
-    "reply_markup": "can't parse reply keyboard markup JSON object",
-    "entities": "can't parse entities JSON object",
-    "caption_entities": "can't parse entities JSON object",
-    "allowed_updates": "can't parse allowed updates JSON object",
-    "commands": "can't parse BotCommand array JSON",
-    "scope": "can't parse BotCommandScope JSON object",
-    "reply_parameters": "can't parse ReplyParameters JSON object",
-    "link_preview_options": "can't parse LinkPreviewOptions JSON object",
-}
-
-
-def _coerce_chat_id(value: Any) -> int | str:
-    """chat_id is an integer or "@username"; anything else can only be "chat not found"."""
-    if isinstance(value, bool):
-        raise bad_request("chat not found")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("@"):
-            return text
-        try:
-            return int(text)
-        except ValueError:
-            raise bad_request("chat not found") from None
-    raise bad_request("chat not found")
-
-
-def _coerce(name: str, value: Any) -> Any:
-    """Decode one wire value: form fields are all strings, JSON bodies already typed."""
-    if name == "chat_id":
-        return _coerce_chat_id(value)
-    if not isinstance(value, str):
-        return value
-    try:
-        if name in _INT_FIELDS:
-            return int(value)
-        if name in _FLOAT_FIELDS:
-            return float(value)
-    except ValueError:
-        raise bad_request(f"invalid {name} specified") from None
-    if name in _BOOL_FIELDS:
-        return value.strip().lower() in {"true", "1", "yes"}
-    if name in _JSON_FIELDS:
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise bad_request(_JSON_FIELDS[name]) from None
-    return value
-
-
-def _normalise_params(raw: Mapping[str, Any]) -> JsonDict:
-    return {name: _coerce(name, value) for name, value in raw.items()}
-
-
-class _Params:
-    """Typed access to a call's decoded parameters, raising Telegram's errors on bad input."""
-
-    def __init__(self, data: JsonDict) -> None:
-        self.data = data
-
-    def has(self, name: str) -> bool:
-        return self.data.get(name) is not None
-
-    def chat_id(self) -> int | str:
-        if not self.has("chat_id"):
-            raise bad_request("chat_id is empty")
-        value: int | str = self.data["chat_id"]
-        return value
-
-    def opt_int(self, name: str, default: int | None = None) -> int | None:
-        value = self.data.get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad_request(f"invalid {name} specified")
-        return value
-
-    def req_int(self, name: str, missing: str | None = None) -> int:
-        value = self.opt_int(name)
-        if value is None:
-            raise bad_request(missing or f"{name} is empty")
-        return value
-
-    def opt_float(self, name: str) -> float | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad_request(f"invalid {name} specified")
-        return float(value)
-
-    def req_float(self, name: str) -> float:
-        value = self.opt_float(name)
-        if value is None:
-            raise bad_request(f"{name} is empty")
-        return value
-
-    def opt_str(self, name: str) -> str | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise bad_request(f"invalid {name} specified")
-        return value
-
-    def flag(self, name: str) -> bool:
-        return bool(self.data.get(name))
-
-    def get(self, name: str) -> Any:
-        return self.data.get(name)
-
-
-_Handler = Callable[[_Params], Awaitable[Any]]
-
-
 class TelegramEmulator:
     """An in-process Telegram Bot API server with a Python control API for tests and the demo.
 
@@ -416,7 +267,7 @@ class TelegramEmulator:
         self._updates_changed = asyncio.Event()
         self._activity = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self._methods: dict[str, tuple[str, _Handler]] = {
+        self._methods: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler) for name, handler in self._method_table().items()
         }
 
@@ -465,7 +316,7 @@ class TelegramEmulator:
             status, body = self._answer_error(method, {}, ApiError(401, "Unauthorized"))
         else:
             try:
-                raw = await _read_request_params(request)
+                raw = await read_request_params(request)
             except ApiError as exc:
                 status, body = self._answer_error(method, {}, exc)
             else:
@@ -480,8 +331,8 @@ class TelegramEmulator:
         name, handler = known
         params = raw
         try:
-            params = _normalise_params(raw)
-            result = await handler(_Params(params))
+            params = normalise_params(raw)
+            result = await handler(Params(params))
         except ApiError as exc:
             return self._answer_error(name, params, exc)
         except Exception as exc:  # a bug in the emulator: answer like Telegram's 500s
@@ -508,7 +359,7 @@ class TelegramEmulator:
         self._activity.set()
         self._activity = asyncio.Event()
 
-    def _method_table(self) -> dict[str, _Handler]:
+    def _method_table(self) -> dict[str, Handler]:
         return {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -1049,7 +900,7 @@ class TelegramEmulator:
     # Internal helpers shared by method handlers
     # ----------------------------------------------------------------------------------------
 
-    def _chat_from_param(self, p: _Params) -> _Chat:
+    def _chat_from_param(self, p: Params) -> _Chat:
         """Resolve chat_id; unknown -> 400 chat not found, migrated -> 400 + migrate_to_chat_id."""
         chat_id = p.chat_id()
         chat: _Chat | None
@@ -1070,7 +921,7 @@ class TelegramEmulator:
             )
         return chat
 
-    def _reachable_chat(self, p: _Params, *, sending: bool = False) -> _Chat:
+    def _reachable_chat(self, p: Params, *, sending: bool = False) -> _Chat:
         """A chat the bot may act in; 403 when blocked, kicked or never joined."""
         chat = self._chat_from_param(p)
         if chat.is_private:
@@ -1084,7 +935,7 @@ class TelegramEmulator:
             raise forbidden(f"bot is not a member of the {chat.kind_name}")
         return chat
 
-    def _bot_message(self, chat: _Chat, p: _Params, *, not_found: str) -> _StoredMessage:
+    def _bot_message(self, chat: _Chat, p: Params, *, not_found: str) -> _StoredMessage:
         """The bot's message named by message_id, for edits."""
         if p.has("inline_message_id"):
             raise bad_request("inline messages are not supported by the emulator")
@@ -1096,7 +947,7 @@ class TelegramEmulator:
             raise bad_request("message can't be edited")
         return stored
 
-    def _markup(self, p: _Params) -> JsonDict | None:
+    def _markup(self, p: Params) -> JsonDict | None:
         raw = p.get("reply_markup")
         return None if raw is None else validate_reply_markup(raw)
 
@@ -1107,7 +958,7 @@ class TelegramEmulator:
             return None
         return {"inline_keyboard": markup["inline_keyboard"]}
 
-    def _edit_markup(self, p: _Params) -> JsonDict | None:
+    def _edit_markup(self, p: Params) -> JsonDict | None:
         """Edits take inline keyboards only; leaving reply_markup out removes the keyboard."""
         markup = self._markup(p)
         if markup is not None and "inline_keyboard" not in markup:
@@ -1115,7 +966,7 @@ class TelegramEmulator:
         return self._inline_markup(markup)
 
     def _text_fields(
-        self, p: _Params, name: str, *, caption: bool = False
+        self, p: Params, name: str, *, caption: bool = False
     ) -> tuple[str | None, JsonDict]:
         """Parse a text/caption parameter; returns (raw source, message fields to store)."""
         raw = p.opt_str(name)
@@ -1137,7 +988,7 @@ class TelegramEmulator:
             fields[entity_field] = entities
         return raw, fields
 
-    def _send_options(self, chat: _Chat, p: _Params, markup: JsonDict | None) -> JsonDict:
+    def _send_options(self, chat: _Chat, p: Params, markup: JsonDict | None) -> JsonDict:
         """Fields shared by all send* methods: reply, thread, keyboard, protection."""
         fields: JsonDict = {}
         reply = p.get("reply_parameters")
@@ -1199,7 +1050,7 @@ class TelegramEmulator:
     # Bot API methods: updates and webhook
     # ----------------------------------------------------------------------------------------
 
-    async def _get_me(self, p: _Params) -> Any:
+    async def _get_me(self, p: Params) -> Any:
         return {
             **self.bot_user,
             "can_join_groups": True,
@@ -1209,7 +1060,7 @@ class TelegramEmulator:
             "has_main_web_app": False,
         }
 
-    async def _get_updates(self, p: _Params) -> Any:
+    async def _get_updates(self, p: Params) -> Any:
         """Long polling: confirm by offset, then wait up to ``timeout`` for something new."""
         if self._webhook_url:
             raise ApiError(
@@ -1269,7 +1120,7 @@ class TelegramEmulator:
         self._updates = [u for u in self._updates if _update_type(u) in self._allowed_updates]
         return copy.deepcopy(self._updates[:limit])
 
-    async def _set_webhook(self, p: _Params) -> Any:
+    async def _set_webhook(self, p: Params) -> Any:
         url = p.opt_str("url") or ""
         if url and not url.startswith("https://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
@@ -1278,13 +1129,13 @@ class TelegramEmulator:
             self._updates.clear()
         return True
 
-    async def _delete_webhook(self, p: _Params) -> Any:
+    async def _delete_webhook(self, p: Params) -> Any:
         self._webhook_url = ""
         if p.flag("drop_pending_updates"):
             self._updates.clear()
         return True
 
-    async def _get_webhook_info(self, p: _Params) -> Any:
+    async def _get_webhook_info(self, p: Params) -> Any:
         return {
             "url": self._webhook_url,
             "has_custom_certificate": False,
@@ -1295,7 +1146,7 @@ class TelegramEmulator:
     # Bot API methods: messages
     # ----------------------------------------------------------------------------------------
 
-    async def _send_message(self, p: _Params) -> Any:
+    async def _send_message(self, p: Params) -> Any:
         chat = self._reachable_chat(p, sending=True)
         raw_text, content = self._text_fields(p, "text")
         content.update(self._send_options(chat, p, self._markup(p)))
@@ -1306,7 +1157,7 @@ class TelegramEmulator:
         self._emit("message", chat.id, stored.message)
         return copy.deepcopy(stored.message)
 
-    async def _edit_message_text(self, p: _Params) -> Any:
+    async def _edit_message_text(self, p: Params) -> Any:
         chat = self._reachable_chat(p)
         stored = self._bot_message(chat, p, not_found="message to edit not found")
         if "text" not in stored.message:
@@ -1328,7 +1179,7 @@ class TelegramEmulator:
         self._emit("edit", chat.id, result)
         return result
 
-    async def _edit_message_reply_markup(self, p: _Params) -> Any:
+    async def _edit_message_reply_markup(self, p: Params) -> Any:
         chat = self._reachable_chat(p)
         stored = self._bot_message(chat, p, not_found="message to edit not found")
         markup = self._edit_markup(p)
@@ -1339,7 +1190,7 @@ class TelegramEmulator:
         self._emit("edit", chat.id, result)
         return result
 
-    async def _delete_message(self, p: _Params) -> Any:
+    async def _delete_message(self, p: Params) -> Any:
         chat = self._reachable_chat(p)
         message_id = p.req_int("message_id", "message identifier is not specified")
         stored = chat.messages.get(message_id)
@@ -1351,7 +1202,7 @@ class TelegramEmulator:
         self._emit("delete", chat.id, stored.message)
         return True
 
-    async def _answer_callback_query(self, p: _Params) -> Any:
+    async def _answer_callback_query(self, p: Params) -> Any:
         query_id = p.opt_str("callback_query_id")
         query = self._callback_queries.get(query_id or "")
         expired = query is not None and self._clock() - query.created_at > self.callback_query_ttl
@@ -1375,7 +1226,7 @@ class TelegramEmulator:
             )
         return True
 
-    async def _send_chat_action(self, p: _Params) -> Any:
+    async def _send_chat_action(self, p: Params) -> Any:
         self._reachable_chat(p, sending=True)
         if p.opt_str("action") not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
@@ -1385,7 +1236,7 @@ class TelegramEmulator:
     # Bot API methods: locations and files
     # ----------------------------------------------------------------------------------------
 
-    def _location_fields(self, p: _Params) -> JsonDict:
+    def _location_fields(self, p: Params) -> JsonDict:
         latitude = p.req_float("latitude")
         longitude = p.req_float("longitude")
         if not -90 <= latitude <= 90:
@@ -1410,7 +1261,7 @@ class TelegramEmulator:
             location["proximity_alert_radius"] = radius
         return location
 
-    async def _send_location(self, p: _Params) -> Any:
+    async def _send_location(self, p: Params) -> Any:
         chat = self._reachable_chat(p, sending=True)
         location = self._location_fields(p)
         live_period = p.opt_int("live_period")
@@ -1427,7 +1278,7 @@ class TelegramEmulator:
         self._emit("location", chat.id, stored.message)
         return copy.deepcopy(stored.message)
 
-    def _live_location(self, chat: _Chat, p: _Params) -> _StoredMessage:
+    def _live_location(self, chat: _Chat, p: Params) -> _StoredMessage:
         """A live location that can still be edited; Telegram says "can't be edited" otherwise."""
         stored = self._bot_message(chat, p, not_found="message to edit not found")
         live = "live_period" in stored.message.get("location", {})
@@ -1436,7 +1287,7 @@ class TelegramEmulator:
             raise bad_request("message can't be edited")
         return stored
 
-    async def _edit_message_live_location(self, p: _Params) -> Any:
+    async def _edit_message_live_location(self, p: Params) -> Any:
         chat = self._reachable_chat(p)
         stored = self._live_location(chat, p)
         old = stored.message["location"]
@@ -1454,7 +1305,7 @@ class TelegramEmulator:
         self._emit("live_location", chat.id, result)
         return result
 
-    async def _stop_message_live_location(self, p: _Params) -> Any:
+    async def _stop_message_live_location(self, p: Params) -> Any:
         chat = self._reachable_chat(p)
         stored = self._live_location(chat, p)
         stored.live_stopped = True
@@ -1463,7 +1314,7 @@ class TelegramEmulator:
         self._emit("live_location_stopped", chat.id, result)
         return result
 
-    async def _send_document(self, p: _Params) -> Any:
+    async def _send_document(self, p: Params) -> Any:
         file_id, unique_id = self._new_file_id("BQAC")
         upload = self._upload(p, "document")
         document: JsonDict = {"file_id": file_id, "file_unique_id": unique_id}
@@ -1474,7 +1325,7 @@ class TelegramEmulator:
             document["file_size"] = upload["size"]
         return await self._send_media(p, {"document": document})
 
-    async def _send_photo(self, p: _Params) -> Any:
+    async def _send_photo(self, p: Params) -> Any:
         file_id, unique_id = self._new_file_id("AgAC")
         upload = self._upload(p, "photo")
         size = {"file_id": file_id, "file_unique_id": unique_id, "width": 1280, "height": 720}
@@ -1482,7 +1333,7 @@ class TelegramEmulator:
             size["file_size"] = upload["size"]
         return await self._send_media(p, {"photo": [size]})
 
-    def _upload(self, p: _Params, name: str) -> JsonDict:
+    def _upload(self, p: Params, name: str) -> JsonDict:
         """The file behind a document/photo parameter: an upload (attach://) or a file_id/URL."""
         value = p.get(name)
         if isinstance(value, str) and value.startswith("attach://"):
@@ -1493,7 +1344,7 @@ class TelegramEmulator:
             return {"filename": value.rsplit("/", 1)[-1]}
         raise bad_request(f"there is no {name} in the request")
 
-    async def _send_media(self, p: _Params, media: JsonDict) -> Any:
+    async def _send_media(self, p: Params, media: JsonDict) -> Any:
         chat = self._reachable_chat(p, sending=True)
         raw_caption, content = self._text_fields(p, "caption", caption=True)
         content = {**media, **content, **self._send_options(chat, p, self._markup(p))}
@@ -1506,7 +1357,7 @@ class TelegramEmulator:
     # Bot API methods: commands
     # ----------------------------------------------------------------------------------------
 
-    def _commands_key(self, p: _Params) -> tuple[str, str]:
+    def _commands_key(self, p: Params) -> tuple[str, str]:
         scope = p.get("scope") or {"type": "default"}
         valid_types = {
             "default",
@@ -1528,7 +1379,7 @@ class TelegramEmulator:
             raise bad_request("invalid language code specified")
         return json.dumps(scope, sort_keys=True, separators=(",", ":")), language
 
-    async def _set_my_commands(self, p: _Params) -> Any:
+    async def _set_my_commands(self, p: Params) -> Any:
         commands = p.get("commands")
         if not isinstance(commands, list):
             raise bad_request("can't parse BotCommand array JSON")
@@ -1550,10 +1401,10 @@ class TelegramEmulator:
             self._commands.pop(key, None)
         return True
 
-    async def _get_my_commands(self, p: _Params) -> Any:
+    async def _get_my_commands(self, p: Params) -> Any:
         return copy.deepcopy(self._commands.get(self._commands_key(p), []))
 
-    async def _delete_my_commands(self, p: _Params) -> Any:
+    async def _delete_my_commands(self, p: Params) -> Any:
         self._commands.pop(self._commands_key(p), None)
         return True
 
@@ -1561,7 +1412,7 @@ class TelegramEmulator:
     # Bot API methods: chats
     # ----------------------------------------------------------------------------------------
 
-    async def _leave_chat(self, p: _Params) -> Any:
+    async def _leave_chat(self, p: Params) -> Any:
         chat = self._reachable_chat(p)
         if chat.is_private:
             raise bad_request("chat member status can't be changed in private chats")
@@ -1569,7 +1420,7 @@ class TelegramEmulator:
         self._queue_my_chat_member(chat, self.bot_user, old, "left")
         return True
 
-    async def _get_chat(self, p: _Params) -> Any:
+    async def _get_chat(self, p: Params) -> Any:
         chat = self._chat_from_param(p)
         return {
             **copy.deepcopy(chat.info),
@@ -1591,7 +1442,7 @@ class TelegramEmulator:
             return "member" if user_id == chat.id else "left"
         return chat.members.get(user_id, "left")
 
-    async def _get_chat_member(self, p: _Params) -> Any:
+    async def _get_chat_member(self, p: Params) -> Any:
         chat = self._chat_from_param(p)
         user_id = p.req_int("user_id")
         user = self.bot_user if user_id == self.bot_user["id"] else self._users.get(user_id)
@@ -1599,7 +1450,7 @@ class TelegramEmulator:
             raise bad_request("user not found")
         return self._member_object(user, self._status_in(chat, user_id))
 
-    async def _get_chat_administrators(self, p: _Params) -> Any:
+    async def _get_chat_administrators(self, p: Params) -> Any:
         chat = self._chat_from_param(p)
         if chat.is_private:
             raise bad_request("there are no administrators in the private chat")
@@ -1612,10 +1463,10 @@ class TelegramEmulator:
             admins.append(self._member_object(self.bot_user, "administrator"))
         return admins
 
-    async def _close(self, p: _Params) -> Any:
+    async def _close(self, p: Params) -> Any:
         return True
 
-    async def _log_out(self, p: _Params) -> Any:
+    async def _log_out(self, p: Params) -> Any:
         return True
 
 
@@ -1638,34 +1489,3 @@ def _set_or_drop(message: JsonDict, key: str, value: Any) -> None:
 
 def _update_type(update: Mapping[str, Any]) -> str:
     return next(key for key in update if key != "update_id")
-
-
-async def _read_request_params(request: web.Request) -> JsonDict:
-    """Parameters from the query string plus a JSON, urlencoded or multipart body."""
-    params: JsonDict = dict(request.query)
-    if not request.body_exists:
-        return params
-    if request.content_type == "application/json":
-        try:
-            body = await request.json()
-        except ValueError:
-            raise bad_request("can't parse request JSON object") from None
-        if not isinstance(body, dict):
-            raise bad_request("can't parse request JSON object")
-        params.update(body)
-        return params
-    form = await request.post()
-    for key in form:
-        value = form[key]
-        if isinstance(value, web.FileField):
-            content = value.file.read()
-            params[key] = {
-                "filename": value.filename,
-                "content_type": value.content_type,
-                "size": len(content),
-            }
-        elif isinstance(value, bytes):
-            params[key] = value.decode("utf-8", errors="replace")
-        else:
-            params[key] = value
-    return params
