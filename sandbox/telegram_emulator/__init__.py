@@ -5,6 +5,7 @@ one import to use; see ``server`` for the emulator itself.
 """
 
 from sandbox.telegram_emulator.common import ApiError, JsonDict, ManualClock, bad_request, forbidden
+from sandbox.telegram_emulator.events import ApiCall, BotEvent, EventKind
 from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits, TokenBucket
 from sandbox.telegram_emulator.formatting import (
     CAPTION_LIMIT,
@@ -25,9 +26,6 @@ from sandbox.telegram_emulator.keyboards import (
 from sandbox.telegram_emulator.server import (
     CALLBACK_ANSWER_LIMIT,
     DEFAULT_UPDATE_TYPES,
-    ApiCall,
-    BotEvent,
-    EventKind,
     TelegramEmulator,
 )
 

@@ -15,12 +15,10 @@ Typical use in a test (everything runs in the test's event loop)::
     emu.user_sends(42, "/start")             # queued for the bot's getUpdates
     reply = await emu.wait_for_message(42)    # the bot's answer, as Telegram stored it
 
-Layout of this module, top to bottom (text formatting lives in formatting.py, reply_markup
-validation in keyboards.py, ApiError and ManualClock in common.py):
-
-1. public value types: ApiCall, BotEvent (RateLimits: flood.py);
-5. TelegramEmulator: HTTP plumbing, the control API (what people do, what the bot did),
-   then one handler per Bot API method.
+Layout: text formatting lives in formatting.py, reply_markup validation in keyboards.py,
+flood limits in flood.py, request parsing in params.py, ApiCall and BotEvent in events.py,
+ApiError and ManualClock in common.py. This module holds TelegramEmulator: HTTP plumbing, the
+control API (what people do, what the bot did), then one handler per Bot API method.
 """
 
 from __future__ import annotations
@@ -33,7 +31,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -43,6 +41,7 @@ from sandbox.telegram_emulator.common import (
     bad_request,
     forbidden,
 )
+from sandbox.telegram_emulator.events import ApiCall, BotEvent, EventKind
 from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits
 from sandbox.telegram_emulator.formatting import (
     CAPTION_LIMIT,
@@ -110,56 +109,8 @@ CHAT_ACTIONS = frozenset(
     }
 )
 
-EventKind = Literal[
-    "message",  # a new message (text, document, photo)
-    "location",  # a new location message, static or live
-    "edit",  # text or keyboard edited
-    "live_location",  # a live location moved
-    "live_location_stopped",
-    "delete",
-    "callback_answer",  # only answers with a text the person sees
-]
-
 
 # --------------------------------------------------------------------------------------------
-# 1. Public value types
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One request the bot made and what the emulator answered.
-
-    ``params`` are decoded (JSON fields parsed, ints/bools/floats coerced), so tests can write
-    ``call.params["chat_id"] == 42`` whatever encoding aiogram used on the wire.
-    ``at`` is the emulator's monotonic clock at the time of the answer.
-    """
-
-    method: str
-    params: JsonDict
-    ok: bool
-    error_code: int | None
-    description: str | None
-    result: Any
-    at: float
-
-
-@dataclass(frozen=True)
-class BotEvent:
-    """Something the bot did that a person in the chat would see.
-
-    ``message`` is a copy of the message as it looks after the action (for "delete": as it was).
-    For "callback_answer" it is the message whose button was pressed and ``text`` is the toast
-    (``show_alert`` tells a modal alert from a toast).
-    """
-
-    kind: EventKind
-    chat_id: int | None
-    message: JsonDict | None
-    text: str | None = None
-    show_alert: bool = False
-
-
 # 5. The emulator
 # --------------------------------------------------------------------------------------------
 
