@@ -25,9 +25,9 @@ from sandbox.telegram_emulator.keyboards import (
 )
 from sandbox.telegram_emulator.server import (
     CALLBACK_ANSWER_LIMIT,
-    DEFAULT_UPDATE_TYPES,
     TelegramEmulator,
 )
+from sandbox.telegram_emulator.updates import DEFAULT_UPDATE_TYPES
 
 __all__ = [
     "CALLBACK_ANSWER_LIMIT",

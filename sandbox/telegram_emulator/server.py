@@ -16,7 +16,8 @@ Typical use in a test (everything runs in the test's event loop)::
     reply = await emu.wait_for_message(42)    # the bot's answer, as Telegram stored it
 
 Layout: text formatting lives in formatting.py, reply_markup validation in keyboards.py,
-flood limits in flood.py, request parsing in params.py, ApiCall and BotEvent in events.py,
+flood limits in flood.py, request parsing in params.py, the update queue and getUpdates
+long polling in updates.py, ApiCall and BotEvent in events.py,
 ApiError and ManualClock in common.py. This module holds TelegramEmulator: HTTP plumbing, the
 control API (what people do, what the bot did), then one handler per Bot API method.
 """
@@ -29,7 +30,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -52,13 +53,13 @@ from sandbox.telegram_emulator.formatting import (
 )
 from sandbox.telegram_emulator.keyboards import inline_buttons, validate_reply_markup
 from sandbox.telegram_emulator.params import Handler, Params, normalise_params, read_request_params
+from sandbox.telegram_emulator.updates import UpdateQueue
 
 log = logging.getLogger("sandbox.telegram_emulator")  # one name for the whole package
 
 T = TypeVar("T")
 
 CALLBACK_ANSWER_LIMIT = 200
-MAX_POLL_TIMEOUT = 50.0
 LIVE_PERIOD_FOREVER = 0x7FFFFFFF
 
 NOT_MODIFIED = (
@@ -66,32 +67,6 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
-
-# Update types Telegram sends when allowed_updates was never set (or set to an empty list).
-DEFAULT_UPDATE_TYPES = frozenset(
-    {
-        "message",
-        "edited_message",
-        "channel_post",
-        "edited_channel_post",
-        "business_connection",
-        "business_message",
-        "edited_business_message",
-        "deleted_business_messages",
-        "inline_query",
-        "chosen_inline_result",
-        "callback_query",
-        "shipping_query",
-        "pre_checkout_query",
-        "purchased_paid_media",
-        "poll",
-        "poll_answer",
-        "my_chat_member",
-        "chat_join_request",
-        "chat_boost",
-        "removed_chat_boost",
-    }
-)
 
 CHAT_ACTIONS = frozenset(
     {
@@ -204,19 +179,12 @@ class TelegramEmulator:
         self._limiter = FloodLimiter(limits, clock) if limits else None
         self._users: dict[int, JsonDict] = {}
         self._chats: dict[int, _Chat] = {}
-        self._updates: list[JsonDict] = []
-        self._next_update_id = 1
-        self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._callback_queries: dict[str, _PendingQuery] = {}
         self._next_query_id = 4_000_000_000_000_000_001
         self._next_file_id = 1
         self._commands: dict[tuple[str, str], list[JsonDict]] = {}
-        self._webhook_url = ""
-        self._poll_generation = 0
-        self._pollers_waiting = 0
-        self._closing = False
-        self._updates_changed = asyncio.Event()
         self._activity = asyncio.Event()
+        self._updates = UpdateQueue(on_poller_waiting=self._notify_activity)
         self._runner: web.AppRunner | None = None
         self._methods: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler) for name, handler in self._method_table().items()
@@ -233,7 +201,7 @@ class TelegramEmulator:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown_path)
-        self._closing = False
+        self._updates.open()
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
@@ -245,8 +213,7 @@ class TelegramEmulator:
 
     async def stop(self) -> None:
         """Stop serving; pending long polls are answered with an empty list first."""
-        self._closing = True
-        self._wake_pollers()
+        self._updates.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -313,10 +280,7 @@ class TelegramEmulator:
     def _method_table(self) -> dict[str, Handler]:
         return {
             "getMe": self._get_me,
-            "getUpdates": self._get_updates,
-            "setWebhook": self._set_webhook,
-            "deleteWebhook": self._delete_webhook,
-            "getWebhookInfo": self._get_webhook_info,
+            **self._updates.methods(),
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -448,7 +412,7 @@ class TelegramEmulator:
         if message_thread_id is not None:
             content.update(self._thread_fields(chat, message_thread_id))
         stored = self._store_message(chat, user, content, from_bot=False)
-        self._queue_update("message", stored.message)
+        self._updates.queue("message", stored.message)
         return copy.deepcopy(stored.message)
 
     def user_presses(
@@ -480,7 +444,7 @@ class TelegramEmulator:
             "chat_instance": str(7_000_000_000_000_000 + abs(chat.id)),
             "data": callback_data,
         }
-        self._queue_update("callback_query", query)
+        self._updates.queue("callback_query", query)
         return query_id
 
     def user_shares_location(
@@ -491,7 +455,7 @@ class TelegramEmulator:
         chat = self._chat_for_person(user_id, chat_id)
         content = {"location": {"latitude": lat, "longitude": lon}}
         stored = self._store_message(chat, user, content, from_bot=False)
-        self._queue_update("message", stored.message)
+        self._updates.queue("message", stored.message)
         return copy.deepcopy(stored.message)
 
     def add_bot_to_group(self, by_user_id: int, chat_id: int, *, as_admin: bool = False) -> None:
@@ -513,7 +477,7 @@ class TelegramEmulator:
         if old in {"left", "kicked"}:
             content = {"new_chat_members": [self.bot_user], "new_chat_member": self.bot_user}
             stored = self._store_message(chat, user, content, from_bot=False)
-            self._queue_update("message", stored.message)
+            self._updates.queue("message", stored.message)
 
     def remove_bot_from_group(self, by_user_id: int, chat_id: int) -> None:
         """A person kicks the bot: my_chat_member -> kicked; later sends answer 403."""
@@ -557,11 +521,11 @@ class TelegramEmulator:
         old.migrated_to = new_id
         actor = self._group_actor(old)
         moved_out = self._store_message(old, actor, {"migrate_to_chat_id": new_id}, from_bot=False)
-        self._queue_update("message", moved_out.message)
+        self._updates.queue("message", moved_out.message)
         moved_in = self._store_message(
             new, actor, {"migrate_from_chat_id": chat_id}, from_bot=False
         )
-        self._queue_update("message", moved_in.message)
+        self._updates.queue("message", moved_in.message)
         return new_id
 
     # ----------------------------------------------------------------------------------------
@@ -619,7 +583,7 @@ class TelegramEmulator:
     @property
     def pending_updates(self) -> list[JsonDict]:
         """Updates queued and not yet confirmed by the bot (via getUpdates offset)."""
-        return copy.deepcopy(self._updates)
+        return copy.deepcopy(self._updates.pending)
 
     async def wait_for_message(
         self,
@@ -669,7 +633,9 @@ class TelegramEmulator:
     async def wait_for_poller(self, timeout: float = 5.0) -> None:
         """Wait until the bot is blocked in a long-poll getUpdates (i.e. it is up and idle)."""
         await self._wait_until(
-            lambda: True if self._pollers_waiting else None, timeout, "a getUpdates long poll"
+            lambda: True if self._updates.pollers_waiting else None,
+            timeout,
+            "a getUpdates long poll",
         )
 
     async def _wait_until(self, probe: Callable[[], T | None], timeout: float, what: str) -> T:
@@ -784,16 +750,6 @@ class TelegramEmulator:
             view["raw_text"] = stored.raw_text
         return view
 
-    def _queue_update(self, kind: str, payload: JsonDict) -> None:
-        update = {"update_id": self._next_update_id, kind: copy.deepcopy(payload)}
-        self._next_update_id += 1
-        self._updates.append(update)
-        self._wake_pollers()
-
-    def _wake_pollers(self) -> None:
-        self._updates_changed.set()
-        self._updates_changed = asyncio.Event()
-
     def _queue_my_chat_member(self, chat: _Chat, actor: JsonDict, old: str, new: str) -> None:
         update = {
             "chat": chat.info,
@@ -802,7 +758,7 @@ class TelegramEmulator:
             "old_chat_member": self._member_object(self.bot_user, old),
             "new_chat_member": self._member_object(self.bot_user, new),
         }
-        self._queue_update("my_chat_member", update)
+        self._updates.queue("my_chat_member", update)
 
     @staticmethod
     def _member_object(user: JsonDict, status: str) -> JsonDict:
@@ -998,7 +954,7 @@ class TelegramEmulator:
         return f"{prefix}{number:08d}EMU", f"u{prefix}{number:06d}"
 
     # ----------------------------------------------------------------------------------------
-    # Bot API methods: updates and webhook
+    # Bot API methods: the bot itself
     # ----------------------------------------------------------------------------------------
 
     async def _get_me(self, p: Params) -> Any:
@@ -1009,88 +965,6 @@ class TelegramEmulator:
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,
-        }
-
-    async def _get_updates(self, p: Params) -> Any:
-        """Long polling: confirm by offset, then wait up to ``timeout`` for something new."""
-        if self._webhook_url:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-            )
-        self._set_allowed_updates(p.get("allowed_updates"))
-        self._confirm_updates(p.opt_int("offset", 0) or 0)
-        limit = min(100, max(1, p.opt_int("limit", 100) or 100))
-        timeout = min(MAX_POLL_TIMEOUT, max(0, p.opt_int("timeout", 0) or 0))
-        self._poll_generation += 1
-        generation = self._poll_generation
-        self._wake_pollers()  # an older poll still waiting must give way to this one
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            if generation != self._poll_generation:
-                raise ApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                )
-            batch = self._deliverable_updates(limit)
-            remaining = deadline - loop.time()
-            if batch or remaining <= 0 or self._closing:
-                return batch
-            await self._wait_for_updates(remaining)
-
-    async def _wait_for_updates(self, timeout: float) -> None:
-        changed = self._updates_changed
-        self._pollers_waiting += 1
-        self._notify_activity()
-        try:
-            await asyncio.wait_for(changed.wait(), timeout)
-        except TimeoutError:
-            pass
-        finally:
-            self._pollers_waiting -= 1
-
-    def _set_allowed_updates(self, allowed: Any) -> None:
-        """allowed_updates persists between calls; an empty list means "the default set"."""
-        if allowed is None:
-            return
-        if not isinstance(allowed, list) or not all(isinstance(x, str) for x in allowed):
-            raise bad_request("can't parse allowed updates JSON object")
-        self._allowed_updates = frozenset(allowed) or DEFAULT_UPDATE_TYPES
-
-    def _confirm_updates(self, offset: int) -> None:
-        if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        elif offset < 0:
-            self._updates = self._updates[offset:]
-
-    def _deliverable_updates(self, limit: int) -> list[JsonDict]:
-        """Updates of allowed types; others are dropped, as Telegram never stores them."""
-        self._updates = [u for u in self._updates if _update_type(u) in self._allowed_updates]
-        return copy.deepcopy(self._updates[:limit])
-
-    async def _set_webhook(self, p: Params) -> Any:
-        url = p.opt_str("url") or ""
-        if url and not url.startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self._webhook_url = url
-        if p.flag("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    async def _delete_webhook(self, p: Params) -> Any:
-        self._webhook_url = ""
-        if p.flag("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    async def _get_webhook_info(self, p: Params) -> Any:
-        return {
-            "url": self._webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
         }
 
     # ----------------------------------------------------------------------------------------
@@ -1436,7 +1310,3 @@ def _set_or_drop(message: JsonDict, key: str, value: Any) -> None:
         message[key] = value
     else:
         message.pop(key, None)
-
-
-def _update_type(update: Mapping[str, Any]) -> str:
-    return next(key for key in update if key != "update_id")
