@@ -1,0 +1,156 @@
+"""What people do: each action changes the chat state and queues the updates Telegram would send.
+
+People is the emulator's "user side". The public docstrings are on TelegramEmulator, which
+delegates here; this module holds the sequences: which updates, in which order, for a message,
+a button press, the bot being added to, kicked from or blocked in a chat, and a group upgrade.
+
+Every message a person writes reaches the bot through ``_deliver_message``; a group upgrade is
+``migrate_group``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from sandbox.telegram_emulator.chats import Chat, ChatStore, StoredMessage
+from sandbox.telegram_emulator.common import JsonDict
+from sandbox.telegram_emulator.formatting import detect_entities
+from sandbox.telegram_emulator.keyboards import inline_buttons
+from sandbox.telegram_emulator.updates import UpdateQueue
+
+
+class People:
+    """Simulated people acting in chats; owned by the emulator, sharing its ChatStore."""
+
+    def __init__(self, chats: ChatStore, updates: UpdateQueue, clock: Callable[[], float]) -> None:
+        self._chats = chats
+        self._updates = updates
+        self._clock = clock
+
+    def user_sends(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+        forward_from_user_id: int | None = None,
+        message_thread_id: int | None = None,
+    ) -> JsonDict:
+        user = self._chats.user(user_id)
+        chat = self._chats.chat_for_person(user_id, chat_id)
+        content: JsonDict = {"text": text}
+        if entities := detect_entities(text):
+            content["entities"] = entities
+        if reply_to_message_id is not None:
+            content["reply_to_message"] = self._chats.reply_snapshot(chat, reply_to_message_id)
+        if forward_from_user_id is not None:
+            origin = self._chats.user(forward_from_user_id)
+            content["forward_origin"] = {
+                "type": "user",
+                "sender_user": origin,
+                "date": self._chats.date(),
+            }
+        if message_thread_id is not None:
+            content.update(self._chats.thread_fields(chat, message_thread_id))
+        stored = self._chats.store_message(chat, user, content, from_bot=False)
+        self._deliver_message(chat, stored)
+        return copy.deepcopy(stored.message)
+
+    def user_presses(
+        self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None
+    ) -> str:
+        user = self._chats.user(user_id)
+        chat = self._chats.chat_for_person(user_id, chat_id)
+        stored = chat.messages.get(message_id)
+        if stored is None or stored.deleted or not stored.from_bot:
+            raise ValueError(f"chat {chat.id} has no bot message {message_id} to press")
+        available = [b.get("callback_data") for b in inline_buttons(stored.message)]
+        if callback_data not in available:
+            raise ValueError(
+                f"message {message_id} has no button with callback_data {callback_data!r}; "
+                f"it has {available!r}"
+            )
+        query_id = self._chats.open_callback_query(chat, message_id, self._clock())
+        query = {
+            "id": query_id,
+            "from": user,
+            "message": stored.message,
+            "chat_instance": str(7_000_000_000_000_000 + abs(chat.id)),
+            "data": callback_data,
+        }
+        self._updates.queue("callback_query", query)
+        return query_id
+
+    def user_shares_location(
+        self, user_id: int, lat: float, lon: float, *, chat_id: int | None = None
+    ) -> JsonDict:
+        user = self._chats.user(user_id)
+        chat = self._chats.chat_for_person(user_id, chat_id)
+        content = {"location": {"latitude": lat, "longitude": lon}}
+        stored = self._chats.store_message(chat, user, content, from_bot=False)
+        self._deliver_message(chat, stored)
+        return copy.deepcopy(stored.message)
+
+    def add_bot_to_group(self, by_user_id: int, chat_id: int, *, as_admin: bool = False) -> None:
+        user = self._chats.user(by_user_id)
+        chat = self._chats.group(chat_id)
+        if by_user_id not in chat.members or chat.members[by_user_id] in {"left", "kicked"}:
+            has_creator = "creator" in chat.members.values()
+            chat.members[by_user_id] = "member" if has_creator else "creator"
+        old = chat.bot_status
+        new = "administrator" if as_admin else "member"
+        if old == new:
+            return  # nothing changes, so Telegram sends nothing
+        chat.bot_status = new
+        self._bot_status_changed(chat, user, old, new)
+        if old in {"left", "kicked"}:
+            bot_user = self._chats.bot_user
+            content = {"new_chat_members": [bot_user], "new_chat_member": bot_user}
+            stored = self._chats.store_message(chat, user, content, from_bot=False)
+            self._deliver_message(chat, stored)
+
+    def remove_bot_from_group(self, by_user_id: int, chat_id: int) -> None:
+        user = self._chats.user(by_user_id)
+        chat = self._chats.group(chat_id)
+        if chat.bot_status == "kicked":
+            return
+        old, chat.bot_status = chat.bot_status, "kicked"
+        self._bot_status_changed(chat, user, old, "kicked")
+
+    def block_bot(self, user_id: int) -> None:
+        chat = self._chats.private_chat(user_id)
+        if chat.blocked:
+            return
+        chat.blocked = True
+        self._bot_status_changed(chat, self._chats.user(user_id), "member", "kicked")
+
+    def unblock_bot(self, user_id: int) -> None:
+        chat = self._chats.private_chat(user_id)
+        if not chat.blocked:
+            return
+        chat.blocked = False
+        self._bot_status_changed(chat, self._chats.user(user_id), "kicked", "member")
+
+    def migrate_group(self, chat_id: int) -> int:
+        """The group -> supergroup upgrade, as the updates Telegram sends for it, in order."""
+        old, new = self._chats.upgrade_to_supergroup(chat_id)
+        actor = self._chats.group_actor(old)
+        moved_out = self._chats.store_message(
+            old, actor, {"migrate_to_chat_id": new.id}, from_bot=False
+        )
+        self._deliver_message(old, moved_out)
+        moved_in = self._chats.store_message(
+            new, actor, {"migrate_from_chat_id": chat_id}, from_bot=False
+        )
+        self._deliver_message(new, moved_in)
+        return new.id
+
+    def _bot_status_changed(self, chat: Chat, actor: JsonDict, old: str, new: str) -> None:
+        """Queue my_chat_member for the bot's own status in ``chat`` going ``old`` -> ``new``."""
+        self._updates.queue("my_chat_member", self._chats.my_chat_member(chat, actor, old, new))
+
+    def _deliver_message(self, chat: Chat, stored: StoredMessage) -> None:
+        """A message in ``chat`` (from a person or a service message) reaches the bot."""
+        self._updates.queue("message", stored.message)
