@@ -573,7 +573,7 @@ class MobiforceClient:
 
     def _payload(self, command: str, response: httpx.Response) -> Any:
         status = response.status_code
-        payload = _loads(response.content)
+        payload = parse_json(response.content)
         if status in (400, 401) or (status == 200 and _looks_like_error(payload)):
             error_status = status if status != 200 else 400
             raise self._vendor_error(
@@ -646,7 +646,7 @@ def _shared_tls_context() -> ssl.SSLContext:
 _NOT_JSON: Final = object()
 
 
-def _loads(content: bytes) -> Any:
+def parse_json(content: bytes) -> Any:
     """JSON, tolerating the trailing commas of the document's samples; ``None`` for an empty
     body; :data:`_NOT_JSON` for anything else (an HTML error page, a cut answer)."""
     text = content.decode("utf-8", errors="replace").strip()

@@ -73,6 +73,7 @@ class MobiforceSimulator:
         self.speed = speed
         self.fault_delay = 5.0  # seconds a "timeout" fault holds the answer back
         self.requests: list[tuple[str, dict[str, str], Any]] = []
+        self.paths: list[tuple[str, str]] = []  # (HTTP method, path) of every request
         self.base_url: str | None = None
 
         self._clock = clock
@@ -303,6 +304,7 @@ class MobiforceSimulator:
     # --- HTTP ---------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.paths.append((request.method, request.path))
         command = request.match_info["command"]
         spec = COMMANDS.get(command)
         if spec is None or request.match_info.get("version", "") != spec.version:
