@@ -174,9 +174,9 @@ class MobiforceWatcher:
                 done.add(task_id)
             else:
                 failure = failure or outcome
-        if failure is not None and not done:
-            raise failure
         cursor, last_rows = _safe_cursor(usn, rows, done)
+        if failure is not None and cursor == usn:
+            raise failure  # no progress at all: the cycle failed (the bot counts it as down)
         known = await self.snapshots([str(task_id) for task_id in tasks])
         alerts: list[Alert] = []
         snapshots: dict[str, Snapshot | None] = {}
@@ -354,7 +354,8 @@ def _checklist_change(task: Task, before: dict[str, Any]) -> _Change | None:
 def _other_changes(old: Snapshot, new: Snapshot) -> Sequence[_Change]:
     """Changes with no kind of their own: status (short of closing), address, task data."""
     changes = []
-    if new["status"] != old.get("status", new["status"]) and not new["closed"]:
+    status_explained = new["closed"] or (old.get("draft") and not new["draft"])
+    if new["status"] != old.get("status", new["status"]) and not status_explained:
         changes.append(
             _Change(
                 "task.changed",
