@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Final
 
@@ -35,26 +34,6 @@ from integrations.mobiforce.sim_state import (
 
 FEED_TYPES: Final = ("task", "contractor", "template", "employee")
 AUTHOR: Final = {"id": "2977", "name": "API"}
-
-
-@dataclass
-class SimEquipmentModel:
-    id: int
-    name: str
-    type_id: str = ""
-    manufacture_id: str = ""
-    deleted: bool = False
-
-
-@dataclass
-class SimEquipment:
-    id: int
-    serial_number: str
-    created_at: datetime
-    model_id: int = 0
-    contractor_id: int = 0
-    props: list[Json] = field(default_factory=list)
-    deleted: bool = False
 
 
 def id_param(query: dict[str, str], name: str = "id") -> int:
@@ -107,9 +86,9 @@ class World:
         self.contractors: dict[int, SimContractor] = {}
         self.persons: dict[int, SimPerson] = {}
         self.phones: dict[int, SimPhone] = {}
-        self.equipment_models: dict[int, SimEquipmentModel] = {}
-        self.equipment: dict[int, SimEquipment] = {}
         self.started = now
+        # How many pieces of equipment a client owns (the equipment desk plugs itself in).
+        self.equipment_count: Callable[[int], int] = lambda contractor_id: 0
 
     def new_id(self) -> int:
         return next(self._ids)
@@ -240,9 +219,7 @@ class World:
             "name": contractor.name,
             **contractor.address.to_json(),
             "createdAt": unix_text(contractor.created_at),
-            "equipmentCounter": str(
-                sum(1 for e in self.equipment.values() if e.contractor_id == contractor.id)
-            ),
+            "equipmentCounter": str(self.equipment_count(contractor.id)),
             "subdivisionCounter": str(subdivisions),
             "favourites": False,
             "author": AUTHOR,
@@ -582,107 +559,3 @@ class World:
         template.deleted = True
         self.touch("template", template.id, now)
         return {"id": template.id}
-
-    # --- equipment ------------------------------------------------------------------------------
-
-    def equipment_model(self, model_id: int) -> SimEquipmentModel:
-        found = self.equipment_models.get(model_id)
-        if found is None or found.deleted:
-            raise not_found("Модель оборудования", model_id)
-        return found
-
-    def create_equipment_model(self, query: dict[str, str], body: Any, now: datetime) -> Json:
-        data = body_dict(body)
-        if not data.get("name"):
-            raise bad_request("Не задано наименование модели")
-        model = SimEquipmentModel(
-            self.new_id(),
-            str(data["name"]),
-            str(ref_id(data.get("type")) or ""),
-            str(ref_id(data.get("manufacture")) or ""),
-        )
-        self.equipment_models[model.id] = model
-        return {"id": model.id}
-
-    def update_equipment_model(self, query: dict[str, str], body: Any, now: datetime) -> Json:
-        model = self.equipment_model(id_param(query))
-        data = body_dict(body)
-        if data.get("name"):
-            model.name = str(data["name"])
-        return {"id": model.id}
-
-    def get_equipment_model_list(
-        self, query: dict[str, str], body: Any, now: datetime
-    ) -> list[Json]:
-        models = self.live(self.equipment_models.values())
-        return page_of(query, [{"id": str(m.id), "name": m.name} for m in models])
-
-    def delete_equipment_model(self, query: dict[str, str], body: Any, now: datetime) -> Json:
-        model = self.equipment_model(id_param(query))
-        model.deleted = True
-        return {"id": model.id}
-
-    def piece(self, equipment_id: int) -> SimEquipment:
-        found = self.equipment.get(equipment_id)
-        if found is None or found.deleted:
-            raise not_found("Оборудование", equipment_id)
-        return found
-
-    def _apply_equipment(self, piece: SimEquipment, data: Json) -> None:
-        if data.get("serialNumber"):
-            piece.serial_number = str(data["serialNumber"])
-        if data.get("model"):
-            piece.model_id = self.equipment_model(ref_id(data["model"])).id
-        if data.get("contractor"):
-            piece.contractor_id = self.contractor(ref_id(data["contractor"])).id
-        if isinstance(data.get("props"), list):
-            piece.props = [p for p in data["props"] if isinstance(p, dict)]
-
-    def create_equipment(self, query: dict[str, str], body: Any, now: datetime) -> Json:
-        data = body_dict(body)
-        if not data.get("serialNumber"):
-            raise bad_request("Не задан серийный номер")
-        piece = SimEquipment(self.new_id(), str(data["serialNumber"]), now)
-        self._apply_equipment(piece, data)
-        self.equipment[piece.id] = piece
-        return {"id": piece.id}
-
-    def update_equipment(self, query: dict[str, str], body: Any, now: datetime) -> Json:
-        piece = self.piece(id_param(query))
-        self._apply_equipment(piece, body_dict(body))
-        return {"id": piece.id}
-
-    def get_equipment(self, query: dict[str, str], body: Any, now: datetime) -> Json:
-        piece = self.piece(id_param(query))
-        owner = self.contractors.get(piece.contractor_id)
-        model = self.equipment_models.get(piece.model_id)
-        return {
-            "id": str(piece.id),
-            "createdAt": unix_text(piece.created_at),
-            "author": AUTHOR,
-            "employee": "0",
-            "externalId": "",
-            "name": piece.serial_number,
-            "inventoryNumber": "",
-            "description": f"{model.name if model else ''} с/н {piece.serial_number}".strip(),
-            "contractor": (
-                {"id": str(owner.id), "name": owner.name, **owner.address.to_json()}
-                if owner
-                else None
-            ),
-            "equipmentModel": (
-                {"id": str(model.id), "name": model.name, "manufacture": {}, "type": {}}
-                if model
-                else None
-            ),
-            "equipmentFieldValues": piece.props,
-        }
-
-    def get_equipment_list(self, query: dict[str, str], body: Any, now: datetime) -> list[Json]:
-        pieces = self.live(self.equipment.values())
-        return page_of(query, [{"id": str(p.id), "name": p.serial_number} for p in pieces])
-
-    def delete_equipment(self, query: dict[str, str], body: Any, now: datetime) -> Json:
-        piece = self.piece(id_param(query))
-        piece.deleted = True
-        return {"id": piece.id}

@@ -36,6 +36,7 @@ from aiohttp import web
 
 from integrations.mobiforce.commands import COMMANDS
 from integrations.mobiforce.sim_data import CLIENTS, EXECUTORS, FIELDS, OPERATORS, TASKS, TEMPLATES
+from integrations.mobiforce.sim_equipment import EquipmentDesk
 from integrations.mobiforce.sim_state import (
     BAD_KEY,
     SimAddress,
@@ -90,7 +91,8 @@ class MobiforceSimulator:
         self.world = World(self.now())
         auto = seed_demo if auto_employees is None else auto_employees
         self.desk = TaskDesk(self.world, self.rng, auto=auto)
-        world, desk = self.world, self.desk
+        self.equipment = EquipmentDesk(self.world)
+        world, desk, equipment = self.world, self.desk, self.equipment
         self._handlers: dict[str, Handler] = {
             "create-task": desk.create_task,
             "update-task": desk.update_task,
@@ -126,15 +128,15 @@ class MobiforceSimulator:
             "get-template": world.get_template,
             "get-template-list": world.get_template_list,
             "delete-template": world.delete_template,
-            "create-equipment-model": world.create_equipment_model,
-            "update-equipment-model": world.update_equipment_model,
-            "get-equipment-model-list": world.get_equipment_model_list,
-            "delete-equipment-model": world.delete_equipment_model,
-            "create-equipment": world.create_equipment,
-            "update-equipment": world.update_equipment,
-            "get-equipment": world.get_equipment,
-            "get-equipment-list": world.get_equipment_list,
-            "delete-equipment": world.delete_equipment,
+            "create-equipment-model": equipment.create_equipment_model,
+            "update-equipment-model": equipment.update_equipment_model,
+            "get-equipment-model-list": equipment.get_equipment_model_list,
+            "delete-equipment-model": equipment.delete_equipment_model,
+            "create-equipment": equipment.create_equipment,
+            "update-equipment": equipment.update_equipment,
+            "get-equipment": equipment.get_equipment,
+            "get-equipment-list": equipment.get_equipment_list,
+            "delete-equipment": equipment.delete_equipment,
             "get-employee-list": world.get_employee_list,
             "get-updates": world.get_updates,
         }

@@ -131,6 +131,9 @@ class MobiforceWatcher:
         self.new_task_window = new_task_window
         self._gate = asyncio.Semaphore(max(1, concurrency))
         self.calls_last_cycle = 0
+        # Time of the newest feed row already behind the cursor (in memory: after a restart
+        # the ``new_task_window`` rule decides whether a task first seen is new).
+        self._horizon: datetime | None = None
 
     async def poll(self, cursor: str | None) -> WatchResult:
         calls_before = sum(self.client.stats.calls.values())
@@ -148,7 +151,7 @@ class MobiforceWatcher:
         for _ in range(self.max_catch_up_pages):
             page = [row for row in await self.client.get_updates(usn) if row.usn > usn]
             if page:
-                usn = page[-1].usn
+                usn, self._horizon = page[-1].usn, page[-1].time or self._horizon
             if len(page) < FEED_PAGE_SIZE:
                 log.info("mobiforce: feed starts at usn %s (history is not replayed)", usn)
                 return WatchResult([], str(usn))
@@ -191,6 +194,9 @@ class MobiforceWatcher:
             snapshots[str(task_id)] = new
         if failure is not None:
             log.warning("mobiforce: cycle stopped at usn %s: %s", cursor, failure)
+        passed = [row.time for row in rows if row.usn <= cursor and row.time is not None]
+        if passed:
+            self._horizon = max(passed)
         return WatchResult(alerts, str(cursor), snapshots)
 
     async def _feed(self, usn: int) -> list[Update]:
@@ -301,9 +307,12 @@ class MobiforceWatcher:
         if new["status"]:
             fields["status"] = new["status"]
         seen_at = row.time or datetime.now(UTC)
-        created_recently = (
-            task.created_at is not None and seen_at - task.created_at <= self.new_task_window
-        )
+        if task.created_at is None:
+            created_recently = False
+        elif self._horizon is not None:  # created after everything the feed showed before
+            created_recently = task.created_at > self._horizon
+        else:
+            created_recently = seen_at - task.created_at <= self.new_task_window
         if task.closed:
             closed = _closed(task)
             closed.fields = {**fields, **closed.fields}
