@@ -470,7 +470,7 @@ class TaxiMasterClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(attempts),
             wait=wait_exponential_jitter(
-                initial=self._backoff, max=self._backoff * 8, jitter=self._backoff
+                multiplier=self._backoff, max=self._backoff * 8, jitter=self._backoff
             ),
             retry=retry_if_exception(_is_retryable),
             before_sleep=self._before_retry(request),

@@ -276,14 +276,14 @@ COMMON_ERRORS: Final[Mapping[int, ErrorSpec]] = MappingProxyType(
         8: _spec(
             TaxiMasterMissingParameter,
             "Не хватает входного параметра",
-            "Такси-Мастеру не хватает параметра «{param}».",
-            "Taxi-Master is missing the parameter “{param_en}”.",
+            "Такси-Мастеру не хватает параметра «{param}»{raw}.",
+            "Taxi-Master is missing the parameter “{param}”{raw}.",
         ),
         9: _spec(
             TaxiMasterInvalidParameter,
             "Некорректный входной параметр",
-            "Такси-Мастер не принял значение параметра «{param}».",
-            "Taxi-Master refused the value of the parameter “{param_en}”.",
+            "Такси-Мастер не принял значение параметра «{param}»{raw}.",
+            "Taxi-Master refused the value of the parameter “{param}”{raw}.",
         ),
         10: _spec(
             TaxiMasterInternalError,
@@ -520,14 +520,14 @@ def error_from_response(request: str, code: int, descr: str, data: Any) -> TaxiM
             vendor_text=descr,
         )
     ru, en = spec.ru, spec.en
-    if "{param" in ru:
+    if "{param}" in ru:
         if param:
             ru_name, en_name = PARAM_NAMES.get(param, (param, param))
-            ru = ru.format(param=ru_name) + (f" ({param})" if param in PARAM_NAMES else "")
-            en = en.format(param_en=en_name) + (f" ({param})" if param in PARAM_NAMES else "")
+            raw = f" ({param})" if param in PARAM_NAMES else ""
+            ru, en = ru.format(param=ru_name, raw=raw), en.format(param=en_name, raw=raw)
         else:  # TMWeb did not name it: say so without an empty name
-            ru = ru.replace(" «{param}»", " запроса")
-            en = en.replace(" “{param_en}”", " of the request")
+            ru = ru.replace(" «{param}»{raw}", " запроса")
+            en = en.replace(" “{param}”{raw}", " of the request")
     return spec.exc(
         detail,
         code=code,

@@ -268,7 +268,11 @@ class TaxiMasterSimulator:
     ) -> web.Response:
         spec = REQUESTS.get(name)
         if spec is not None and spec.unchecked:  # ping: no version, key or method check
-            return _envelope(0)
+            forced = self._forced.get(name)
+            if not forced:
+                return _envelope(0)
+            error = forced.popleft()
+            return _envelope(error.code, error.data, name)
         if request.match_info["api"] != API:
             return _envelope(2)
         if request.match_info["version"] != VERSION:
