@@ -108,8 +108,8 @@ def check_number(token: str) -> NumberKind | NumberProblem:
         try:
             iso6346.validate(number)
         except ValidationError:
-            expected = iso6346.calc_check_digit(number[:10])
-            return NumberProblem(number, ProblemReason.CHECK_DIGIT, NumberKind.CONTAINER, expected)
+            digit = str(iso6346.calc_check_digit(number[:10]))
+            return NumberProblem(number, ProblemReason.CHECK_DIGIT, NumberKind.CONTAINER, digit)
         return NumberKind.CONTAINER
     if re.search(r"[A-Z]", number) and re.search(r"\d", number):
         return NumberProblem(number, ProblemReason.CONTAINER_FORMAT, NumberKind.CONTAINER)
