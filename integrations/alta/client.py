@@ -390,7 +390,7 @@ class AltaClient:
             *params.items(),
         ]
         try:
-            if ACTIONS[action] is Kind.READ:
+            if ACTIONS.get(action, Kind.READ) is Kind.READ:
                 return await self._http.get(self._base_url, params=tuple(pairs))
             return await self._http.post(
                 self._base_url,
