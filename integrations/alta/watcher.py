@@ -115,6 +115,7 @@ class AltaWatcher:
             key=lambda r: r.modify_date or datetime.min.replace(tzinfo=UTC),
         )
         budget = self.show_budget
+        shown: set[str] = set()
         gone: set[str] = {h for h in watched if h not in requests}
         for request in changed:
             if budget <= 0:
@@ -133,6 +134,7 @@ class AltaWatcher:
                 log.warning("alta: show failed (%s); the rest waits for the next cycle", exc)
                 break
             new_modified[request.hash] = request.modify_date_raw
+            shown.add(request.hash)
             rows = report.by_number()
             for number, snapshot in watched[request.hash].items():
                 row = rows.get(number)
@@ -142,8 +144,10 @@ class AltaWatcher:
         for request_hash in gone | {h for h, r in requests.items() if not r.on_track}:
             for number, snapshot in watched.get(request_hash, {}).items():
                 self._ended(number, result.snapshots.get(number) or snapshot, result)
-        self._no_data(watched, result)
-        self.deferred_last_cycle = max(0, len(changed) - self.show_budget)
+        # A request whose new report was not read this cycle is not judged "no data" yet.
+        unread = {r.hash for r in changed} - shown
+        self._no_data({h: n for h, n in watched.items() if h not in unread}, result)
+        self.deferred_last_cycle = len(unread)
         result.cursor = json.dumps({"v": 1, "modified": new_modified}, sort_keys=True)
         return result
 
