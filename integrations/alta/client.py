@@ -1,0 +1,559 @@
+"""Async client for Alta's «Поиск вагонов» JSON-API: one method per documented action.
+
+Every call goes through :meth:`AltaClient._request`, where the policies live:
+
+* **URL and method.** One URL (``ALTA_BASE_URL``, the document's ``…/api_v2.php``) with
+  ``action=…``. Reads are ``GET`` with the parameters in the query (the document's shape);
+  ``add`` and ``cancel_track`` are ``POST`` with every parameter, credentials included, in a
+  form body, which keeps the secret out of URLs and access logs for the calls that cost money.
+* **Authorization.** ``login`` and ``sa`` in clear, and ``secret = md5("rail_tracking:" + sa +
+  ":" + md5(password))`` computed ONCE here; the password itself is never sent or stored.
+* **Timeouts** on every request; **retries** (tenacity) only for reads other than ``show``,
+  only after network errors, timeouts, 5xx and answers that are not JSON.
+* **Once a minute.** Alta asks for at most one ``show`` a minute: a ``show`` of the same
+  request sooner than ``show_interval`` seconds after the last one raises
+  :class:`AltaRateLimited` without a request. A client-wide budget (``per_minute_limit``)
+  caps everything else.
+* **Credential lock.** After an answer that rejects the credentials (:class:`AltaAuthError`)
+  the client stops calling; later calls raise :class:`AltaDisabled` (an
+  ``IntegrationDisabled``) without a request until :meth:`reset_auth_lock` (``/resume alta``).
+* **Numbers are checked before ``add``**: a wrong check digit raises
+  :class:`AltaInvalidNumbers` with structured problems, and nothing is sent.
+* **Secrets.** No exception text or log line carries the secret: URLs go through
+  ``redact_url``, httpx errors are redacted and not chained, httpx's own request log is masked.
+* **Metrics.** :attr:`stats` counts calls, errors and retries per action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+import ssl
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import time as dtime
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+from aiolimiter import AsyncLimiter
+from pydantic import BaseModel, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from integrations.alta.errors import (
+    TEST_SECRET_FAILED,
+    AltaAuthError,
+    AltaDisabled,
+    AltaError,
+    AltaInvalidArgument,
+    AltaRateLimited,
+    AltaUnavailable,
+    error_from_head,
+    invalid_numbers_error,
+)
+from integrations.alta.functions import ACTIONS, RETRYABLE_ACTIONS, SERVICE, Kind
+from integrations.alta.models import (
+    ADD_TRACK_TYPE,
+    Ack,
+    AddResult,
+    Balance,
+    CarrList,
+    Dislocation,
+    Envelope,
+    Region,
+    ShowResult,
+    TrackMode,
+    TrackRequest,
+    show_rows,
+)
+from integrations.alta.numbers import split_numbers
+from integrations.redact import redact_url
+
+__all__ = ["AltaClient", "AltaStats", "make_secret"]
+
+logger = logging.getLogger("integrations.alta")
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+MAX_TIMES_PER_DAY: Final = 3
+SHOW_INTERVAL_SECONDS: Final = 60.0
+
+
+def make_secret(sa: str, password: str) -> str:
+    """``md5("rail_tracking:" + sa + ":" + md5(password))`` as lowercase hex (document's rule,
+    verified by its own example)."""
+    inner = hashlib.md5(password.encode()).hexdigest()
+    return hashlib.md5(f"{SERVICE}:{sa}:{inner}".encode()).hexdigest()
+
+
+class _RedactUrlsFilter(logging.Filter):
+    """httpx logs every request URL at INFO ("HTTP Request: GET …?secret=…"): mask it there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_url(record.getMessage())
+        record.args = None
+        return True
+
+
+def _redact_httpx_logs() -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactUrlsFilter) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactUrlsFilter())
+
+
+@dataclass
+class AltaStats:
+    """Counters per action: invocations, invocations that raised, extra HTTP attempts."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    retries: Counter[str] = field(default_factory=Counter)
+
+
+class AltaClient:
+    """One Alta contract (login + service account + technical password)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        login: str,
+        sa: str,
+        password: str,
+        *,
+        timeout: float = 15.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        per_minute_limit: int = 30,
+        max_rate_wait: float = 3.0,
+        show_interval: float = SHOW_INTERVAL_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not login or not sa or not password:
+            raise ValueError("Alta login, service account and password are required")
+        self._base_url = base_url
+        self._login = login
+        self._sa = sa
+        self._secret = make_secret(sa, password)
+        self._timeout = timeout
+        self._retries = max(0, retries)
+        self._backoff = backoff
+        self._per_minute_limit = per_minute_limit
+        self._limiter = AsyncLimiter(per_minute_limit, 60)
+        self._max_rate_wait = max_rate_wait
+        self._show_interval = show_interval
+        self._monotonic = monotonic
+        self._last_show: dict[str, float] = {}
+        self._auth_locked = False
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            verify=_shared_tls_context(),
+            follow_redirects=False,
+            headers={"User-Agent": "logibot-alta/1", "Accept": "application/json"},
+        )
+        self.stats = AltaStats()
+        _redact_httpx_logs()
+
+    def __repr__(self) -> str:
+        return f"AltaClient({self._base_url!r}, login={self._login!r}, sa={self._sa!r}, secret=***)"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- credential lock ------------------------------------------------------------------------
+
+    @property
+    def auth_locked(self) -> bool:
+        """True after Alta rejected the credentials: no calls until :meth:`reset_auth_lock`."""
+        return self._auth_locked
+
+    def reset_auth_lock(self) -> None:
+        if self._auth_locked:
+            logger.warning("alta: credential lock reset, calls resume")
+        self._auth_locked = False
+
+    # --- the seven actions ------------------------------------------------------------------------
+
+    async def test_secret(self) -> bool:
+        """True when Alta accepts the credentials; a rejection raises :class:`AltaAuthError`
+        (and locks the client) like any other call."""
+        await self._request("test_secret", {}, lambda envelope: None)
+        return True
+
+    async def add(
+        self,
+        numbers: str | Iterable[str],
+        *,
+        region: Region | str = Region.RU,
+        mode: TrackMode | str = TrackMode.DAILY,
+        times: Sequence[str | dtime] = ("09:00",),
+        days: Collection[int] = (0, 1, 2, 3, 4, 5, 6),
+        stop_station: bool | str = True,
+        comment: str | None = None,
+        emails: Iterable[str] | None = None,
+        attach_excel: bool | None = None,
+    ) -> AddResult:
+        """Put wagons and/or containers on tracking; Alta answers ``hash`` for the wagons and
+        ``cont_hash`` for the containers.
+
+        ``numbers``: a list or the text a dispatcher typed; every number is checked first and a
+        wrong one raises :class:`AltaInvalidNumbers` with nothing sent. ``times``: up to three
+        Moscow ``HH:MM`` report times (``times_per_day`` is sent as their count). ``days``:
+        0 = Sunday … 6 = Saturday. ``stop_station``: True = stop at the destination, False =
+        manual, or a 5-digit ESR code to stop at.
+        """
+        text = numbers if isinstance(numbers, str) else " ".join(numbers)
+        parsed = split_numbers(text)
+        if parsed.problems:
+            raise invalid_numbers_error(parsed.problems)
+        if not parsed.valid:
+            raise AltaInvalidArgument(
+                "add: no numbers given",
+                code="CLIENT_CHECK",
+                user_message="Укажите номера вагонов или контейнеров.",
+                user_message_en="Please give wagon or container numbers.",
+                action="add",
+            )
+        region = Region(region)
+        params: dict[str, str] = {
+            "wagons": ",".join(parsed.valid),
+            "state": region.state,
+            "track_state": region.value,
+            "track_type": str(ADD_TRACK_TYPE[TrackMode(mode)]),
+            "stop_station": _stop_station_param(stop_station),
+            **_schedule_params(times, days),
+        }
+        if comment:
+            params["comment"] = comment
+        if emails:
+            params["emails"] = ",".join(emails)
+            params["email_report_type"] = "2"  # "always 2"
+            if attach_excel is not None:
+                params["attach_excel"] = "1" if attach_excel else "0"
+        return await self._request("add", params, _head(AddResult))
+
+    async def show(self, request_hash: str) -> ShowResult:
+        """The latest dislocation report of a request (``hash`` or ``cont_hash``).
+
+        Before the first report every row says ``no_data`` (``ShowResult.no_data``): not an
+        error. Refused with :class:`AltaRateLimited` within ``show_interval`` seconds of the
+        previous ``show`` of the same request.
+        """
+        now = self._monotonic()
+        last = self._last_show.get(request_hash)
+        if last is not None and now - last < self._show_interval:
+            wait = self._show_interval - (now - last)
+            raise AltaRateLimited(
+                f"show: the same request was asked {now - last:.0f}s ago (at most once a minute)",
+                code="CLIENT_SHOW_INTERVAL",
+                action="show",
+                retry_after=wait,
+            )
+        self._last_show[request_hash] = now
+
+        def parse(envelope: Envelope) -> ShowResult:
+            rows = show_rows(envelope.body)
+            return ShowResult(
+                hash=request_hash,
+                descr=envelope.descr,
+                reports=[Dislocation.from_raw(row) for row in rows],
+                raw=envelope.body,
+            )
+
+        return await self._request("show", {"hash": request_hash}, parse)
+
+    async def cancel_track(self, request_hash: str, numbers: Iterable[str] | None = None) -> Ack:
+        """Stop tracking a whole request, or only ``numbers`` of it."""
+        params = {"hash": request_hash}
+        chosen = [n.strip().upper() for n in numbers or () if n.strip()]
+        if chosen:
+            params["wagons"] = ",".join(chosen)
+        return await self._request("cancel_track", params, _head(Ack))
+
+    async def track_list(self) -> list[TrackRequest]:
+        """Every tracking request of the contract (one row per hash)."""
+        return await self._request("track_list", {}, _rows(TrackRequest))
+
+    async def carr_list(self, request_hash: str) -> list[str]:
+        """The wagon/container numbers of one request."""
+
+        def parse(envelope: Envelope) -> list[str]:
+            numbers: list[str] = []
+            for item in envelope.body:
+                if isinstance(item, Mapping):
+                    numbers += CarrList.model_validate(item).carrs
+            return [str(n).strip().upper() for n in numbers]
+
+        return await self._request("carr_list", {"hash": request_hash}, parse)
+
+    async def balance(self) -> Balance:
+        """Money (``balans``, roubles) and bonuses left on the contract."""
+        return await self._request("balance", {}, _head(Balance))
+
+    # --- the one place that talks HTTP ------------------------------------------------------------
+
+    async def _request(
+        self, action: str, params: Mapping[str, str], parse: Callable[[Envelope], T]
+    ) -> T:
+        self.stats.calls[action] += 1
+        try:
+            envelope = await self._send_with_retries(action, params)
+            try:
+                return parse(envelope)
+            except (ValidationError, TypeError, ValueError):
+                raise AltaUnavailable(
+                    f"{action}: answer does not match the documented format", action=action
+                ) from None
+        except AltaError:
+            self.stats.errors[action] += 1
+            raise
+
+    async def _send_with_retries(self, action: str, params: Mapping[str, str]) -> Envelope:
+        attempts = 1 + (self._retries if action in RETRYABLE_ACTIONS else 0)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential_jitter(
+                multiplier=self._backoff, max=self._backoff * 8, jitter=self._backoff
+            ),
+            retry=retry_if_exception(_is_retryable),
+            before_sleep=self._before_retry(action),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(action, params)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def _before_retry(self, action: str) -> Callable[[RetryCallState], None]:
+        def log_retry(state: RetryCallState) -> None:
+            self.stats.retries[action] += 1
+            error = state.outcome.exception() if state.outcome else None
+            logger.warning(
+                "alta %s: attempt %d failed (%s), retrying",
+                action,
+                state.attempt_number,
+                self._redact(str(error)),
+            )
+
+        return log_retry
+
+    async def _send_once(self, action: str, params: Mapping[str, str]) -> Envelope:
+        if self._auth_locked:
+            raise AltaDisabled(
+                f"{action}: not called, the credentials were rejected earlier",
+                code="AUTH_LOCKED",
+                action=action,
+            )
+        await self._acquire_budget(action)
+        response = await self._transport(action, params)
+        logger.debug(
+            "alta %s %s -> HTTP %s",
+            response.request.method,
+            redact_url(response.request.url),
+            response.status_code,
+        )
+        return self._envelope(action, response)
+
+    async def _transport(self, action: str, params: Mapping[str, str]) -> httpx.Response:
+        """Send one request. httpx errors become :class:`AltaUnavailable`, raised outside the
+        ``except`` block so the httpx exception (whose request holds the secret) is not chained."""
+        pairs = [
+            ("action", action),
+            ("login", self._login),
+            ("sa", self._sa),
+            ("secret", self._secret),
+            *params.items(),
+        ]
+        try:
+            if ACTIONS.get(action, Kind.READ) is Kind.READ:
+                return await self._http.get(self._base_url, params=tuple(pairs))
+            return await self._http.post(
+                self._base_url,
+                content=urlencode(pairs),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except httpx.TimeoutException:
+            reason = f"timed out after {self._timeout}s"
+        except httpx.HTTPError as exc:
+            reason = f"network error {type(exc).__name__}: {self._redact(str(exc))}"
+        logger.warning("alta %s: %s", action, reason)
+        raise AltaUnavailable(f"{action}: {reason}", action=action, retryable=True)
+
+    def _envelope(self, action: str, response: httpx.Response) -> Envelope:
+        status = response.status_code
+        try:
+            payload = json.loads(response.content.decode("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        head, body = _split(payload)
+        if head is not None and _status(head) in ("error", "fail"):
+            raise self._vendor_error(action, head)
+        if status in (401, 403):
+            raise self._vendor_error(action, {"status": "error", "descr": "HTTP auth refused"})
+        if status == 429:
+            raise AltaRateLimited(f"{action}: HTTP 429", code=429, action=action)
+        if status >= 400:
+            logger.warning("alta %s: HTTP %s", action, status)
+            raise AltaUnavailable(
+                f"{action}: HTTP {status}", code=status, action=action, retryable=status >= 500
+            )
+        if head is None or _status(head) != "ok":
+            kind = "not JSON" if payload is None else "not an Alta answer"
+            logger.warning("alta %s: answer is %s (HTTP %s)", action, kind, status)
+            raise AltaUnavailable(f"{action}: answer is {kind}", action=action, retryable=True)
+        return Envelope(head=head, body=body)
+
+    def _vendor_error(self, action: str, head: Mapping[str, Any]) -> AltaError:
+        if action == "test_secret" and not head.get("descr") and head.get("code") is None:
+            # test_secret's documented refusal is a bare {"status": "error"}.
+            head = {**head, "descr": TEST_SECRET_FAILED.descr}
+        error = error_from_head(action, head)
+        if isinstance(error, AltaAuthError):
+            self._auth_locked = True
+            logger.error(
+                "alta %s: credentials rejected (%s); no further calls until reset_auth_lock()",
+                action,
+                error.vendor_text or error.code,
+            )
+        else:
+            logger.info("alta %s: error %s %s", action, error.code, error.vendor_text)
+        return error
+
+    async def _acquire_budget(self, action: str) -> None:
+        try:
+            async with asyncio.timeout(self._max_rate_wait):
+                await self._limiter.acquire()
+        except TimeoutError:
+            logger.warning("alta %s: client-side budget spent", action)
+            raise AltaRateLimited(
+                f"{action}: client-side budget of {self._per_minute_limit} requests/minute spent",
+                code="CLIENT_BUDGET",
+                action=action,
+            ) from None
+
+    def _redact(self, text: str) -> str:
+        """Mask secret-looking query values and, belt and braces, the secret itself."""
+        return redact_url(text).replace(self._secret, "***")
+
+
+@functools.cache
+def _shared_tls_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+# --- parsing helpers ------------------------------------------------------------------------------
+
+
+def _split(payload: Any) -> tuple[dict[str, Any] | None, list[Any]]:
+    """``[head, *body]``; ``test_secret``'s bare object counts as a head without a body."""
+    if isinstance(payload, dict) and "status" in payload:
+        return payload, []
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        head: dict[str, Any] = payload[0]
+        if "status" in head:
+            return head, list(payload[1:])
+    return None, []
+
+
+def _status(head: Mapping[str, Any]) -> str:
+    return str(head.get("status") or "").strip().lower()
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, AltaError) and exc.retryable
+
+
+def _head(model: type[M]) -> Callable[[Envelope], M]:
+    def parse(envelope: Envelope) -> M:
+        return model.model_validate(envelope.head)
+
+    return parse
+
+
+def _rows(model: type[M]) -> Callable[[Envelope], list[M]]:
+    def parse(envelope: Envelope) -> list[M]:
+        rows: list[Any] = []
+        for item in envelope.body:
+            rows += item if isinstance(item, list) else [item]
+        return [model.model_validate(row) for row in rows if isinstance(row, Mapping)]
+
+    return parse
+
+
+def _stop_station_param(stop: bool | str) -> str:
+    if isinstance(stop, bool):
+        return "yes" if stop else "no"
+    value = stop.strip().lower()
+    if value in ("yes", "no"):
+        return value
+    if value.isdigit() and len(value) in (5, 6):
+        return value[:5]  # the document asks for the 5-digit ESR code
+    raise AltaInvalidArgument(
+        f"add: stop_station {stop!r} is not yes/no or a 5-digit ESR code",
+        code="CLIENT_CHECK",
+        user_message="Станция снятия — «да», «нет» или 5-значный код ЕСР станции.",
+        user_message_en="The stop station is yes, no or a 5-digit ESR station code.",
+        action="add",
+    )
+
+
+def _schedule_params(times: Sequence[str | dtime], days: Collection[int]) -> dict[str, str]:
+    """``times`` (up to three ``HH:MM``), ``times_per_day`` (their count) and ``days``. Sent
+    under their real names: the document's sample URL mangled them into ``×=``."""
+    texts: list[str] = []
+    for value in times:
+        text = value.strftime("%H:%M") if isinstance(value, dtime) else str(value).strip()
+        try:
+            parsed = dtime.fromisoformat(text if len(text) > 4 else "0" + text)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            texts = []
+            break
+        texts.append(parsed.strftime("%H:%M"))
+    unique_days = sorted(set(days))
+    if (
+        not texts
+        or len(texts) > MAX_TIMES_PER_DAY
+        or not unique_days
+        or any(not 0 <= d <= 6 for d in unique_days)
+    ):
+        raise AltaInvalidArgument(
+            f"add: schedule times={list(times)!r} days={sorted(days)!r} is not valid",
+            code="CLIENT_CHECK",
+            user_message="Время отчётов — от одного до трёх значений ЧЧ:ММ, дни — от 0 (вс) "
+            "до 6 (сб).",
+            user_message_en="Report times are one to three HH:MM values, days 0 (Sun) to 6 (Sat).",
+            action="add",
+        )
+    texts = sorted(set(texts))
+    return {
+        "times": ",".join(texts),
+        "times_per_day": str(len(texts)),
+        "days": ",".join(str(d) for d in unique_days),
+    }

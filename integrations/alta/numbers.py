@@ -1,0 +1,145 @@
+"""Wagon and container numbers: checked before any paid call.
+
+* A Russian (1520 mm network) wagon number has 8 digits; the last is a check digit over the
+  first seven: weights 2,1,2,1,2,1,2, each product replaced by the sum of its digits, and
+  check = (10 − sum mod 10) mod 10. ``54676515`` (Alta's test wagon) passes.
+* A container number is ISO 6346 (4 letters, 6 digits, a check digit), checked with
+  python-stdnum's maintained ``stdnum.iso6346``. ``AMFU8899067`` (Alta's test container) passes.
+
+:func:`split_numbers` reads what a dispatcher typed (spaces, commas, semicolons, newlines, a
+container with the usual space or dash ``AMFU 889906-7``) into wagons, containers and
+problems. A problem is structured (number, reason, expected check digit); the sentence a user
+reads comes from :func:`integrations.alta.errors.number_problem_message`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+from stdnum import iso6346
+from stdnum.exceptions import ValidationError
+
+WAGON_WEIGHTS: Final = (2, 1, 2, 1, 2, 1, 2)
+_SEPARATORS = re.compile(r"[\s,;]+")
+# "AMFU 889906 7", "AMFU-889906-7": a container written in its printed groups.
+_CONTAINER_GROUPS = re.compile(r"\b([A-Za-z]{4})[\s-]?(\d{6})[\s-]?(\d)\b")
+
+
+class NumberKind(StrEnum):
+    WAGON = "wagon"
+    CONTAINER = "container"
+
+
+class ProblemReason(StrEnum):
+    CHECK_DIGIT = "check_digit"  # right shape, wrong check digit
+    WAGON_LENGTH = "wagon_length"  # digits only, but not 8 of them
+    CONTAINER_FORMAT = "container_format"  # letters in it, but not 4 letters + 7 digits
+    CONTAINER_OWNER = "container_owner"  # 4th letter is not U, J or Z (ISO 6346 category)
+    UNRECOGNIZED = "unrecognized"  # neither a wagon nor a container
+
+
+@dataclass(frozen=True)
+class NumberProblem:
+    """Why ``number`` cannot be put on tracking; ``expected_check_digit`` when that is why."""
+
+    number: str
+    reason: ProblemReason
+    kind: NumberKind | None = None
+    expected_check_digit: str | None = None
+
+
+@dataclass
+class ParsedNumbers:
+    """A typed list split by kind, in the order typed, without repeats."""
+
+    wagons: list[str] = field(default_factory=list)
+    containers: list[str] = field(default_factory=list)
+    problems: list[NumberProblem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> list[str]:
+        return self.wagons + self.containers
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.valid)
+
+
+def wagon_check_digit(first_seven: str) -> int:
+    """The check digit of a wagon number from its first seven digits."""
+    if len(first_seven) != 7 or not first_seven.isdigit():
+        raise ValueError("a wagon check digit needs exactly seven digits")
+    total = 0
+    for digit, weight in zip(first_seven, WAGON_WEIGHTS, strict=True):
+        product = int(digit) * weight
+        total += product // 10 + product % 10
+    return (10 - total % 10) % 10
+
+
+def is_valid_wagon(number: str) -> bool:
+    return len(number) == 8 and number.isdigit() and wagon_check_digit(number[:7]) == int(number[7])
+
+
+def is_valid_container(number: str) -> bool:
+    return iso6346.is_valid(number)
+
+
+def normalize(token: str) -> str:
+    """Upper-case, without the spaces and dashes people put inside a container number."""
+    return re.sub(r"[\s-]", "", token).upper()
+
+
+def check_number(token: str) -> NumberKind | NumberProblem:
+    """The kind of a valid number, or the problem with it."""
+    number = normalize(token)
+    if number.isdigit():
+        if len(number) != 8:
+            return NumberProblem(number, ProblemReason.WAGON_LENGTH, NumberKind.WAGON)
+        expected = wagon_check_digit(number[:7])
+        if int(number[7]) != expected:
+            return NumberProblem(number, ProblemReason.CHECK_DIGIT, NumberKind.WAGON, str(expected))
+        return NumberKind.WAGON
+    if re.fullmatch(r"[A-Z]{4}\d{7}", number):
+        if number[3] not in "UJZ":
+            return NumberProblem(number, ProblemReason.CONTAINER_OWNER, NumberKind.CONTAINER)
+        try:
+            iso6346.validate(number)
+        except ValidationError:
+            digit = str(iso6346.calc_check_digit(number[:10]))
+            return NumberProblem(number, ProblemReason.CHECK_DIGIT, NumberKind.CONTAINER, digit)
+        return NumberKind.CONTAINER
+    if re.search(r"[A-Z]", number) and re.search(r"\d", number):
+        return NumberProblem(number, ProblemReason.CONTAINER_FORMAT, NumberKind.CONTAINER)
+    return NumberProblem(number, ProblemReason.UNRECOGNIZED)
+
+
+def split_numbers(text: str) -> ParsedNumbers:
+    """Split a typed list into wagons, containers and problems (repeats dropped)."""
+    joined = _CONTAINER_GROUPS.sub(lambda m: "".join(m.groups()), text)
+    parsed = ParsedNumbers()
+    seen: set[str] = set()
+    for token in _SEPARATORS.split(joined):
+        if not token:
+            continue
+        number = normalize(token)
+        if number in seen:
+            continue
+        seen.add(number)
+        result = check_number(number)
+        if result is NumberKind.WAGON:
+            parsed.wagons.append(number)
+        elif result is NumberKind.CONTAINER:
+            parsed.containers.append(number)
+        else:
+            assert isinstance(result, NumberProblem)
+            parsed.problems.append(result)
+    return parsed
+
+
+def number_kind(number: str) -> NumberKind | None:
+    """``wagon``/``container`` for a valid number, else ``None`` (for a search box)."""
+    result = check_number(number)
+    return result if isinstance(result, NumberKind) else None
