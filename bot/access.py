@@ -28,7 +28,7 @@ from bot.callbacks import AccessRequestCb
 from bot.i18n import PoI18n, locale_for
 from bot.menus import publish_user_menu
 from bot.policy import GROUP_TYPES, allows, rule_of
-from bot.services import SERVICE_TITLES
+from bot.services import title_of
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import utcnow
@@ -143,7 +143,7 @@ class AccessMiddleware:
 
 
 async def answer_integration_off(event: TelegramObject, service: str) -> None:
-    text = _("error.integration_off").format(name=SERVICE_TITLES.get(service, service))
+    text = _("error.integration_off").format(name=title_of(service))
     if isinstance(event, CallbackQuery):
         await event.answer(text, show_alert=True)
     elif isinstance(event, Message):

@@ -28,13 +28,11 @@ from bot.health import HealthServer, HealthState, IntegrationHealth
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
+from bot.services import REGISTRY, ServiceContext, ServiceRuntime
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
 from handlers import build_root_router
-from handlers.movizor.live_locations import LiveLocations
 from integrations.base import Watcher
-from integrations.movizor.client import MovizorClient
-from integrations.movizor.watcher import DriverInfo, MovizorWatcher
 from storage import Repos
 from storage.db import Database
 
@@ -69,7 +67,7 @@ class LogiBot:
         )
         self.health = HealthState(
             integrations={
-                name: IntegrationHealth(name, enabled)
+                name: IntegrationHealth(name, name in REGISTRY and enabled)
                 for name, enabled in settings.enabled_integrations().items()
             },
             polling_last_ok=lambda: self.requests.last_poll_ok,
@@ -88,11 +86,17 @@ class LogiBot:
             limits=send_limits or SendLimits(),
         )
         self.scheduler = AlertScheduler(self.repos)
-        self._build_clients()
-        self.live_locations = LiveLocations(
-            self.bot, self.movizor, self.i18n, poll_seconds=settings.movizor_poll_seconds
+        context = ServiceContext(
+            settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
         )
-        for watcher, every_seconds in [*self._integration_watchers(), *extra_watchers]:
+        # One runtime per configured service (bot/services.py); the rest answer "not configured".
+        self.services: dict[str, ServiceRuntime] = {
+            name: spec.build(context)
+            for name, spec in REGISTRY.items()
+            if spec.configured(settings)
+        }
+        service_watchers = [w for runtime in self.services.values() for w in runtime.watchers()]
+        for watcher, every_seconds in [*service_watchers, *extra_watchers]:
             self.add_watcher(watcher, every_seconds)
         self.tracker = UpdateTracker(self.metrics)
         self.dp = self._build_dispatcher(extra_routers)
@@ -108,37 +112,6 @@ class LogiBot:
         dp.workflow_data.update(self.dependencies())
         dp.shutdown.register(self._on_shutdown)
         return dp
-
-    def _build_clients(self) -> None:
-        """One client per configured integration; handlers receive them by name."""
-        self.movizor: MovizorClient | None = None
-        if self.settings.movizor_enabled:
-            assert self.settings.movizor_project and self.settings.movizor_key
-            self.movizor = MovizorClient(
-                self.settings.movizor_base_url,
-                self.settings.movizor_project,
-                self.settings.movizor_key.get_secret_value(),
-                hourly_limit=self.settings.movizor_hourly_limit,
-            )
-
-    def _integration_watchers(self) -> list[tuple[Watcher, int]]:
-        """The watchers of the integrations configured in the settings."""
-        watchers: list[tuple[Watcher, int]] = []
-        if self.movizor is not None:
-            watcher = MovizorWatcher(self.movizor, self._driver_directory, self._remember_driver)
-            watchers.append((watcher, self.settings.movizor_poll_seconds))
-        return watchers
-
-    async def _driver_directory(self, phones: set[str]) -> dict[str, DriverInfo]:
-        drivers = await self.repos.drivers.many(phones)
-        return {phone: DriverInfo(d.title, d.tags) for phone, d in drivers.items()}
-
-    async def _remember_driver(self, phone: str, info: DriverInfo) -> None:
-        await self.repos.drivers.upsert(phone, info.title, info.tags)
-
-    async def _close_clients(self) -> None:
-        if self.movizor is not None:
-            await self.movizor.aclose()
 
     def add_watcher(self, watcher: Watcher, every_seconds: int) -> WatchRunner:
         health = self.health.integrations.setdefault(
@@ -166,8 +139,14 @@ class LogiBot:
             "timezone": self.settings.timezone,
             "pipeline": self.pipeline,
             "scheduler": self.scheduler,
-            "movizor": self.movizor,
-            "live_locations": self.live_locations,
+            "services": self.services,
+            # Every service's names, None while it is not configured.
+            **{name: None for spec in REGISTRY.values() for name in spec.dependency_names},
+            **{
+                k: v
+                for runtime in self.services.values()
+                for k, v in runtime.dependencies().items()
+            },
         }
 
     async def start(self) -> None:
@@ -181,7 +160,8 @@ class LogiBot:
             # Menus are a convenience; the bot still works without them.
             log.warning("could not publish command menus: %s", exc)
         await self.scheduler.start()
-        await self.live_locations.start()
+        for runtime in self.services.values():
+            await runtime.start()
         await self.sender.start()
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
@@ -220,5 +200,6 @@ class LogiBot:
     async def _stop_background_work(self) -> None:
         await self.scheduler.stop()
         await self.sender.stop()
-        await self.live_locations.stop()
-        await self._close_clients()
+        services, self.services = self.services, {}  # stopped once, even if close() runs twice
+        for runtime in services.values():
+            await runtime.stop()

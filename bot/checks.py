@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -11,9 +10,10 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from aiohttp import ClientError
 
+import handlers  # noqa: F401  (registers the services)
 from bot.config import Settings
+from bot.services import REGISTRY
 from integrations.errors import IntegrationError
-from integrations.movizor.client import MovizorClient
 from storage.db import Database
 
 
@@ -23,31 +23,6 @@ class CheckResult:
     ok: bool
     detail: str
     skipped: bool = False
-
-
-Check = Callable[[Settings], Awaitable[CheckResult]]
-
-
-async def check_movizor(settings: Settings) -> CheckResult:
-    """`balance` is the cheapest call that proves both the address and the key."""
-    assert settings.movizor_project and settings.movizor_key
-    client = MovizorClient(
-        settings.movizor_base_url,
-        settings.movizor_project,
-        settings.movizor_key.get_secret_value(),
-        retries=0,
-    )
-    try:
-        balance = await client.balance()
-    except IntegrationError as exc:
-        return CheckResult("movizor", False, f"{type(exc).__name__}: {exc.user_message}")
-    finally:
-        await client.aclose()
-    return CheckResult("movizor", True, f"balance {balance.balance:.2f} ₽")
-
-
-# One check per integration with a client (integration name -> check).
-INTEGRATION_CHECKS: dict[str, Check] = {"movizor": check_movizor}
 
 
 async def check_database(settings: Settings) -> CheckResult:
@@ -80,14 +55,17 @@ async def check_telegram(settings: Settings) -> CheckResult:
 
 async def run_checks(settings: Settings) -> list[CheckResult]:
     results = [await check_database(settings), await check_telegram(settings)]
-    for name, enabled in settings.enabled_integrations().items():
-        check = INTEGRATION_CHECKS.get(name)
-        if not enabled:
+    for name, spec in REGISTRY.items():
+        if not spec.configured(settings):
             results.append(CheckResult(name, False, "not configured (off)", skipped=True))
-        elif check is None:
-            results.append(
-                CheckResult(name, False, "configured, but not supported yet", skipped=True)
-            )
-        else:
-            results.append(await check(settings))
+            continue
+        try:
+            results.append(CheckResult(name, True, await spec.check(settings)))
+        except IntegrationError as exc:
+            results.append(CheckResult(name, False, f"{type(exc).__name__}: {exc.user_message}"))
+    # Integrations with settings whose service is not built yet.
+    for name, enabled in settings.enabled_integrations().items():
+        if name not in REGISTRY:
+            detail = "configured, but not supported yet" if enabled else "not configured (off)"
+            results.append(CheckResult(name, False, detail, skipped=True))
     return results

@@ -1,13 +1,18 @@
-"""One aiogram Router per area, each built by its module's ``make_router()``.
+"""One aiogram Router per area, each built by its module's ``make_router()``, and the services.
 
 Routers are built per application (not at import) so that several bots can live in one process,
 as they do in the tests and the benchmark. Order matters: the fallback router comes last.
+
+A service is registered by importing its ``handlers/<service>/service.py`` below (one line per
+service); its router is included from the registry (bot/services.py).
 """
 
 from __future__ import annotations
 
 from aiogram import Router
 
+import handlers.movizor.service  # noqa: F401  (registers Movizor)
+from bot.services import REGISTRY
 from handlers import (
     admin,
     alert_actions,
@@ -18,7 +23,6 @@ from handlers import (
     status,
     subscriptions,
 )
-from handlers.movizor import router as movizor
 
 
 def build_root_router() -> Router:
@@ -31,7 +35,7 @@ def build_root_router() -> Router:
         status.make_router(),
         subscriptions.make_router(),
         alert_actions.make_router(),
-        movizor.make_router(),
+        *(spec.make_router() for spec in REGISTRY.values()),
         confirmations.make_router(),
         common.make_fallback_router(),
     )

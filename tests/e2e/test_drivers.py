@@ -360,7 +360,7 @@ async def test_follow_posts_a_live_location_and_moves_it_with_one_fetch(harness,
 
     sim.advance(16 * 60)  # the 15-minute tariff locates the drivers again
     fetches, lookups = calls(sim, "pos_objects"), calls(sim, "pos_last")
-    await harness.app.live_locations.cycle()
+    await harness.app.services["movizor"].live_locations.cycle()
     assert calls(sim, "pos_objects") == fetches + 1 and calls(sim, "pos_last") == lookups
     moved = next(c for c in harness.emu.calls[start:] if c.method == "editMessageLiveLocation")
     fix = sim.object(PHONE).last_fix
@@ -368,16 +368,18 @@ async def test_follow_posts_a_live_location_and_moves_it_with_one_fetch(harness,
     assert moved.params["message_id"] == posted.result["message_id"]
 
     sim.advance(30 * 60)  # the short trip to Химки is over
-    await harness.app.live_locations.cycle()
+    await harness.app.services["movizor"].live_locations.cycle()
     arrived = await harness.emu.wait_for_message(ADMIN, has_text("Химки-рейс прибывает"))
     assert arrived
-    [followed] = harness.app.live_locations.followed()
-    followed.until = harness.app.live_locations.clock()  # the live period runs out
-    await harness.app.live_locations.cycle()
+    [followed] = harness.app.services["movizor"].live_locations.followed()
+    followed.until = harness.app.services[
+        "movizor"
+    ].live_locations.clock()  # the live period runs out
+    await harness.app.services["movizor"].live_locations.cycle()
     await harness.emu.wait_for_message(ADMIN, has_text("закончилась"))
     stops = [c for c in harness.emu.calls[start:] if c.method == "stopMessageLiveLocation"]
     assert len(stops) == 2
-    assert not harness.app.live_locations.followed()
+    assert not harness.app.services["movizor"].live_locations.followed()
     none = await harness.say(ADMIN, f"/unfollow {PHONE}")
     assert "не показывается" in text(none)
 
