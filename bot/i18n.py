@@ -1,8 +1,10 @@
 """Texts in ru (default) and en, through aiogram's gettext-based i18n.
 
 Texts live in ``bot/locales/<lang>/LC_MESSAGES/logibot.po`` keyed by a short id
-(``help.title``). The .po files are compiled in memory with Babel at start, so there is no
-build step and no binary file in the repository.
+(``help.title``); a service keeps its own texts beside its handlers, in
+``handlers/<service>/locales/<lang>.po``, merged into the same catalogue (an id defined twice is
+an error). The .po files are compiled in memory with Babel at start, so there is no build step
+and no binary file in the repository.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).parent / "locales"
+SERVICE_LOCALES = Path(__file__).parent.parent / "handlers"
 DOMAIN = "logibot"
 SUPPORTED = ("ru", "en")
 # Telegram language codes that read Russian comfortably get Russian; the rest English.
@@ -32,12 +35,21 @@ class PoI18n(I18n):
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}
         for po_path in sorted(self.path.glob(f"*/LC_MESSAGES/{self.domain}.po")):
+            locale = po_path.parent.parent.name
             with po_path.open("rb") as fp:
-                catalog = read_po(fp, locale=po_path.parent.parent.name)
+                catalog = read_po(fp, locale=locale)
+            for service_po in sorted(SERVICE_LOCALES.glob(f"*/locales/{locale}.po")):
+                with service_po.open("rb") as fp:
+                    for message in read_po(fp, locale=locale):
+                        if not message.id:
+                            continue
+                        if message.id in catalog:
+                            raise ValueError(f"{service_po}: {message.id!r} is defined twice")
+                        catalog[message.id] = message
             buffer = io.BytesIO()
             write_mo(buffer, catalog)
             buffer.seek(0)
-            translations[po_path.parent.parent.name] = gettext.GNUTranslations(buffer)
+            translations[locale] = gettext.GNUTranslations(buffer)
         return translations
 
     @contextmanager
