@@ -323,10 +323,17 @@ class _Console:
     def send(self, text: str) -> None:
         if self.chat_id != self.user_id:
             self.chat_id = self.emu.resolve_chat_id(self.chat_id)
+        hidden = len(self.emu.hidden_from_bot)
         try:
             self.emu.user_sends(self.user_id, text, chat_id=self.chat_id)
         except ValueError as exc:
             self.write(f"(не отправлено: {exc})")
+            return
+        if len(self.emu.hidden_from_bot) > hidden:
+            self.write(
+                "(бот этого не видит: в группе с режимом приватности ему приходят только "
+                "команды, ответы на его сообщения и упоминания @бота)"
+            )
 
     def press(self, number: int) -> bool:
         """Press button N of the latest message with an inline keyboard; False if there is none."""

@@ -20,9 +20,10 @@ from sandbox.telegram_emulator.updates import UpdateQueue
 class ChatMethods:
     """getMe, set/get/deleteMyCommands, leaveChat, getChat, getChatMember(s), close, logOut."""
 
-    def __init__(self, chats: ChatStore, updates: UpdateQueue) -> None:
+    def __init__(self, chats: ChatStore, updates: UpdateQueue, *, privacy_mode: bool) -> None:
         self._chats = chats
         self._updates = updates
+        self.privacy_mode = privacy_mode
         self.commands: dict[tuple[str, str], list[JsonDict]] = {}
 
     def methods(self) -> dict[str, Handler]:
@@ -43,7 +44,7 @@ class ChatMethods:
         return {
             **self._chats.bot_user,
             "can_join_groups": True,
-            "can_read_all_group_messages": False,
+            "can_read_all_group_messages": not self.privacy_mode,
             "supports_inline_queries": False,
             "can_connect_to_business": False,
             "has_main_web_app": False,

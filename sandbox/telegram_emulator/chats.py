@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sandbox.telegram_emulator.common import JsonDict, bad_request, forbidden
+from sandbox.telegram_emulator.formatting import utf16_slice
 
 
 @dataclass
@@ -47,6 +48,9 @@ class Chat:
     bot_status: str = "member"  # groups: member/administrator/left/kicked
     members: dict[int, str] = field(default_factory=dict)  # groups: user id -> status
     migrated_to: int | None = None
+    # The latest ForceReply prompt: (message id, the users it asks, None = everyone). A Telegram
+    # app answers it with a reply, which is what privacy mode lets through to the bot.
+    force_reply: tuple[int, frozenset[int] | None] | None = None
     next_message_id: int = 1
     messages: dict[int, StoredMessage] = field(default_factory=dict)
 
@@ -310,6 +314,37 @@ class ChatStore:
         stored = StoredMessage(message=copy.deepcopy(message), from_bot=from_bot)
         chat.messages[message_id] = stored
         return stored
+
+    def expect_reply(self, chat: Chat, message: JsonDict, *, selective: bool) -> None:
+        """The bot sent a ForceReply prompt. ``selective`` asks only the users @mentioned in
+        its text and the sender of the message it replies to; otherwise everyone."""
+        targets: set[int] | None = None
+        if selective:
+            targets = set()
+            text = str(message.get("text", ""))
+            for entity in message.get("entities", []):
+                if entity.get("type") == "text_mention":
+                    targets.add(int(entity["user"]["id"]))
+                elif entity.get("type") == "mention":
+                    name = utf16_slice(text, entity["offset"], entity["length"]).lstrip("@")
+                    targets |= {u["id"] for u in self.users.values() if u.get("username") == name}
+            replied = message.get("reply_to_message") or {}
+            if "from" in replied:
+                targets.add(int(replied["from"]["id"]))
+        chat.force_reply = (
+            int(message["message_id"]),
+            frozenset(targets) if targets is not None else None,
+        )
+
+    def pending_prompt(self, chat: Chat, user_id: int) -> int | None:
+        """The ForceReply prompt a person's app would answer with their next message, if any."""
+        if chat.force_reply is None:
+            return None
+        message_id, targets = chat.force_reply
+        stored = chat.messages.get(message_id)
+        if stored is None or stored.deleted or (targets is not None and user_id not in targets):
+            return None
+        return message_id
 
     def reply_snapshot(self, chat: Chat, message_id: int) -> JsonDict:
         stored = chat.messages.get(message_id)

@@ -19,6 +19,12 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
 
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """The part of ``text`` an entity's UTF-16 ``offset`` and ``length`` point at."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    return units[offset * 2 : (offset + length) * 2].decode("utf-16-le", "surrogatepass")
+
+
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
     return len(text.encode("utf-16-le")) // 2

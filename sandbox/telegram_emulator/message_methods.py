@@ -217,11 +217,14 @@ class MessageMethods:
     async def _send_message(self, p: Params) -> Any:
         chat = self._chats.reachable(p.chat_id(), sending=True)
         raw_text, content = self._text_fields(p, "text")
-        content.update(self._send_options(chat, p, self._markup(p)))
+        markup = self._markup(p)
+        content.update(self._send_options(chat, p, markup))
         if isinstance(p.get("link_preview_options"), dict):
             content["link_preview_options"] = p.get("link_preview_options")
         self._rate_limit(chat)
         stored = self._store_bot_message(chat, content, raw_text)
+        if markup is not None and markup.get("force_reply"):
+            self._chats.expect_reply(chat, stored.message, selective=bool(markup.get("selective")))
         self._emit("message", chat.id, stored.message)
         return copy.deepcopy(stored.message)
 

@@ -23,10 +23,21 @@ from sandbox.telegram_emulator.updates import UpdateQueue
 class People:
     """Simulated people acting in chats; owned by the emulator, sharing its ChatStore."""
 
-    def __init__(self, chats: ChatStore, updates: UpdateQueue, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        chats: ChatStore,
+        updates: UpdateQueue,
+        clock: Callable[[], float],
+        *,
+        privacy_mode: bool = True,
+    ) -> None:
         self._chats = chats
         self._updates = updates
         self._clock = clock
+        # BotFather's privacy mode, on by default as on Telegram: in groups the bot sees only
+        # what is meant for it (see _bot_may_see).
+        self.privacy_mode = privacy_mode
+        self.hidden_from_bot: list[JsonDict] = []  # group messages privacy mode kept back
 
     def user_sends(
         self,
@@ -43,6 +54,11 @@ class People:
         content: JsonDict = {"text": text}
         if entities := detect_entities(text):
             content["entities"] = entities
+        if reply_to_message_id is None and not text.startswith("/"):
+            # A ForceReply prompt makes the app send the next message as a reply to it.
+            reply_to_message_id = self._chats.pending_prompt(chat, user_id)
+            if reply_to_message_id is not None:
+                chat.force_reply = None
         if reply_to_message_id is not None:
             content["reply_to_message"] = self._chats.reply_snapshot(chat, reply_to_message_id)
         if forward_from_user_id is not None:
@@ -152,5 +168,32 @@ class People:
         self._updates.queue("my_chat_member", self._chats.my_chat_member(chat, actor, old, new))
 
     def _deliver_message(self, chat: Chat, stored: StoredMessage) -> None:
-        """A message in ``chat`` (from a person or a service message) reaches the bot."""
+        """A message in ``chat`` (from a person or a service message) reaches the bot, unless
+        privacy mode keeps it back."""
+        if not self._bot_may_see(chat, stored.message):
+            self.hidden_from_bot.append(copy.deepcopy(stored.message))
+            return
         self._updates.queue("message", stored.message)
+
+    def _bot_may_see(self, chat: Chat, message: JsonDict) -> bool:
+        """Telegram's privacy mode: in a group the bot receives commands (``/cmd`` or
+        ``/cmd@thisbot``, not ``/cmd@otherbot``), replies to its own messages (what a
+        ForceReply prompt makes the app send), messages that mention it, and service messages
+        (members, migration). An admin bot, or one with privacy mode off, receives everything."""
+        if not self.privacy_mode or chat.is_private:
+            return True
+        if chat.bot_status == "administrator":
+            return True
+        text = message.get("text")
+        if text is None and message.get("caption") is None:
+            return True  # a service message (or media without a caption: not modelled)
+        text = text if text is not None else message.get("caption", "")
+        username = str(self._chats.bot_user.get("username", ""))
+        if text.startswith("/"):
+            command = text.split()[0] if text.split() else text
+            addressee = command.partition("@")[2]
+            return not addressee or addressee.lower() == username.lower()
+        replied = message.get("reply_to_message") or {}
+        if replied.get("from", {}).get("id") == self._chats.bot_user["id"]:
+            return True
+        return f"@{username}".lower() in text.lower()

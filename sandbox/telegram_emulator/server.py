@@ -65,6 +65,7 @@ class TelegramEmulator:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         callback_query_ttl: float = 15 * 60,
+        privacy_mode: bool = True,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -85,7 +86,7 @@ class TelegramEmulator:
         self._runner: web.AppRunner | None = None
         self._chats = ChatStore(self.bot_user, wall_clock)
         self._updates = UpdateQueue(on_poller_waiting=self._notify_activity)
-        self._people = People(self._chats, self._updates, clock)
+        self._people = People(self._chats, self._updates, clock, privacy_mode=privacy_mode)
         self._message_methods = MessageMethods(
             self._chats,
             FloodLimiter(limits, clock) if limits else None,
@@ -94,7 +95,7 @@ class TelegramEmulator:
             self.callback_answers,
             callback_query_ttl,
         )
-        self._chat_methods = ChatMethods(self._chats, self._updates)
+        self._chat_methods = ChatMethods(self._chats, self._updates, privacy_mode=privacy_mode)
         handlers: dict[str, Handler] = {
             **self._updates.methods(),
             **self._message_methods.methods(),
@@ -277,6 +278,11 @@ class TelegramEmulator:
             forward_from_user_id=forward_from_user_id,
             message_thread_id=message_thread_id,
         )
+
+    @property
+    def hidden_from_bot(self) -> list[JsonDict]:
+        """Group messages privacy mode kept from the bot (oldest first)."""
+        return self._people.hidden_from_bot
 
     def user_presses(
         self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None

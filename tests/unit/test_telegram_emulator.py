@@ -29,6 +29,7 @@ from aiogram.types import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     CallbackQuery,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -490,7 +491,10 @@ async def test_console_meta_commands_never_reach_the_bot(emu: TelegramEmulator, 
     assert "Начните с /help" in transcript
     assert "→ теперь вы пишете в [группа «Диспетчерская»]" in transcript
     texts = [u["message"].get("text") for u in emu.pending_updates if "message" in u]
-    assert texts[-2:] == ["привет группе", "5"]  # no keyboard yet, so "5" is plain text
+    assert texts[-1] == "5"  # no keyboard yet, so "5" is plain text
+    # Privacy mode: plain text in a group never reaches the bot.
+    assert "привет группе" not in texts
+    assert [m.get("text") for m in emu.hidden_from_bot] == ["привет группе"]
     assert not any(text and text.startswith("!") for text in texts)
 
 
@@ -500,3 +504,57 @@ def test_locations_render_with_a_map_link() -> None:
         "  📍 55.7558, 37.6173 (live 15 мин)",
         "  https://yandex.ru/maps/?pt=37.6173,55.7558&z=14",
     ]
+
+
+def texts_reaching_the_bot(emu: TelegramEmulator) -> list[str | None]:
+    return [u["message"].get("text") for u in emu.pending_updates if "message" in u]
+
+
+async def test_privacy_mode_shows_a_group_bot_only_what_is_meant_for_it(
+    emu: TelegramEmulator, bot: Bot, group: int
+) -> None:
+    emu.add_user(2002, "Ольга", username="olga")
+    assert not (await bot.get_me()).can_read_all_group_messages
+    prompt = await bot.send_message(group, "Вопрос всем")
+    emu.user_sends(USER, "просто болтаем", chat_id=group)
+    emu.user_sends(USER, "/status", chat_id=group)
+    emu.user_sends(USER, "/status@otherbot", chat_id=group)
+    emu.user_sends(USER, "/status@logibot", chat_id=group)
+    emu.user_sends(USER, "эй @logibot, где машина?", chat_id=group)
+    emu.user_sends(2002, "ответ боту", chat_id=group, reply_to_message_id=prompt.message_id)
+    emu.user_sends(USER, "а это в личке")
+    assert texts_reaching_the_bot(emu)[-5:] == [
+        "/status",
+        "/status@logibot",
+        "эй @logibot, где машина?",
+        "ответ боту",
+        "а это в личке",
+    ]
+    assert [m["text"] for m in emu.hidden_from_bot] == ["просто болтаем", "/status@otherbot"]
+
+
+async def test_an_admin_bot_sees_everything_in_a_group(emu: TelegramEmulator, group: int) -> None:
+    emu.add_bot_to_group(USER, group, as_admin=True)
+    emu.user_sends(USER, "просто болтаем", chat_id=group)
+    assert texts_reaching_the_bot(emu)[-1] == "просто болтаем"
+
+
+async def test_a_selective_force_reply_makes_the_asked_user_answer_with_a_reply(
+    emu: TelegramEmulator, bot: Bot, group: int
+) -> None:
+    emu.add_user(2002, "Ольга", username="olga")
+    question = emu.user_sends(USER, "/track", chat_id=group)
+    prompt = await bot.send_message(
+        group,
+        "Как назвать водителя?",
+        reply_to_message_id=question["message_id"],
+        reply_markup=ForceReply(selective=True),
+    )
+    emu.user_sends(2002, "я не в мастере", chat_id=group)  # not asked: plain text, hidden
+    answer = emu.user_sends(USER, "Петров", chat_id=group)
+    assert answer["reply_to_message"]["message_id"] == prompt.message_id
+    assert texts_reaching_the_bot(emu)[-1] == "Петров"
+    assert [m["text"] for m in emu.hidden_from_bot] == ["я не в мастере"]
+    # The prompt is answered: the next plain message is plain again.
+    emu.user_sends(USER, "и ещё", chat_id=group)
+    assert emu.hidden_from_bot[-1]["text"] == "и ещё"
