@@ -31,7 +31,7 @@ def on_confirm(action: str) -> Callable[[ConfirmAction], ConfirmAction]:
     return decorate
 
 
-async def ask(
+async def ask_to_confirm(
     message: Message,
     repos: Repos,
     *,

@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.access import role_name, user_label
 from bot.callbacks import AccessRequestCb, ChatStatusCb
-from bot.confirm import ask, on_confirm
+from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n, locale_for
 from bot.menus import publish_user_menu
 from bot.policy import rule
@@ -211,7 +211,7 @@ async def revoke(
     elif target.id in admin_ids:
         await message.answer(_("revoke.bootstrap").format(name=name))
     else:
-        await ask(
+        await ask_to_confirm(
             message,
             repos,
             user_id=user.id,

@@ -12,11 +12,13 @@ from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.confirm import ask, on_confirm
+from bot.confirm import ask_to_confirm, on_confirm
 from bot.phones import format_phone
+from bot.prompts import ask
 from bot.texts import format_time
 from handlers.movizor.callbacks import TrackCb
 from handlers.movizor.parsing import (
@@ -90,7 +92,7 @@ async def track(
         await ask_place(message, state)
     else:
         await state.set_state(TrackFlow.title)
-        await message.answer(_("drivers.track.ask_title").format(phone=format_phone(phone)))
+        await ask(message, _("drivers.track.ask_title").format(phone=format_phone(phone)))
 
 
 async def route(
@@ -119,7 +121,7 @@ async def route(
 async def title_typed(message: Message, state: FSMContext) -> None:
     title = (message.text or "").strip()
     if not title or len(title) > MAX_TITLE:
-        await message.answer(_("drivers.track.bad_title").format(max=MAX_TITLE))
+        await ask(message, _("drivers.track.bad_title").format(max=MAX_TITLE))
         return
     await state.update_data(title=title)
     await ask_place(message, state)
@@ -129,7 +131,7 @@ def done_button(keyboard: InlineKeyboardBuilder) -> None:
     keyboard.button(text=_("drivers.track.btn_done"), callback_data=TrackCb(action="done"))
 
 
-async def ask_place(message: Message, state: FSMContext) -> None:
+async def ask_place(message: Message, state: FSMContext, who: TgUser | None = None) -> None:
     """Ask for route point N; from the second one on, "Готово" ends the route."""
     points = (await state.get_data())["points"]
     await state.set_state(TrackFlow.place)
@@ -139,7 +141,7 @@ async def ask_place(message: Message, state: FSMContext) -> None:
         text = _("drivers.track.ask_next_point").format(n=len(points) + 1)
     else:
         text = _("drivers.track.ask_point")
-    await message.answer(text, reply_markup=keyboard.as_markup() if points else None)
+    await ask(message, text, keyboard.as_markup() if points else None, who=who)
 
 
 async def place_typed(message: Message, state: FSMContext, movizor: MovizorClient) -> None:
@@ -149,9 +151,8 @@ async def place_typed(message: Message, state: FSMContext, movizor: MovizorClien
     if len(data["points"]) >= MAX_POINTS:
         keyboard = InlineKeyboardBuilder()
         done_button(keyboard)
-        await message.answer(
-            _("drivers.track.too_many_points").format(max=MAX_POINTS),
-            reply_markup=keyboard.as_markup(),
+        await ask(
+            message, _("drivers.track.too_many_points").format(max=MAX_POINTS), keyboard.as_markup()
         )
         return
     try:
@@ -159,7 +160,7 @@ async def place_typed(message: Message, state: FSMContext, movizor: MovizorClien
     except MovizorGeocodeFailed:
         found = []
     if not found:
-        await message.answer(_("drivers.track.not_found").format(query=html.quote(query)))
+        await ask(message, _("drivers.track.not_found").format(query=html.quote(query)))
         return
     search = data["search"] + 1
     places: list[dict[str, Any]] = [
@@ -173,8 +174,8 @@ async def place_typed(message: Message, state: FSMContext, movizor: MovizorClien
             callback_data=TrackCb(action="pick", index=index, search=search),
         )
     keyboard.adjust(1)
-    await message.answer(
-        _("drivers.track.found").format(query=html.quote(query)), reply_markup=keyboard.as_markup()
+    await ask(
+        message, _("drivers.track.found").format(query=html.quote(query)), keyboard.as_markup()
     )
 
 
@@ -192,7 +193,7 @@ async def place_picked(callback: CallbackQuery, callback_data: TrackCb, state: F
         await callback.message.edit_text(
             _("drivers.track.picked").format(n=len(points), place=html.quote(place["text"]))
         )
-        await ask_place(callback.message, state)
+        await ask_place(callback.message, state, who=callback.from_user)
 
 
 async def points_done(callback: CallbackQuery, state: FSMContext, timezone: ZoneInfo) -> None:
@@ -205,15 +206,16 @@ async def points_done(callback: CallbackQuery, state: FSMContext, timezone: Zone
     await state.set_state(TrackFlow.arrival)
     if isinstance(callback.message, Message):
         await callback.message.edit_reply_markup(reply_markup=None)
-        await ask_arrival(callback.message, data["points"][0], timezone)
+        await ask_arrival(callback.message, data["points"][0], timezone, who=callback.from_user)
 
 
-async def ask_arrival(message: Message, point: dict[str, Any], tz: ZoneInfo) -> None:
-    await message.answer(
-        _("drivers.track.ask_arrival").format(
-            place=html.quote(point["text"]), zone=html.quote(str(tz)), example=when_example(tz)
-        )
+async def ask_arrival(
+    message: Message, point: dict[str, Any], tz: ZoneInfo, who: TgUser | None = None
+) -> None:
+    text = _("drivers.track.ask_arrival").format(
+        place=html.quote(point["text"]), zone=html.quote(str(tz)), example=when_example(tz)
     )
+    await ask(message, text, who=who)
 
 
 async def arrival_typed(
@@ -225,21 +227,23 @@ async def arrival_typed(
     now = utcnow()
     moment = parse_when(message.text or "", timezone, now)
     if moment is None:
-        await message.answer(
+        await ask(
+            message,
             _("drivers.track.bad_time").format(
                 text=html.quote(message.text or ""), example=when_example(timezone)
-            )
+            ),
         )
         return
     if moment <= now:
-        await message.answer(_("drivers.track.time_past"))
+        await ask(message, _("drivers.track.time_past"))
         return
     previous = points[index - 1].get("at") if index else None
     if previous and moment < datetime.fromisoformat(previous):
-        await message.answer(
+        await ask(
+            message,
             _("drivers.track.time_order").format(
                 previous=format_time(datetime.fromisoformat(previous), timezone)
-            )
+            ),
         )
         return
     points[index] = {**points[index], "at": moment.isoformat()}
@@ -248,9 +252,10 @@ async def arrival_typed(
         await ask_arrival(message, points[index + 1], timezone)
     elif data["mode"] == "track":
         await state.set_state(TrackFlow.dateoff)
-        await message.answer(
+        await ask(
+            message,
             _("drivers.track.ask_dateoff").format(example=when_example(timezone, days=3)),
-            reply_markup=skip_keyboard("nodate"),
+            skip_keyboard("nodate"),
         )
     else:
         await show_summary(message, state, repos, user, timezone)
@@ -267,27 +272,29 @@ async def dateoff_typed(message: Message, state: FSMContext, timezone: ZoneInfo)
     now = utcnow()
     moment = parse_when(message.text or "", timezone, now)
     if moment is None:
-        await message.answer(
+        await ask(
+            message,
             _("drivers.track.bad_time").format(
                 text=html.quote(message.text or ""), example=when_example(timezone, days=3)
             ),
-            reply_markup=skip_keyboard("nodate"),
+            skip_keyboard("nodate"),
         )
         return
     earliest = now + timedelta(days=1, minutes=5)
     if moment < earliest:
-        await message.answer(
+        await ask(
+            message,
             _("drivers.track.dateoff_soon").format(earliest=format_time(earliest, timezone)),
-            reply_markup=skip_keyboard("nodate"),
+            skip_keyboard("nodate"),
         )
         return
     await state.update_data(dateoff=moment.isoformat())
     await ask_tags(message, state)
 
 
-async def ask_tags(message: Message, state: FSMContext) -> None:
+async def ask_tags(message: Message, state: FSMContext, who: TgUser | None = None) -> None:
     await state.set_state(TrackFlow.tags)
-    await message.answer(_("drivers.track.ask_tags"), reply_markup=skip_keyboard("notags"))
+    await ask(message, _("drivers.track.ask_tags"), skip_keyboard("notags"), who=who)
 
 
 async def tags_typed(
@@ -295,9 +302,10 @@ async def tags_typed(
 ) -> None:
     tags = parse_tags(message.text or "")
     if tags is None:
-        await message.answer(
+        await ask(
+            message,
             _("drivers.track.bad_tags").format(max=MAX_TAG, count=MAX_TAGS),
-            reply_markup=skip_keyboard("notags"),
+            skip_keyboard("notags"),
         )
         return
     await state.update_data(tags=tags)
@@ -308,7 +316,7 @@ async def dateoff_skipped(callback: CallbackQuery, state: FSMContext) -> None:
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.edit_reply_markup(reply_markup=None)
-        await ask_tags(callback.message, state)
+        await ask_tags(callback.message, state, who=callback.from_user)
 
 
 async def tags_skipped(
@@ -334,7 +342,7 @@ async def show_summary(
         "tags": data.get("tags") or [],
         "thread": topic_of(message),
     }
-    await ask(
+    await ask_to_confirm(
         message,
         repos,
         user_id=user.id,

@@ -8,7 +8,7 @@ from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.confirm import ask, on_confirm
+from bot.confirm import ask_to_confirm, on_confirm
 from bot.phones import format_phone
 from handlers.movizor.directory import learn_title, try_learn_title
 from handlers.movizor.parsing import error_text, only_phone
@@ -27,7 +27,7 @@ async def untrack(
     if phone is None:
         return
     title = await learn_title(phone, movizor, repos)
-    await ask(
+    await ask_to_confirm(
         message,
         repos,
         user_id=user.id,

@@ -19,6 +19,9 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
 
+_TG_USER_LINK = re.compile(r"tg://user\?id=(\d+)")
+
+
 def utf16_slice(text: str, offset: int, length: int) -> str:
     """The part of ``text`` an entity's UTF-16 ``offset`` and ``length`` point at."""
     units = text.encode("utf-16-le", "surrogatepass")
@@ -232,7 +235,13 @@ class _TelegramHtmlParser(HTMLParser):
             href = tag.attrs.get("href")
             if not href:
                 return
-            entity["url"] = href
+            mentioned = _TG_USER_LINK.fullmatch(href)
+            if mentioned:
+                # Telegram turns a link to a user into a mention of that user.
+                entity["type"] = "text_mention"
+                entity["user"] = {"id": int(mentioned.group(1)), "is_bot": False, "first_name": ""}
+            else:
+                entity["url"] = href
         elif tag.name == "pre" and tag.language:
             entity["language"] = tag.language
         elif tag.name == "blockquote" and "expandable" in tag.attrs:

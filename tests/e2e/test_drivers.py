@@ -409,3 +409,46 @@ async def test_movizor_off_answers_not_configured(tmp_path):
             assert "Movizor не настроена" in text(reply), command
         assert "Нечего отменять" in text(await h.say(ADMIN, "/cancel"))
         assert not h.emu.rejected_calls()
+
+
+async def test_track_wizard_works_in_a_group_under_privacy_mode(harness, sim):
+    """Every typed step is asked with a selective ForceReply, so the dispatcher's answers come as
+    replies (which privacy mode lets through) and a colleague's chatter never reaches the wizard."""
+    h, group, colleague = harness, -100500600, 6006
+    h.emu.add_user(colleague, "Ольга")
+    h.emu.add_group(group, "Диспетчерская", supergroup=True)
+    h.emu.add_bot_to_group(ADMIN, group)
+    await h.emu.wait_for_message(group, has_text("подключил"))
+
+    ask_title = await h.say(ADMIN, "/track 79163334466", chat_id=group)
+    assert "Как подписать" in text(ask_title)
+    assert any(e["type"] == "text_mention" for e in ask_title.get("entities", []))
+    h.emu.user_sends(colleague, "кто-нибудь видел Петрова?", chat_id=group)  # not asked: hidden
+    ask_point = await h.say(ADMIN, "Групповой", chat_id=group, expect=has_text("первый пункт"))
+    hidden = [m["text"] for m in h.emu.hidden_from_bot]
+    assert hidden == ["кто-нибудь видел Петрова?"]
+
+    await h.say(ADMIN, "Тверь", chat_id=group, expect=has_text("Выберите"))
+    buttons = await h.emu.wait_for_message(group, has_button("Тверь"))
+    h.press(ADMIN, buttons, "Тверь")
+    done = await h.emu.wait_for_message(
+        group, has_button("Готово"), after_message_id=buttons["message_id"]
+    )
+    h.press(ADMIN, done, "Готово")
+    await h.emu.wait_for_message(group, has_text("Плановое прибытие"))
+    later = (utcnow() + timedelta(hours=5)).astimezone(h.app.settings.timezone)
+    await h.say(ADMIN, later.strftime("%d.%m %H:%M"), chat_id=group, expect=has_text("отключить"))
+    skip = await h.emu.wait_for_message(group, has_button("Пропустить"))
+    h.press(ADMIN, skip, "Пропустить")
+    skip = await h.emu.wait_for_message(
+        group, has_button("Пропустить"), after_message_id=skip["message_id"]
+    )
+    h.press(ADMIN, skip, "Пропустить")
+    summary = await h.emu.wait_for_message(group, has_text("Проверьте"))
+    assert "Групповой" in text(summary) and ask_point["chat"]["id"] == group
+    h.press(ADMIN, summary, "Да")
+    await h.emu.wait_for_event(
+        lambda c: c.method == "editMessageText" and "добавлен в Movizor" in c.params["text"],
+        start=0,
+    )
+    assert calls(sim, "object_add") == 1
