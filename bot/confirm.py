@@ -1,31 +1,55 @@
 """One-shot "are you sure?" buttons.
 
-:func:`ask` stores a confirmation and shows Yes / Cancel. The Yes button claims it atomically
+:func:`ask_to_confirm` stores a confirmation and shows Yes / Cancel. Pressing Yes is checked
+again at that moment (handlers/confirmations.py): the presser must still hold the role the
+action's rule needs (bot/policy.py), its integration must still be on, and the confirmation must
+be younger than :data:`CONFIRM_TTL`. Then the button claims it atomically
 (storage.confirmations), so a double tap, or Telegram re-sending the tap after a network error,
-performs the action once. Routers register what an action does with :func:`on_confirm`.
+performs the action once.
+
+Routers register what an action does with :func:`on_confirm`. An action is called like a
+handler: it names what it needs as keyword arguments (``movizor: MovizorClient``,
+``repos: Repos``) and gets the callback and the claimed confirmation first; it returns the text
+that replaces the question.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from aiogram.types import CallbackQuery, Message
+from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import ConfirmCb
+from bot.policy import RULES
 from storage import Repos
-from storage.confirmations import Confirmation
 
-# action name -> coroutine(callback, confirmation, handler data) returning the text to show.
-ConfirmAction = Callable[[CallbackQuery, Confirmation, dict[str, Any]], Awaitable[str]]
-ACTIONS: dict[str, ConfirmAction] = {}
+# A confirmation older than this is refused: the situation it described may have changed.
+CONFIRM_TTL = timedelta(minutes=10)
+
+ConfirmAction = Callable[..., Awaitable[str]]
 
 
-def on_confirm(action: str) -> Callable[[ConfirmAction], ConfirmAction]:
+@dataclass(frozen=True)
+class ConfirmSpec:
+    handler: CallableObject
+    rule: str  # the access rule (bot/policy.py) the presser must satisfy when pressing
+
+
+ACTIONS: dict[str, ConfirmSpec] = {}
+
+
+def on_confirm(action: str, *, rule: str) -> Callable[[ConfirmAction], ConfirmAction]:
+    if rule not in RULES:
+        raise KeyError(f"no access rule {rule!r} in bot/policy.py")
+
     def decorate(fn: ConfirmAction) -> ConfirmAction:
-        ACTIONS[action] = fn
+        ACTIONS[action] = ConfirmSpec(CallableObject(fn), rule)
         return fn
 
     return decorate
@@ -37,7 +61,7 @@ async def ask_to_confirm(
     *,
     user_id: int,
     action: str,
-    payload: dict[str, object],
+    payload: dict[str, Any],
     question: str,
 ) -> None:
     if action not in ACTIONS:

@@ -223,13 +223,10 @@ async def revoke(
         )
 
 
-@on_confirm("revoke")
+@on_confirm("revoke", rule="revoke")
 async def revoke_confirmed(
-    callback: CallbackQuery, confirmation: Confirmation, data: dict[str, Any]
+    callback: CallbackQuery, confirmation: Confirmation, repos: Repos, bot: Bot, i18n: PoI18n
 ) -> str:
-    repos: Repos = data["repos"]
-    bot: Bot = data["bot"]
-    i18n: PoI18n = data["i18n"]
     target_id = int(str(confirmation.payload["user_id"]))
     target = await repos.users.get(target_id)
     if target is None or target.role is None:

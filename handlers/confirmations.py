@@ -1,4 +1,10 @@
-"""The Yes / Cancel buttons of one-shot confirmations (see bot/confirm.py)."""
+"""The Yes / Cancel buttons of one-shot confirmations (see bot/confirm.py).
+
+Yes is checked again when pressed, as the command itself was: the confirmation is the presser's
+and unused, younger than CONFIRM_TTL, the presser still holds the role the action's rule needs in
+this chat, and the action's integration is still configured. Otherwise the press is answered
+with the reason and nothing happens.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,13 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.access import role_name
 from bot.callbacks import ConfirmCb
-from bot.confirm import ACTIONS
-from bot.policy import rule
+from bot.confirm import ACTIONS, CONFIRM_TTL
+from bot.policy import allows, rule, rule_of
+from bot.services import title_of
 from storage import Repos
+from storage.db import utcnow
 from storage.users import User
 
 
@@ -22,18 +31,44 @@ async def confirmation_pressed(
     user: User,
     **data: Any,
 ) -> None:
+    pending = await repos.confirmations.pending(callback_data.token, user_id=user.id)
+    if pending is None:
+        await callback.answer(_("confirm.used"), show_alert=True)
+        return
+    refusal = None
+    if callback_data.yes:
+        refusal = refusal_reason(pending.action, pending.age(utcnow()) > CONFIRM_TTL, user, data)
     claimed = await repos.confirmations.claim(callback_data.token, user_id=user.id)
     if claimed is None:
         await callback.answer(_("confirm.used"), show_alert=True)
         return
-    if callback_data.yes:
+    if refusal is not None:
+        result = refusal
+    elif callback_data.yes:
         data.update(repos=repos, user=user)
-        result = await ACTIONS[claimed.action](callback, claimed, data)
+        result = await ACTIONS[claimed.action].handler.call(callback, claimed, **data)
     else:
         result = _("confirm.cancelled")
     if isinstance(callback.message, Message):
         await callback.message.edit_text(result, reply_markup=None)
     await callback.answer()
+
+
+def refusal_reason(action: str, expired: bool, user: User, data: dict[str, Any]) -> str | None:
+    """Why pressing Yes must not act now, or None."""
+    if expired:
+        return _("confirm.expired").format(minutes=int(CONFIRM_TTL.total_seconds() // 60))
+    needed = rule_of(ACTIONS[action].rule)
+    chat = data.get("event_chat")
+    required = needed.required(chat.type if chat is not None else None)
+    if not allows(user.role, required):
+        assert required is not None
+        return _("confirm.no_longer_allowed").format(
+            required=role_name(required), current=role_name(user.role)
+        )
+    if needed.service is not None and data.get(needed.service) is None:
+        return _("error.integration_off").format(name=title_of(needed.service))
+    return None
 
 
 def make_router() -> Router:

@@ -10,8 +10,14 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from storage.db import Database, to_db_time, utcnow
+import aiosqlite
+
+from storage.db import Database, from_db_time, to_db_time, utcnow
+
+# Used or not, a confirmation older than this is deleted (it was refused long before).
+KEEP = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,10 @@ class Confirmation:
     chat_id: int
     action: str
     payload: dict[str, object]
+    created_at: datetime
+
+    def age(self, now: datetime) -> timedelta:
+        return now - self.created_at
 
 
 class ConfirmationsRepo:
@@ -31,12 +41,26 @@ class ConfirmationsRepo:
         self, *, user_id: int, chat_id: int, action: str, payload: dict[str, object]
     ) -> str:
         token = secrets.token_urlsafe(9)  # 12 characters: fits callback data with room to spare
-        await self.db.execute(
-            "INSERT INTO confirmations (token, user_id, chat_id, action, payload, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (token, user_id, chat_id, action, json.dumps(payload), to_db_time(utcnow())),
-        )
+        now = utcnow()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM confirmations WHERE created_at < ?", (to_db_time(now - KEEP),)
+            )
+            await conn.execute(
+                "INSERT INTO confirmations (token, user_id, chat_id, action, payload, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (token, user_id, chat_id, action, json.dumps(payload), to_db_time(now)),
+            )
         return token
+
+    async def pending(self, token: str, *, user_id: int) -> Confirmation | None:
+        """The unused confirmation ``token`` of this user, without claiming it."""
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM confirmations "
+            "WHERE token = ? AND user_id = ? AND used_at IS NULL",
+            (token, user_id),
+        )
+        return _confirmation(row) if row else None
 
     async def claim(self, token: str, *, user_id: int) -> Confirmation | None:
         """Mark the confirmation used and return it, or None if it was used already or isn't
@@ -50,16 +74,24 @@ class ConfirmationsRepo:
             if cursor.rowcount != 1:
                 return None
             async with conn.execute(
-                "SELECT token, user_id, chat_id, action, payload FROM confirmations "
-                "WHERE token = ?",
-                (token,),
+                f"SELECT {_COLUMNS} FROM confirmations WHERE token = ?", (token,)
             ) as select:
                 row = await select.fetchone()
         assert row is not None
-        return Confirmation(
-            token=row["token"],
-            user_id=row["user_id"],
-            chat_id=row["chat_id"],
-            action=row["action"],
-            payload=json.loads(row["payload"]),
-        )
+        return _confirmation(row)
+
+
+_COLUMNS = "token, user_id, chat_id, action, payload, created_at"
+
+
+def _confirmation(row: aiosqlite.Row) -> Confirmation:
+    created = from_db_time(row["created_at"])
+    assert created is not None
+    return Confirmation(
+        token=row["token"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        action=row["action"],
+        payload=json.loads(row["payload"]),
+        created_at=created,
+    )

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.confirm import ask_to_confirm, on_confirm
+from bot.i18n import PoI18n
 from bot.phones import format_phone
 from bot.prompts import ask
 from bot.texts import format_time
@@ -374,15 +375,15 @@ def route_of(payload: dict[str, Any]) -> list[RoutePoint]:
     ]
 
 
-@on_confirm("movizor.track")
+@on_confirm("movizor.track", rule="track")
 async def track_confirmed(
-    callback: CallbackQuery, confirmation: Confirmation, data: dict[str, Any]
+    callback: CallbackQuery,
+    confirmation: Confirmation,
+    movizor: MovizorClient,
+    repos: Repos,
+    i18n: PoI18n,
 ) -> str:
     """object_add, then remember the driver, subscribe this chat to it, and audit."""
-    movizor: MovizorClient | None = data.get("movizor")
-    repos: Repos = data["repos"]
-    if movizor is None:
-        return _("error.integration_off").format(name="Movizor")
     payload = confirmation.payload
     phone, title = str(payload["phone"]), str(payload["title"])
     tags = str_list(payload.get("tags"))
@@ -397,7 +398,7 @@ async def track_confirmed(
             destination=points,
         )
     except MovizorError as exc:
-        return error_text(exc, data["i18n"])
+        return error_text(exc, i18n)
     await repos.drivers.upsert(phone, title or format_phone(phone), tuple(tags))
     thread = int(str(payload.get("thread") or 0))
     await repos.subscriptions.add(
@@ -411,20 +412,20 @@ async def track_confirmed(
     )
 
 
-@on_confirm("movizor.route")
+@on_confirm("movizor.route", rule="route")
 async def route_confirmed(
-    callback: CallbackQuery, confirmation: Confirmation, data: dict[str, Any]
+    callback: CallbackQuery,
+    confirmation: Confirmation,
+    movizor: MovizorClient,
+    repos: Repos,
+    i18n: PoI18n,
 ) -> str:
-    movizor: MovizorClient | None = data.get("movizor")
-    repos: Repos = data["repos"]
-    if movizor is None:
-        return _("error.integration_off").format(name="Movizor")
     payload = confirmation.payload
     phone, title = str(payload["phone"]), str(payload["title"])
     points = route_of(payload)
     try:
         await movizor.object_edit(phone, destination=points)
     except MovizorError as exc:
-        return error_text(exc, data["i18n"])
+        return error_text(exc, i18n)
     await repos.audit.record(confirmation.user_id, "movizor.route", phone, points=len(points))
     return _("drivers.route.done").format(title=driver_title(title, phone), count=len(points))

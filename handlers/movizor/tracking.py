@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.confirm import ask_to_confirm, on_confirm
+from bot.i18n import PoI18n
 from bot.phones import format_phone
 from handlers.movizor.directory import learn_title, try_learn_title
 from handlers.movizor.parsing import error_text, only_phone
@@ -39,20 +38,20 @@ async def untrack(
     )
 
 
-@on_confirm("movizor.untrack")
+@on_confirm("movizor.untrack", rule="untrack")
 async def untrack_confirmed(
-    callback: CallbackQuery, confirmation: Confirmation, data: dict[str, Any]
+    callback: CallbackQuery,
+    confirmation: Confirmation,
+    movizor: MovizorClient,
+    repos: Repos,
+    i18n: PoI18n,
 ) -> str:
     """The first object_delete switches tracking off, a second one deletes the phone."""
-    movizor: MovizorClient | None = data.get("movizor")
-    repos: Repos = data["repos"]
-    if movizor is None:
-        return _("error.integration_off").format(name="Movizor")
     phone, title = str(confirmation.payload["phone"]), str(confirmation.payload["title"])
     try:
         result = await movizor.object_delete(phone)
     except MovizorError as exc:  # the 24 h / 1 h rules, "still switching off"
-        return error_text(exc, data["i18n"])
+        return error_text(exc, i18n)
     action = "movizor.disable" if result.disabled else "movizor.delete"
     await repos.audit.record(confirmation.user_id, action, phone, title=title)
     values = {"title": driver_title(title, phone), "phone": format_phone(phone), "msisdn": phone}

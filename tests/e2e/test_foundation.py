@@ -209,3 +209,33 @@ async def test_audit_lists_state_changes(harness):
     await harness.say(ADMIN, f"/grant {STRANGER} viewer")
     reply = await harness.say(ADMIN, "/audit")
     assert "user.grant" in reply["text"] and str(STRANGER) in reply["text"]
+
+
+async def test_a_confirmation_is_checked_again_when_pressed(harness):
+    """Yes acts only for someone who still holds the role, and only within 10 minutes."""
+    await harness.say(STRANGER, "/start")
+    await harness.say(COLLEAGUE, "/start")
+    await harness.say(ADMIN, f"/grant {STRANGER} viewer", expect=lambda m: "теперь" in m["text"])
+    await harness.say(ADMIN, f"/grant {COLLEAGUE} admin", expect=lambda m: "теперь" in m["text"])
+    question = await harness.say(
+        COLLEAGUE, f"/revoke {STRANGER}", expect=lambda m: "reply_markup" in m
+    )
+    # Before Mary presses Yes, the bootstrap admin makes her a viewer.
+    await harness.say(ADMIN, f"/grant {COLLEAGUE} viewer", expect=lambda m: "теперь" in m["text"])
+    harness.press(COLLEAGUE, question, "Yes")
+    refused = await harness.emu.wait_for_event(
+        lambda c: c.method == "editMessageText" and c.params["chat_id"] == COLLEAGUE, start=0
+    )
+    assert "no longer" in refused.params["text"]
+    assert (await harness.app.repos.users.get(STRANGER)).role is Role.VIEWER
+
+    stale = await harness.say(ADMIN, f"/revoke {STRANGER}")
+    await harness.app.repos.db.execute(
+        "UPDATE confirmations SET created_at = '2020-01-01T00:00:00+00:00' WHERE used_at IS NULL"
+    )
+    harness.press(ADMIN, stale, "Да")
+    expired = await harness.emu.wait_for_event(
+        lambda c: c.method == "editMessageText" and c.params["chat_id"] == ADMIN, start=0
+    )
+    assert "устарело" in expired.params["text"]
+    assert (await harness.app.repos.users.get(STRANGER)).role is Role.VIEWER
