@@ -70,6 +70,15 @@ class ServiceRuntime(Protocol):
 
 
 @dataclass(frozen=True)
+class DemoBackend:
+    """A service's simulator running for `make demo`: the settings that point the bot at it."""
+
+    settings: dict[str, Any]
+    stop: Callable[[], Awaitable[None]]
+    secrets: tuple[str, ...] = ()  # kept out of the demo's log
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str  # integration name: the watcher's, the /pause argument, the settings prefix
     title: str  # as people know it: "Taxi-Master"
@@ -80,6 +89,10 @@ class ServiceSpec:
     check: Callable[[Settings], Awaitable[str]]
     # Names its handlers ask for; None for each while the service is not configured.
     dependency_names: tuple[str, ...] = ()
+    # The alert area its kinds belong to (bot/alerts/kinds.py); the demo group hears it.
+    area: str = ""
+    # `make demo`: start its simulator (seeded, at ``speed`` times real time).
+    demo: Callable[[float], Awaitable[DemoBackend]] | None = None
 
 
 REGISTRY: dict[str, ServiceSpec] = {}

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Settings
-from bot.services import ServiceContext, ServiceSpec, register
+from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
 from handlers.movizor.live_locations import LiveLocations
 from handlers.movizor.router import make_router
 from integrations.base import Watcher
 from integrations.movizor.client import MovizorClient
+from integrations.movizor.simulator import MovizorSimulator
 from integrations.movizor.watcher import DriverInfo, MovizorWatcher
 
 
@@ -74,6 +75,18 @@ async def check(settings: Settings) -> str:
     return f"balance {balance.balance:.2f} ₽"
 
 
+async def demo(speed: float) -> DemoBackend:
+    sim = MovizorSimulator("demo", "demo-key", speed=speed, seed_demo=True)
+    await sim.start()
+    settings = {
+        "movizor_project": "demo",
+        "movizor_key": "demo-key",
+        "movizor_base_url": sim.base_url,
+        "movizor_poll_seconds": 5,
+    }
+    return DemoBackend(settings, sim.stop, secrets=("demo-key",))
+
+
 SPEC = register(
     ServiceSpec(
         name="movizor",
@@ -83,5 +96,7 @@ SPEC = register(
         build=MovizorRuntime,
         check=check,
         dependency_names=("movizor", "live_locations"),
+        area="drivers",
+        demo=demo,
     )
 )
