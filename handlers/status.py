@@ -12,26 +12,41 @@ from aiogram.utils.i18n import gettext as _
 from bot.alerts.scheduler import AlertScheduler
 from bot.health import HealthState
 from bot.policy import rule
+from bot.services import ServiceRuntime, title_of
 from bot.texts import answer_lines, answer_usage, format_time
 from storage import Repos
 from storage.db import utcnow
 from storage.users import User
 
 
-async def status(message: Message, repos: Repos, health: HealthState, timezone: ZoneInfo) -> None:
+async def status(
+    message: Message,
+    repos: Repos,
+    health: HealthState,
+    timezone: ZoneInfo,
+    services: dict[str, ServiceRuntime],
+) -> None:
     lines = [_("status.title")]
     for name, item in health.integrations.items():
+        title = html.quote(title_of(name))
         if not item.enabled:
-            state = _("status.off")
+            lines.append(_("status.integration_off").format(name=title))
+            continue
+        runtime = services.get(name)
+        if runtime is not None and runtime.locked():
+            state = _("status.locked").format(name=name)
         elif item.paused:
             state = _("status.paused")
         elif item.consecutive_failures:
             state = _("status.failing").format(count=item.consecutive_failures)
         else:
             state = _("status.on")
-        last = format_time(item.last_success, timezone) if item.last_success else "—"
-        lines.append(_("status.integration").format(name=html.quote(name), state=state, last=last))
-        if item.last_error and item.enabled:
+        if item.last_success:
+            last = format_time(item.last_success, timezone)
+            lines.append(_("status.integration").format(name=title, state=state, last=last))
+        else:
+            lines.append(_("status.integration_never").format(name=title, state=state))
+        if item.last_error:
             lines.append(_("status.last_error").format(error=html.quote(item.last_error[:200])))
     today = utcnow().astimezone(timezone).replace(hour=0, minute=0, second=0, microsecond=0)
     counts = await repos.outbox.counts_since(today)
@@ -53,8 +68,20 @@ async def pause(
 
 
 async def resume(
-    message: Message, command: CommandObject, scheduler: AlertScheduler, repos: Repos, user: User
+    message: Message,
+    command: CommandObject,
+    scheduler: AlertScheduler,
+    repos: Repos,
+    user: User,
+    services: dict[str, ServiceRuntime],
 ) -> None:
+    """Resume polling; also lifts the lock a client set after the vendor refused our
+    credentials (fixed in the vendor's cabinet meanwhile), without a restart."""
+    name = (command.args or "").strip().lower()
+    runtime = services.get(name)
+    if runtime is not None and runtime.unlock():
+        await repos.audit.record(user.id, "integration.unlock", name)
+        await message.answer(_("status.unlocked").format(name=html.quote(title_of(name))))
     await _set_paused(message, command, scheduler, repos, user, paused=False)
 
 

@@ -85,3 +85,38 @@ async def test_a_burst_of_40_arrives_complete_and_grouped(world):
 async def _all_delivered(h):
     rows = await h.app.repos.db.fetchall("SELECT state FROM outbox")
     return len(rows) >= 40 and all(row["state"] == "sent" for row in rows)
+
+
+async def test_a_rejected_key_locks_calls_until_resume(tmp_path):
+    """Movizor refuses the key: calls stop (no lock-out by retries), /status says so, and once the
+    key is fixed in the cabinet /resume movizor lifts the lock without a restart."""
+    sim = MovizorSimulator("acme", "the-right-key")
+    await sim.start()
+    settings = {
+        "movizor_project": "acme",
+        "movizor_key": KEY,  # not the simulator's
+        "movizor_base_url": sim.base_url,
+        "movizor_poll_seconds": POLL,
+    }
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+            runner = h.app.scheduler.runners["movizor"]
+            await h.app.scheduler.set_paused("movizor", True, by=ADMIN)  # drive by hand
+            await runner._cycle_once()
+            client = h.app.services["movizor"].client
+            assert client.auth_locked
+            calls = len(sim.requests)
+            await runner._cycle_once()
+            assert len(sim.requests) == calls  # locked: no request at all
+            status = await h.say(ADMIN, "/status")
+            assert "ключ отклонён" in status["text"] and "/resume movizor" in status["text"]
+
+            sim.key = KEY  # the admin fixed it in Movizor's cabinet
+            unlocked = await h.say(ADMIN, "/resume movizor")
+            assert "снова разрешены" in unlocked["text"]
+            assert not client.auth_locked
+            await runner._cycle_once()
+            assert len(sim.requests) > calls
+            assert h.app.health.integrations["movizor"].consecutive_failures == 0
+    finally:
+        await sim.stop()
