@@ -146,12 +146,32 @@ def load_settings(*, require_token: bool = False, **overrides: object) -> Settin
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "CONFIG"
             problems.append(f"{name}: {error['msg']}")
-    token_missing = settings is None or settings.bot_token is None
+    # When validation failed there is no Settings to ask; the token may well be set, so only a
+    # token that is really absent from the environment and the .env file is reported.
+    token_missing = (
+        settings.bot_token is None if settings is not None else not _token_given(overrides)
+    )
     if require_token and token_missing and not any(p.startswith("BOT_TOKEN") for p in problems):
         problems.insert(0, "BOT_TOKEN: required for `logibot run` (get one from @BotFather)")
     if problems or settings is None:
         raise ConfigError(problems)
     return settings
+
+
+class _TokenOnly(BaseSettings):
+    """Reads BOT_TOKEN the way Settings does, without validating anything else."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+    bot_token: str | None = None
+
+
+def _token_given(overrides: dict[str, object]) -> bool:
+    if overrides.get("bot_token"):
+        return True
+    env_file = overrides.get("_env_file", ".env")
+    return bool(_TokenOnly(_env_file=env_file).bot_token)  # type: ignore[arg-type]
 
 
 def masked(settings: Settings) -> dict[str, str]:

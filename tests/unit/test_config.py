@@ -114,3 +114,12 @@ def test_run_without_token_exits_2_with_a_clear_message(tmp_path):
     assert result.returncode == 2
     assert "BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_only_the_wrong_variables_are_named(monkeypatch):
+    """A set BOT_TOKEN is not reported as missing because another variable is wrong."""
+    monkeypatch.setenv("BOT_TOKEN", "123:abc")
+    monkeypatch.setenv("MOVIZOR_POLL_SECONDS", "2")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(require_token=True, _env_file=None)
+    assert [p.split(":")[0] for p in caught.value.problems] == ["MOVIZOR_POLL_SECONDS"]
