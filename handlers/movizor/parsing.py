@@ -101,16 +101,25 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> datetime | None:
         return None
     day, month, year_text, hour, minute = match.groups()
     local_now = now.astimezone(tz)
-    year = int(year_text) if year_text else local_now.year
-    if year < 100:
-        year += 2000
+    if year_text:
+        year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+        return _moment(year, int(month), int(day), int(hour), int(minute), tz)
+    # This year's date, or next year's when this year's is over half a year back (29.02 exists
+    # in one of them or neither: a date that does not exist is not an error, just no answer).
+    for year in (local_now.year, local_now.year + 1):
+        moment = _moment(year, int(month), int(day), int(hour), int(minute), tz)
+        if moment is not None and moment >= local_now - timedelta(days=183):
+            return moment
+    return None
+
+
+def _moment(
+    year: int, month: int, day: int, hour: int, minute: int, tz: ZoneInfo
+) -> datetime | None:
     try:
-        moment = datetime(year, int(month), int(day), int(hour), int(minute), tzinfo=tz)
+        return datetime(year, month, day, hour, minute, tzinfo=tz)
     except ValueError:
         return None
-    if not year_text and moment < local_now - timedelta(days=183):
-        moment = moment.replace(year=year + 1)
-    return moment
 
 
 def when_example(tz: ZoneInfo, days: int = 1) -> str:
