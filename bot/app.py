@@ -17,6 +17,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.access import AccessMiddleware
 from bot.alerts.pipeline import AlertPipeline
@@ -102,7 +103,9 @@ class LogiBot:
         self.dp = self._build_dispatcher(extra_routers)
 
     def _build_dispatcher(self, extra_routers: Sequence[Router]) -> Dispatcher:
-        dp = Dispatcher()
+        # One update at a time per (chat, user): two fast taps or messages never interleave in a
+        # wizard or toggle twice (updates of different people still run concurrently).
+        dp = Dispatcher(events_isolation=SimpleEventIsolation())
         dp.update.outer_middleware(self.tracker)
         LocaleMiddleware(self.i18n).setup(dp)
         access = AccessMiddleware(self.repos, self.i18n)

@@ -452,3 +452,15 @@ async def test_track_wizard_works_in_a_group_under_privacy_mode(harness, sim):
         start=0,
     )
     assert calls(sim, "object_add") == 1
+
+
+async def test_two_fast_messages_in_a_wizard_are_handled_one_after_the_other(harness, sim):
+    """Without per-user isolation both answers were taken for the title and the wizard asked
+    for the first route point twice."""
+    h = harness
+    await h.say(ADMIN, "/track 79163335577", expect=has_text("Как подписать"))
+    h.emu.user_sends(ADMIN, "Быстрый")
+    h.emu.user_sends(ADMIN, "Атлантида")
+    await h.emu.wait_for_message(ADMIN, has_text("Не нашёл «Атлантида»"))
+    prompts = [m for m in h.emu.messages(ADMIN) if "первый пункт" in text(m)]
+    assert len(prompts) == 1
