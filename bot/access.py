@@ -85,6 +85,11 @@ class AccessMiddleware:
             assert required is not None
             await self._refuse_role(event, user.role, required)
             return None
+        if rule.private_only and chat is not None and chat.type in GROUP_TYPES:
+            # Say nothing of people or internals where everyone reads along.
+            if isinstance(event, Message):
+                await event.answer(_("access.private_only"))
+            return None
         if rule.service is not None and data.get(rule.service) is None:
             await answer_integration_off(event, rule.service)
             return None

@@ -8,7 +8,8 @@ and the README's role table are derived from or checked against this table (test
 A rule says:
 - ``role``: the least role needed (None: anyone, strangers included);
 - ``in_groups``: a stricter role needed in a group chat (a group's alerts are everyone's there);
-- ``service``: the integration that must be configured (else "not configured" is answered).
+- ``service``: the integration that must be configured (else "not configured" is answered);
+- ``private_only``: it shows people or internals, so in a group it only says "ask me in private".
 
 Roles: viewer < dispatcher < admin (storage.users.Role).
 """
@@ -32,6 +33,7 @@ class Rule:
     role: Role | None
     in_groups: Role | None = None
     service: str | None = None
+    private_only: bool = False
 
     def required(self, chat_type: str | None) -> Role | None:
         """The role needed in a chat of this type."""
@@ -82,12 +84,12 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "share": _cmd("drivers", D, service="movizor"),
     "unshare": _cmd("drivers", D, service="movizor"),
     # Administration.
-    "users": _cmd("admin", A),
+    "users": _cmd("admin", A, private_only=True),
     "grant": _cmd("admin", A),
     "revoke": _cmd("admin", A),
-    "chats": _cmd("admin", A),
-    "audit": _cmd("admin", A),
-    "status": _cmd("admin", A),
+    "chats": _cmd("admin", A, private_only=True),
+    "audit": _cmd("admin", A, private_only=True),
+    "status": _cmd("admin", A, private_only=True),
     "pause": _cmd("admin", A),
     "resume": _cmd("admin", A),
 }

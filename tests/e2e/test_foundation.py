@@ -1,5 +1,7 @@
 """The foundation end to end: bot + Telegram emulator over loopback, a real SQLite file."""
 
+import pytest
+
 from storage.chats import ChatStatus
 from storage.users import Role
 from tests.e2e.conftest import ADMIN, COLLEAGUE, GROUP, STRANGER, eventually
@@ -239,3 +241,14 @@ async def test_a_confirmation_is_checked_again_when_pressed(harness):
     )
     assert "устарело" in expired.params["text"]
     assert (await harness.app.repos.users.get(STRANGER)).role is Role.VIEWER
+
+
+@pytest.mark.parametrize("command", ["/users", "/audit", "/status", "/chats"])
+async def test_admin_screens_answer_only_in_private(harness, command):
+    harness.emu.add_group(GROUP, "Диспетчерская")
+    harness.emu.add_bot_to_group(ADMIN, GROUP)
+    await harness.emu.wait_for_message(GROUP)  # the welcome
+    reply = await harness.say(ADMIN, command, chat_id=GROUP)
+    assert "в личном чате" in reply["text"]
+    assert str(ADMIN) not in reply["text"] and "Админ" not in reply["text"]
+    assert "в личном чате" not in (await harness.say(ADMIN, command))["text"]
