@@ -96,14 +96,15 @@ COMMANDS: Final[dict[str, CommandRule]] = {
 
 # --- buttons and actions inside commands ---------------------------------------------------------
 ACTIONS: Final[dict[str, Rule]] = {
-    "button.alert_ack": Rule(V),
-    "button.alert_silence": Rule(V),
+    # An alert's buttons silence it for the whole chat: in a group, what /mute needs there.
+    "button.alert_ack": Rule(V, in_groups=D),
+    "button.alert_silence": Rule(V, in_groups=D),
     "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked
     "button.access_request": Rule(A),
     "button.chat_status": Rule(A),
     "button.subscriptions": Rule(V),
     "button.driver_pick": Rule(V, service="movizor"),
-    "button.driver_refresh": Rule(V, service="movizor"),
+    "button.driver_refresh": Rule(D, service="movizor"),  # a paid pos_request
     "button.drivers_page": Rule(V, service="movizor"),
 }
 

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import PoI18n
-from bot.phones import format_phone
+from bot.phones import BadPhone, format_phone, normalize_phone
 from bot.texts import answer_usage
 from handlers.movizor.callbacks import LocateCb
 from handlers.movizor.directory import learn_title
@@ -113,9 +113,23 @@ async def driver_picked(
     repos: Repos,
     timezone: ZoneInfo,
 ) -> None:
+    phone = await carried_phone(callback, callback_data)
+    if phone is None:
+        return
     await callback.answer()
     if isinstance(callback.message, Message):
-        await send_position(callback.message, callback_data.phone, movizor, repos, timezone)
+        await send_position(callback.message, phone, movizor, repos, timezone)
+
+
+async def carried_phone(callback: CallbackQuery, callback_data: LocateCb) -> str | None:
+    """The phone a button carries, checked like a typed one: callback data comes from the
+    client, and a forged one must not reach a (paid) Movizor call."""
+    try:
+        return normalize_phone(callback_data.phone)
+    except BadPhone:
+        log.warning("a driver button carried a bad phone", extra={"chat_id": callback.from_user.id})
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return None
 
 
 async def refresh_pressed(
@@ -131,6 +145,9 @@ async def refresh_pressed(
     """ "🔄 Обновить": the whole refresh runs as a background task, one per card. Spawning is
     synchronous, so a double tap finds the first task already running."""
     card = callback.message
+    phone = await carried_phone(callback, callback_data)
+    if phone is None:
+        return
     if not isinstance(card, Message):
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
@@ -139,7 +156,7 @@ async def refresh_pressed(
         await callback.answer(_("drivers.card.already_requesting"))
         return
     refresh = refresh_card(
-        callback, card, callback_data.phone, movizor, repos, bot, timezone, i18n.current_locale
+        callback, card, phone, movizor, repos, bot, timezone, i18n.current_locale
     )
     live_locations.spawn(refresh, name=task_name)
 

@@ -441,3 +441,22 @@ async def test_forum_topics_and_an_english_private_chat(tmp_path):
         assert (forum, topic, "driver:79990000001", "driver.late") in silences
         assert (forum, 0, "driver:79990000001", "driver.late") not in silences
         assert not refused(h)
+
+
+async def test_a_viewer_in_a_group_cannot_silence_its_alerts(tmp_path):
+    """«Принял» and «Тишина 1 ч» silence the alert for the whole group: a viewer's press is
+    answered, not obeyed (in a group they need what /mute needs there)."""
+    async with group_bot(tmp_path) as h:
+        assert h.app is not None
+        await h.say(ADMIN, f"/grant {COLLEAGUE} viewer", expect=lambda m: "теперь" in m["text"])
+        await h.app.pipeline.commit("test", [alert(1)], cursor=None)
+        first = await h.emu.wait_for_message(GROUP, lambda m: "Водитель №1" in m["text"])
+        for button in ("Принял", "Тишина"):
+            start = len(h.emu.calls)
+            h.press(COLLEAGUE, first, button)
+            answer = await h.emu.wait_for_event(
+                lambda c: c.method == "answerCallbackQuery", start=start
+            )
+            assert answer.params.get("show_alert")
+        assert await h.app.repos.alert_state.silences() == {}
+        assert h.emu.messages(GROUP)[-1].get("reply_markup")  # still there for a dispatcher

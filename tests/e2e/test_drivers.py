@@ -398,6 +398,12 @@ async def test_viewer_reads_but_does_not_change(harness, sim):
     await harness.say(ADMIN, f"/grant {VIEWER} viewer", expect=has_text("теперь"))
     card = await harness.say(VIEWER, f"/locate {PHONE}", expect=has_button("Обновить"))
     assert TITLE in text(card)
+    start = len(harness.emu.calls)
+    harness.press(VIEWER, card, "Обновить")  # a paid pos_request: a dispatcher's to ask for
+    answer = await harness.emu.wait_for_event(
+        lambda c: c.method == "answerCallbackQuery", start=start
+    )
+    assert answer.params.get("show_alert") and calls(sim, "pos_request") == 0
     refused = await harness.say(VIEWER, f"/track {PHONE}")
     assert "«диспетчер»" in text(refused)
 
