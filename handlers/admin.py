@@ -71,7 +71,7 @@ async def resolve_target(message: Message, who: str | None, repos: Repos) -> Use
         if isinstance(origin, MessageOriginUser):
             return await repos.users.get(origin.sender_user.id) or origin.sender_user.id
         return None
-    if who.lstrip("-").isdigit():
+    if who.isdigit():  # a user id; group ids are negative and never people
         return await repos.users.get(int(who)) or int(who)
     if who.startswith("@") and len(who) > 1:
         return await repos.users.find_by_username(who)
@@ -85,6 +85,7 @@ async def grant(
     user: User,
     bot: Bot,
     i18n: PoI18n,
+    admin_ids: list[int],
 ) -> None:
     args = (command.args or "").split()
     replying_to_forward = message.reply_to_message is not None and len(args) == 1
@@ -96,6 +97,9 @@ async def grant(
     if role is None:
         await message.answer(_("grant.bad_role").format(role=html.quote(role_word)))
         return
+    if who is not None and who.startswith("-") and who[1:].isdigit():
+        await message.answer(_("grant.not_a_user").format(who=html.quote(who)))
+        return
     target = await resolve_target(message, who, repos)
     if target is None:
         if who is None:
@@ -103,7 +107,29 @@ async def grant(
         else:
             await message.answer(_("grant.unknown_user").format(who=html.quote(who)))
         return
+    refusal = await demotion_refusal(
+        repos, admin=user, target=target, role=role, admin_ids=admin_ids
+    )
+    if refusal is not None:
+        await message.answer(refusal)
+        return
     await apply_role(message, bot, i18n, repos, admin=user, target=target, role=role)
+
+
+async def demotion_refusal(
+    repos: Repos, *, admin: User, target: User | int, role: Role, admin_ids: list[int]
+) -> str | None:
+    """/revoke's guards for /grant: an ADMIN_IDS admin stays admin, and the caller may not
+    give up the last admin role there is."""
+    if role is Role.ADMIN:
+        return None
+    target_id = target if isinstance(target, int) else target.id
+    name = html.quote(target.full_name) if isinstance(target, User) else str(target_id)
+    if target_id in admin_ids:
+        return _("revoke.bootstrap").format(name=name)
+    if target_id == admin.id and len(await repos.users.admins()) <= 1:
+        return _("grant.last_admin")
+    return None
 
 
 async def apply_role(

@@ -252,3 +252,20 @@ async def test_admin_screens_answer_only_in_private(harness, command):
     assert "в личном чате" in reply["text"]
     assert str(ADMIN) not in reply["text"] and "Админ" not in reply["text"]
     assert "в личном чате" not in (await harness.say(ADMIN, command))["text"]
+
+
+async def test_grant_has_the_guards_of_revoke(harness):
+    await harness.say(COLLEAGUE, "/start")
+    await harness.emu.wait_for_message(ADMIN, lambda m: "Запрос доступа" in m["text"])
+    bootstrap = await harness.say(ADMIN, f"/grant {ADMIN} viewer")
+    assert "ADMIN_IDS" in bootstrap["text"]
+    group = await harness.say(ADMIN, "/grant -1001234567 viewer")
+    assert "не человека" in group["text"]
+    assert await harness.app.repos.users.get(-1001234567) is None
+    await harness.say(ADMIN, f"/grant {COLLEAGUE} admin", expect=lambda m: "теперь" in m["text"])
+    # Mary becomes the only admin left in the database (as after an ADMIN_IDS change)...
+    await harness.app.repos.users.set_role(ADMIN, Role.VIEWER, by=None)
+    last = await harness.say(COLLEAGUE, f"/grant {COLLEAGUE} viewer")
+    assert "last administrator" in last["text"]
+    assert (await harness.app.repos.users.get(COLLEAGUE)).role is Role.ADMIN
+    assert (await harness.app.repos.users.get(ADMIN)).role is Role.VIEWER
