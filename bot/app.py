@@ -83,7 +83,6 @@ class LogiBot:
             self.i18n,
             self.metrics,
             default_tz=settings.timezone,
-            admin_ids=list(settings.admin_ids),
             limits=send_limits or SendLimits(),
         )
         self.scheduler = AlertScheduler(self.repos)
@@ -120,9 +119,7 @@ class LogiBot:
         health = self.health.integrations.setdefault(
             watcher.name, IntegrationHealth(watcher.name, enabled=True)
         )
-        runner = WatchRunner(
-            watcher, self.pipeline, self.repos, health, self.metrics, list(self.settings.admin_ids)
-        )
+        runner = WatchRunner(watcher, self.pipeline, self.repos, health, self.metrics)
         self.scheduler.add(runner, every_seconds)
         return runner
 

@@ -182,7 +182,6 @@ class AlertSender:
         metrics: Metrics,
         *,
         default_tz: ZoneInfo,
-        admin_ids: list[int],
         limits: SendLimits = SendLimits(),  # frozen, so sharing the default is safe
     ) -> None:
         self.bot = bot
@@ -190,7 +189,6 @@ class AlertSender:
         self.i18n = i18n
         self.metrics = metrics
         self.default_tz = default_tz
-        self.admin_ids = admin_ids
         self.limits = limits
         self._global = rate_limiter(limits.global_per_second, 1.0)
         self._chat_limiters: dict[int, AsyncLimiter] = {}
@@ -557,20 +555,18 @@ class AlertSender:
         is about may be the one that is broken). These few messages may wait out a 429."""
         token = retry_on_flood.set(True)
         try:
-            for admin_id in self.admin_ids:
-                if admin_id == skip:
+            for admin in await self.repos.users.admins():  # ADMIN_IDS and those granted since
+                if admin.id == skip:
                     continue
-                admin = await self.repos.users.get(admin_id)
-                language = admin.language_code if admin else None
                 with (
                     self.i18n.context(),
-                    self.i18n.use_locale(locale_for(language, self.i18n.default_locale)),
+                    self.i18n.use_locale(locale_for(admin.language_code, self.i18n.default_locale)),
                 ):
                     body = text()
                 try:
-                    await self.bot.send_message(admin_id, body)
+                    await self.bot.send_message(admin.id, body)
                 except TelegramAPIError as exc:
-                    log.warning("could not tell admin %s: %s", admin_id, exc.message)
+                    log.warning("could not tell admin %s: %s", admin.id, exc.message)
         finally:
             retry_on_flood.reset(token)
 

@@ -33,14 +33,12 @@ class WatchRunner:
         repos: Repos,
         health: IntegrationHealth,
         metrics: Metrics,
-        admin_ids: list[int],
     ) -> None:
         self.watcher = watcher
         self.pipeline = pipeline
         self.repos = repos
         self.health = health
         self.metrics = metrics
-        self.admin_ids = admin_ids
         self.down = False
         self._cycle = asyncio.Lock()  # held while a cycle runs, so shutdown can wait for it
 
@@ -100,5 +98,7 @@ class WatchRunner:
             dedupe_key=f"{kind}:{self.name}:{now.isoformat()}",
             fields={"error": error} if error else {},
         )
-        # Admins hear it in private; chats subscribed to the "system" area hear it too.
-        await self.pipeline.commit("system", [alert], None, extra_chats=self.admin_ids)
+        # Every admin hears it in private (ADMIN_IDS and those granted since); chats subscribed
+        # to the "system" area hear it too.
+        admins = [admin.id for admin in await self.repos.users.admins()]
+        await self.pipeline.commit("system", [alert], None, extra_chats=admins)

@@ -61,7 +61,6 @@ def replace_sender(h: BotHarness, limits: SendLimits) -> AlertSender:
         app.i18n,
         app.metrics,
         default_tz=app.settings.timezone,
-        admin_ids=list(app.settings.admin_ids),
         limits=limits,
     )
     return app.sender
@@ -176,10 +175,15 @@ async def test_a_group_the_bot_is_not_in_is_disabled_and_admins_are_told(tmp_pat
             added_by=ADMIN,
         )
         await repos.subscriptions.add(stranger_group, 0, "area:drivers", by=ADMIN)
+        h.emu.user_sends(COLLEAGUE, "/start")  # Mary has talked to the bot: she can be told
+        await h.emu.wait_for_message(COLLEAGUE)
+        await repos.users.set_role(COLLEAGUE, Role.ADMIN, by=ADMIN)
         await h.app.pipeline.commit("test", [alert(1)], cursor=None)
 
         told = await h.emu.wait_for_message(ADMIN, lambda m: "Склад <Юг>" in m["text"])
         assert "отключена" in told["text"] and str(stranger_group) in told["text"]
+        # Every admin in the database hears it, not only ADMIN_IDS (Mary was made one).
+        assert await h.emu.wait_for_message(COLLEAGUE, lambda m: "Склад <Юг>" in m["text"])
         chat = await repos.chats.get(stranger_group)
         assert chat is not None and chat.status is ChatStatus.DISABLED
         states = await repos.db.fetchall("SELECT chat_id, state FROM outbox ORDER BY chat_id")

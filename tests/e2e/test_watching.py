@@ -86,3 +86,21 @@ async def test_pause_resume_and_status_commands(source_and_harness):
     await harness.stop_bot()
     await harness.start_bot()
     assert harness.app.health.integrations["testsource"].paused
+
+
+async def test_an_admin_granted_in_the_chat_hears_integration_news_too(source_and_harness):
+    """Admin notices go to every admin in the database, not only to ADMIN_IDS."""
+    source, harness = source_and_harness
+    app, granted = harness.app, 12
+    harness.emu.add_user(granted, "Ирина")
+    await harness.say(granted, "/start")
+    await harness.say(ADMIN, f"/grant {granted} admin", expect=lambda m: "теперь" in m["text"])
+    await app.scheduler.set_paused("testsource", True, by=ADMIN)
+    source.failing = True
+    runner = app.scheduler.runners["testsource"]
+    for _ in range(3):
+        await runner._cycle_once()
+    rows = await app.repos.db.fetchall(
+        "SELECT chat_id FROM outbox WHERE kind = 'system.integration_down'"
+    )
+    assert sorted(r["chat_id"] for r in rows) == [ADMIN, granted]
