@@ -184,6 +184,43 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    # 6, 7 and 8 are the Mobiforce, Taxi-Master and Alta tables.
+    Migration(
+        9,
+        "outbox: 'dropped' rows and an index for one chat's due rows; unused indexes go",
+        """
+        DROP INDEX audit_log_at;              -- the log is read newest id first
+        DROP INDEX subscriptions_selector;    -- routing reads them all; chats by primary key
+
+        CREATE TABLE outbox_v9 (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            dedupe_key      TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            severity        INTEGER NOT NULL,
+            subject_key     TEXT NOT NULL,
+            payload         TEXT NOT NULL,                -- the Alert as JSON
+            state           TEXT NOT NULL DEFAULT 'pending'
+                            -- dropped: queued, then unwanted by the time it could be sent
+                            CHECK (state IN ('pending', 'sent', 'failed', 'dropped')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            last_error      TEXT,
+            not_before      TEXT NOT NULL,                -- quiet hours, backoff, 429 waits
+            created_at      TEXT NOT NULL,
+            sent_at         TEXT,
+            message_id      INTEGER,
+            UNIQUE (chat_id, thread_id, dedupe_key)
+        );
+        INSERT INTO outbox_v9 SELECT * FROM outbox;
+        DROP TABLE outbox;
+        ALTER TABLE outbox_v9 RENAME TO outbox;
+        CREATE INDEX outbox_due ON outbox (state, not_before, id);
+        CREATE INDEX outbox_message ON outbox (chat_id, message_id);
+        -- the sender's per-chat query: its cost must not grow with other chats' backlog
+        CREATE INDEX outbox_chat_due ON outbox (chat_id, state, not_before, id);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
