@@ -80,6 +80,7 @@ class LogiBot:
         self.sender = AlertSender(
             self.bot,
             self.repos,
+            self.pipeline,
             self.i18n,
             self.metrics,
             default_tz=settings.timezone,

@@ -42,6 +42,11 @@ class Metrics:
             ["method"],
             registry=self.registry,
         )
+        self.alerts_dropped = Counter(
+            "logibot_alerts_dropped",
+            "Queued alerts their chat no longer wanted at send time (muted, unsubscribed...)",
+            registry=self.registry,
+        )
         self.telegram_429 = Counter(
             "logibot_telegram_429", "Flood-control answers from Telegram", registry=self.registry
         )

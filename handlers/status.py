@@ -56,9 +56,25 @@ async def status(
             depth=await repos.outbox.depth(),
             sent=counts.get("sent", 0),
             failed=counts.get("failed", 0),
+            dropped=counts.get("dropped", 0),
         ),
     ]
+    for chat_id, count, reason in await repos.outbox.failed_by_chat(today):
+        title = await chat_title(repos, chat_id)
+        lines.append(
+            _("status.failed_chat").format(
+                title=html.quote(title), count=count, reason=html.quote(reason[:200])
+            )
+        )
     await answer_lines(message, lines)
+
+
+async def chat_title(repos: Repos, chat_id: int) -> str:
+    if chat_id < 0:
+        chat = await repos.chats.get(chat_id)
+        return (chat.title if chat else "") or str(chat_id)
+    user = await repos.users.get(chat_id)
+    return (user.full_name if user else "") or str(chat_id)
 
 
 async def pause(

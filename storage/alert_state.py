@@ -49,9 +49,15 @@ class AlertStateRepo:
             (chat_id, thread_id, subject_key, kind, to_db_time(until) if until else None, by),
         )
 
-    async def silences(self) -> dict[tuple[int, int, str, str], datetime | None]:
-        rows = await self.db.fetchall(
-            "SELECT chat_id, thread_id, subject_key, kind, until FROM subject_silences"
+    async def silences(
+        self, chat_id: int | None = None
+    ) -> dict[tuple[int, int, str, str], datetime | None]:
+        """Silences of every chat, or of one chat."""
+        sql = "SELECT chat_id, thread_id, subject_key, kind, until FROM subject_silences"
+        rows = await (
+            self.db.fetchall(sql)
+            if chat_id is None
+            else self.db.fetchall(sql + " WHERE chat_id = ?", (chat_id,))
         )
         return {
             (row["chat_id"], row["thread_id"], row["subject_key"], row["kind"]): from_db_time(

@@ -114,6 +114,15 @@ class OutboxRepo:
                 [(error[:500], i) for i in ids],
             )
 
+    async def mark_dropped(self, ids: list[int], reason: str) -> None:
+        """Queued, then no longer wanted by its chat when it could be sent (muted, unsubscribed,
+        access revoked, group disabled): not delivered, counted apart from failures."""
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET state = 'dropped', last_error = ? WHERE id = ?",
+                [(reason[:500], i) for i in ids],
+            )
+
     async def postpone(self, ids: list[int], until: datetime, error: str | None) -> None:
         async with self.db.transaction() as conn:
             await conn.executemany(
@@ -151,9 +160,21 @@ class OutboxRepo:
         )
         return {row["state"]: row["n"] for row in rows}
 
+    async def failed_by_chat(self, since: datetime) -> list[tuple[int, int, str]]:
+        """(chat, failed rows, the latest reason) for rows created since ``since``, worst first."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, count(*) AS n, "
+            "(SELECT last_error FROM outbox AS o2 WHERE o2.chat_id = outbox.chat_id "
+            " AND o2.state = 'failed' ORDER BY o2.id DESC LIMIT 1) AS reason "
+            "FROM outbox WHERE state = 'failed' AND created_at >= ? "
+            "GROUP BY chat_id ORDER BY n DESC LIMIT 10",
+            (to_db_time(since),),
+        )
+        return [(row["chat_id"], row["n"], row["reason"] or "") for row in rows]
+
     async def cleanup(self, older_than: timedelta) -> int:
         """Sent rows are history after a while; failed ones are kept for a look, then go too."""
         return await self.db.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed') AND created_at < ?",
+            "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') AND created_at < ?",
             (to_db_time(utcnow() - older_than),),
         )

@@ -95,6 +95,14 @@ class SubscriptionsRepo:
         )
         return [Subscription(*row) for row in rows]
 
+    async def of_chat(self, chat_id: int) -> list[Subscription]:
+        """Every subscription of one chat, all its forum topics included."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, thread_id, selector, filter FROM subscriptions WHERE chat_id = ?",
+            (chat_id,),
+        )
+        return [Subscription(*row) for row in rows]
+
     async def all(self) -> list[Subscription]:
         rows = await self.db.fetchall(
             "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
@@ -116,8 +124,12 @@ class SubscriptionsRepo:
         chat = await self.prefs(chat_id, 0) if thread_id else None
         return effective_zone(topic, chat, default)
 
-    async def all_prefs(self) -> dict[tuple[int, int], ChatPrefs]:
-        rows = await self.db.fetchall("SELECT * FROM chat_prefs")
+    async def all_prefs(self, chat_id: int | None = None) -> dict[tuple[int, int], ChatPrefs]:
+        """Preferences of every chat, or of one chat's topics."""
+        if chat_id is None:
+            rows = await self.db.fetchall("SELECT * FROM chat_prefs")
+        else:
+            rows = await self.db.fetchall("SELECT * FROM chat_prefs WHERE chat_id = ?", (chat_id,))
         return {(row["chat_id"], row["thread_id"]): _prefs(row) for row in rows}
 
     async def _set(self, chat_id: int, thread_id: int, column: str, value: object) -> None:

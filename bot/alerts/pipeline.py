@@ -173,6 +173,50 @@ class AlertPipeline:
             down=set(self.down),
         )
 
+    async def chat_snapshot(self, chat_id: int) -> RoutingSnapshot | None:
+        """What routing needs to know about ONE chat (for the check at send time); None for a
+        group the bot no longer knows by this id: it became a supergroup, and its rows go to
+        Telegram, whose answer leads the sender to the new id."""
+        if chat_id < 0:
+            chat = await self.repos.chats.get(chat_id)
+            if chat is None:
+                return None
+            allowed = chat.status is ChatStatus.APPROVED
+        else:
+            user = await self.repos.users.get(chat_id)
+            allowed = user is not None and user.role is not None
+        return RoutingSnapshot(
+            subscriptions=await self.repos.subscriptions.of_chat(chat_id),
+            prefs=await self.repos.subscriptions.all_prefs(chat_id),
+            allowed_chats={chat_id} if allowed else set(),
+            silences=await self.repos.alert_state.silences(chat_id),
+            states=await self.repos.alert_state.active_states(),
+        )
+
+    async def still_wanted(
+        self, chat_id: int, thread_id: int, alert: Alert, snapshot: RoutingSnapshot
+    ) -> str | None:
+        """None when this chat (and topic) still wants ``alert`` now; else why not.
+
+        A row waits in the outbox (quiet hours, 429s, a backlog). By the time it can go, the chat
+        may have been muted or unsubscribed, its user revoked or the group disabled: then it is
+        dropped. (Inhibitions and silences are decided when an alert is routed, not here: an
+        alert queued before "left route" still says the driver was late.)
+        """
+        if chat_id not in snapshot.allowed_chats:
+            return "dropped: chat no longer served"
+        prefs = snapshot.prefs.get((chat_id, thread_id))
+        if prefs is not None and prefs.muted_until is not None and prefs.muted_until > utcnow():
+            return "dropped: muted"
+        for sub in snapshot.candidates(alert):
+            if sub.thread_id == thread_id and matches(sub.selector, alert.kind):
+                return None
+        if alert.kind.startswith("system.") and thread_id == 0:
+            admins = await self.repos.users.admins()
+            if any(admin.id == chat_id for admin in admins):
+                return None  # integration news for an admin, subscribed or not
+        return "dropped: no longer subscribed"
+
     async def commit(
         self,
         source: str,

@@ -42,6 +42,7 @@ from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
 from bot.alerts.kinds import KINDS
+from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.render import (
     RenderContext,
     Rich,
@@ -63,6 +64,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DUE_BATCH = 500  # rows read per round
+# Setting: chats whose "Telegram refuses alerts here" the admins were told, so they hear it
+# once per chat (across restarts) until a message there goes through again.
+REFUSALS_TOLD = "alerts.refusals_told"
 MAX_GROUP = 50  # alerts per grouped message (before the 4096 split)
 MAX_GROUP_PINS = 3  # map pins after a grouped message: the latest per subject
 IDLE_MAX = 30.0  # look at the outbox at least this often (quiet hours end, other writers)
@@ -178,6 +182,7 @@ class AlertSender:
         self,
         bot: Bot,
         repos: Repos,
+        pipeline: AlertPipeline,
         i18n: PoI18n,
         metrics: Metrics,
         *,
@@ -186,6 +191,7 @@ class AlertSender:
     ) -> None:
         self.bot = bot
         self.repos = repos
+        self.pipeline = pipeline
         self.i18n = i18n
         self.metrics = metrics
         self.default_tz = default_tz
@@ -195,6 +201,7 @@ class AlertSender:
         self._paused: dict[int, float] = {}  # chat -> loop time its 429 wait ends
         self._jobs: dict[int, asyncio.Task[None]] = {}  # chat -> its job
         self._in_flight: set[int] = set()  # outbox row ids some job holds
+        self._told: dict[str, str] | None = None  # chats whose refusals admins heard (lazy)
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -300,9 +307,7 @@ class AlertSender:
     # --- one chat ---------------------------------------------------------------------------------
     async def _serve(self, chat: _Chat, rows: list[OutboxRow]) -> None:
         """Send one chat's due rows message by message, until done, throttled or refused."""
-        if await self._disabled(chat.id):
-            await self.repos.outbox.fail_chat(chat.id, "chat disabled")
-            return
+        rows = await self._drop_unwanted(chat.id, rows)
         queue = await self._plan(chat.id, rows)
         for index, out in enumerate(queue):
             if self._stopping or not self._limiter(chat.id).has_capacity():
@@ -311,11 +316,30 @@ class AlertSender:
             if not await self._attempt(chat, out, rest):
                 return
 
-    async def _disabled(self, chat_id: int) -> bool:
-        if chat_id > 0:
-            return False
-        known = await self.repos.chats.get(chat_id)
-        return known is not None and known.status is ChatStatus.DISABLED
+    async def _drop_unwanted(self, chat_id: int, rows: list[OutboxRow]) -> list[OutboxRow]:
+        """Rows queued for a chat that no longer wants them (muted, unsubscribed, revoked,
+        disabled since) are dropped and counted, not delivered."""
+        snapshot = await self.pipeline.chat_snapshot(chat_id)
+        if snapshot is None:
+            return rows
+        keep: list[OutboxRow] = []
+        dropped: dict[str, list[int]] = {}
+        for row in rows:
+            try:
+                alert = Alert.from_json(row.payload)
+            except (ValueError, KeyError, TypeError):
+                keep.append(row)  # _plan fails it with the reason
+                continue
+            reason = await self.pipeline.still_wanted(chat_id, row.thread_id, alert, snapshot)
+            if reason is None:
+                keep.append(row)
+            else:
+                dropped.setdefault(reason, []).append(row.id)
+        for reason, ids in dropped.items():
+            log.info("chat %s: %s queued alerts dropped (%s)", chat_id, len(ids), reason)
+            await self.repos.outbox.mark_dropped(ids, reason)
+            self.metrics.alerts_dropped.inc(len(ids))
+        return keep
 
     async def _plan(self, chat_id: int, rows: list[OutboxRow]) -> list[Outgoing]:
         pairs: list[tuple[OutboxRow, Alert]] = []
@@ -355,10 +379,12 @@ class AlertSender:
             await self._on_network_error(rest, exc)
             return False
         except TelegramAPIError as exc:
-            # A request Telegram will never accept (a bad request, a deleted topic): retrying
-            # cannot help, so these rows fail with the reason rather than block the chat.
+            # A request Telegram will never accept (the bot may no longer write in the group, a
+            # deleted topic): retrying cannot help, so these rows fail with the reason rather
+            # than block the chat, and the admins hear it once for that chat.
             log.warning("alert to chat %s refused: %s", chat.id, exc.message)
             await self.repos.outbox.mark_failed(out.ids, exc.message)
+            await self._on_refused(chat.id, exc.message)
         except Exception as exc:
             log.exception("alert to chat %s failed", chat.id)
             await self.repos.outbox.mark_failed(out.ids, repr(exc))
@@ -371,6 +397,7 @@ class AlertSender:
         else:
             message_id, fresh = (await self._send(chat, out)).message_id, True
         await self.repos.outbox.mark_sent(out.ids, message_id)
+        await self._refusal_over(chat.id)
         if fresh:
             for location in out.pins:
                 if self._stopping or not await self._pin(chat, out, location, message_id):
@@ -523,6 +550,37 @@ class AlertSender:
         job = self._jobs.get(chat.ids[0])
         if job is not None:
             self._jobs.setdefault(new_id, job)  # one job per chat, whatever its id
+
+    async def _on_refused(self, chat_id: int, reason: str) -> None:
+        """A 400 other than "can't parse entities": tell the admins once per chat (until a
+        message to that chat goes through again), with the chat's name and Telegram's reason."""
+        told = await self._refusals_told()
+        if str(chat_id) in told:
+            return
+        told[str(chat_id)] = reason
+        await self.repos.settings.set(REFUSALS_TOLD, told, by=None)
+        await self.repos.audit.record(None, "chat.refused_alerts", chat_id, reason=reason)
+        title = await self._chat_title(chat_id)
+        values = {"title": html.quote(title), "id": str(chat_id), "reason": html.quote(reason)}
+        await self._tell_admins(chat_id, lambda: _("alert.admin_chat_refused").format(**values))
+
+    async def _refusal_over(self, chat_id: int) -> None:
+        told = await self._refusals_told()
+        if told.pop(str(chat_id), None) is not None:
+            await self.repos.settings.set(REFUSALS_TOLD, told, by=None)
+
+    async def _refusals_told(self) -> dict[str, str]:
+        if self._told is None:
+            stored = await self.repos.settings.get(REFUSALS_TOLD, {})
+            self._told = dict(stored) if isinstance(stored, dict) else {}
+        return self._told
+
+    async def _chat_title(self, chat_id: int) -> str:
+        if chat_id < 0:
+            known = await self.repos.chats.get(chat_id)
+            return (known.title if known else "") or str(chat_id)
+        user = await self.repos.users.get(chat_id)
+        return (user.full_name if user else "") or str(chat_id)
 
     async def _on_forbidden(self, chat_id: int, reason: str) -> None:
         """403: the bot was kicked or blocked. The chat stops getting alerts, its pending rows

@@ -100,7 +100,30 @@ def member_object(user: JsonDict, status: str) -> JsonDict:
         )
     elif status == "kicked":
         member["until_date"] = 0
+    elif status == "restricted":
+        # A member who may not write (a group admin took the right away).
+        member.update(dict.fromkeys(_RESTRICTED_RIGHTS, False), is_member=True, until_date=0)
     return member
+
+
+_RESTRICTED_RIGHTS = (
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_react_to_messages",
+    "can_edit_tag",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+)
 
 
 class ChatStore:
@@ -283,6 +306,8 @@ class ChatStore:
             raise forbidden(f"bot was kicked from the {chat.kind_name}")
         elif chat.bot_status == "left":
             raise forbidden(f"bot is not a member of the {chat.kind_name}")
+        elif sending and chat.bot_status == "restricted":
+            raise bad_request("not enough rights to send text messages to the chat")
         return chat
 
     def status_in(self, chat: Chat, user_id: int) -> str:

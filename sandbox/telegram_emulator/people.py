@@ -135,6 +135,16 @@ class People:
         old, chat.bot_status = chat.bot_status, "kicked"
         self._bot_status_changed(chat, user, old, "kicked")
 
+    def restrict_bot(self, by_user_id: int, chat_id: int, *, can_send: bool = False) -> None:
+        """A group admin takes away (or gives back) the bot's right to write there."""
+        user = self._chats.user(by_user_id)
+        chat = self._chats.group(chat_id)
+        old, new = chat.bot_status, "member" if can_send else "restricted"
+        if old == new or old in {"left", "kicked"}:
+            return
+        chat.bot_status = new
+        self._bot_status_changed(chat, user, old, new)
+
     def block_bot(self, user_id: int) -> None:
         chat = self._chats.private_chat(user_id)
         if chat.blocked:

@@ -307,6 +307,11 @@ class TelegramEmulator:
         """
         self._people.add_bot_to_group(by_user_id, chat_id, as_admin=as_admin)
 
+    def restrict_bot(self, by_user_id: int, chat_id: int, *, can_send: bool = False) -> None:
+        """A group admin takes away (``can_send=False``) or gives back the bot's right to
+        write: my_chat_member, then sends answer 400 "not enough rights"."""
+        self._people.restrict_bot(by_user_id, chat_id, can_send=can_send)
+
     def remove_bot_from_group(self, by_user_id: int, chat_id: int) -> None:
         """A person kicks the bot: my_chat_member -> kicked; later sends answer 403."""
         self._people.remove_bot_from_group(by_user_id, chat_id)
