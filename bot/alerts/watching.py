@@ -68,9 +68,16 @@ class WatchRunner:
             log.exception("%s watcher failed", self.name)
             await self._failed(type(exc).__name__)
             return
-        await self.pipeline.commit(
-            self.name, result.alerts, result.cursor, snapshots=result.snapshots
-        )
+        try:
+            await self.pipeline.commit(
+                self.name, result.alerts, result.cursor, snapshots=result.snapshots
+            )
+        except Exception as exc:
+            # Nothing was written (one transaction): the cursor stays, the next poll fetches
+            # the same events again. For health and the admins it is this integration failing.
+            log.exception("%s cycle could not be committed", self.name)
+            await self._failed(f"commit: {type(exc).__name__}: {exc}")
+            return
         self.health.succeeded()
         if self.down:
             self.down = False
@@ -100,5 +107,8 @@ class WatchRunner:
         )
         # Every admin hears it in private (ADMIN_IDS and those granted since); chats subscribed
         # to the "system" area hear it too.
-        admins = [admin.id for admin in await self.repos.users.admins()]
-        await self.pipeline.commit("system", [alert], None, extra_chats=admins)
+        try:
+            admins = [admin.id for admin in await self.repos.users.admins()]
+            await self.pipeline.commit("system", [alert], None, extra_chats=admins)
+        except Exception:  # the database itself may be what fails: health still says it
+            log.exception("could not queue %s for %s", kind, self.name)

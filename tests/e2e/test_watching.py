@@ -1,5 +1,7 @@
 """Watchers under APScheduler: real jobs, health, and one down/recovered alert pair."""
 
+import sqlite3
+
 import pytest
 
 from integrations.base import Alert, Subject
@@ -104,3 +106,35 @@ async def test_an_admin_granted_in_the_chat_hears_integration_news_too(source_an
         "SELECT chat_id FROM outbox WHERE kind = 'system.integration_down'"
     )
     assert sorted(r["chat_id"] for r in rows) == [ADMIN, granted]
+
+
+async def test_a_cycle_that_cannot_be_committed_is_a_failure_and_keeps_the_cursor(
+    source_and_harness, monkeypatch
+):
+    source, harness = source_and_harness
+    app = harness.app
+    await app.scheduler.set_paused("testsource", True, by=ADMIN)
+    runner = app.scheduler.runners["testsource"]
+    source.emit(make_alert(1))
+    await runner._cycle_once()
+    assert await app.repos.alert_state.cursor("testsource") == "1"
+    real_commit = app.pipeline.commit
+
+    async def disk_full(source, *args, **kwargs):
+        if source == "testsource":  # the cycle's own write fails; the admins' alert gets through
+            raise sqlite3.OperationalError("database or disk is full")
+        return await real_commit(source, *args, **kwargs)
+
+    monkeypatch.setattr(app.pipeline, "commit", disk_full)
+    source.emit(make_alert(2))
+    for _ in range(3):
+        await runner._cycle_once()
+    health = app.health.integrations["testsource"]
+    assert health.consecutive_failures == 3 and "disk is full" in (health.last_error or "")
+    assert await app.repos.alert_state.cursor("testsource") == "1"
+    monkeypatch.setattr(app.pipeline, "commit", real_commit)
+    await runner._cycle_once()
+    assert await app.repos.alert_state.cursor("testsource") == "2"
+    kinds = [row["kind"] for row in await _all_rows(app.repos)]
+    assert kinds.count("system.integration_down") == 1  # the down/recovered pair, as for polls
+    assert kinds.count("system.integration_recovered") == 1
