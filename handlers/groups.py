@@ -6,6 +6,7 @@ to. ``my_chat_member`` updates keep the chats table true.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot, F, Router, html
@@ -22,6 +23,10 @@ from storage.users import Role
 
 log = logging.getLogger(__name__)
 
+# How long a join from a non-admin waits for a migration's service message (they come within a
+# second of each other) before it is taken for a stranger adding the bot.
+MIGRATION_GRACE_SECONDS = 5.0
+
 
 async def tell_admins(bot: Bot, repos: Repos, i18n: PoI18n, key: str, **values: object) -> None:
     for admin in await repos.users.admins():
@@ -35,6 +40,9 @@ async def tell_admins(bot: Bot, repos: Repos, i18n: PoI18n, key: str, **values: 
 
 async def bot_added(event: ChatMemberUpdated, bot: Bot, repos: Repos, i18n: PoI18n) -> None:
     chat, by = event.chat, event.from_user
+    known = await repos.chats.get(chat.id)
+    if known is not None and known.status is ChatStatus.APPROVED:
+        return  # an approved group that became a supergroup: its move got here first
     adder = await repos.users.get(by.id)
     title = chat.title or str(chat.id)
     if adder is not None and adder.role is Role.ADMIN:
@@ -44,6 +52,8 @@ async def bot_added(event: ChatMemberUpdated, bot: Bot, repos: Repos, i18n: PoI1
         await repos.audit.record(by.id, "chat.added", chat.id, title=title)
         await bot.send_message(chat.id, _("group.welcome").format(admin=user_label(by)))
         return
+    if chat.type == "supergroup" and await became_supergroup(repos, chat.id):
+        return  # the join was Telegram announcing an upgrade, not a stranger adding the bot
     log.warning("bot added to chat %s by non-admin %s: leaving", chat.id, by.id)
     await repos.chats.upsert(
         chat.id, type=chat.type, title=title, status=ChatStatus.DISABLED, added_by=by.id
@@ -65,6 +75,22 @@ async def bot_added(event: ChatMemberUpdated, bot: Bot, repos: Repos, i18n: PoI1
     )
 
 
+async def became_supergroup(repos: Repos, chat_id: int) -> bool:
+    """When a group is upgraded, Telegram sends the bot a join for the NEW id (from whoever
+    upgraded it) besides the two migration service messages, in no fixed order. A join from a
+    non-admin may therefore be an upgrade whose service message is still on its way: wait a
+    little for the old group's approval to arrive under this id before treating it as a
+    stranger adding the bot."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MIGRATION_GRACE_SECONDS
+    while loop.time() < deadline:
+        known = await repos.chats.get(chat_id)
+        if known is not None and known.status is ChatStatus.APPROVED:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
 async def bot_removed(event: ChatMemberUpdated, bot: Bot, repos: Repos, i18n: PoI18n) -> None:
     chat = event.chat
     known = await repos.chats.get(chat.id)
@@ -78,13 +104,17 @@ async def bot_removed(event: ChatMemberUpdated, bot: Bot, repos: Repos, i18n: Po
 
 
 async def group_migrated(message: Message, repos: Repos) -> None:
-    """A group upgraded to a supergroup: its approval, subscriptions and queued alerts follow."""
-    new_id = message.migrate_to_chat_id
-    assert new_id is not None
-    await repos.chats.move(message.chat.id, new_id)
-    await repos.subscriptions.move_chat(message.chat.id, new_id)
-    await repos.audit.record(None, "chat.migrated", message.chat.id, to=new_id)
-    log.info("chat %s migrated to %s", message.chat.id, new_id)
+    """A group upgraded to a supergroup: its approval, subscriptions, settings and queued alerts
+    follow. Either service message (migrate_to in the old chat, migrate_from in the new one)
+    moves it; whichever comes second finds nothing left to move."""
+    if message.migrate_to_chat_id is not None:
+        old_id, new_id = message.chat.id, message.migrate_to_chat_id
+    else:
+        assert message.migrate_from_chat_id is not None
+        old_id, new_id = message.migrate_from_chat_id, message.chat.id
+    if await repos.chats.move(old_id, new_id):
+        await repos.audit.record(None, "chat.migrated", old_id, to=new_id)
+        log.info("chat %s migrated to %s", old_id, new_id)
 
 
 def make_router() -> Router:
@@ -92,5 +122,7 @@ def make_router() -> Router:
     router.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
     router.my_chat_member.register(bot_added, ChatMemberUpdatedFilter(JOIN_TRANSITION))
     router.my_chat_member.register(bot_removed, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
-    router.message.register(group_migrated, F.migrate_to_chat_id, flags={"system": True})
+    router.message.register(
+        group_migrated, F.migrate_to_chat_id | F.migrate_from_chat_id, flags={"system": True}
+    )
     return router

@@ -68,21 +68,39 @@ class ChatsRepo:
         )
         return changed > 0
 
-    async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> None:
-        """A group upgraded to a supergroup keeps its approval under its new id.
+    async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> bool:
+        """A group upgraded to a supergroup keeps everything under its new id, in ONE
+        transaction: its approval, subscriptions, preferences, silences, status cards and queued
+        alerts. True if there was anything to move.
 
-        Both the service message and the sender's "group was upgraded" error lead here, in
-        either order: once the old row is gone, a second move changes nothing.
+        The service messages (either of them) and the sender's "group was upgraded" error all
+        lead here, in any order: once the old row is gone, a second move changes nothing.
         """
         async with self.db.transaction() as conn:
             async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (old_id,)) as cursor:
                 if await cursor.fetchone() is None:
-                    return
+                    return False
             await conn.execute("DELETE FROM chats WHERE id = ?", (new_id,))
             await conn.execute(
                 "UPDATE chats SET id = ?, type = ?, updated_at = ? WHERE id = ?",
                 (new_id, new_type, to_db_time(utcnow()), old_id),
             )
+            for table in ("subscriptions", "chat_prefs", "subject_silences", "status_cards"):
+                await conn.execute(
+                    f"UPDATE OR REPLACE {table} SET chat_id = ? WHERE chat_id = ?",
+                    (new_id, old_id),
+                )
+            await conn.execute(
+                "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+            )
+            # A row left behind collided with the same alert already queued at the new id:
+            # it is a duplicate, and must not be sent to the old id (which Telegram refuses).
+            await conn.execute(
+                "UPDATE outbox SET state = 'dropped', last_error = 'dropped: duplicate after "
+                "the group became a supergroup' WHERE chat_id = ? AND state = 'pending'",
+                (old_id,),
+            )
+        return True
 
     async def all(self) -> list[Chat]:
         rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM chats ORDER BY status, title")

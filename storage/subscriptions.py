@@ -153,15 +153,3 @@ class SubscriptionsRepo:
 
     async def set_timezone(self, chat_id: int, thread_id: int, zone: str | None) -> None:
         await self._set(chat_id, thread_id, "timezone", zone)
-
-    async def move_chat(self, old_id: int, new_id: int) -> None:
-        """A group became a supergroup: its subscriptions and preferences follow it."""
-        async with self.db.transaction() as conn:
-            for table in ("subscriptions", "chat_prefs", "subject_silences", "status_cards"):
-                await conn.execute(
-                    f"UPDATE OR REPLACE {table} SET chat_id = ? WHERE chat_id = ?",
-                    (new_id, old_id),
-                )
-            await conn.execute(
-                "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
-            )

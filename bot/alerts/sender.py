@@ -541,10 +541,8 @@ class AlertSender:
         """A group became a supergroup: its approval, subscriptions and pending rows move."""
         old_id = chat.id
         log.info("chat %s migrated to %s", old_id, new_id)
-        # The groups handler may have moved the chat already (it sees the service message).
-        if await self.repos.chats.get(old_id) is not None:
-            await self.repos.chats.move(old_id, new_id)
-        await self.repos.subscriptions.move_chat(old_id, new_id)
+        # The groups handler may have moved the chat already (it sees the service messages).
+        await self.repos.chats.move(old_id, new_id)
         chat.id = new_id
         chat.ids.append(new_id)
         job = self._jobs.get(chat.ids[0])

@@ -159,18 +159,33 @@ class People:
         chat.blocked = False
         self._bot_status_changed(chat, self._chats.user(user_id), "kicked", "member")
 
-    def migrate_group(self, chat_id: int) -> int:
-        """The group -> supergroup upgrade, as the updates Telegram sends for it, in order."""
+    def migrate_group(
+        self, chat_id: int, *, by_user_id: int | None = None, order: str = "member,to,from"
+    ) -> int:
+        """The group -> supergroup upgrade as Telegram announces it: three updates, in no
+        guaranteed order (tdlib/telegram-bot-api#266): ``member`` — my_chat_member left ->
+        member for the NEW id, from the user who upgraded; ``to`` — a service message in the old
+        chat with migrate_to_chat_id; ``from`` — one in the new chat with migrate_from_chat_id.
+        ``order`` lists them comma-separated; the default puts the join first, the order that
+        makes a bot take the upgrade for "someone added me"."""
         old, new = self._chats.upgrade_to_supergroup(chat_id)
-        actor = self._chats.group_actor(old)
-        moved_out = self._chats.store_message(
-            old, actor, {"migrate_to_chat_id": new.id}, from_bot=False
-        )
-        self._deliver_message(old, moved_out)
-        moved_in = self._chats.store_message(
-            new, actor, {"migrate_from_chat_id": chat_id}, from_bot=False
-        )
-        self._deliver_message(new, moved_in)
+        actor = self._chats.user(by_user_id) if by_user_id else self._chats.group_actor(old)
+        steps = [step.strip() for step in order.split(",")]
+        if sorted(steps) != ["from", "member", "to"]:
+            raise ValueError(f"order must name member, to and from once each, not {order!r}")
+        for step in steps:
+            if step == "member":
+                self._bot_status_changed(new, actor, "left", new.bot_status)
+            elif step == "to":
+                moved_out = self._chats.store_message(
+                    old, actor, {"migrate_to_chat_id": new.id}, from_bot=False
+                )
+                self._deliver_message(old, moved_out)
+            else:
+                moved_in = self._chats.store_message(
+                    new, actor, {"migrate_from_chat_id": chat_id}, from_bot=False
+                )
+                self._deliver_message(new, moved_in)
         return new.id
 
     def _bot_status_changed(self, chat: Chat, actor: JsonDict, old: str, new: str) -> None:

@@ -324,14 +324,17 @@ class TelegramEmulator:
         """The person unblocks the bot (my_chat_member kicked -> member)."""
         self._people.unblock_bot(user_id)
 
-    def migrate_group(self, chat_id: int) -> int:
+    def migrate_group(
+        self, chat_id: int, *, by_user_id: int | None = None, order: str = "member,to,from"
+    ) -> int:
         """Upgrade a group to a supergroup; returns the new id.
 
-        Queues the two service messages Telegram sends (migrate_to_chat_id in the old chat,
-        migrate_from_chat_id in the new one); the old id then answers 400 with
-        ``parameters.migrate_to_chat_id``.
+        Queues the three updates Telegram sends, in ``order`` (no order is guaranteed): the
+        bot's my_chat_member join for the NEW id from the user who upgraded (``member``),
+        migrate_to_chat_id in the old chat (``to``), migrate_from_chat_id in the new one
+        (``from``). The old id then answers 400 with ``parameters.migrate_to_chat_id``.
         """
-        return self._people.migrate_group(chat_id)
+        return self._people.migrate_group(chat_id, by_user_id=by_user_id, order=order)
 
     # ----------------------------------------------------------------------------------------
     # Control API: what the bot did

@@ -265,7 +265,44 @@ async def test_grant_has_the_guards_of_revoke(harness):
     await harness.say(ADMIN, f"/grant {COLLEAGUE} admin", expect=lambda m: "теперь" in m["text"])
     # Mary becomes the only admin left in the database (as after an ADMIN_IDS change)...
     await harness.app.repos.users.set_role(ADMIN, Role.VIEWER, by=None)
-    last = await harness.say(COLLEAGUE, f"/grant {COLLEAGUE} viewer")
+    last = await harness.say(
+        COLLEAGUE, f"/grant {COLLEAGUE} viewer", expect=lambda m: "administrator" in m["text"]
+    )
     assert "last administrator" in last["text"]
     assert (await harness.app.repos.users.get(COLLEAGUE)).role is Role.ADMIN
     assert (await harness.app.repos.users.get(ADMIN)).role is Role.VIEWER
+
+
+MIGRATION_ORDERS = [
+    "member,to,from",
+    "member,from,to",
+    "to,member,from",
+    "from,member,to",
+    "to,from,member",
+    "from,to,member",
+]
+
+
+@pytest.mark.parametrize("order", MIGRATION_ORDERS)
+async def test_an_upgraded_group_stays_approved_whatever_the_order_of_updates(harness, order):
+    """Telegram announces an upgrade with a join for the new id (from whoever upgraded it, here
+    not an admin) and two service messages, in no fixed order: that is a migration, not a
+    stranger adding the bot."""
+    repos = harness.app.repos
+    harness.emu.add_group(GROUP, "Склад")
+    harness.emu.add_bot_to_group(ADMIN, GROUP)
+    await harness.emu.wait_for_message(GROUP)  # the welcome: approved
+    await repos.subscriptions.add(GROUP, 0, "area:drivers", by=ADMIN)
+    await harness.say(ADMIN, "/quiet 22:00-07:00", chat_id=GROUP)
+    harness.emu.user_sends(COLLEAGUE, "/start")  # Mary: a member who is no admin
+    harness.emu.set_member_status(GROUP, COLLEAGUE, "creator")
+
+    new_id = harness.emu.migrate_group(GROUP, by_user_id=COLLEAGUE, order=order)
+    moved = await eventually(lambda: repos.chats.get(new_id), timeout=10)
+    assert moved.status is ChatStatus.APPROVED
+    await harness.emu.wait_for_poller()
+    reply = await harness.say(ADMIN, "/subscriptions", chat_id=new_id, timeout=10)
+    assert "Водители" in reply["text"] and "22:00" in reply["text"]
+    assert await repos.chats.get(GROUP) is None
+    assert harness.emu.calls_of("leaveChat") == []
+    assert (await repos.chats.get(new_id)).status is ChatStatus.APPROVED
