@@ -184,6 +184,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "Mobiforce directories: templates, employees, clients, task numbers",
+        """
+        CREATE TABLE mobiforce_directory (
+            kind            TEXT NOT NULL
+                            CHECK (kind IN ('template', 'employee', 'contractor', 'task')),
+            id              INTEGER NOT NULL,             -- Mobiforce's internal id
+            name            TEXT NOT NULL DEFAULT '',     -- a task's name is its number
+            search          TEXT NOT NULL DEFAULT '',     -- casefolded words, searched locally
+            data            TEXT NOT NULL DEFAULT '{}',   -- JSON: phone, mobile, client…
+            updated_at      TEXT NOT NULL,
+            PRIMARY KEY (kind, id)
+        );
+        CREATE INDEX mobiforce_directory_name ON mobiforce_directory (kind, name);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
