@@ -27,6 +27,7 @@ from handlers.movizor.callbacks import LocateCb
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.errors import MobiforceError, MobiforceRejected
 from integrations.mobiforce.models import Task
+from integrations.mobiforce.watcher import snapshot_of
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.errors import MovizorError
 from storage import Repos
@@ -55,7 +56,11 @@ def error_text(exc: MobiforceError, i18n: PoI18n) -> str:
 
 # --- finding a task ---------------------------------------------------------------------------
 async def find_task(
-    message: Message, text: str, mobiforce: MobiforceClient, directory: MobiforceDirectory
+    message: Message,
+    text: str,
+    mobiforce: MobiforceClient,
+    directory: MobiforceDirectory,
+    repos: Repos,
 ) -> Task | None:
     """The task a person named by number or internal id; answers and returns None if none.
 
@@ -74,7 +79,15 @@ async def find_task(
         await message.answer(_("tasks.not_found").format(query=html.quote(text[:40])))
         return None
     await directory.remember_task(task)
+    await start_watching(task, repos)
     return task
+
+
+async def start_watching(task: Task, repos: Repos) -> None:
+    """The first snapshot of a task a chat asked about, so the watcher's next change names
+    what changed (a snapshot already kept is left alone: its pending change stays news)."""
+    if not await repos.snapshots.get("mobiforce", [str(task.id)]):
+        await repos.snapshots.put("mobiforce", str(task.id), snapshot_of(task))
 
 
 async def executor_phone(task: Task, repos: Repos) -> str:
@@ -150,7 +163,7 @@ async def task_command(
 
         await start_wizard(message, state, mobiforce, mobiforce_directory, repos, user)
         return
-    task = await find_task(message, args, mobiforce, mobiforce_directory)
+    task = await find_task(message, args, mobiforce, mobiforce_directory, repos)
     if task is not None:
         await send_card(message, task, repos, timezone, movizor)
 
@@ -259,7 +272,7 @@ async def comment(
     if len(text) > MAX_COMMENT:
         await message.answer(_("tasks.comment.too_long").format(max=MAX_COMMENT))
         return
-    task = await find_task(message, reference, mobiforce, mobiforce_directory)
+    task = await find_task(message, reference, mobiforce, mobiforce_directory, repos)
     if task is not None:
         await add_comment(message, task, text, mobiforce, repos, user.id)
 
@@ -335,7 +348,7 @@ async def close(
     if len(text) > MAX_RESULT:
         await message.answer(_("tasks.comment.too_long").format(max=MAX_RESULT))
         return
-    task = await find_task(message, reference, mobiforce, mobiforce_directory)
+    task = await find_task(message, reference, mobiforce, mobiforce_directory, repos)
     if task is not None:
         await ask_close(message, task, text.strip(), repos, user.id, settings)
 
