@@ -305,3 +305,42 @@ async def test_mobiforce_off_answers_not_configured(tmp_path):
         for command in ("/task 1", "/tasks", "/task new", "/employees"):
             reply = await h.say(ADMIN, command)
             assert "Mobiforce не настроена" in text(reply), command
+
+
+async def test_where_is_the_executor_runs_the_movizor_locate_flow(tmp_path, sim):
+    """The executor's phone is a Movizor driver: the card offers «📍 Где исполнитель?», which
+    shows the driver's point and card as /locate does."""
+    from integrations.movizor.simulator import MovizorSimulator
+
+    movizor = MovizorSimulator(project="test", key="movizor-key")
+    await movizor.start()
+    movizor.add_driver("79161234501", "Петров И.И.", [("Москва", 55.75, 37.61, utcnow())])
+    settings = {
+        "mobiforce_base_url": sim.base_url,
+        "mobiforce_api_key": KEY,
+        "movizor_project": "test",
+        "movizor_key": "movizor-key",
+        "movizor_base_url": movizor.base_url,
+    }
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+            await h.app.scheduler.set_paused("mobiforce", True, by=ADMIN)
+            await h.app.scheduler.set_paused("movizor", True, by=ADMIN)
+            await h.app.services["mobiforce"].directory.synced.wait()
+            template = next(iter(sim.world.templates.values()))
+            employee = next(e for e in sim.world.employees.values() if e.mobile_role)
+            task = sim.add_task(
+                {"template": {"id": template.id}, "employee": {"id": employee.id}, "draft": False}
+            )
+            card = await h.say(ADMIN, f"/task {task.id}", expect=has_button("Где исполнитель"))
+            h.press(ADMIN, card, "Где исполнитель")
+            point = await h.emu.wait_for_message(ADMIN, lambda m: "location" in m)
+            fix = movizor.object("79161234501").last_fix
+            assert point["location"]["latitude"] == pytest.approx(fix.lat, abs=1e-5)
+            located = await h.emu.wait_for_message(
+                ADMIN, has_text("Петров И.И."), after_message_id=point["message_id"]
+            )
+            assert "+7 916 123-45-01" in text(located)
+            assert not h.emu.rejected_calls()
+    finally:
+        await movizor.stop()
