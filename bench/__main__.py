@@ -17,7 +17,14 @@ import time
 import traceback
 from typing import Protocol
 
-from bench import alerts_throughput, help_latency, idle_memory, movizor_cycle, outbox_backlog
+from bench import (
+    alerts_throughput,
+    help_latency,
+    idle_memory,
+    mobiforce_cycle,
+    movizor_cycle,
+    outbox_backlog,
+)
 from bench.report import Row, format_table, header
 
 
@@ -33,6 +40,7 @@ SECTIONS: tuple[Section, ...] = (
     idle_memory,
     alerts_throughput,
     movizor_cycle,
+    mobiforce_cycle,
     outbox_backlog,
 )
 

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     mobiforce_base_url: str | None = None
     mobiforce_api_key: SecretStr | None = None
     mobiforce_poll_seconds: int = Field(default=60, ge=5)
+    # The id of the account's "done" result status, sent by /close (close-task result_status).
+    mobiforce_close_status: str = ""
+    mobiforce_max_tasks_per_cycle: int = Field(default=50, ge=1, le=500)
+    # How often the bot's own directories (templates, employees, clients, task numbers) are
+    # read again in full; the change feed keeps task numbers in step between syncs.
+    mobiforce_sync_minutes: int = Field(default=60, ge=5)
 
     taximaster_base_url: str | None = None
     taximaster_secret: SecretStr | None = None
@@ -98,6 +104,14 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("mobiforce_close_status")
+    @classmethod
+    def _status_id(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.isdigit():
+            raise ValueError("must be the numeric id of a Mobiforce result status")
         return value
 
     @property

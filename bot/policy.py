@@ -83,6 +83,14 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "reactivate": _cmd("drivers", D, service="movizor"),
     "share": _cmd("drivers", D, service="movizor"),
     "unshare": _cmd("drivers", D, service="movizor"),
+    # Tasks (Mobiforce): viewers read, dispatchers change.
+    "task": _cmd("tasks", V, service="mobiforce"),
+    "tasks": _cmd("tasks", V, service="mobiforce"),
+    "clients": _cmd("tasks", V, service="mobiforce"),
+    "client": _cmd("tasks", V, service="mobiforce"),
+    "employees": _cmd("tasks", V, service="mobiforce"),
+    "comment": _cmd("tasks", D, service="mobiforce"),
+    "close": _cmd("tasks", D, service="mobiforce"),
     # Administration.
     "users": _cmd("admin", A, private_only=True),
     "grant": _cmd("admin", A),
@@ -106,6 +114,13 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.driver_pick": Rule(V, service="movizor"),
     "button.driver_refresh": Rule(D, service="movizor"),  # a paid pos_request
     "button.drivers_page": Rule(V, service="movizor"),
+    "button.mobiforce_task": Rule(V, service="mobiforce"),
+    "button.mobiforce_tasks_page": Rule(V, service="mobiforce"),
+    "button.mobiforce_client": Rule(V, service="mobiforce"),
+    "button.mobiforce_change": Rule(D, service="mobiforce"),
+    # `/task new` (the command itself reads for viewers; creating needs a dispatcher), its
+    # wizard steps and buttons.
+    "mobiforce.new_task": Rule(D, service="mobiforce"),
 }
 
 RULES: Final[dict[str, Rule]] = {**COMMANDS, **ACTIONS}

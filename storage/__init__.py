@@ -13,6 +13,7 @@ from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
+from storage.mobiforce import MobiforceRepo
 from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
@@ -35,6 +36,7 @@ class Repos:
     alert_state: AlertStateRepo
     drivers: DriversRepo
     snapshots: SnapshotsRepo
+    mobiforce: MobiforceRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -50,4 +52,5 @@ class Repos:
             alert_state=AlertStateRepo(db),
             drivers=DriversRepo(db),
             snapshots=SnapshotsRepo(db),
+            mobiforce=MobiforceRepo(db),
         )

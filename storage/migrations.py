@@ -184,7 +184,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
-    # 6, 7 and 8 are the Mobiforce, Taxi-Master and Alta tables.
+    Migration(
+        6,
+        "Mobiforce directories: templates, employees, clients, task numbers",
+        """
+        CREATE TABLE mobiforce_directory (
+            kind            TEXT NOT NULL
+                            CHECK (kind IN ('template', 'employee', 'contractor', 'task')),
+            id              INTEGER NOT NULL,             -- Mobiforce's internal id
+            name            TEXT NOT NULL DEFAULT '',     -- a task's name is its number
+            search          TEXT NOT NULL DEFAULT '',     -- casefolded words, searched locally
+            data            TEXT NOT NULL DEFAULT '{}',   -- JSON: phone, mobile, client…
+            updated_at      TEXT NOT NULL,
+            PRIMARY KEY (kind, id)
+        );
+        CREATE INDEX mobiforce_directory_name ON mobiforce_directory (kind, name);
+        """,
+    ),
+    # 7 and 8 are the Taxi-Master and Alta tables.
     Migration(
         9,
         "outbox: 'dropped' rows and an index for one chat's due rows; unused indexes go",

@@ -83,7 +83,11 @@ def _subject(alert: Alert) -> str:
 def _field_lines(alert: Alert, tz: ZoneInfo) -> list[Rich]:
     lines = []
     for key, value in alert.fields.items():
+        if value is None:
+            continue  # nothing to say (an executor not set yet)
         label, text = word_field(alert.source, key, value, tz)
+        if not text:
+            continue  # a key worded to nothing: for the bot, not for people (an internal id)
         lines.append(
             fill(_("alert.field"), label=clip(label, MAX_LABEL), value=clip(text, MAX_VALUE))
         )

@@ -266,7 +266,7 @@ async def test_grant_has_the_guards_of_revoke(harness):
     # Mary becomes the only admin left in the database (as after an ADMIN_IDS change)...
     await harness.app.repos.users.set_role(ADMIN, Role.VIEWER, by=None)
     last = await harness.say(
-        COLLEAGUE, f"/grant {COLLEAGUE} viewer", expect=lambda m: "administrator" in m["text"]
+        COLLEAGUE, f"/grant {COLLEAGUE} viewer", expect=lambda m: "last" in m["text"]
     )
     assert "last administrator" in last["text"]
     assert (await harness.app.repos.users.get(COLLEAGUE)).role is Role.ADMIN

@@ -1,0 +1,78 @@
+"""Mobiforce's router: every command, wizard step and button of the service."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+
+from bot.policy import rule
+from handlers.mobiforce import new_task as wizard
+from handlers.mobiforce.callbacks import ClientCb, NewTaskCb, TaskCb, TasksPageCb
+from handlers.mobiforce.clients import client, client_pressed, clients, employees
+from handlers.mobiforce.new_task import NewTaskFlow
+from handlers.mobiforce.tasks import (
+    CommentFlow,
+    card_pressed,
+    close,
+    close_pressed,
+    comment,
+    comment_pressed,
+    comment_typed,
+    list_tasks,
+    task_command,
+    tasks_page_pressed,
+)
+
+NEW = rule(wizard.RULE)
+
+
+def make_router() -> Router:
+    router = Router(name="mobiforce")
+    typed = F.text & ~F.text.startswith("/")
+    message, button = router.message.register, router.callback_query.register
+
+    message(task_command, Command("task"), flags=rule("task"))
+    message(list_tasks, Command("tasks"), flags=rule("tasks"))
+    message(comment, Command("comment"), flags=rule("comment"))
+    message(close, Command("close"), flags=rule("close"))
+    message(clients, Command("clients"), flags=rule("clients"))
+    message(client, Command("client"), flags=rule("client"))
+    message(employees, Command("employees"), flags=rule("employees"))
+
+    button(
+        card_pressed,
+        TaskCb.filter(F.action.in_({"show", "refresh"})),
+        flags=rule("button.mobiforce_task"),
+    )
+    button(
+        comment_pressed, TaskCb.filter(F.action == "comment"), flags=rule("button.mobiforce_change")
+    )
+    button(close_pressed, TaskCb.filter(F.action == "close"), flags=rule("button.mobiforce_change"))
+    message(comment_typed, CommentFlow.text, typed, flags=rule("comment"))
+    button(tasks_page_pressed, TasksPageCb.filter(), flags=rule("button.mobiforce_tasks_page"))
+    button(client_pressed, ClientCb.filter(), flags=rule("button.mobiforce_client"))
+
+    # /task new
+    flow = NewTaskFlow
+    message(wizard.client_typed, flow.client, typed, flags=NEW)
+    message(wizard.client_name_typed, flow.client_name, typed, flags=NEW)
+    message(wizard.client_address_typed, flow.client_address, typed, flags=NEW)
+    message(wizard.client_phone_typed, flow.client_phone, typed, flags=NEW)
+    message(wizard.address_typed, flow.address, typed, flags=NEW)
+    message(wizard.start_typed, flow.start, typed, flags=NEW)
+    message(wizard.field_typed, flow.field, typed, flags=NEW)
+    steps = (
+        (wizard.template_picked, flow.template, "tpl"),
+        (wizard.client_picked, flow.client, "cli"),
+        (wizard.new_client_pressed, flow.client, "newcli"),
+        (wizard.client_phone_skipped, flow.client_phone, "nophone"),
+        (wizard.client_address_pressed, flow.address, "cliaddr"),
+        (wizard.executor_picked, flow.executor, "exe"),
+        (wizard.executor_picked, flow.executor, "noexe"),
+        (wizard.day_pressed, flow.start, "day"),
+        (wizard.value_pressed, flow.field, "val"),
+    )
+    for handler, state, step in steps:
+        button(handler, state, NewTaskCb.filter(F.step == step), flags=NEW)
+    button(wizard.stale_button, NewTaskCb.filter(), flags=NEW)
+    return router

@@ -1,0 +1,388 @@
+"""/task <id | number> (the card), /tasks, /comment, /close and the card's buttons."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.config import Settings
+from bot.confirm import ask_to_confirm, on_confirm
+from bot.i18n import PoI18n
+from bot.prompts import ask
+from bot.texts import answer_usage
+from handlers.mobiforce.callbacks import TaskCb, TasksPageCb
+from handlers.mobiforce.directory import MobiforceDirectory
+from handlers.mobiforce.render import render_task, task_button, task_line
+from handlers.movizor.callbacks import LocateCb
+from integrations.mobiforce.client import MobiforceClient
+from integrations.mobiforce.errors import MobiforceError, MobiforceRejected
+from integrations.mobiforce.models import Task
+from integrations.mobiforce.watcher import snapshot_of
+from integrations.movizor.client import MovizorClient
+from integrations.movizor.errors import MovizorError
+from storage import Repos
+from storage.confirmations import Confirmation
+from storage.users import User
+
+log = logging.getLogger(__name__)
+
+PAGE: Final = 10
+MAX_COMMENT: Final = 2000
+MAX_RESULT: Final = 1000
+MAX_QUERY_IN_BUTTON: Final = 20
+
+
+class CommentFlow(StatesGroup):
+    text = State()
+
+
+def topic_of(message: Message) -> int:
+    return (message.message_thread_id if message.is_topic_message else None) or 0
+
+
+def error_text(exc: MobiforceError, i18n: PoI18n) -> str:
+    return html.quote(exc.message_for(i18n.current_locale))
+
+
+# --- finding a task ---------------------------------------------------------------------------
+async def find_task(
+    message: Message,
+    text: str,
+    mobiforce: MobiforceClient,
+    directory: MobiforceDirectory,
+    repos: Repos,
+) -> Task | None:
+    """The task a person named by number or internal id; answers and returns None if none.
+
+    A malformed reference costs no call; a number the directory does not know is tried once as
+    an internal id."""
+    text = text.strip()
+    ids = await directory.task_ids(text)
+    if not ids:
+        log.info("mobiforce: no task %r (not a number the bot knows)", text)
+        await message.answer(_("tasks.not_found").format(query=html.quote(text[:40])))
+        return None
+    try:
+        task = await mobiforce.get_task(ids[0])
+    except MobiforceRejected:
+        log.info("mobiforce: get-task %s refused for %r", ids[0], text)
+        await message.answer(_("tasks.not_found").format(query=html.quote(text[:40])))
+        return None
+    await directory.remember_task(task)
+    await start_watching(task, repos)
+    return task
+
+
+async def start_watching(task: Task, repos: Repos) -> None:
+    """The first snapshot of a task a chat asked about, so the watcher's next change names
+    what changed (a snapshot already kept is left alone: its pending change stays news)."""
+    if not await repos.snapshots.get("mobiforce", [str(task.id)]):
+        await repos.snapshots.put("mobiforce", str(task.id), snapshot_of(task))
+
+
+async def executor_phone(task: Task, repos: Repos) -> str:
+    if task.employee is None or task.employee.id is None:
+        return ""
+    entry = await repos.mobiforce.get("employee", task.employee.id)
+    return str(entry.data.get("phone") or "") if entry else ""
+
+
+async def on_movizor(phone: str, movizor: MovizorClient | None, repos: Repos) -> bool:
+    """Whether the executor's phone is a driver on Movizor (the bot's drivers first, then one
+    Movizor lookup)."""
+    if not phone or movizor is None:
+        return False
+    if await repos.drivers.get(phone) is not None:
+        return True
+    try:
+        info = await movizor.object_get(phone)
+    except MovizorError:
+        return False
+    await repos.drivers.upsert(phone, info.title or phone)
+    return True
+
+
+async def card_keyboard(
+    task: Task, phone: str, movizor: MovizorClient | None, repos: Repos
+) -> InlineKeyboardMarkup:
+    keyboard = InlineKeyboardBuilder()
+    if not task.closed:
+        keyboard.button(
+            text=_("tasks.btn.comment"), callback_data=TaskCb(action="comment", id=task.id)
+        )
+        keyboard.button(text=_("tasks.btn.close"), callback_data=TaskCb(action="close", id=task.id))
+    keyboard.button(text=_("tasks.btn.refresh"), callback_data=TaskCb(action="refresh", id=task.id))
+    if await on_movizor(phone, movizor, repos):
+        keyboard.button(
+            text=_("tasks.btn.where"), callback_data=LocateCb(action="show", phone=phone)
+        )
+    keyboard.adjust(2, 1, 1)
+    return keyboard.as_markup()
+
+
+async def send_card(
+    message: Message,
+    task: Task,
+    repos: Repos,
+    tz: ZoneInfo,
+    movizor: MovizorClient | None,
+) -> None:
+    phone = await executor_phone(task, repos)
+    await message.answer(
+        render_task(task, tz, phone), reply_markup=await card_keyboard(task, phone, movizor, repos)
+    )
+
+
+async def task_command(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    mobiforce: MobiforceClient,
+    mobiforce_directory: MobiforceDirectory,
+    repos: Repos,
+    user: User,
+    timezone: ZoneInfo,
+    movizor: MovizorClient | None = None,
+) -> None:
+    args = (command.args or "").strip()
+    if not args:
+        await answer_usage(message, "task")
+        return
+    if args.lower() in ("new", "новая", "создать"):
+        from handlers.mobiforce.new_task import start_wizard
+
+        await start_wizard(message, state, mobiforce, mobiforce_directory, repos, user)
+        return
+    task = await find_task(message, args, mobiforce, mobiforce_directory, repos)
+    if task is not None:
+        await send_card(message, task, repos, timezone, movizor)
+
+
+async def card_pressed(
+    callback: CallbackQuery,
+    callback_data: TaskCb,
+    mobiforce: MobiforceClient,
+    mobiforce_directory: MobiforceDirectory,
+    repos: Repos,
+    timezone: ZoneInfo,
+    movizor: MovizorClient | None = None,
+) -> None:
+    """«🔄 Обновить» edits the card in place; a task picked from a list gets a new card."""
+    card = callback.message
+    if not isinstance(card, Message):
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return
+    task = await mobiforce.get_task(callback_data.id)
+    await mobiforce_directory.remember_task(task)
+    await callback.answer()
+    if callback_data.action == "show":
+        await send_card(card, task, repos, timezone, movizor)
+        return
+    phone = await executor_phone(task, repos)
+    try:
+        await card.edit_text(
+            render_task(task, timezone, phone),
+            reply_markup=await card_keyboard(task, phone, movizor, repos),
+        )
+    except TelegramBadRequest as exc:  # "message is not modified": nothing changed
+        log.debug("task card not edited: %s", exc)
+
+
+# --- /tasks -----------------------------------------------------------------------------------
+async def tasks_page(
+    query: str, page: int, repos: Repos
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    total = await repos.mobiforce.count("task", query)
+    if total == 0:
+        key = "tasks.list.none_found" if query else "tasks.list.empty"
+        return _(key).format(query=html.quote(query)), None
+    pages = (total + PAGE - 1) // PAGE
+    page = max(0, min(page, pages - 1))
+    entries = await repos.mobiforce.find("task", query, limit=PAGE, offset=page * PAGE, newest=True)
+    lines = [
+        _("tasks.list.title").format(count=total, page=page + 1, pages=pages),
+        *(task_line(entry) for entry in entries),
+    ]
+    keyboard = InlineKeyboardBuilder()
+    for entry in entries:
+        keyboard.button(text=task_button(entry), callback_data=TaskCb(action="show", id=entry.id))
+    short = query[:MAX_QUERY_IN_BUTTON]
+    nav = 0
+    if page > 0:
+        keyboard.button(text="◀️", callback_data=TasksPageCb(page=page - 1, q=short))
+        nav += 1
+    if page + 1 < pages:
+        keyboard.button(text="▶️", callback_data=TasksPageCb(page=page + 1, q=short))
+        nav += 1
+    keyboard.adjust(*([1] * len(entries)), nav or 1)
+    return "\n".join(lines), keyboard.as_markup()
+
+
+async def list_tasks(message: Message, command: CommandObject, repos: Repos) -> None:
+    text, keyboard = await tasks_page((command.args or "").strip()[:100], 0, repos)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def tasks_page_pressed(
+    callback: CallbackQuery, callback_data: TasksPageCb, repos: Repos
+) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        text, keyboard = await tasks_page(callback_data.q, callback_data.page, repos)
+        await callback.message.edit_text(text, reply_markup=keyboard)
+
+
+# --- /comment ---------------------------------------------------------------------------------
+async def add_comment(
+    message: Message,
+    task: Task,
+    text: str,
+    mobiforce: MobiforceClient,
+    repos: Repos,
+    user_id: int,
+) -> None:
+    await mobiforce.create_comment(task.id, text)
+    await repos.audit.record(user_id, "mobiforce.comment", str(task.id), number=task.number)
+    await message.answer(_("tasks.comment.done").format(number=html.quote(task.number)))
+
+
+async def comment(
+    message: Message,
+    command: CommandObject,
+    mobiforce: MobiforceClient,
+    mobiforce_directory: MobiforceDirectory,
+    repos: Repos,
+    user: User,
+) -> None:
+    reference, _sep, text = (command.args or "").strip().partition(" ")
+    text = text.strip()
+    if not reference or not text:
+        await answer_usage(message, "comment")
+        return
+    if len(text) > MAX_COMMENT:
+        await message.answer(_("tasks.comment.too_long").format(max=MAX_COMMENT))
+        return
+    task = await find_task(message, reference, mobiforce, mobiforce_directory, repos)
+    if task is not None:
+        await add_comment(message, task, text, mobiforce, repos, user.id)
+
+
+async def comment_pressed(
+    callback: CallbackQuery, callback_data: TaskCb, state: FSMContext
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    await state.set_state(CommentFlow.text)
+    await state.set_data({"task_id": callback_data.id})
+    await ask(callback.message, _("tasks.comment.ask"), who=callback.from_user)
+
+
+async def comment_typed(
+    message: Message,
+    state: FSMContext,
+    mobiforce: MobiforceClient,
+    repos: Repos,
+    user: User,
+) -> None:
+    text = (message.text or "").strip()
+    if not text or len(text) > MAX_COMMENT:
+        await ask(message, _("tasks.comment.too_long").format(max=MAX_COMMENT))
+        return
+    task_id = int((await state.get_data())["task_id"])
+    await state.clear()
+    task = await mobiforce.get_task(task_id)
+    await add_comment(message, task, text, mobiforce, repos, user.id)
+
+
+# --- /close -----------------------------------------------------------------------------------
+async def ask_close(
+    message: Message, task: Task, text: str, repos: Repos, user_id: int, settings: Settings
+) -> None:
+    if not settings.mobiforce_close_status:
+        await message.answer(_("tasks.close.no_status"))
+        return
+    if task.closed:
+        await message.answer(_("tasks.close.already").format(number=html.quote(task.number)))
+        return
+    question = _("tasks.close.question").format(
+        number=html.quote(task.number),
+        client=html.quote(task.contractor.name if task.contractor else "—"),
+    )
+    if text:
+        question += "\n" + _("tasks.close.with_text").format(text=html.quote(text))
+    await ask_to_confirm(
+        message,
+        repos,
+        user_id=user_id,
+        action="mobiforce.close",
+        payload={"task_id": task.id, "number": task.number, "text": text},
+        question=question,
+        yes_text=_("tasks.btn.close"),
+    )
+
+
+async def close(
+    message: Message,
+    command: CommandObject,
+    mobiforce: MobiforceClient,
+    mobiforce_directory: MobiforceDirectory,
+    repos: Repos,
+    user: User,
+    settings: Settings,
+) -> None:
+    reference, _sep, text = (command.args or "").strip().partition(" ")
+    if not reference:
+        await answer_usage(message, "close")
+        return
+    if len(text) > MAX_RESULT:
+        await message.answer(_("tasks.comment.too_long").format(max=MAX_RESULT))
+        return
+    task = await find_task(message, reference, mobiforce, mobiforce_directory, repos)
+    if task is not None:
+        await ask_close(message, task, text.strip(), repos, user.id, settings)
+
+
+async def close_pressed(
+    callback: CallbackQuery,
+    callback_data: TaskCb,
+    mobiforce: MobiforceClient,
+    repos: Repos,
+    user: User,
+    settings: Settings,
+) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        task = await mobiforce.get_task(callback_data.id)
+        await ask_close(callback.message, task, "", repos, user.id, settings)
+
+
+@on_confirm("mobiforce.close", rule="close")
+async def close_confirmed(
+    callback: CallbackQuery,
+    confirmation: Confirmation,
+    mobiforce: MobiforceClient,
+    repos: Repos,
+    settings: Settings,
+    i18n: PoI18n,
+) -> str:
+    payload = confirmation.payload
+    task_id, number = int(str(payload["task_id"])), str(payload["number"])
+    try:
+        await mobiforce.close_task(
+            task_id, settings.mobiforce_close_status, str(payload.get("text") or "")
+        )
+    except MobiforceError as exc:
+        return error_text(exc, i18n)
+    await repos.audit.record(confirmation.user_id, "mobiforce.close", str(task_id), number=number)
+    return _("tasks.close.done").format(number=html.quote(number))

@@ -1,0 +1,144 @@
+"""The bot's own Mobiforce directories: templates, employees, clients and task numbers -> ids.
+
+Mobiforce lists have no search and page by ten, so the bot keeps these rows itself (filled by a
+background sync and the change feed) and searches them here: no keystroke pages through the
+account. ``search`` holds the casefolded words (Python's casefold: SQLite's lower() leaves
+Cyrillic alone), so a LIKE over it finds «ромашка» in «ООО «Ромашка»».
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from storage.db import Database, to_db_time, utcnow
+
+Kind = Literal["template", "employee", "contractor", "task"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    id: int
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _search_text(name: str, data: Mapping[str, Any]) -> str:
+    words = [name, *(str(v) for v in data.values() if isinstance(v, str | int) and v)]
+    return " ".join(words).casefold()
+
+
+def _like(text: str) -> str:
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(row["kind"], int(row["id"]), row["name"], json.loads(row["data"]))
+
+
+class MobiforceRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert(self, kind: Kind, entries: Iterable[Entry]) -> int:
+        now = to_db_time(utcnow())
+        rows = [
+            (
+                kind,
+                e.id,
+                e.name,
+                _search_text(e.name, e.data),
+                json.dumps(e.data, ensure_ascii=False),
+                now,
+            )
+            for e in entries
+        ]
+        if not rows:
+            return 0
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO mobiforce_directory (kind, id, name, search, data, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET "
+                "name = excluded.name, search = excluded.search, data = excluded.data, "
+                "updated_at = excluded.updated_at",
+                rows,
+            )
+        return len(rows)
+
+    async def add_names(self, kind: Kind, names: Iterable[tuple[int, str]]) -> int:
+        """Rows known by id and name only (a list page): new ones are added, known ones keep
+        what the bot learnt of them."""
+        now = to_db_time(utcnow())
+        rows = [(kind, i, n, n.casefold(), "{}", now) for i, n in names]
+        if not rows:
+            return 0
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO mobiforce_directory (kind, id, name, search, data, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING",
+                rows,
+            )
+        return len(rows)
+
+    async def replace(self, kind: Kind, entries: Iterable[Entry]) -> int:
+        """The whole directory of ``kind`` (a complete sync): rows not in ``entries`` go."""
+        listed = list(entries)
+        count = await self.upsert(kind, listed)
+        keep = {e.id for e in listed}
+        present = await self.db.fetchall(
+            "SELECT id FROM mobiforce_directory WHERE kind = ?", (kind,)
+        )
+        gone = [(kind, row["id"]) for row in present if row["id"] not in keep]
+        if gone:
+            async with self.db.transaction() as conn:
+                await conn.executemany(
+                    "DELETE FROM mobiforce_directory WHERE kind = ? AND id = ?", gone
+                )
+        return count
+
+    async def get(self, kind: Kind, entry_id: int) -> Entry | None:
+        row = await self.db.fetchone(
+            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = ? AND id = ?",
+            (kind, entry_id),
+        )
+        return _entry(row) if row else None
+
+    async def by_name(self, kind: Kind, name: str) -> list[Entry]:
+        rows = await self.db.fetchall(
+            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = ? AND name = ? "
+            "ORDER BY id DESC",
+            (kind, name),
+        )
+        return [_entry(row) for row in rows]
+
+    async def find(
+        self, kind: Kind, text: str = "", *, limit: int = 10, offset: int = 0, newest: bool = False
+    ) -> list[Entry]:
+        """Entries whose name or data contain ``text`` (all when empty), by name or newest."""
+        order = "id DESC" if newest else "name COLLATE NOCASE, id"
+        rows = await self.db.fetchall(
+            "SELECT kind, id, name, data FROM mobiforce_directory "
+            f"WHERE kind = ? AND search LIKE ? ESCAPE '\\' ORDER BY {order} LIMIT ? OFFSET ?",
+            (kind, _like(text.strip()), limit, offset),
+        )
+        return [_entry(row) for row in rows]
+
+    async def count(self, kind: Kind, text: str = "") -> int:
+        row = await self.db.fetchone(
+            "SELECT count(*) AS n FROM mobiforce_directory "
+            "WHERE kind = ? AND search LIKE ? ESCAPE '\\'",
+            (kind, _like(text.strip())),
+        )
+        return int(row["n"]) if row else 0
+
+    async def all(self, kind: Kind) -> list[Entry]:
+        rows = await self.db.fetchall(
+            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = ? "
+            "ORDER BY name COLLATE NOCASE, id",
+            (kind,),
+        )
+        return [_entry(row) for row in rows]
