@@ -8,13 +8,19 @@ and the README's role table are derived from or checked against this table (test
 A rule says:
 - ``role``: the least role needed (None: anyone, strangers included);
 - ``in_groups``: a stricter role needed in a group chat (a group's alerts are everyone's there);
-- ``service``: the integration that must be configured (else "not configured" is answered).
+- ``service``: the integration that must be configured (else "not configured" is answered);
+  ``any_service``: at least one of these must be (a command that speaks for several, /balance).
+
+A command may have subcommands that need another role (``/wagon 54676515`` reads,
+``/wagon add …`` changes): they are rules of their own in :data:`SUBCOMMANDS`, named
+``"<command> <word>"``, and the README lists them as rows of their own.
 
 Roles: viewer < dispatcher < admin (storage.users.Role).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,6 +38,15 @@ class Rule:
     role: Role | None
     in_groups: Role | None = None
     service: str | None = None
+    any_service: tuple[str, ...] = ()
+
+    def unconfigured(self, present: Callable[[str], bool]) -> tuple[str, ...]:
+        """The services whose absence refuses this rule now (empty: go ahead)."""
+        if self.service is not None and not present(self.service):
+            return (self.service,)
+        if self.any_service and not any(present(name) for name in self.any_service):
+            return self.any_service
+        return ()
 
     def required(self, chat_type: str | None) -> Role | None:
         """The role needed in a chat of this type."""
@@ -58,6 +73,8 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "start": _cmd("common", None),
     "help": _cmd("common", None),
     "cancel": _cmd("common", V),
+    # Every configured service's balance (Movizor, Alta): on while at least one is configured.
+    "balance": _cmd("common", V, any_service=("movizor", "alta")),
     # Alerts: viewers set up their own private chat; a group's alerts need a dispatcher.
     "subscribe": _cmd("alerts", V, changes_in_groups=D),
     "unsubscribe": _cmd("alerts", V, changes_in_groups=D),
@@ -73,7 +90,6 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "unfollow": _cmd("drivers", V, service="movizor"),
     "events": _cmd("drivers", V, service="movizor"),
     "operator": _cmd("drivers", V, service="movizor"),
-    "balance": _cmd("drivers", V, service="movizor"),
     "shares": _cmd("drivers", V, service="movizor"),
     "track": _cmd("drivers", D, service="movizor"),
     "route": _cmd("drivers", D, service="movizor"),
@@ -81,6 +97,9 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "reactivate": _cmd("drivers", D, service="movizor"),
     "share": _cmd("drivers", D, service="movizor"),
     "unshare": _cmd("drivers", D, service="movizor"),
+    # Wagons and containers (Alta): viewers read, dispatchers put on / take off tracking.
+    "wagon": _cmd("wagons", V, service="alta"),
+    "wagons": _cmd("wagons", V, service="alta"),
     # Administration.
     "users": _cmd("admin", A),
     "grant": _cmd("admin", A),
@@ -90,6 +109,12 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "status": _cmd("admin", A),
     "pause": _cmd("admin", A),
     "resume": _cmd("admin", A),
+}
+
+# --- subcommands that need another role than their command's reading form --------------------
+SUBCOMMANDS: Final[dict[str, CommandRule]] = {
+    "wagon add": _cmd("wagons", D, service="alta"),
+    "wagon cancel": _cmd("wagons", D, service="alta"),
 }
 
 # --- buttons and actions inside commands ---------------------------------------------------------
@@ -103,9 +128,11 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.driver_pick": Rule(V, service="movizor"),
     "button.driver_refresh": Rule(V, service="movizor"),
     "button.drivers_page": Rule(V, service="movizor"),
+    "button.alta_add_settings": Rule(D, service="alta"),
+    "button.alta_wagons_page": Rule(V, service="alta"),
 }
 
-RULES: Final[dict[str, Rule]] = {**COMMANDS, **ACTIONS}
+RULES: Final[dict[str, Rule]] = {**COMMANDS, **SUBCOMMANDS, **ACTIONS}
 DEFAULT_RULE: Final = Rule(V)
 
 
