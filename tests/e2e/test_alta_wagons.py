@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from integrations.alta.client import make_secret
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
 from integrations.alta.simulator import AltaSimulator
 from sandbox.harness import BotHarness
@@ -273,3 +274,74 @@ async def test_alta_off_answers_not_configured(tmp_path):
         for command in ("/wagon 54676515", "/wagons", "/wagon add 54676515"):
             reply = await h.say(ADMIN, command)
             assert "Alta не настроена" in text(reply), command
+
+
+async def test_status_pause_and_resume_include_alta_and_a_rejected_password_locks(tmp_path):
+    sim = AltaSimulator()
+    await sim.start()
+    settings = {
+        "alta_login": TEST_LOGIN,
+        "alta_sa": TEST_SA,
+        "alta_password": "not-the-password",
+        "alta_base_url": sim.base_url,
+    }
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+            paused = await h.say(ADMIN, "/pause alta")
+            assert "приостановлен" in text(paused)
+            runner = h.app.scheduler.runners["alta"]
+            await runner._cycle_once()
+            client = h.app.services["alta"].client
+            assert client.auth_locked
+            calls = len(sim.requests)
+            await runner._cycle_once()
+            assert len(sim.requests) == calls  # locked: no request at all
+            status = await h.say(ADMIN, "/status")
+            assert "Alta" in text(status) and "/resume alta" in text(status)
+            refused = await h.say(ADMIN, "/wagons")
+            assert "/resume alta" in text(refused)
+
+            # The admin set this technical password in Alta's cabinet.
+            sim.secret = make_secret(TEST_SA, "not-the-password")
+            resumed = await h.say(ADMIN, "/resume alta")
+            assert "снова разрешены" in text(resumed)
+            assert not client.auth_locked
+            await runner._cycle_once()
+            assert len(sim.requests) > calls
+    finally:
+        await sim.stop()
+
+
+async def test_logibot_check_proves_the_alta_credentials(tmp_path):
+    from sandbox.telegram_emulator import TelegramEmulator
+    from tests.e2e.test_check import TOKEN, run_check
+
+    async with TelegramEmulator(token=TOKEN, limits=None) as emu:
+        sim = AltaSimulator()
+        await sim.start()
+        try:
+            good = await run_check(
+                tmp_path,
+                BOT_TOKEN=TOKEN,
+                TELEGRAM_API_URL=emu.base_url,
+                ALTA_LOGIN=TEST_LOGIN,
+                ALTA_SA=TEST_SA,
+                ALTA_PASSWORD=TEST_PASSWORD,
+                ALTA_BASE_URL=sim.base_url,
+            )
+            bad = await run_check(
+                tmp_path,
+                BOT_TOKEN=TOKEN,
+                TELEGRAM_API_URL=emu.base_url,
+                ALTA_LOGIN=TEST_LOGIN,
+                ALTA_SA=TEST_SA,
+                ALTA_PASSWORD="wrong-alta-password",
+                ALTA_BASE_URL=sim.base_url,
+            )
+        finally:
+            await sim.stop()
+    out = good.stdout + good.stderr
+    assert good.returncode == 0, out
+    assert "[ok  ] alta" in out and "credentials accepted" in out and TEST_PASSWORD not in out
+    assert bad.returncode == 1 and "[FAIL] alta" in bad.stdout
+    assert "wrong-alta-password" not in bad.stdout + bad.stderr
