@@ -107,8 +107,10 @@ def render_wagon_card(
         else ("alta.card.wagon")
     )
     lines = [_(head_key).format(number=html.quote(number))]
-    if title and title != number:
+    if title and number not in title:
         lines[0] += f" · {html.quote(title)}"
+    elif title and title != number:
+        lines[0] = lines[0].replace(html.quote(number), html.quote(title), 1)
     if place is None or place.no_data:
         lines.append(_("alta.card.no_data"))
     else:

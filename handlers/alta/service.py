@@ -112,9 +112,8 @@ async def demo(speed: float) -> DemoBackend:
     async def seed(repos: Repos) -> None:
         for request in sim.world.requests.values():
             for number in request.tracked:
-                snapshot = initial_snapshot(
-                    number, request.hash, request.created_at, title=request.comment
-                )
+                title = f"{number} · {request.comment}" if request.comment else number
+                snapshot = initial_snapshot(number, request.hash, request.created_at, title=title)
                 await repos.snapshots.put(SOURCE, number, snapshot)
 
     settings = {
