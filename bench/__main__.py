@@ -19,6 +19,7 @@ from typing import Protocol
 
 from bench import (
     alerts_throughput,
+    alta_cycle,
     help_latency,
     idle_memory,
     mobiforce_cycle,
@@ -41,6 +42,7 @@ SECTIONS: tuple[Section, ...] = (
     alerts_throughput,
     movizor_cycle,
     mobiforce_cycle,
+    alta_cycle,
     outbox_backlog,
 )
 

@@ -90,8 +90,9 @@ class AccessMiddleware:
             if isinstance(event, Message):
                 await event.answer(_("access.private_only"))
             return None
-        if rule.service is not None and data.get(rule.service) is None:
-            await answer_integration_off(event, rule.service)
+        off = rule.unconfigured(lambda name: data.get(name) is not None)
+        if off:
+            await answer_integration_off(event, *off)
             return None
         return await handler(event, data)
 
@@ -147,8 +148,9 @@ class AccessMiddleware:
         await notify_admins_of_stranger(bot, self.repos, self.i18n, user)
 
 
-async def answer_integration_off(event: TelegramObject, service: str) -> None:
-    text = _("error.integration_off").format(name=title_of(service))
+async def answer_integration_off(event: TelegramObject, *services: str) -> None:
+    """``services``: the one that is off, or all of several when none of them is on."""
+    text = _("error.integration_off").format(name=" / ".join(title_of(s) for s in services))
     if isinstance(event, CallbackQuery):
         await event.answer(text, show_alert=True)
     elif isinstance(event, Message):

@@ -6,6 +6,7 @@ credentials are missing is simply off; its commands say so.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,7 +66,15 @@ class Settings(BaseSettings):
     alta_login: str | None = None
     alta_sa: str | None = None
     alta_password: SecretStr | None = None
-    alta_poll_seconds: int = Field(default=900, ge=60)
+    alta_poll_seconds: int = Field(default=900, ge=60)  # Alta: at most one show a minute
+    # Defaults of /wagon add (each changeable with buttons in its summary).
+    alta_times: str = "09:00,13:00,18:00"  # 1-3 Moscow report times HH:MM
+    alta_days: str = "0-6"  # Alta's weekdays, 0 = Sunday … 6 = Saturday: "0-6", "1-5", "1,3,5"
+    alta_region: Literal["ru", "sng"] = "ru"
+    alta_track_type: Literal["daily", "trip"] = "daily"
+    alta_stop: str = "yes"  # yes (at the destination), no (manual), or a 5-digit ESR code
+    alta_show_budget: int = Field(default=10, ge=1, le=50)  # show calls per watcher cycle
+    alta_no_data_hours: int = Field(default=6, ge=1, le=240)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -114,6 +123,38 @@ class Settings(BaseSettings):
             raise ValueError("must be the numeric id of a Mobiforce result status")
         return value
 
+    @field_validator("alta_times")
+    @classmethod
+    def _alta_times(cls, value: str) -> str:
+        times = parse_report_times(value)
+        if times is None:
+            raise ValueError("one to three Moscow times HH:MM, comma-separated (09:00,18:00)")
+        return ",".join(times)
+
+    @field_validator("alta_days")
+    @classmethod
+    def _alta_days(cls, value: str) -> str:
+        days = parse_weekdays(value)
+        if days is None:
+            raise ValueError("weekdays 0 (Sunday) to 6 (Saturday): 0-6, 1-5 or 1,3,5")
+        return ",".join(str(d) for d in days)
+
+    @field_validator("alta_stop")
+    @classmethod
+    def _alta_stop(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value in ("yes", "no") or (value.isdigit() and len(value) == 5):
+            return value
+        raise ValueError("yes, no or a 5-digit ESR station code")
+
+    @property
+    def alta_report_times(self) -> tuple[str, ...]:
+        return tuple(self.alta_times.split(","))
+
+    @property
+    def alta_weekdays(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.alta_days.split(","))
+
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.bot_timezone)
@@ -148,6 +189,36 @@ class Settings(BaseSettings):
         values = [self.bot_token, self.movizor_key, self.mobiforce_api_key]
         values += [self.taximaster_secret, self.alta_password]
         return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def parse_report_times(text: str) -> list[str] | None:
+    """``"9:00, 18:00"`` -> ``["09:00", "18:00"]`` (sorted, one to three); None if not that."""
+    found: set[str] = set()
+    for part in text.replace(";", ",").replace(" ", ",").split(","):
+        if not part:
+            continue
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", part)
+        if match is None:
+            return None
+        found.add(f"{int(match.group(1)):02d}:{match.group(2)}")
+    return sorted(found) if 1 <= len(found) <= 3 else None
+
+
+def parse_weekdays(text: str) -> list[int] | None:
+    """``"0-6"``, ``"1-5"``, ``"1,3,5"`` (0 = Sunday, Alta's numbering) -> sorted days."""
+    days: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        match = re.fullmatch(r"([0-6])(?:-([0-6]))?", part)
+        if match is None:
+            return None
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) else first
+        if last < first:
+            return None
+        days.update(range(first, last + 1))
+    return sorted(days) if days else None
 
 
 def load_settings(*, require_token: bool = False, **overrides: object) -> Settings:

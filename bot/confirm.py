@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram.dispatcher.event.handler import CallableObject
-from aiogram.types import Message
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -55,6 +55,33 @@ def on_confirm(action: str, *, rule: str) -> Callable[[ConfirmAction], ConfirmAc
     return decorate
 
 
+# Buttons above Yes / Cancel, made for the confirmation's token (a summary's "change" buttons).
+ExtraRows = Callable[[str], list[list[InlineKeyboardButton]]]
+
+
+def confirm_keyboard(
+    token: str,
+    *,
+    yes_text: str | None = None,
+    no_text: str | None = None,
+    rows: list[list[InlineKeyboardButton]] | None = None,
+) -> InlineKeyboardMarkup:
+    """Yes / Cancel of confirmation ``token`` (labels default to «Да» / «Отмена»), under
+    ``rows`` of other buttons."""
+    keyboard = InlineKeyboardBuilder()
+    for row in rows or []:
+        keyboard.row(*row)
+    keyboard.row(
+        InlineKeyboardButton(
+            text=yes_text or _("btn.yes"), callback_data=ConfirmCb(token=token, yes=True).pack()
+        ),
+        InlineKeyboardButton(
+            text=no_text or _("btn.no"), callback_data=ConfirmCb(token=token, yes=False).pack()
+        ),
+    )
+    return keyboard.as_markup()
+
+
 async def ask_to_confirm(
     message: Message,
     repos: Repos,
@@ -65,14 +92,21 @@ async def ask_to_confirm(
     question: str,
     yes_text: str | None = None,
     no_text: str | None = None,
-) -> None:
-    """Store the confirmation and show the question with Yes / Cancel (or the given labels)."""
+    extra_rows: ExtraRows | None = None,
+) -> str:
+    """Store the confirmation and ask; returns its token. ``extra_rows`` adds buttons of the
+    caller's own above Yes / Cancel (they may change the payload before Yes:
+    ``repos.confirmations.update_payload``)."""
     if action not in ACTIONS:
         raise KeyError(f"no confirm action {action!r}")
     token = await repos.confirmations.create(
         user_id=user_id, chat_id=message.chat.id, action=action, payload=payload
     )
-    keyboard = InlineKeyboardBuilder()
-    keyboard.button(text=yes_text or _("btn.yes"), callback_data=ConfirmCb(token=token, yes=True))
-    keyboard.button(text=no_text or _("btn.no"), callback_data=ConfirmCb(token=token, yes=False))
-    await message.answer(question, reply_markup=keyboard.as_markup())
+    keyboard = confirm_keyboard(
+        token,
+        yes_text=yes_text,
+        no_text=no_text,
+        rows=extra_rows(token) if extra_rows is not None else None,
+    )
+    await message.answer(question, reply_markup=keyboard)
+    return token

@@ -9,13 +9,19 @@ A rule says:
 - ``role``: the least role needed (None: anyone, strangers included);
 - ``in_groups``: a stricter role needed in a group chat (a group's alerts are everyone's there);
 - ``service``: the integration that must be configured (else "not configured" is answered);
-- ``private_only``: it shows people or internals, so in a group it only says "ask me in private".
+- ``private_only``: it shows people or internals, so in a group it only says "ask me in private";
+- ``any_service``: at least one of these must be (a command that speaks for several, /balance).
+
+A command may have subcommands that need another role (``/wagon 54676515`` reads,
+``/wagon add …`` changes): they are rules of their own in :data:`SUBCOMMANDS`, named
+``"<command> <word>"``, and the README lists them as rows of their own.
 
 Roles: viewer < dispatcher < admin (storage.users.Role).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -34,6 +40,15 @@ class Rule:
     in_groups: Role | None = None
     service: str | None = None
     private_only: bool = False
+    any_service: tuple[str, ...] = ()
+
+    def unconfigured(self, present: Callable[[str], bool]) -> tuple[str, ...]:
+        """The services whose absence refuses this rule now (empty: go ahead)."""
+        if self.service is not None and not present(self.service):
+            return (self.service,)
+        if self.any_service and not any(present(name) for name in self.any_service):
+            return self.any_service
+        return ()
 
     def required(self, chat_type: str | None) -> Role | None:
         """The role needed in a chat of this type."""
@@ -60,6 +75,8 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "start": _cmd("common", None),
     "help": _cmd("common", None),
     "cancel": _cmd("common", V),
+    # Every configured service's balance (Movizor, Alta): on while at least one is configured.
+    "balance": _cmd("common", V, any_service=("movizor", "alta")),
     # Alerts: viewers set up their own private chat; a group's alerts need a dispatcher.
     "subscribe": _cmd("alerts", V, changes_in_groups=D),
     "unsubscribe": _cmd("alerts", V, changes_in_groups=D),
@@ -75,7 +92,6 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "unfollow": _cmd("drivers", V, service="movizor"),
     "events": _cmd("drivers", V, service="movizor"),
     "operator": _cmd("drivers", V, service="movizor"),
-    "balance": _cmd("drivers", V, service="movizor"),
     "shares": _cmd("drivers", V, service="movizor"),
     "track": _cmd("drivers", D, service="movizor"),
     "route": _cmd("drivers", D, service="movizor"),
@@ -91,6 +107,9 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "employees": _cmd("tasks", V, service="mobiforce"),
     "comment": _cmd("tasks", D, service="mobiforce"),
     "close": _cmd("tasks", D, service="mobiforce"),
+    # Wagons and containers (Alta): viewers read, dispatchers put on / take off tracking.
+    "wagon": _cmd("wagons", V, service="alta"),
+    "wagons": _cmd("wagons", V, service="alta"),
     # Administration.
     "users": _cmd("admin", A, private_only=True),
     "grant": _cmd("admin", A),
@@ -100,6 +119,12 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "status": _cmd("admin", A, private_only=True),
     "pause": _cmd("admin", A),
     "resume": _cmd("admin", A),
+}
+
+# --- subcommands that need another role than their command's reading form --------------------
+SUBCOMMANDS: Final[dict[str, CommandRule]] = {
+    "wagon add": _cmd("wagons", D, service="alta"),
+    "wagon cancel": _cmd("wagons", D, service="alta"),
 }
 
 # --- buttons and actions inside commands ---------------------------------------------------------
@@ -121,9 +146,11 @@ ACTIONS: Final[dict[str, Rule]] = {
     # `/task new` (the command itself reads for viewers; creating needs a dispatcher), its
     # wizard steps and buttons.
     "mobiforce.new_task": Rule(D, service="mobiforce"),
+    "button.alta_add_settings": Rule(D, service="alta"),
+    "button.alta_wagons_page": Rule(V, service="alta"),
 }
 
-RULES: Final[dict[str, Rule]] = {**COMMANDS, **ACTIONS}
+RULES: Final[dict[str, Rule]] = {**COMMANDS, **SUBCOMMANDS, **ACTIONS}
 DEFAULT_RULE: Final = Rule(V)
 
 

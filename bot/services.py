@@ -76,6 +76,9 @@ class DemoBackend:
     settings: dict[str, Any]
     stop: Callable[[], Awaitable[None]]
     secrets: tuple[str, ...] = ()  # kept out of the demo's log
+    # What the demo stores in the bot's database once it runs (the subjects its watcher
+    # follows, when the watcher follows only what the bot put on watch).
+    seed: Callable[[Repos], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class ServiceSpec:
     area: str = ""
     # `make demo`: start its simulator (seeded, at ``speed`` times real time).
     demo: Callable[[float], Awaitable[DemoBackend]] | None = None
+    # /balance: the service's lines, given the handler's data (its dependencies by name); called
+    # only while the service is configured. A typed integration error is shown in its place.
+    balance: Callable[[dict[str, Any]], Awaitable[list[str]]] | None = None
 
 
 REGISTRY: dict[str, ServiceSpec] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
+import handlers.alta.service  # registers Alta
 import handlers.mobiforce.service  # registers Mobiforce
 import handlers.movizor.service  # noqa: F401  (registers Movizor)
 from bot.services import REGISTRY

@@ -66,8 +66,9 @@ def refusal_reason(action: str, expired: bool, user: User, data: dict[str, Any])
         return _("confirm.no_longer_allowed").format(
             required=role_name(required), current=role_name(user.role)
         )
-    if needed.service is not None and data.get(needed.service) is None:
-        return _("error.integration_off").format(name=title_of(needed.service))
+    off = needed.unconfigured(lambda name: data.get(name) is not None)
+    if off:
+        return _("error.integration_off").format(name=" / ".join(title_of(s) for s in off))
     return None
 
 

@@ -34,6 +34,7 @@ async def run_demo(*, speed: float = 20.0) -> int:
             settings: dict[str, Any] = {}
             secrets: list[str] = []
             areas: list[str] = []
+            seeds = []
             for spec in REGISTRY.values():
                 if spec.demo is None:
                     continue
@@ -42,6 +43,8 @@ async def run_demo(*, speed: float = 20.0) -> int:
                 settings.update(backend.settings)
                 secrets += backend.secrets
                 areas.append(spec.area)
+                if backend.seed is not None:
+                    seeds.append(backend.seed)
             setup_logging("INFO", "text", secrets, stream=log_file)
             harness = BotHarness(workdir, admin_ids=[DEMO_ADMIN_ID], limits=None, settings=settings)
             async with harness:
@@ -55,6 +58,8 @@ async def run_demo(*, speed: float = 20.0) -> int:
                     await harness.app.repos.subscriptions.add(
                         DEMO_GROUP_ID, 0, f"area:{area}", by=DEMO_ADMIN_ID
                     )
+                for seed in seeds:
+                    await seed(harness.app.repos)
                 print(f"(журнал бота: {log_path})", file=sys.stdout)
                 await run_console(emu, user_id=DEMO_ADMIN_ID, group_chat_id=DEMO_GROUP_ID)
     logging.shutdown()

@@ -62,6 +62,16 @@ class ConfirmationsRepo:
         )
         return _confirmation(row) if row else None
 
+    async def update_payload(self, token: str, *, user_id: int, payload: dict[str, object]) -> bool:
+        """Replace the payload of this user's unused confirmation (a summary's settings changed
+        before Yes); False if it was used already or isn't theirs."""
+        changed = await self.db.execute(
+            "UPDATE confirmations SET payload = ? "
+            "WHERE token = ? AND user_id = ? AND used_at IS NULL",
+            (json.dumps(payload), token, user_id),
+        )
+        return changed == 1
+
     async def claim(self, token: str, *, user_id: int) -> Confirmation | None:
         """Mark the confirmation used and return it, or None if it was used already or isn't
         this user's to press."""

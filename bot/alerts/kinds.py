@@ -88,8 +88,11 @@ kind("taxi.assigned", "Назначена машина", "Car assigned", card=Tr
 kind("taxi.at_place", "Такси на месте", "Taxi is at the door", card=True, severity=H)
 kind("taxi.finished", "Поездка завершена", "Trip finished", card=True, buzz=False)
 # Wagons (Alta)
-kind("wagon.moved", "Вагон сменил станцию", "Wagon moved", card=True, buzz=False, severity=L)
-kind("wagon.arrived", "Вагон прибыл", "Wagon arrived", card=True)
+# One status card per wagon/container per chat; a move edits it quietly, the rest also buzz.
+kind("wagon.moved", "Вагон в пути", "Wagon moved", card=True, buzz=False, severity=L)
+kind("wagon.arrived", "Вагон прибыл", "Wagon arrived", card=True, severity=H)
+kind("wagon.no_data", "Нет данных по вагону", "No data for wagon", card=True)
+kind("wagon.tracking_ended", "Слежение снято", "Tracking ended", card=True)
 # System
 kind("system.integration_down", "Интеграция недоступна", "Integration is down", severity=H)
 kind("system.integration_recovered", "Интеграция снова работает", "Integration recovered")

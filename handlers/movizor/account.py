@@ -1,14 +1,18 @@
-"""/events, /operator, /balance: what the Movizor account says."""
+"""/events, /operator: what the Movizor account says; /balance: every service's balance."""
 
 from __future__ import annotations
 
-from typing import Final
+import logging
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from aiogram import html
 from aiogram.filters import CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import PoI18n
+from bot.services import REGISTRY
 from bot.texts import answer_lines
 from handlers.movizor.parsing import only_phone
 from handlers.movizor.render import (
@@ -16,12 +20,15 @@ from handlers.movizor.render import (
     render_event,
     render_operator,
 )
+from integrations.errors import IntegrationError
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.errors import (
     MovizorInvalidArgument,
     MovizorTariffUnsupported,
 )
 from storage import Repos
+
+log = logging.getLogger("handlers.balance")
 
 EVENTS_SHOWN: Final = 20
 EVENTS_SCANNED: Final = 500  # for /events <phone>: Movizor cannot filter by phone itself
@@ -67,5 +74,32 @@ async def operator(message: Message, command: CommandObject, movizor: MovizorCli
     await message.answer(render_operator(phone, info, _("drivers.operator.manual"), price))
 
 
-async def balance(message: Message, movizor: MovizorClient) -> None:
-    await answer_lines(message, render_balance(await movizor.balance()))
+async def movizor_balance(data: dict[str, Any]) -> list[str]:
+    """Movizor's part of /balance (ServiceSpec.balance)."""
+    movizor: MovizorClient = data["movizor"]
+    return render_balance(await movizor.balance())
+
+
+async def balance(message: Message, i18n: PoI18n, **data: Any) -> None:
+    """Every configured service's balance, one block each (Movizor's, Alta's…); a service that
+    fails says why in its place and the others are still shown."""
+    blocks: list[list[str]] = []
+    for spec in REGISTRY.values():
+        if spec.balance is None or any(data.get(n) is None for n in spec.dependency_names):
+            continue
+        try:
+            blocks.append(await spec.balance(data))
+        except IntegrationError as exc:
+            log.warning("balance of %s failed: %s", spec.name, exc)
+            blocks.append(
+                [
+                    _("balance.failed").format(
+                        name=html.quote(spec.title),
+                        reason=html.quote(exc.message_for(i18n.current_locale)),
+                    )
+                ]
+            )
+    lines: list[str] = []
+    for block in blocks:
+        lines += [*([""] if lines else []), *block]
+    await answer_lines(message, lines)

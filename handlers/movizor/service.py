@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
+from handlers.movizor.account import movizor_balance
 from handlers.movizor.live_locations import LiveLocations
 from handlers.movizor.router import make_router
 from integrations.base import Watcher
@@ -98,5 +99,6 @@ SPEC = register(
         dependency_names=("movizor", "live_locations"),
         area="drivers",
         demo=demo,
+        balance=movizor_balance,
     )
 )

@@ -410,9 +410,12 @@ async def test_viewer_reads_but_does_not_change(harness, sim):
 
 async def test_movizor_off_answers_not_configured(tmp_path):
     async with BotHarness(tmp_path, admin_ids=[ADMIN]) as h:
-        for command in (f"/locate {PHONE}", "/drivers", "/balance", f"/track {PHONE}"):
+        for command in (f"/locate {PHONE}", "/drivers", f"/track {PHONE}"):
             reply = await h.say(ADMIN, command)
             assert "Movizor не настроена" in text(reply), command
+        # /balance speaks for every service with a balance: refused only when none is on.
+        reply = await h.say(ADMIN, "/balance")
+        assert "Movizor / Alta не настроена" in text(reply)
         assert "Нечего отменять" in text(await h.say(ADMIN, "/cancel"))
         assert not h.emu.rejected_calls()
 

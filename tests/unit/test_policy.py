@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiogram import Router
 
-from bot.policy import COMMANDS, RULES, V
+from bot.policy import COMMANDS, RULES, SUBCOMMANDS, V
 from handlers import build_root_router
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -38,7 +38,8 @@ def test_every_message_and_button_handler_names_a_rule_of_the_table():
 
 
 def readme_role_table() -> dict[str, tuple[str, bool]]:
-    """command -> (role word, footnote ¹ = stricter in groups), from the README's table."""
+    """command (or "command subcommand") -> (role word, footnote ¹ = stricter in groups), from
+    the README's table."""
     rows: dict[str, tuple[str, bool]] = {}
     for line in README.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
@@ -47,15 +48,17 @@ def readme_role_table() -> dict[str, tuple[str, bool]]:
         match = re.fullmatch(r"(viewer|dispatcher|admin)(¹?)", cells[1])
         if match is None:
             continue
-        for name in re.findall(r"`/(\w+)", cells[0]):
-            rows[name] = (match.group(1), bool(match.group(2)))
+        for name, word in re.findall(r"`/(\w+)(?: (\w+))?", cells[0]):
+            key = f"{name} {word}" if f"{name} {word}" in SUBCOMMANDS else name
+            rows[key] = (match.group(1), bool(match.group(2)))
     return rows
 
 
 def test_the_readme_role_table_matches_the_policy():
     table = readme_role_table()
-    assert set(table) == set(COMMANDS), "README and bot/policy.py list different commands"
+    listed = set(COMMANDS) | set(SUBCOMMANDS)
+    assert set(table) == listed, "README and bot/policy.py list different commands"
     for name, (word, stricter_in_groups) in table.items():
-        rule = COMMANDS[name]
+        rule = COMMANDS.get(name) or SUBCOMMANDS[name]
         assert (rule.role or V) == README_ROLES[word], name
         assert stricter_in_groups == bool(rule.in_groups or rule.changes_in_groups), name

@@ -1,0 +1,216 @@
+"""/wagon <number | hash> (the card), /wagon cancel (asks, then cancel_track) and /wagons
+(everything on tracking, 10 requests a page)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.confirm import ask_to_confirm, on_confirm
+from bot.i18n import PoI18n
+from bot.texts import answer_lines, answer_usage
+from handlers.alta.callbacks import WagonsPageCb
+from handlers.alta.card import request_cards, wagon_card
+from handlers.alta.lookup import AltaLookup
+from handlers.alta.parsing import Target, parse_target
+from integrations.alta.client import AltaClient
+from integrations.alta.errors import AltaError
+from integrations.alta.models import TrackMode, format_moscow
+from storage import Repos
+from storage.confirmations import Confirmation
+from storage.users import User
+
+log = logging.getLogger("handlers.alta")
+
+PAGE_SIZE: Final = 10
+CARDS_PER_REQUEST: Final = 10
+
+
+async def target_of(message: Message, text: str, command: str, i18n: PoI18n) -> Target | None:
+    """The number or hash typed, or None after saying what is wrong (no call made)."""
+    if not text.strip():
+        await answer_usage(message, "wagon")
+        return None
+    parsed = parse_target(text, i18n.current_locale)
+    if isinstance(parsed, str):
+        log.info("wagon %s refused: %s", command, parsed, extra={"chat_id": message.chat.id})
+        await message.answer(_("alta.bad_target").format(problem=html.quote(parsed)))
+        return None
+    return parsed
+
+
+async def wagon(
+    message: Message,
+    command: CommandObject,
+    alta_lookup: AltaLookup,
+    timezone: ZoneInfo,
+    i18n: PoI18n,
+) -> None:
+    target = await target_of(message, command.args or "", "card", i18n)
+    if target is None:
+        return
+    if target.request_hash:
+        cards = await request_cards(target.request_hash, alta_lookup, timezone, CARDS_PER_REQUEST)
+        await answer_lines(message, "\n\n".join(cards).split("\n"))
+        return
+    await message.answer(await wagon_card(target.number, alta_lookup, timezone))
+
+
+# --- /wagon cancel ---------------------------------------------------------------------------
+
+
+async def wagon_cancel(
+    message: Message,
+    command: CommandObject,
+    alta: AltaClient,
+    alta_lookup: AltaLookup,
+    repos: Repos,
+    user: User,
+    i18n: PoI18n,
+) -> None:
+    text = (command.args or "").strip()[len("cancel") :]
+    target = await target_of(message, text, "cancel", i18n)
+    if target is None:
+        return
+    if target.number:
+        request_hash = await alta_lookup.find_hash(target.number)
+        if request_hash is None:
+            await message.answer(_("alta.card.unknown").format(number=html.quote(target.number)))
+            return
+        snapshot = await alta_lookup.snapshot(target.number) or {}
+        if snapshot.get("ended") and snapshot.get("hash") == request_hash:
+            await message.answer(_("alta.cancel.already").format(number=target.number))
+            return
+        question = _("alta.cancel.confirm_number").format(
+            number=target.number, hash=html.quote(request_hash)
+        )
+        payload = {"hash": request_hash, "numbers": [target.number]}
+    else:
+        request_hash = target.request_hash
+        numbers = await alta.carr_list(request_hash)  # also proves the request exists
+        alta_lookup.learn(request_hash, numbers)
+        question = _("alta.cancel.confirm_request").format(
+            hash=html.quote(request_hash),
+            count=len(numbers),
+            numbers=html.quote(", ".join(numbers[:20]) + (" …" if len(numbers) > 20 else "")),
+        )
+        payload = {"hash": request_hash, "numbers": []}
+    await ask_to_confirm(
+        message,
+        repos,
+        user_id=user.id,
+        action="alta.cancel",
+        payload=payload,
+        question=question,
+        yes_text=_("alta.cancel.btn_yes"),
+        no_text=_("alta.add.btn_no"),
+    )
+
+
+@on_confirm("alta.cancel", rule="wagon cancel")
+async def cancel_confirmed(
+    callback: CallbackQuery,
+    confirmation: Confirmation,
+    alta: AltaClient,
+    alta_lookup: AltaLookup,
+    repos: Repos,
+    i18n: PoI18n,
+) -> str:
+    """cancel_track; the watcher then sees the change and tells the watching chats."""
+    request_hash = str(confirmation.payload["hash"])
+    raw = confirmation.payload.get("numbers")
+    numbers = [str(n) for n in raw] if isinstance(raw, list) else []
+    try:
+        await alta.cancel_track(request_hash, numbers or None)
+    except AltaError as exc:
+        log.warning("wagon cancel failed: %s", exc, extra={"chat_id": confirmation.chat_id})
+        return html.quote(exc.message_for(i18n.current_locale))
+    alta_lookup.numbers_of.pop(request_hash, None)
+    for number in numbers:
+        alta_lookup.hash_of.pop(number, None)
+    await repos.audit.record(
+        confirmation.user_id, "alta.cancel", request_hash, numbers=",".join(numbers) or "all"
+    )
+    if numbers:
+        return _("alta.cancel.done_number").format(number=numbers[0], hash=html.quote(request_hash))
+    return _("alta.cancel.done_request").format(hash=html.quote(request_hash))
+
+
+# --- /wagons ---------------------------------------------------------------------------------
+
+
+def page_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
+    if pages <= 1:
+        return None
+    keyboard = InlineKeyboardBuilder()
+    if page > 0:
+        keyboard.button(text=_("alta.btn.prev"), callback_data=WagonsPageCb(page=page - 1))
+    if page < pages - 1:
+        keyboard.button(text=_("alta.btn.next"), callback_data=WagonsPageCb(page=page + 1))
+    return keyboard.as_markup()
+
+
+async def wagons_page(
+    alta: AltaClient, lookup: AltaLookup, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the requests on tracking (track_list), each with its numbers (carr_list for
+    the requests of this page whose numbers the bot does not know yet)."""
+    requests = [r for r in await alta.track_list() if r.on_track]
+    if not requests:
+        return _("alta.list.empty"), None
+    requests.sort(key=lambda r: r.hash)  # stable between two presses of ▶
+    pages = math.ceil(len(requests) / PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    shown = requests[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    total = sum(r.vagon_count or 0 for r in requests)
+    lines = [
+        _("alta.list.title").format(
+            requests=len(requests), numbers=total, page=page + 1, pages=pages
+        )
+    ]
+    for index, request in enumerate(shown, start=page * PAGE_SIZE + 1):
+        numbers = await lookup.numbers(request)
+        mode = request.mode
+        modified = request.modify_date
+        lines.append(
+            _("alta.list.row").format(
+                n=index,
+                name=html.quote(request.comment or request.name or "—"),
+                mode=_("alta.mode.trip") if mode is TrackMode.TRIP else _("alta.mode.daily"),
+                count=len(numbers),
+                modified=format_moscow(modified) if modified else "—",
+            )
+        )
+        lines.append(
+            _("alta.list.numbers").format(
+                numbers=html.quote(", ".join(numbers) or "—"), hash=html.quote(request.hash)
+            )
+        )
+    return "\n".join(lines), page_keyboard(page, pages)
+
+
+async def list_wagons(message: Message, alta: AltaClient, alta_lookup: AltaLookup) -> None:
+    text, keyboard = await wagons_page(alta, alta_lookup, 0)
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def wagons_page_pressed(
+    callback: CallbackQuery, callback_data: WagonsPageCb, alta: AltaClient, alta_lookup: AltaLookup
+) -> None:
+    text, keyboard = await wagons_page(alta, alta_lookup, callback_data.page)
+    if isinstance(callback.message, Message):
+        try:
+            await callback.message.edit_text(text, reply_markup=keyboard)
+        except TelegramBadRequest as exc:
+            if "not modified" not in str(exc):
+                raise
+    await callback.answer()

@@ -1,0 +1,142 @@
+"""Alta as a service of the bot: its client, its watcher, /balance, `logibot check`, the demo."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
+from handlers.alta.lookup import SOURCE, AltaLookup
+from handlers.alta.router import make_router
+from integrations.alta.client import AltaClient
+from integrations.alta.simulator import AltaSimulator
+from integrations.alta.watcher import AltaWatcher, initial_snapshot
+from integrations.base import Watcher
+from storage import Repos
+
+
+def configured(settings: Settings) -> bool:
+    return settings.alta_enabled
+
+
+def client_for(settings: Settings, **options: Any) -> AltaClient:
+    assert settings.alta_login and settings.alta_sa and settings.alta_password
+    return AltaClient(
+        settings.alta_base_url,
+        settings.alta_login,
+        settings.alta_sa,
+        settings.alta_password.get_secret_value(),
+        **options,
+    )
+
+
+class AltaRuntime:
+    def __init__(self, ctx: ServiceContext) -> None:
+        settings = ctx.settings
+        repos = ctx.repos
+        self.client = client_for(settings)
+        self.lookup = AltaLookup(self.client, repos)
+        self.watcher = AltaWatcher(
+            self.client,
+            lambda ids=None: repos.snapshots.get(SOURCE, ids),
+            show_budget=settings.alta_show_budget,
+            no_data_after=timedelta(hours=settings.alta_no_data_hours),
+        )
+        self.poll_seconds = settings.alta_poll_seconds
+
+    def dependencies(self) -> dict[str, Any]:
+        return {"alta": self.client, "alta_lookup": self.lookup}
+
+    def watchers(self) -> list[tuple[Watcher, int]]:
+        return [(self.watcher, self.poll_seconds)]
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+    def unlock(self) -> bool:
+        locked = self.client.auth_locked
+        self.client.reset_auth_lock()
+        return locked
+
+    def locked(self) -> bool:
+        return self.client.auth_locked
+
+
+def money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}".replace(",", " ")
+
+
+async def alta_balance(data: dict[str, Any]) -> list[str]:
+    """Alta's part of /balance (ServiceSpec.balance)."""
+    client: AltaClient = data["alta"]
+    balance = await client.balance()
+    lines = [_("alta.balance.title").format(balance=money(balance.rubles))]
+    if balance.bonus:
+        lines.append(_("alta.balance.bonus").format(bonus=money(balance.bonus)))
+    if balance.sa:
+        lines.append(_("alta.balance.sa").format(sa=html.quote(balance.sa)))
+    return lines
+
+
+async def check(settings: Settings) -> str:
+    """test_secret proves the address and the credentials; balance says what is left."""
+    async with client_for(settings, retries=0) as client:
+        await client.test_secret()
+        balance = await client.balance()
+    return f"credentials accepted, balance {money(balance.rubles)} ₽"
+
+
+DEMO_LOGIN, DEMO_SA, DEMO_PASSWORD = "demo@alta.ru", "sa000777", "demo-alta-password"
+
+
+async def demo(speed: float) -> DemoBackend:
+    """The simulator with wagons already on the way; the bot watches them (the demo group hears
+    their moves from the first poll, a minute after start)."""
+    sim = AltaSimulator(
+        DEMO_LOGIN,
+        DEMO_SA,
+        DEMO_PASSWORD,
+        speed=speed,
+        seed_demo=True,
+        first_report_delay=timedelta(minutes=20),
+    )
+    await sim.start()
+
+    async def seed(repos: Repos) -> None:
+        for request in sim.world.requests.values():
+            for number in request.tracked:
+                title = f"{number} · {request.comment}" if request.comment else number
+                snapshot = initial_snapshot(number, request.hash, request.created_at, title=title)
+                await repos.snapshots.put(SOURCE, number, snapshot)
+
+    settings = {
+        "alta_login": DEMO_LOGIN,
+        "alta_sa": DEMO_SA,
+        "alta_password": DEMO_PASSWORD,
+        "alta_base_url": sim.base_url,
+        "alta_poll_seconds": 60,
+    }
+    return DemoBackend(settings, sim.stop, secrets=(DEMO_PASSWORD,), seed=seed)
+
+
+SPEC = register(
+    ServiceSpec(
+        name="alta",
+        title="Alta",
+        make_router=make_router,
+        configured=configured,
+        build=AltaRuntime,
+        check=check,
+        dependency_names=("alta", "alta_lookup"),
+        area="wagons",
+        demo=demo,
+        balance=alta_balance,
+    )
+)
