@@ -63,13 +63,17 @@ async def ask_to_confirm(
     action: str,
     payload: dict[str, Any],
     question: str,
+    yes_text: str | None = None,
+    no_text: str | None = None,
 ) -> None:
+    """``yes_text`` / ``no_text`` name the buttons when "Да" / "Отмена" say too little
+    («🚕 Заказать»)."""
     if action not in ACTIONS:
         raise KeyError(f"no confirm action {action!r}")
     token = await repos.confirmations.create(
         user_id=user_id, chat_id=message.chat.id, action=action, payload=payload
     )
     keyboard = InlineKeyboardBuilder()
-    keyboard.button(text=_("btn.yes"), callback_data=ConfirmCb(token=token, yes=True))
-    keyboard.button(text=_("btn.no"), callback_data=ConfirmCb(token=token, yes=False))
+    keyboard.button(text=yes_text or _("btn.yes"), callback_data=ConfirmCb(token=token, yes=True))
+    keyboard.button(text=no_text or _("btn.no"), callback_data=ConfirmCb(token=token, yes=False))
     await message.answer(question, reply_markup=keyboard.as_markup())

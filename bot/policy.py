@@ -81,6 +81,12 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "reactivate": _cmd("drivers", D, service="movizor"),
     "share": _cmd("drivers", D, service="movizor"),
     "unshare": _cmd("drivers", D, service="movizor"),
+    # Taxi (Taxi-Master): viewers read, dispatchers order.
+    "taxi": _cmd("taxi", D, service="taximaster"),
+    "order": _cmd("taxi", V, service="taximaster"),
+    "taxi_cost": _cmd("taxi", V, service="taximaster"),
+    "crews": _cmd("taxi", V, service="taximaster"),
+    "tariffs": _cmd("taxi", V, service="taximaster"),
     # Administration.
     "users": _cmd("admin", A),
     "grant": _cmd("admin", A),
@@ -103,6 +109,8 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.driver_pick": Rule(V, service="movizor"),
     "button.driver_refresh": Rule(V, service="movizor"),
     "button.drivers_page": Rule(V, service="movizor"),
+    "button.taximaster_order_refresh": Rule(V, service="taximaster"),
+    "button.taximaster_crew_map": Rule(V, service="taximaster"),
 }
 
 RULES: Final[dict[str, Rule]] = {**COMMANDS, **ACTIONS}

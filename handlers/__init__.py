@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from aiogram import Router
 
-import handlers.movizor.service  # noqa: F401  (registers Movizor)
+import handlers.movizor.service  # (registers Movizor)
+import handlers.taximaster.service  # noqa: F401  (registers Taxi-Master)
 from bot.services import REGISTRY
 from handlers import (
     admin,

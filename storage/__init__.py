@@ -17,6 +17,7 @@ from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import SubscriptionsRepo
+from storage.taximaster import TaxiMasterOrdersRepo
 from storage.users import UsersRepo
 
 
@@ -35,6 +36,7 @@ class Repos:
     alert_state: AlertStateRepo
     drivers: DriversRepo
     snapshots: SnapshotsRepo
+    taximaster: TaxiMasterOrdersRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -50,4 +52,5 @@ class Repos:
             alert_state=AlertStateRepo(db),
             drivers=DriversRepo(db),
             snapshots=SnapshotsRepo(db),
+            taximaster=TaxiMasterOrdersRepo(db),
         )

@@ -80,9 +80,28 @@ kind("task.changed", "Задача изменилась", "Task changed", card=T
 kind("task.created", "Новая задача", "New task")
 kind("task.done", "Задача выполнена", "Task done", card=True)
 # Taxi (Taxi-Master)
-kind("taxi.assigned", "Назначена машина", "Car assigned", card=True, buzz=False)
+# One status card per order per chat, edited at each change; "car assigned", "at the door" and
+# "cancelled" also post a new message (buzz).
+kind("taxi.assigned", "Назначена машина", "Car assigned", card=True)
 kind("taxi.at_place", "Такси на месте", "Taxi is at the door", card=True, severity=H)
-kind("taxi.finished", "Поездка завершена", "Trip finished", card=True, buzz=False)
+kind(
+    "taxi.client_inside",
+    "Пассажир в машине",
+    "Passenger on board",
+    card=True,
+    buzz=False,
+    severity=L,
+)
+kind("taxi.finished", "Поездка завершена", "Trip finished", card=True, buzz=False, severity=L)
+kind("taxi.aborted", "Заказ отменён", "Order cancelled", card=True, severity=H)
+kind(
+    "taxi.state_changed",
+    "Статус заказа изменился",
+    "Order status changed",
+    card=True,
+    buzz=False,
+    severity=L,
+)
 # Wagons (Alta)
 kind("wagon.moved", "Вагон сменил станцию", "Wagon moved", card=True, buzz=False, severity=L)
 kind("wagon.arrived", "Вагон прибыл", "Wagon arrived", card=True)
