@@ -17,7 +17,7 @@ import time
 import traceback
 from typing import Protocol
 
-from bench import alerts_throughput, help_latency, idle_memory, movizor_cycle
+from bench import alerts_throughput, help_latency, idle_memory, movizor_cycle, taximaster_cycle
 from bench.report import Row, format_table, header
 
 
@@ -28,7 +28,13 @@ class Section(Protocol):
 
 
 # In order of running: the latency section first, while the machine is quietest.
-SECTIONS: tuple[Section, ...] = (help_latency, idle_memory, alerts_throughput, movizor_cycle)
+SECTIONS: tuple[Section, ...] = (
+    help_latency,
+    idle_memory,
+    alerts_throughput,
+    movizor_cycle,
+    taximaster_cycle,
+)
 
 
 def run_section(section: Section) -> tuple[list[Row], float, str | None]:
