@@ -76,6 +76,8 @@ class DemoBackend:
     settings: dict[str, Any]
     stop: Callable[[], Awaitable[None]]
     secrets: tuple[str, ...] = ()  # kept out of the demo's log
+    # Once the bot runs: put the simulator's demo subjects on watch (e.g. its taxi orders).
+    prepare: Callable[[Repos], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

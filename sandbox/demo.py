@@ -16,7 +16,7 @@ from typing import Any
 
 import handlers  # noqa: F401  (registers the services)
 from bot.logging_setup import setup_logging
-from bot.services import REGISTRY
+from bot.services import REGISTRY, DemoBackend
 from sandbox.console import run_console
 from sandbox.harness import BotHarness
 
@@ -34,6 +34,7 @@ async def run_demo(*, speed: float = 20.0) -> int:
             settings: dict[str, Any] = {}
             secrets: list[str] = []
             areas: list[str] = []
+            backends: list[DemoBackend] = []
             for spec in REGISTRY.values():
                 if spec.demo is None:
                     continue
@@ -42,6 +43,7 @@ async def run_demo(*, speed: float = 20.0) -> int:
                 settings.update(backend.settings)
                 secrets += backend.secrets
                 areas.append(spec.area)
+                backends.append(backend)
             setup_logging("INFO", "text", secrets, stream=log_file)
             harness = BotHarness(workdir, admin_ids=[DEMO_ADMIN_ID], limits=None, settings=settings)
             async with harness:
@@ -55,6 +57,9 @@ async def run_demo(*, speed: float = 20.0) -> int:
                     await harness.app.repos.subscriptions.add(
                         DEMO_GROUP_ID, 0, f"area:{area}", by=DEMO_ADMIN_ID
                     )
+                for backend in backends:
+                    if backend.prepare is not None:
+                        await backend.prepare(harness.app.repos)
                 print(f"(журнал бота: {log_path})", file=sys.stdout)
                 await run_console(emu, user_id=DEMO_ADMIN_ID, group_chat_id=DEMO_GROUP_ID)
     logging.shutdown()

@@ -12,7 +12,8 @@ from handlers.taximaster.router import make_router
 from integrations.base import Snapshot, Watcher
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.simulator import TaxiMasterSimulator
-from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher
+from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher, initial_snapshot
+from storage import Repos
 
 DEMO_SECRET = "demo-taximaster-secret"
 
@@ -87,7 +88,17 @@ async def demo(speed: float) -> DemoBackend:
         "taximaster_secret": DEMO_SECRET,
         "taximaster_poll_seconds": 5,
     }
-    return DemoBackend(settings, sim.stop, secrets=(DEMO_SECRET,))
+
+    async def prepare(repos: Repos) -> None:
+        """The seeded orders are watched from the start: the demo group (which hears the taxi
+        area) sees them get a car and reach the door."""
+        for seeded in sim.orders:
+            snapshot = initial_snapshot(
+                seeded.id, source=seeded.source, dest=seeded.dest, source_time=seeded.source_time
+            )
+            await repos.snapshots.put(SOURCE, str(seeded.id), snapshot)
+
+    return DemoBackend(settings, sim.stop, secrets=(DEMO_SECRET,), prepare=prepare)
 
 
 SPEC = register(
