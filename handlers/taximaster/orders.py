@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n
-from bot.texts import answer_usage
+from bot.texts import answer_usage, visible_text
 from handlers.taximaster.callbacks import OrderCb
 from handlers.taximaster.parsing import parse_order_id, topic_of
 from handlers.taximaster.render import OrderView, refresh_keyboard, render_order_card
@@ -169,12 +169,13 @@ async def refresh_pressed(
     except TaxiMasterError as exc:
         await callback.answer(exc.message_for(i18n.current_locale)[:200], show_alert=True)
         return
-    if isinstance(callback.message, Message):
+    card = render_order_card(view, timezone)
+    if isinstance(callback.message, Message) and callback.message.text != visible_text(card):
         try:
-            await callback.message.edit_text(
-                render_order_card(view, timezone), reply_markup=refresh_keyboard(order_id)
-            )
+            await callback.message.edit_text(card, reply_markup=refresh_keyboard(order_id))
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message.lower():
                 raise
-    await callback.answer(_("taximaster.order.refreshed"))
+        await callback.answer(_("taximaster.order.refreshed"))
+        return
+    await callback.answer(_("taximaster.order.unchanged"))
