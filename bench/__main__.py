@@ -25,6 +25,7 @@ from bench import (
     mobiforce_cycle,
     movizor_cycle,
     outbox_backlog,
+    taximaster_cycle,
 )
 from bench.report import Row, format_table, header
 
@@ -42,6 +43,7 @@ SECTIONS: tuple[Section, ...] = (
     alerts_throughput,
     movizor_cycle,
     mobiforce_cycle,
+    taximaster_cycle,
     alta_cycle,
     outbox_backlog,
 )

@@ -60,7 +60,13 @@ class Settings(BaseSettings):
     taximaster_secret: SecretStr | None = None
     taximaster_verify_tls: bool = True
     taximaster_ca_file: Path | None = None
+    # Old TMWeb servers speak only TLS 1.0/1.1 or old ciphers: a last resort, see the README.
+    taximaster_legacy_tls: bool = False
+    taximaster_user_id: int | None = None  # sent as X-User-Id when TMWeb wants one
+    taximaster_timezone: str = "Europe/Moscow"  # the dispatch service's zone (TMWeb times)
+    taximaster_tariff_id: int | None = None  # the tariff /taxi prices with (empty: the first)
     taximaster_poll_seconds: int = Field(default=15, ge=5)
+    taximaster_rps: float = Field(default=20.0, gt=0, le=1000)
 
     alta_base_url: str = "https://www.alta.ru/rail_tracking/api_v2.php"
     alta_login: str | None = None
@@ -85,7 +91,21 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("bot_timezone")
+    @field_validator(
+        "taximaster_ca_file", "taximaster_user_id", "taximaster_tariff_id", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("taximaster_ca_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("bot_timezone", "taximaster_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         try:

@@ -107,6 +107,12 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "employees": _cmd("tasks", V, service="mobiforce"),
     "comment": _cmd("tasks", D, service="mobiforce"),
     "close": _cmd("tasks", D, service="mobiforce"),
+    # Taxi (Taxi-Master): viewers read, dispatchers order.
+    "taxi": _cmd("taxi", D, service="taximaster"),
+    "order": _cmd("taxi", V, service="taximaster"),
+    "taxi_cost": _cmd("taxi", V, service="taximaster"),
+    "crews": _cmd("taxi", V, service="taximaster"),
+    "tariffs": _cmd("taxi", V, service="taximaster"),
     # Wagons and containers (Alta): viewers read, dispatchers put on / take off tracking.
     "wagon": _cmd("wagons", V, service="alta"),
     "wagons": _cmd("wagons", V, service="alta"),
@@ -148,6 +154,8 @@ ACTIONS: Final[dict[str, Rule]] = {
     "mobiforce.new_task": Rule(D, service="mobiforce"),
     "button.alta_add_settings": Rule(D, service="alta"),
     "button.alta_wagons_page": Rule(V, service="alta"),
+    "button.taximaster_order_refresh": Rule(V, service="taximaster"),
+    "button.taximaster_crew_map": Rule(V, service="taximaster"),
 }
 
 RULES: Final[dict[str, Rule]] = {**COMMANDS, **SUBCOMMANDS, **ACTIONS}

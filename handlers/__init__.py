@@ -13,7 +13,8 @@ from aiogram import Router
 
 import handlers.alta.service  # registers Alta
 import handlers.mobiforce.service  # registers Mobiforce
-import handlers.movizor.service  # noqa: F401  (registers Movizor)
+import handlers.movizor.service  # registers Movizor
+import handlers.taximaster.service  # noqa: F401  (registers Taxi-Master)
 from bot.services import REGISTRY
 from handlers import (
     admin,

@@ -18,6 +18,7 @@ from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import SubscriptionsRepo
+from storage.taximaster import TaxiMasterOrdersRepo
 from storage.users import UsersRepo
 
 
@@ -37,6 +38,7 @@ class Repos:
     drivers: DriversRepo
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
+    taximaster: TaxiMasterOrdersRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -53,4 +55,5 @@ class Repos:
             drivers=DriversRepo(db),
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
+            taximaster=TaxiMasterOrdersRepo(db),
         )

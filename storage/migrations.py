@@ -201,7 +201,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX mobiforce_directory_name ON mobiforce_directory (kind, name);
         """,
     ),
-    # 7 and 8 are the Taxi-Master and Alta tables.
+    Migration(
+        7,
+        "Taxi-Master orders the bot sent: the order key (its exact parameters) -> order id",
+        """
+        CREATE TABLE taximaster_orders (
+            order_key       TEXT PRIMARY KEY,             -- NewOrder.key(): the body's hash
+            order_id        INTEGER,                      -- NULL while sent and unanswered
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            user_id         INTEGER NOT NULL,
+            payload         TEXT NOT NULL,                -- JSON: what was confirmed
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX taximaster_orders_id ON taximaster_orders (order_id);
+        """,
+    ),
+    # 8 was kept for Alta, which needs no table of its own.
     Migration(
         9,
         "outbox: 'dropped' rows and an index for one chat's due rows; unused indexes go",

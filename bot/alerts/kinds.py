@@ -84,9 +84,28 @@ kind("task.rescheduled", "Задача перенесена", "Task rescheduled"
 kind("task.checklist", "Заполнен чек-лист", "Checklist filled", severity=L, card=True, buzz=False)
 kind("task.changed", "Задача изменена", "Task changed", severity=L, card=True, buzz=False)
 # Taxi (Taxi-Master)
-kind("taxi.assigned", "Назначена машина", "Car assigned", card=True, buzz=False)
+# One status card per order per chat, edited at each change; "car assigned", "at the door" and
+# "cancelled" also post a new message (buzz).
+kind("taxi.assigned", "Назначена машина", "Car assigned", card=True)
 kind("taxi.at_place", "Такси на месте", "Taxi is at the door", card=True, severity=H)
-kind("taxi.finished", "Поездка завершена", "Trip finished", card=True, buzz=False)
+kind(
+    "taxi.client_inside",
+    "Пассажир в машине",
+    "Passenger on board",
+    card=True,
+    buzz=False,
+    severity=L,
+)
+kind("taxi.finished", "Поездка завершена", "Trip finished", card=True, buzz=False, severity=L)
+kind("taxi.aborted", "Заказ отменён", "Order cancelled", card=True, severity=H)
+kind(
+    "taxi.state_changed",
+    "Статус заказа изменился",
+    "Order status changed",
+    card=True,
+    buzz=False,
+    severity=L,
+)
 # Wagons (Alta)
 # One status card per wagon/container per chat; a move edits it quietly, the rest also buzz.
 kind("wagon.moved", "Вагон в пути", "Wagon moved", card=True, buzz=False, severity=L)

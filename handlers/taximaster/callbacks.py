@@ -1,0 +1,28 @@
+"""Taxi-Master's buttons: callback data kept short (Telegram allows 64 bytes)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class TaxiCb(CallbackData, prefix="txw"):
+    """/taxi wizard buttons. ``pick`` a found street or point and ``house`` a found house
+    (``search`` ties the button to one search), ``nodest`` (no destination), ``now`` / ``in30``
+    (the time), ``group`` (``index`` is the crew group id, 0 for any)."""
+
+    action: str
+    index: int = 0
+    search: int = 0
+
+
+class OrderCb(CallbackData, prefix="txo"):
+    """The order card's «🔄 Обновить»."""
+
+    action: str
+    order_id: int
+
+
+class CrewMapCb(CallbackData, prefix="txc"):
+    """/crews: a crew's position as a map point."""
+
+    crew_id: int

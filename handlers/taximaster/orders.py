@@ -1,0 +1,181 @@
+"""/order <id>: an order's status card (state, crew, car, driver, the crew's last position as a
+map point, «🔄 Обновить»); and watching: the chat that created an order or asked about it
+subscribes to it, its card becomes the status card the alert sender edits at each change."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, html
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import PoI18n
+from bot.texts import answer_usage, visible_text
+from handlers.taximaster.callbacks import OrderCb
+from handlers.taximaster.parsing import parse_order_id, topic_of
+from handlers.taximaster.render import OrderView, refresh_keyboard, render_order_card
+from integrations.taximaster.client import TaxiMasterClient
+from integrations.taximaster.errors import TaxiMasterError
+from integrations.taximaster.models import OrderState, OrderStateKind
+from integrations.taximaster.watcher import SOURCE, initial_snapshot, snapshot_from_state
+from storage import Repos
+from storage.users import User
+
+log = logging.getLogger(__name__)
+
+
+def subject_key(order_id: int) -> str:
+    """The alert subject of an order (integrations.taximaster.watcher): ``order:<id>``."""
+    return f"order:{order_id}"
+
+
+async def load_view(
+    taximaster: TaxiMasterClient, order_id: int, extras: Mapping[str, Any] | None = None
+) -> OrderView:
+    """The order's state, then its car, driver and crew position when it has a crew (the
+    details are best effort: a card without the car is better than no card)."""
+    state = await taximaster.get_order_state(order_id)
+    view = OrderView(state=state, extras=dict(extras or {}))
+    try:
+        if state.car_id:
+            view.car = await taximaster.get_car_info(state.car_id)
+            view.crew_code = view.car.code
+        if state.driver_id:
+            view.driver = await taximaster.get_driver_info(state.driver_id)
+        if state.crew_id and not state.is_final:
+            rows = await taximaster.get_crews_coords(state.crew_id)
+            view.coords = next((r for r in rows if r.crew_id == state.crew_id), None)
+            if view.coords is not None and view.coords.crew_code:
+                view.crew_code = view.coords.crew_code
+    except TaxiMasterError as exc:
+        log.info("order %s: crew details not shown: %s", order_id, exc.detail)
+    return view
+
+
+def watcher_details(view: OrderView) -> dict[str, Any]:
+    """What the watcher keeps of a crew (integrations.taximaster.watcher), so it does not ask
+    for the car and driver again."""
+    details: dict[str, Any] = {}
+    if view.car is not None:
+        details["car"] = {
+            "mark": view.car.mark,
+            "model": view.car.model or view.car.name,
+            "color": view.car.color,
+            "plate": view.car.gos_number,
+        }
+    if view.driver is not None:
+        details["driver"] = {"name": view.driver.name, "phone": view.driver.mobile_phone}
+    if view.crew_code:
+        details["crew_code"] = view.crew_code
+    return details
+
+
+async def order(
+    message: Message,
+    command: CommandObject,
+    taximaster: TaxiMasterClient,
+    repos: Repos,
+    user: User,
+    timezone: ZoneInfo,
+) -> None:
+    if not (command.args or "").strip():
+        await answer_usage(message, "order")
+        return
+    order_id = parse_order_id(command.args)
+    if order_id is None:
+        log.info("/order: bad id %r from user %s", (command.args or "")[:40], user.id)
+        await message.answer(
+            _("taximaster.order.bad_id").format(text=html.quote((command.args or "")[:40]))
+        )
+        return
+    known = (await repos.snapshots.get(SOURCE, [str(order_id)])).get(str(order_id))
+    view = await load_view(taximaster, order_id, known)
+    coords = view.coords
+    if coords is not None and coords.has_fix and coords.lat is not None and coords.lon is not None:
+        await message.answer_location(coords.lat, coords.lon)
+    card = await message.answer(
+        render_order_card(view, timezone), reply_markup=refresh_keyboard(order_id)
+    )
+    if view.state.is_final:
+        return  # nothing will change any more: no watch
+    if known is None:
+        await repos.snapshots.put(
+            SOURCE, str(order_id), snapshot_from_state(view.state, watcher_details(view))
+        )
+    await watch_in_chat(repos, card, order_id, user.id)
+
+
+async def watch_in_chat(repos: Repos, card: Message, order_id: int, user_id: int) -> None:
+    """Subscribe the card's chat (topic) to the order; the card is its status card."""
+    thread = topic_of(card)
+    await repos.subscriptions.add(card.chat.id, thread, "all", subject_key(order_id), by=user_id)
+    await repos.alert_state.set_card(card.chat.id, thread, subject_key(order_id), card.message_id)
+
+
+async def start_watching(
+    anchor: Message,
+    order_id: int,
+    repos: Repos,
+    bot: Bot,
+    tz: ZoneInfo,
+    *,
+    user_id: int,
+    thread: int,
+    source: str,
+    dest: str,
+    source_time: datetime,
+) -> None:
+    """An order the bot just created: watched from ``new_order`` on, its card in this chat."""
+    key = str(order_id)
+    known = (await repos.snapshots.get(SOURCE, [key])).get(key)
+    extras = {"source": source, "dest": dest, "source_time": source_time.isoformat()}
+    if known is None:
+        snapshot = initial_snapshot(order_id, source=source, dest=dest, source_time=source_time)
+        await repos.snapshots.put(SOURCE, key, snapshot)
+        state = OrderState(order_id=order_id, state_kind=OrderStateKind.NEW_ORDER.value)
+    else:
+        state = OrderState.model_validate({**known, "order_id": order_id})
+        extras.update({k: v for k, v in known.items() if k in extras and v})
+    await repos.subscriptions.add(anchor.chat.id, thread, "all", subject_key(order_id), by=user_id)
+    card = await bot.send_message(
+        anchor.chat.id,
+        render_order_card(OrderView(state=state, extras=extras), tz),
+        message_thread_id=thread or None,
+        reply_markup=refresh_keyboard(order_id),
+    )
+    await repos.alert_state.set_card(anchor.chat.id, thread, subject_key(order_id), card.message_id)
+
+
+async def refresh_pressed(
+    callback: CallbackQuery,
+    callback_data: OrderCb,
+    taximaster: TaxiMasterClient,
+    repos: Repos,
+    timezone: ZoneInfo,
+    i18n: PoI18n,
+) -> None:
+    """ "🔄 Обновить": the card again, from one get_order_state (+ crew details)."""
+    order_id = callback_data.order_id
+    known = (await repos.snapshots.get(SOURCE, [str(order_id)])).get(str(order_id))
+    try:
+        view = await load_view(taximaster, order_id, known)
+    except TaxiMasterError as exc:
+        await callback.answer(exc.message_for(i18n.current_locale)[:200], show_alert=True)
+        return
+    card = render_order_card(view, timezone)
+    if isinstance(callback.message, Message) and callback.message.text != visible_text(card):
+        try:
+            await callback.message.edit_text(card, reply_markup=refresh_keyboard(order_id))
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
+        await callback.answer(_("taximaster.order.refreshed"))
+        return
+    await callback.answer(_("taximaster.order.unchanged"))

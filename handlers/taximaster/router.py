@@ -1,0 +1,69 @@
+"""Taxi-Master's router: every command, wizard step and button of the service."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+
+from bot.policy import rule
+from handlers.taximaster.callbacks import CrewMapCb, OrderCb, TaxiCb
+from handlers.taximaster.info import crew_map_pressed, crews, tariffs, taxi_cost
+from handlers.taximaster.orders import order, refresh_pressed
+from handlers.taximaster.taxi_wizard import (
+    TaxiFlow,
+    group_pressed,
+    house_picked,
+    house_typed,
+    no_dest,
+    phone_typed,
+    place_picked,
+    place_typed,
+    stale_wizard_button,
+    taxi,
+    when_pressed,
+    when_typed,
+)
+
+# The /taxi wizard's steps and buttons need what /taxi needs.
+TAXI = rule("taxi")
+
+
+def make_router() -> Router:
+    router = Router(name="taximaster")
+    typed = F.text & ~F.text.startswith("/")
+
+    router.message.register(taxi, Command("taxi"), flags=TAXI)
+    router.message.register(phone_typed, TaxiFlow.phone, typed, flags=TAXI)
+    router.message.register(place_typed, TaxiFlow.place, typed, flags=TAXI)
+    router.message.register(house_typed, TaxiFlow.house, typed, flags=TAXI)
+    router.message.register(when_typed, TaxiFlow.when, typed, flags=TAXI)
+    router.callback_query.register(
+        place_picked, TaxiFlow.place, TaxiCb.filter(F.action == "pick"), flags=TAXI
+    )
+    router.callback_query.register(
+        no_dest, TaxiFlow.place, TaxiCb.filter(F.action == "nodest"), flags=TAXI
+    )
+    router.callback_query.register(
+        house_picked, TaxiFlow.house, TaxiCb.filter(F.action == "house"), flags=TAXI
+    )
+    router.callback_query.register(
+        when_pressed, TaxiFlow.when, TaxiCb.filter(F.action.in_({"now", "in30"})), flags=TAXI
+    )
+    router.callback_query.register(
+        group_pressed, TaxiFlow.group, TaxiCb.filter(F.action == "group"), flags=TAXI
+    )
+    router.callback_query.register(stale_wizard_button, TaxiCb.filter(), flags=TAXI)
+
+    router.message.register(order, Command("order"), flags=rule("order"))
+    router.callback_query.register(
+        refresh_pressed,
+        OrderCb.filter(F.action == "refresh"),
+        flags=rule("button.taximaster_order_refresh"),
+    )
+    router.message.register(taxi_cost, Command("taxi_cost"), flags=rule("taxi_cost"))
+    router.message.register(crews, Command("crews"), flags=rule("crews"))
+    router.callback_query.register(
+        crew_map_pressed, CrewMapCb.filter(), flags=rule("button.taximaster_crew_map")
+    )
+    router.message.register(tariffs, Command("tariffs"), flags=rule("tariffs"))
+    return router

@@ -1,0 +1,116 @@
+"""Taxi-Master as a service of the bot: its client, its watcher, its check and its demo."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings
+from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
+from handlers.taximaster.router import make_router
+from integrations.base import Snapshot, Watcher
+from integrations.taximaster.client import TaxiMasterClient
+from integrations.taximaster.simulator import TaxiMasterSimulator
+from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher, initial_snapshot
+from storage import Repos
+
+DEMO_SECRET = "demo-taximaster-secret"
+
+
+def configured(settings: Settings) -> bool:
+    return settings.taximaster_enabled
+
+
+def client_for(settings: Settings, **options: Any) -> TaxiMasterClient:
+    assert settings.taximaster_base_url and settings.taximaster_secret
+    return TaxiMasterClient(
+        settings.taximaster_base_url,
+        settings.taximaster_secret.get_secret_value(),
+        verify_tls=settings.taximaster_verify_tls,
+        ca_file=settings.taximaster_ca_file,
+        legacy_tls=settings.taximaster_legacy_tls,
+        user_id=settings.taximaster_user_id,
+        tz=ZoneInfo(settings.taximaster_timezone),
+        requests_per_second=settings.taximaster_rps,
+        **options,
+    )
+
+
+class TaxiMasterRuntime:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.repos = ctx.repos
+        self.client = client_for(ctx.settings)
+        self.watcher = TaxiMasterWatcher(self.client, self._snapshots)
+        self.poll_seconds = ctx.settings.taximaster_poll_seconds
+
+    async def _snapshots(self, ids: Collection[str] | None = None) -> dict[str, Snapshot]:
+        """The orders being watched: those the bot created or a chat asked about."""
+        return await self.repos.snapshots.get(SOURCE, ids)
+
+    def dependencies(self) -> dict[str, Any]:
+        return {"taximaster": self.client}
+
+    def watchers(self) -> list[tuple[Watcher, int]]:
+        return [(self.watcher, self.poll_seconds)]
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+    def unlock(self) -> bool:
+        locked = self.client.auth_locked
+        self.client.reset_auth_lock()
+        return locked
+
+    def locked(self) -> bool:
+        return self.client.auth_locked
+
+
+async def check(settings: Settings) -> str:
+    """``ping`` proves the address only (TMWeb checks no signature for it); the tariff list
+    proves the secret too."""
+    async with client_for(settings, retries=0) as client:
+        await client.ping()
+        tariffs = await client.get_tariffs_list()
+    return f"signature accepted, {len(tariffs)} tariffs"
+
+
+async def demo(speed: float) -> DemoBackend:
+    sim = TaxiMasterSimulator(
+        DEMO_SECRET, speed=speed, seed_demo=True, duplicate_reveals_order_id=True
+    )
+    base_url = await sim.start()
+    settings = {
+        "taximaster_base_url": base_url,
+        "taximaster_secret": DEMO_SECRET,
+        "taximaster_poll_seconds": 5,
+    }
+
+    async def seed(repos: Repos) -> None:
+        """The seeded orders are watched from the start: the demo group (which hears the taxi
+        area) sees them get a car and reach the door."""
+        for seeded in sim.orders:
+            snapshot = initial_snapshot(
+                seeded.id, source=seeded.source, dest=seeded.dest, source_time=seeded.source_time
+            )
+            await repos.snapshots.put(SOURCE, str(seeded.id), snapshot)
+
+    return DemoBackend(settings, sim.stop, secrets=(DEMO_SECRET,), seed=seed)
+
+
+SPEC = register(
+    ServiceSpec(
+        name="taximaster",
+        title="Taxi-Master",
+        make_router=make_router,
+        configured=configured,
+        build=TaxiMasterRuntime,
+        check=check,
+        dependency_names=("taximaster",),
+        area="taxi",
+        demo=demo,
+    )
+)

@@ -1,0 +1,87 @@
+"""Taxi-Master orders the bot sent, by order key (the exact parameters sent, hashed).
+
+A confirmed order is recorded BEFORE it is sent (``order_id`` NULL) and its id once TMWeb
+answers. So a second press of a repeated confirmation, even after a restart, finds the id here
+and orders nothing: the bot's own half of create_order's idempotency (the client keeps the same
+map in memory only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from storage.db import Database, to_db_time, utcnow
+
+
+@dataclass(frozen=True)
+class SentOrder:
+    order_key: str
+    order_id: int | None
+    chat_id: int
+    thread_id: int
+    user_id: int
+    payload: dict[str, Any]
+
+
+class TaxiMasterOrdersRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, order_key: str) -> SentOrder | None:
+        row = await self.db.fetchone(
+            "SELECT order_key, order_id, chat_id, thread_id, user_id, payload "
+            "FROM taximaster_orders WHERE order_key = ?",
+            (order_key,),
+        )
+        if row is None:
+            return None
+        return SentOrder(
+            order_key=row["order_key"],
+            order_id=row["order_id"],
+            chat_id=row["chat_id"],
+            thread_id=row["thread_id"],
+            user_id=row["user_id"],
+            payload=json.loads(row["payload"]),
+        )
+
+    async def sending(
+        self,
+        order_key: str,
+        *,
+        chat_id: int,
+        thread_id: int,
+        user_id: int,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """Record an order about to be sent (kept as it is if it was recorded before)."""
+        now = to_db_time(utcnow())
+        await self.db.execute(
+            "INSERT OR IGNORE INTO taximaster_orders "
+            "(order_key, order_id, chat_id, thread_id, user_id, payload, created_at, updated_at) "
+            "VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
+            (
+                order_key,
+                chat_id,
+                thread_id,
+                user_id,
+                json.dumps(dict(payload), ensure_ascii=False),
+                now,
+                now,
+            ),
+        )
+
+    async def created(self, order_key: str, order_id: int) -> None:
+        await self.db.execute(
+            "UPDATE taximaster_orders SET order_id = ?, updated_at = ? WHERE order_key = ?",
+            (order_id, to_db_time(utcnow()), order_key),
+        )
+
+    async def known_ids(self) -> dict[str, int]:
+        """Order key -> id of every order TMWeb confirmed."""
+        rows = await self.db.fetchall(
+            "SELECT order_key, order_id FROM taximaster_orders WHERE order_id IS NOT NULL"
+        )
+        return {row["order_key"]: int(row["order_id"]) for row in rows}
