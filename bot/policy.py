@@ -129,6 +129,7 @@ COMMANDS: Final[dict[str, CommandRule]] = {
 
 # --- subcommands that need another role than their command's reading form --------------------
 SUBCOMMANDS: Final[dict[str, CommandRule]] = {
+    "task new": _cmd("tasks", D, service="mobiforce"),  # the wizard, its steps and buttons
     "wagon add": _cmd("wagons", D, service="alta"),
     "wagon cancel": _cmd("wagons", D, service="alta"),
 }
@@ -149,9 +150,6 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.mobiforce_tasks_page": Rule(V, service="mobiforce"),
     "button.mobiforce_client": Rule(V, service="mobiforce"),
     "button.mobiforce_change": Rule(D, service="mobiforce"),
-    # `/task new` (the command itself reads for viewers; creating needs a dispatcher), its
-    # wizard steps and buttons.
-    "mobiforce.new_task": Rule(D, service="mobiforce"),
     "button.alta_add_settings": Rule(D, service="alta"),
     "button.alta_wagons_page": Rule(V, service="alta"),
     "button.taximaster_order_refresh": Rule(V, service="taximaster"),

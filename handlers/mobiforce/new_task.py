@@ -49,7 +49,7 @@ from storage.users import User
 
 log = logging.getLogger(__name__)
 
-RULE: Final = "mobiforce.new_task"
+RULE: Final = "task new"  # bot/policy.py SUBCOMMANDS
 MAX_BUTTONS: Final = 8
 MAX_TEXT: Final = 200
 TOMORROW_HOUR: Final = 9
