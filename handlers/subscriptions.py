@@ -525,12 +525,11 @@ async def apply_change(
     current = {s.selector for s in subs if s.filter == filter_}
     selectors = list(selectors)
     add, remove = plan(current, selectors, subscribe=subscribe)
-    for selector in remove:
-        await repos.subscriptions.remove(chat_id, thread_id, selector, filter_)
-    for selector in add:
-        await repos.subscriptions.add(chat_id, thread_id, selector, filter_, by=user.id)
     if not (add or remove):
         return False
+    await repos.subscriptions.change(
+        chat_id, thread_id, filter_, add=add, remove=remove, by=user.id
+    )
     action = "alerts.subscribe" if subscribe else "alerts.unsubscribe"
     await repos.audit.record(
         user.id,

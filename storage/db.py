@@ -8,6 +8,7 @@ every write goes through :meth:`Database.transaction`, which holds an asyncio lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -44,6 +45,9 @@ class Database:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
+        # Reads go through a connection of their own: with WAL it sees only committed data, so a
+        # read never sees another coroutine's half-done transaction on the writer connection.
+        self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
 
     @property
@@ -63,8 +67,16 @@ class Database:
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self.migrate(migrations)
+        if str(self.path) != ":memory:":  # a second :memory: connection is another database
+            self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+            self._reader.row_factory = aiosqlite.Row
+            await self._reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await self._reader.execute("PRAGMA query_only=ON")
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -104,16 +116,47 @@ class Database:
     # --- queries -----------------------------------------------------------------------
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+        Safe under cancellation: BEGIN, COMMIT and ROLLBACK run in aiosqlite's thread, and a
+        cancel that arrives while one is under way must not leave the shared connection inside
+        a transaction nobody will end. So each is awaited to its end (shielded), and a cancel
+        after BEGIN rolls back before it propagates.
+        """
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            if self.conn.in_transaction:  # never expected; a leftover would block every write
+                log.error("database connection was left inside a transaction: rolling back")
+                await self._to_the_end("ROLLBACK")
+            try:
+                await self._to_the_end("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                await self._rollback()
+                raise
             try:
                 yield self.conn
+                await self._to_the_end("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            else:
-                await self.conn.execute("COMMIT")
+
+    async def _to_the_end(self, sql: str) -> None:
+        """Run ``sql`` and wait for it to finish even if the caller is cancelled meanwhile."""
+        running = asyncio.ensure_future(self.conn.execute(sql))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await running
+            raise
+
+    async def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            try:
+                await self._to_the_end("ROLLBACK")
+            except asyncio.CancelledError:
+                pass  # rolled back (waited for above); the caller's cancel is being raised
+            except Exception:
+                log.exception("ROLLBACK failed")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write statement in its own transaction; returns the number of rows changed."""
@@ -121,12 +164,18 @@ class Database:
             cursor = await conn.execute(sql, params)
             return cursor.rowcount
 
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        return self._reader or self.conn
+
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cursor:
+        """A read of committed data (never another coroutine's open transaction)."""
+        async with self.reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cursor:
+        """A read of committed data (never another coroutine's open transaction)."""
+        async with self.reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
     async def ping(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,6 +80,32 @@ class SubscriptionsRepo:
         )
         return changed == 1
 
+    async def change(
+        self,
+        chat_id: int,
+        thread_id: int,
+        filter: str,
+        *,
+        add: Iterable[str],
+        remove: Iterable[str],
+        by: int | None,
+    ) -> None:
+        """Remove some selectors and add others in ONE transaction: nobody ever sees the chat
+        hearing neither (or both)."""
+        now = to_db_time(utcnow())
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND selector = ? "
+                "AND filter = ?",
+                [(chat_id, thread_id, selector, filter) for selector in remove],
+            )
+            await conn.executemany(
+                "INSERT OR IGNORE INTO subscriptions "
+                "(chat_id, thread_id, selector, filter, created_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(chat_id, thread_id, selector, filter, by, now) for selector in add],
+            )
+
     async def remove(self, chat_id: int, thread_id: int, selector: str, filter: str = "") -> bool:
         changed = await self.db.execute(
             "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND selector = ? "
@@ -146,10 +173,18 @@ class SubscriptionsRepo:
     async def set_quiet(
         self, chat_id: int, thread_id: int, start: time | None, end: time | None
     ) -> None:
-        await self._set(
-            chat_id, thread_id, "quiet_from", start.strftime("%H:%M") if start else None
+        # Both ends in one statement: the window is never half old, half new.
+        await self.db.execute(
+            "INSERT INTO chat_prefs (chat_id, thread_id, quiet_from, quiet_to) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (chat_id, thread_id) DO UPDATE SET quiet_from = excluded.quiet_from, "
+            "quiet_to = excluded.quiet_to",
+            (
+                chat_id,
+                thread_id,
+                start.strftime("%H:%M") if start else None,
+                end.strftime("%H:%M") if end else None,
+            ),
         )
-        await self._set(chat_id, thread_id, "quiet_to", end.strftime("%H:%M") if end else None)
 
     async def set_timezone(self, chat_id: int, thread_id: int, zone: str | None) -> None:
         await self._set(chat_id, thread_id, "timezone", zone)

@@ -1,4 +1,8 @@
+import asyncio
+import contextlib
 import sqlite3
+
+import pytest
 
 from storage import Repos
 from storage.chats import ChatStatus
@@ -119,3 +123,76 @@ async def test_one_chats_due_rows_are_found_through_an_index(tmp_path):
         )
     details = " ".join(row["detail"] for row in plan)
     assert "USING INDEX outbox_chat_due (chat_id=? AND state=?" in details
+
+
+async def test_a_read_never_sees_another_coroutines_open_transaction(tmp_path):
+    async with Database(tmp_path / "iso.sqlite3") as db:
+        inside = asyncio.Event()
+        release = asyncio.Event()
+
+        async def half_done_write() -> None:
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO settings (key, value, updated_at) VALUES ('k', '1', 'now')"
+                )
+                inside.set()
+                await release.wait()
+                raise RuntimeError("changed my mind")  # rolled back
+
+        writer = asyncio.create_task(half_done_write())
+        await inside.wait()
+        assert await db.fetchone("SELECT value FROM settings WHERE key = 'k'") is None
+        release.set()
+        with pytest.raises(RuntimeError):
+            await writer
+        assert await db.fetchone("SELECT value FROM settings WHERE key = 'k'") is None
+
+
+async def test_a_cancel_at_any_point_of_a_transaction_leaves_the_connection_usable(tmp_path):
+    async with Database(tmp_path / "cancel.sqlite3") as db:
+
+        async def write(n: int) -> None:
+            async with db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO settings (key, value, updated_at) VALUES (?, '1', 'now')",
+                    (f"k{n}",),
+                )
+
+        # Cancel after 0, 1, 2… turns of the event loop: inside BEGIN, the INSERT, COMMIT.
+        for turns in range(12):
+            task = asyncio.create_task(write(turns))
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            assert not db.conn.in_transaction, f"left inside a transaction after {turns} turns"
+            await write(100 + turns)  # the next transaction works
+        keys = await db.fetchall("SELECT key FROM settings WHERE key LIKE 'k1__'")
+        assert len(keys) == 12
+
+
+async def test_a_subscription_change_is_seen_whole_or_not_at_all(tmp_path):
+    """Swapping what a chat hears (remove one, add another) never shows a moment of neither."""
+    async with Database(tmp_path / "swap.sqlite3") as db:
+        subs = Repos.on(db).subscriptions
+        await subs.add(-1, 0, "area:drivers", by=1)
+        done = False
+        gaps = 0
+
+        async def watch() -> None:
+            nonlocal gaps
+            while not done:
+                gaps += not await subs.for_chat(-1, 0)
+                await asyncio.sleep(0)
+
+        watcher = asyncio.create_task(watch())
+        for n in range(40):
+            old, new = (
+                ("area:drivers", "area:tasks") if n % 2 == 0 else ("area:tasks", "area:drivers")
+            )
+            await subs.change(-1, 0, "", add=[new], remove=[old], by=1)
+        done = True
+        await watcher
+        assert gaps == 0
+        assert [s.selector for s in await subs.for_chat(-1, 0)] == ["area:drivers"]
