@@ -32,6 +32,7 @@ from bot.metrics import Metrics
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
+from bot.zones import ChatZoneMiddleware
 from handlers import build_root_router
 from integrations.base import Watcher
 from storage import Repos
@@ -111,6 +112,9 @@ class LogiBot:
         access = AccessMiddleware(self.repos, self.i18n)
         dp.message.middleware(access)
         dp.callback_query.middleware(access)
+        zones = ChatZoneMiddleware(self.repos, self.settings.timezone)
+        dp.message.middleware(zones)
+        dp.callback_query.middleware(zones)
         dp.include_routers(*extra_routers, build_root_router())
         dp.workflow_data.update(self.dependencies())
         dp.shutdown.register(self._on_shutdown)

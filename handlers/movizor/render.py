@@ -19,6 +19,7 @@ from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.phones import format_phone
 from bot.texts import format_time
+from handlers.movizor.alert_fields import event_in_words
 from integrations.movizor.models import (
     Balance,
     Event,
@@ -176,13 +177,12 @@ def render_drivers_header(count: int, page: int, pages: int, tag: str) -> str:
 
 
 def render_event(event: Event, title: str | None, tz: ZoneInfo) -> str:
-    """One event line. The description is Movizor's own Russian wording
-    (``models.EVENT_DESCRIPTIONS_RU``), in every language: it is the vendor's vocabulary."""
+    """One event line, in the chat's zone and language (the same words as the alerts)."""
     when = format_time(event.timestamp, tz) if event.timestamp else "—"
     return _("drivers.events.line").format(
         time=when,
         title=driver_title(title, event.phone) if event.phone else "—",
-        what=html.quote(event.description_ru),
+        what=html.quote(event_in_words(str(event.type), tz)),
     )
 
 

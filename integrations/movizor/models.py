@@ -206,35 +206,6 @@ class EventType(StrEnum):
     MSTOP = "mstop"
 
 
-# The document's own descriptions (Russian), for messages.
-EVENT_DESCRIPTIONS_RU: Final[dict[EventType, str]] = {
-    EventType.ADD: "добавлен объект",
-    EventType.AUTO_OFF: "автоматическое отключение",
-    EventType.OFF: "отключение",
-    EventType.CONFIRM: "объект подтвердил подключение",
-    EventType.REJECT: "объект отказался от подключения",
-    EventType.REQUEST: "запрос: успешно",
-    EventType.REQUEST_ERROR: "запрос: ошибка",
-    EventType.REQUEST_OFFLINE: "запрос: телефон недоступен",
-    EventType.REQUEST_ROAMING: "запрос: телефон в роуминге",
-    EventType.REACTIVATE: "повторное подключение",
-    EventType.TARIFF_AUTO: "смена тарифного плана",
-    EventType.POS_OK: "объект начал успевать",
-    EventType.POS_LATE: "объект начал опаздывать",
-    EventType.POS_FINISHED: "объект прибывает",
-    EventType.AUTOINFORM: "автоинформатор",
-    EventType.NO_CONFIRM: "объект не подтвердил подключение",
-    EventType.LIMIT: "у объекта стоит ограничение",
-    EventType.ONROUTE: "встал на маршрут",
-    EventType.RETURNROUTE: "вернулся на маршрут",
-    EventType.LEFTROUTE: "отклонился от маршрута",
-    EventType.NOTROUTE: "не на маршруте",
-    EventType.ONPARKING: "встал на парковку",
-    EventType.OFFPARKING: "начал движение",
-    EventType.MSTART: "приложение запущено",
-    EventType.MSTOP: "приложение остановлено",
-}
-
 # Known values become enum members, anything new stays a plain string.
 StatusField = Annotated[ObjectStatus | str, Field(union_mode="left_to_right")]
 ForecastField = Annotated[
@@ -466,12 +437,6 @@ class Event(MovizorModel):
     @property
     def known(self) -> bool:
         return isinstance(self.type, EventType)
-
-    @property
-    def description_ru(self) -> str:
-        if isinstance(self.type, EventType):
-            return EVENT_DESCRIPTIONS_RU[self.type]
-        return str(self.type)
 
 
 class ShareLink(MovizorModel):

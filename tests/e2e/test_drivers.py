@@ -1,6 +1,7 @@
 """Movizor commands end to end: bot + Telegram emulator + Movizor simulator over loopback."""
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -33,6 +34,12 @@ def has_button(fragment: str):
 def button_labels(message: dict) -> list[str]:
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     return [button["text"] for row in rows for button in row]
+
+
+def _first_time(message_text: str) -> datetime:
+    found = re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", message_text)
+    assert found, message_text
+    return datetime.strptime(found.group(0), "%d.%m.%Y %H:%M")
 
 
 def calls(sim: MovizorSimulator, function: str) -> int:
@@ -342,6 +349,11 @@ async def test_share_links_events_operator_and_balance(harness, sim):
     assert "объект подтвердил подключение" in text(events) and TITLE in text(events)
     only = await harness.say(ADMIN, "/events 79160000000")
     assert "Событий нет" in text(only)
+    # Times are the chat's: after /timezone the same event reads 7 hours later in Vladivostok.
+    await harness.say(ADMIN, "/timezone Asia/Vladivostok")
+    local = await harness.say(ADMIN, "/events")
+    moscow_time, local_time = (_first_time(text(events)), _first_time(text(local)))
+    assert local_time - moscow_time == timedelta(hours=7)
 
     operator = await harness.say(ADMIN, f"/operator {PHONE}")
     assert "Tele2" in text(operator) and "Вручную" in text(operator) and "₽" in text(operator)

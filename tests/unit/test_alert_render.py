@@ -166,3 +166,14 @@ def test_fields_come_by_key_and_are_worded_in_the_chat_language():
     assert not any(
         "А" <= ch <= "я" for ch in english.replace("как пришло", "").replace("Иванов", "")
     )
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+def test_every_movizor_event_type_has_words_in_both_languages(locale):
+    from handlers.movizor.alert_fields import event_in_words
+    from integrations.movizor.models import EventType
+
+    with I18N.context(), I18N.use_locale(locale):
+        for event_type in EventType:
+            assert event_in_words(event_type.value, MOSCOW.tz) != event_type.value, event_type
+        assert event_in_words("teleport", MOSCOW.tz) == "teleport"  # unknown: as sent
