@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from integrations.redact import redact_url
 
 MASK = "***"
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
 
 
 class RedactingFilter(logging.Filter):
@@ -34,6 +35,10 @@ class RedactingFilter(logging.Filter):
         return redact_url(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        # `extra=` context becomes attributes of the record (and JSON fields): redact those too.
+        for key, value in list(vars(record).items()):
+            if key not in _RECORD_FIELDS and isinstance(value, str):
+                setattr(record, key, self.redact(value))
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

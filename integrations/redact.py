@@ -18,3 +18,12 @@ _QUERY_SECRET_RE = re.compile(
 def redact_url(url: str | httpx.URL) -> str:
     """Return ``url`` as text with every secret query value replaced by ``***``."""
     return _QUERY_SECRET_RE.sub(r"\g<name>=***", str(url))
+
+
+_BOT_TOKEN_RE = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+def redact_text(text: str) -> str:
+    """A free text (an exception's, an upstream error) with secret query values and anything
+    shaped like a Telegram bot token masked: for texts that are stored or shown, not only logged."""
+    return _BOT_TOKEN_RE.sub("***", redact_url(text))

@@ -55,6 +55,7 @@ from bot.i18n import PoI18n, locale_for
 from bot.metrics import Metrics
 from bot.telegram_requests import retry_on_flood
 from integrations.base import Alert, Location, Severity
+from integrations.redact import redact_text
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import utcnow
@@ -383,11 +384,11 @@ class AlertSender:
             # deleted topic): retrying cannot help, so these rows fail with the reason rather
             # than block the chat, and the admins hear it once for that chat.
             log.warning("alert to chat %s refused: %s", chat.id, exc.message)
-            await self.repos.outbox.mark_failed(out.ids, exc.message)
-            await self._on_refused(chat.id, exc.message)
+            await self.repos.outbox.mark_failed(out.ids, redact_text(exc.message))
+            await self._on_refused(chat.id, redact_text(exc.message))
         except Exception as exc:
             log.exception("alert to chat %s failed", chat.id)
-            await self.repos.outbox.mark_failed(out.ids, repr(exc))
+            await self.repos.outbox.mark_failed(out.ids, redact_text(repr(exc)))
         return True
 
     # --- sending ----------------------------------------------------------------------------------
@@ -534,7 +535,7 @@ class AlertSender:
         ) * random.uniform(0.8, 1.2)
         log.warning("alert send failed (%s): retrying in %.1fs", exc, delay)
         until = utcnow() + timedelta(seconds=delay)
-        error = f"{type(exc).__name__}: {exc}"
+        error = redact_text(f"{type(exc).__name__}: {exc}")
         await self.repos.outbox.postpone([row.id for row in rows], until, error)
 
     async def _migrate(self, chat: _Chat, new_id: int) -> None:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
 import bot.alerts.sender as sender_module
@@ -527,3 +528,22 @@ async def test_a_group_that_took_the_bots_right_to_write_is_told_once(tmp_path):
 
 async def _count_told(h: BotHarness, count: int) -> bool:
     return len([m for m in h.emu.messages(ADMIN) if "не принимает" in m["text"]]) == count
+
+
+async def test_an_error_text_stored_with_a_row_carries_no_token(tmp_path, monkeypatch):
+    """outbox.last_error is shown in /status and kept for days: it never holds the bot token."""
+    async with group_bot(tmp_path) as h:
+        assert h.app is not None
+        token = h.app.settings.bot_token.get_secret_value()
+
+        async def unreachable(*args, **kwargs):
+            raise aiohttp.ClientConnectionError(f"cannot reach https://api.example/bot{token}/x")
+
+        monkeypatch.setattr(h.app.bot, "send_message", unreachable)
+        await h.app.pipeline.commit("test", [alert(1)], cursor=None)
+        rows = await eventually(
+            lambda: h.app.repos.db.fetchall(
+                "SELECT last_error FROM outbox WHERE last_error IS NOT NULL"
+            )
+        )
+        assert token not in rows[0]["last_error"] and "bot***" in rows[0]["last_error"]
