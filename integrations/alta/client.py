@@ -33,12 +33,9 @@ import json
 import logging
 import ssl
 import time
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import time as dtime
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -79,6 +76,7 @@ from integrations.alta.models import (
     show_rows,
 )
 from integrations.alta.numbers import split_numbers
+from integrations.http import ClientStats, VendorClient
 from integrations.redact import redact_url
 
 __all__ = ["AltaClient", "AltaStats", "make_secret"]
@@ -114,17 +112,13 @@ def _redact_httpx_logs() -> None:
         httpx_logger.addFilter(_RedactUrlsFilter())
 
 
-@dataclass
-class AltaStats:
-    """Counters per action: invocations, invocations that raised, extra HTTP attempts."""
-
-    calls: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    retries: Counter[str] = field(default_factory=Counter)
+AltaStats = ClientStats  # calls, errors, retries per function
 
 
-class AltaClient:
+class AltaClient(VendorClient):
     """One Alta contract (login + service account + technical password)."""
+
+    service = "alta"
 
     def __init__(
         self,
@@ -157,7 +151,7 @@ class AltaClient:
         self._show_interval = show_interval
         self._monotonic = monotonic
         self._last_show: dict[str, float] = {}
-        self._auth_locked = False
+        super().__init__()
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
@@ -170,32 +164,6 @@ class AltaClient:
 
     def __repr__(self) -> str:
         return f"AltaClient({self._base_url!r}, login={self._login!r}, sa={self._sa!r}, secret=***)"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    # --- credential lock ------------------------------------------------------------------------
-
-    @property
-    def auth_locked(self) -> bool:
-        """True after Alta rejected the credentials: no calls until :meth:`reset_auth_lock`."""
-        return self._auth_locked
-
-    def reset_auth_lock(self) -> None:
-        if self._auth_locked:
-            logger.warning("alta: credential lock reset, calls resume")
-        self._auth_locked = False
 
     # --- the seven actions ------------------------------------------------------------------------
 
@@ -363,7 +331,7 @@ class AltaClient:
         return log_retry
 
     async def _send_once(self, action: str, params: Mapping[str, str]) -> Envelope:
-        if self._auth_locked:
+        if self.auth_locked:
             raise AltaDisabled(
                 f"{action}: not called, the credentials were rejected earlier",
                 code="AUTH_LOCKED",
@@ -434,7 +402,7 @@ class AltaClient:
             head = {**head, "descr": TEST_SECRET_FAILED.descr}
         error = error_from_head(action, head)
         if isinstance(error, AltaAuthError):
-            self._auth_locked = True
+            self.lock_auth()
             logger.error(
                 "alta %s: credentials rejected (%s); no further calls until reset_auth_lock()",
                 action,

@@ -30,11 +30,8 @@ import json
 import logging
 import re
 import ssl
-from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -47,6 +44,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from integrations.http import ClientStats, VendorClient
 from integrations.mobiforce.commands import COMMANDS, FEED_PAGE_SIZE, PAGE_SIZE, Kind
 from integrations.mobiforce.errors import (
     MobiforceAuthError,
@@ -97,18 +95,13 @@ T = TypeVar("T")
 Query = Mapping[str, str | int]
 
 
-@dataclass
-class MobiforceStats:
-    """Counters per command: ``calls`` (method invocations), ``errors`` (invocations that
-    raised), ``retries`` (extra HTTP attempts made by the retry policy)."""
-
-    calls: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    retries: Counter[str] = field(default_factory=Counter)
+MobiforceStats = ClientStats  # calls, errors, retries per function
 
 
-class MobiforceClient:
+class MobiforceClient(VendorClient):
     """One Mobiforce company account. Use ``async with`` or call :meth:`aclose`."""
+
+    service = "mobiforce"
 
     def __init__(
         self,
@@ -132,7 +125,7 @@ class MobiforceClient:
         self._max_rate_wait = max_rate_wait
         self._per_minute = per_minute
         self._limiter = AsyncLimiter(per_minute, 60)
-        self._auth_locked = False
+        super().__init__()
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
@@ -149,32 +142,7 @@ class MobiforceClient:
     def __repr__(self) -> str:
         return f"MobiforceClient({self._base_url!r}, key=***)"
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     # --- key lock -----------------------------------------------------------------------------
-
-    @property
-    def auth_locked(self) -> bool:
-        """True after Mobiforce answered 401: no calls are made until :meth:`reset_auth_lock`."""
-        return self._auth_locked
-
-    def reset_auth_lock(self) -> None:
-        """Allow calls again, e.g. after an admin fixed the key (``/resume mobiforce``)."""
-        if self._auth_locked:
-            logger.warning("mobiforce: key lock reset, calls resume")
-        self._auth_locked = False
 
     # --- tasks --------------------------------------------------------------------------------
 
@@ -532,7 +500,7 @@ class MobiforceClient:
         return log_retry
 
     async def _send_once(self, command: str, query: dict[str, Any], body: Any) -> Any:
-        if self._auth_locked:
+        if self.auth_locked:
             raise MobiforceDisabled(
                 f"{command}: not called, the key was rejected earlier",
                 code="AUTH_LOCKED",
@@ -600,7 +568,7 @@ class MobiforceClient:
     ) -> MobiforceError:
         error = error_from_response(command, status, payload)
         if isinstance(error, MobiforceAuthError):
-            self._auth_locked = True
+            self.lock_auth()
             logger.error(
                 "mobiforce %s: key rejected (HTTP 401 %s); no further calls until "
                 "reset_auth_lock()",

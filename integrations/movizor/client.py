@@ -32,12 +32,9 @@ import asyncio
 import functools
 import logging
 import ssl
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, time
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -51,6 +48,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from integrations.http import ClientStats, VendorClient
 from integrations.movizor.errors import (
     LIMIT_EXCEEDED,
     MovizorAuthError,
@@ -111,21 +109,13 @@ def _redact_httpx_logs() -> None:
         httpx_logger.addFilter(_RedactUrlsFilter())
 
 
-@dataclass
-class MovizorStats:
-    """Counters per function name, for the bot's metrics exporter.
-
-    ``calls``: method invocations; ``errors``: invocations that raised; ``retries``: extra
-    HTTP attempts made by the retry policy.
-    """
-
-    calls: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    retries: Counter[str] = field(default_factory=Counter)
+MovizorStats = ClientStats  # calls, errors, retries per function
 
 
-class MovizorClient:
+class MovizorClient(VendorClient):
     """One Movizor account (``project`` + ``key``). Use ``async with`` or call :meth:`aclose`."""
+
+    service = "movizor"
 
     def __init__(
         self,
@@ -151,7 +141,7 @@ class MovizorClient:
         self._backoff = backoff
         self._hourly_limit = hourly_limit
         self._limiter = AsyncLimiter(hourly_limit, 3600)
-        self._auth_locked = False
+        super().__init__()
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
@@ -165,32 +155,7 @@ class MovizorClient:
     def __repr__(self) -> str:
         return f"MovizorClient({self._base_url!r}, project={self._project!r}, key=***)"
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     # --- key lock -----------------------------------------------------------------------------
-
-    @property
-    def auth_locked(self) -> bool:
-        """True after Movizor rejected the key: no calls are made until :meth:`reset_auth_lock`."""
-        return self._auth_locked
-
-    def reset_auth_lock(self) -> None:
-        """Allow calls again, e.g. after an admin fixed the key or the blocked hour is over."""
-        if self._auth_locked:
-            logger.warning("movizor: key lock reset, calls resume")
-        self._auth_locked = False
 
     # --- account ------------------------------------------------------------------------------
 
@@ -450,7 +415,7 @@ class MovizorClient:
         return log_retry
 
     async def _send_once(self, function: str, pairs: list[tuple[str, str]]) -> Envelope:
-        if self._auth_locked:
+        if self.auth_locked:
             raise MovizorDisabled(
                 f"{function}: not called, the key was rejected earlier",
                 code="AUTH_LOCKED",
@@ -523,7 +488,7 @@ class MovizorClient:
     def _vendor_error(self, function: str, payload: Mapping[str, Any]) -> MovizorError:
         error = error_from_response(function, payload)
         if isinstance(error, MovizorAuthError):
-            self._auth_locked = True
+            self.lock_auth()
             logger.error(
                 "movizor %s: key rejected (%s); no further calls until reset_auth_lock()",
                 function,

@@ -30,8 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -45,6 +44,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from integrations.http import ClientStats, VendorClient
 from integrations.taximaster.errors import (
     TaxiMasterAddressesNotFound,
     TaxiMasterCoordsNotFound,
@@ -89,22 +89,20 @@ T = TypeVar("T")
 
 
 @dataclass
-class TaxiMasterStats:
-    """Counters per request name: ``calls`` (method invocations), ``errors`` (invocations
-    that raised), ``retries`` (extra HTTP attempts), ``resends`` (create_order re-sends)."""
+class TaxiMasterStats(ClientStats):
+    """:class:`ClientStats` plus ``resends`` (create_order sent again with the same bytes)."""
 
-    calls: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    retries: Counter[str] = field(default_factory=Counter)
     resends: Counter[str] = field(default_factory=Counter)
 
 
-class TaxiMasterClient:
+class TaxiMasterClient(VendorClient):
     """One TMWeb server. Use ``async with`` or call :meth:`aclose`.
 
     ``tz`` is the dispatch service's zone: TMWeb times (``source_time``, ``coords_time``) are
     its local times. ``user_id`` is sent as ``X-User-Id`` when the server wants one.
     """
+
+    service = "taximaster"
 
     def __init__(
         self,
@@ -138,7 +136,7 @@ class TaxiMasterClient:
         self._rps = requests_per_second
         self._limiter = AsyncLimiter(requests_per_second, 1.0)
         self.tz = tz
-        self._auth_locked = False
+        super().__init__()
         # order key -> order id, for orders this client created (see create_order)
         self._orders: OrderedDict[str, int] = OrderedDict()
         headers = {"User-Agent": "logibot-taximaster/1", "Accept": "application/json"}
@@ -156,32 +154,7 @@ class TaxiMasterClient:
     def __repr__(self) -> str:
         return f"TaxiMasterClient({self._base_url!r}, secret=***)"
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     # --- signature lock ---------------------------------------------------------------------
-
-    @property
-    def auth_locked(self) -> bool:
-        """True after TMWeb rejected the secret (code 4): no calls until :meth:`reset_auth_lock`."""
-        return self._auth_locked
-
-    def reset_auth_lock(self) -> None:
-        """Allow calls again (``/resume taximaster`` after the admin fixed the secret)."""
-        if self._auth_locked:
-            logger.warning("taximaster: signature lock reset, calls resume")
-        self._auth_locked = False
 
     # --- directories --------------------------------------------------------------------------
 
@@ -497,7 +470,7 @@ class TaxiMasterClient:
     async def _send_once(self, request: str, encoded: str) -> Envelope:
         """One HTTP exchange: ``encoded`` is sent and signed as it is. Returns the envelope
         whatever its ``code``; raises only below the API (and for the signature lock)."""
-        if self._auth_locked:
+        if self.auth_locked:
             raise TaxiMasterDisabled(
                 f"{request}: not called, the secret was rejected earlier",
                 code="AUTH_LOCKED",
@@ -552,7 +525,7 @@ class TaxiMasterClient:
     def _vendor_error(self, request: str, envelope: Envelope) -> TaxiMasterError:
         error = error_from_response(request, envelope.code, envelope.descr, envelope.data)
         if isinstance(error, TaxiMasterSignatureError):
-            self._auth_locked = True
+            self.lock_auth()
             logger.error(
                 "taximaster %s: secret rejected (code 4); no further calls until reset_auth_lock()",
                 request,
