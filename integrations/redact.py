@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import httpx
@@ -27,3 +28,20 @@ def redact_text(text: str) -> str:
     """A free text (an exception's, an upstream error) with secret query values and anything
     shaped like a Telegram bot token masked: for texts that are stored or shown, not only logged."""
     return _BOT_TOKEN_RE.sub("***", redact_url(text))
+
+
+class _RedactUrlsFilter(logging.Filter):
+    """httpx logs every request URL at INFO ("HTTP Request: GET …?key=…"): mask secrets there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_url(record.getMessage())
+        record.args = None
+        return True
+
+
+def redact_httpx_logs() -> None:
+    """Install :class:`_RedactUrlsFilter` on httpx's logger once (a filter there sees every
+    record httpx writes, whatever handlers the application configures)."""
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactUrlsFilter) for f in httpx_logger.filters):
+        httpx_logger.addFilter(_RedactUrlsFilter())

@@ -27,11 +27,9 @@ Every call goes through :meth:`AltaClient._request`, where the policies live:
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import logging
-import ssl
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import time as dtime
@@ -41,13 +39,6 @@ from urllib.parse import urlencode
 import httpx
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ValidationError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from integrations.alta.errors import (
     TEST_SECRET_FAILED,
@@ -76,8 +67,8 @@ from integrations.alta.models import (
     show_rows,
 )
 from integrations.alta.numbers import split_numbers
-from integrations.http import ClientStats, VendorClient
-from integrations.redact import redact_url
+from integrations.http import ClientStats, VendorClient, shared_tls_context
+from integrations.redact import redact_httpx_logs, redact_url
 
 __all__ = ["AltaClient", "AltaStats", "make_secret"]
 
@@ -95,21 +86,6 @@ def make_secret(sa: str, password: str) -> str:
     verified by its own example)."""
     inner = hashlib.md5(password.encode()).hexdigest()
     return hashlib.md5(f"{SERVICE}:{sa}:{inner}".encode()).hexdigest()
-
-
-class _RedactUrlsFilter(logging.Filter):
-    """httpx logs every request URL at INFO ("HTTP Request: GET …?secret=…"): mask it there."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_url(record.getMessage())
-        record.args = None
-        return True
-
-
-def _redact_httpx_logs() -> None:
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactUrlsFilter) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_RedactUrlsFilter())
 
 
 AltaStats = ClientStats  # calls, errors, retries per function
@@ -143,24 +119,22 @@ class AltaClient(VendorClient):
         self._sa = sa
         self._secret = make_secret(sa, password)
         self._timeout = timeout
-        self._retries = max(0, retries)
-        self._backoff = backoff
         self._per_minute_limit = per_minute_limit
         self._limiter = AsyncLimiter(per_minute_limit, 60)
         self._max_rate_wait = max_rate_wait
         self._show_interval = show_interval
         self._monotonic = monotonic
         self._last_show: dict[str, float] = {}
-        super().__init__()
+        super().__init__(secret=self._secret, retries=retries, backoff=backoff)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
-            verify=_shared_tls_context(),
+            verify=shared_tls_context(),
             follow_redirects=False,
             headers={"User-Agent": "logibot-alta/1", "Accept": "application/json"},
         )
         self.stats = AltaStats()
-        _redact_httpx_logs()
+        redact_httpx_logs()
 
     def __repr__(self) -> str:
         return f"AltaClient({self._base_url!r}, login={self._login!r}, sa={self._sa!r}, secret=***)"
@@ -302,33 +276,9 @@ class AltaClient(VendorClient):
             raise
 
     async def _send_with_retries(self, action: str, params: Mapping[str, str]) -> Envelope:
-        attempts = 1 + (self._retries if action in RETRYABLE_ACTIONS else 0)
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._backoff, max=self._backoff * 8, jitter=self._backoff
-            ),
-            retry=retry_if_exception(_is_retryable),
-            before_sleep=self._before_retry(action),
-            reraise=True,
+        return await self._retrying(
+            action, lambda: self._send_once(action, params), read=action in RETRYABLE_ACTIONS
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._send_once(action, params)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    def _before_retry(self, action: str) -> Callable[[RetryCallState], None]:
-        def log_retry(state: RetryCallState) -> None:
-            self.stats.retries[action] += 1
-            error = state.outcome.exception() if state.outcome else None
-            logger.warning(
-                "alta %s: attempt %d failed (%s), retrying",
-                action,
-                state.attempt_number,
-                self._redact(str(error)),
-            )
-
-        return log_retry
 
     async def _send_once(self, action: str, params: Mapping[str, str]) -> Envelope:
         if self.auth_locked:
@@ -424,15 +374,6 @@ class AltaClient(VendorClient):
                 action=action,
             ) from None
 
-    def _redact(self, text: str) -> str:
-        """Mask secret-looking query values and, belt and braces, the secret itself."""
-        return redact_url(text).replace(self._secret, "***")
-
-
-@functools.cache
-def _shared_tls_context() -> ssl.SSLContext:
-    return httpx.create_ssl_context()
-
 
 # --- parsing helpers ------------------------------------------------------------------------------
 
@@ -450,10 +391,6 @@ def _split(payload: Any) -> tuple[dict[str, Any] | None, list[Any]]:
 
 def _status(head: Mapping[str, Any]) -> str:
     return str(head.get("status") or "").strip().lower()
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, AltaError) and exc.retryable
 
 
 def _head(model: type[M]) -> Callable[[Envelope], M]:

@@ -25,26 +25,17 @@ Every call goes through :meth:`MobiforceClient._request`, which is where the pol
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import re
-import ssl
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import httpx
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
-from integrations.http import ClientStats, VendorClient
+from integrations.http import ClientStats, VendorClient, shared_tls_context
 from integrations.mobiforce.commands import COMMANDS, FEED_PAGE_SIZE, PAGE_SIZE, Kind
 from integrations.mobiforce.errors import (
     MobiforceAuthError,
@@ -120,16 +111,14 @@ class MobiforceClient(VendorClient):
         self._base_url = base_url.rstrip("/")
         self._key = key
         self._timeout = timeout
-        self._retries = max(0, retries)
-        self._backoff = backoff
         self._max_rate_wait = max_rate_wait
         self._per_minute = per_minute
         self._limiter = AsyncLimiter(per_minute, 60)
-        super().__init__()
+        super().__init__(secret=self._key, retries=retries, backoff=backoff)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
-            verify=_shared_tls_context(),
+            verify=shared_tls_context(),
             follow_redirects=False,
             headers={
                 "User-Agent": "logibot-mobiforce/1",
@@ -471,33 +460,11 @@ class MobiforceClient(VendorClient):
             raise
 
     async def _send_with_retries(self, command: str, query: dict[str, Any], body: Any) -> Any:
-        attempts = 1 + (self._retries if COMMANDS[command].kind is Kind.READ else 0)
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._backoff, max=self._backoff * 8, jitter=self._backoff
-            ),
-            retry=retry_if_exception(_is_retryable),
-            before_sleep=self._before_retry(command),
-            reraise=True,
+        return await self._retrying(
+            command,
+            lambda: self._send_once(command, query, body),
+            read=COMMANDS[command].kind is Kind.READ,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._send_once(command, query, body)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    def _before_retry(self, command: str) -> Callable[[RetryCallState], None]:
-        def log_retry(state: RetryCallState) -> None:
-            self.stats.retries[command] += 1
-            error = state.outcome.exception() if state.outcome else None
-            logger.warning(
-                "mobiforce %s: attempt %d failed (%s), retrying",
-                command,
-                state.attempt_number,
-                self._redact(str(error)),
-            )
-
-        return log_retry
 
     async def _send_once(self, command: str, query: dict[str, Any], body: Any) -> Any:
         if self.auth_locked:
@@ -597,17 +564,6 @@ class MobiforceClient(VendorClient):
                 command=command,
             ) from None
 
-    def _redact(self, text: str) -> str:
-        """Mask key-looking query values and, belt and braces, the key itself."""
-        text = redact_url(text)
-        return text.replace(self._key, "***") if len(self._key) >= 4 else text
-
-
-@functools.cache
-def _shared_tls_context() -> ssl.SSLContext:
-    """httpx's default TLS settings, built once: loading the CA bundle costs ~35 ms a client."""
-    return httpx.create_ssl_context()
-
 
 # --- parsing helpers ----------------------------------------------------------------------------
 
@@ -638,10 +594,6 @@ def _looks_like_error(payload: Any) -> bool:
         and "code" in payload
         and set(payload) <= {"code", "description"}
     )
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, MobiforceError) and exc.retryable
 
 
 def _id(value: int | str) -> dict[str, str | int]:

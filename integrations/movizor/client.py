@@ -29,9 +29,7 @@ Every call goes through :meth:`MovizorClient._request`, which is where the polic
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import ssl
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, time
 from typing import Any, Final, TypeVar
@@ -40,15 +38,8 @@ from urllib.parse import quote, urlencode
 import httpx
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
-from integrations.http import ClientStats, VendorClient
+from integrations.http import ClientStats, VendorClient, shared_tls_context
 from integrations.movizor.errors import (
     LIMIT_EXCEEDED,
     MovizorAuthError,
@@ -79,7 +70,7 @@ from integrations.movizor.models import (
     format_moscow,
 )
 from integrations.movizor.phpform import FormValue, encode_php_form
-from integrations.redact import redact_url
+from integrations.redact import redact_httpx_logs, redact_url
 
 __all__ = ["MovizorClient", "MovizorStats", "encode_php_form"]
 
@@ -90,23 +81,6 @@ EVENTS_LIMIT_RANGE: Final = (10, 1000)
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-
-
-class _RedactUrlsFilter(logging.Filter):
-    """httpx logs every request URL at INFO ("HTTP Request: GET …?key=…"): mask secrets there."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_url(record.getMessage())
-        record.args = None
-        return True
-
-
-def _redact_httpx_logs() -> None:
-    """Install :class:`_RedactUrlsFilter` on httpx's logger once (a filter there sees every
-    record httpx writes, whatever handlers the application configures)."""
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactUrlsFilter) for f in httpx_logger.filters):
-        httpx_logger.addFilter(_RedactUrlsFilter())
 
 
 MovizorStats = ClientStats  # calls, errors, retries per function
@@ -136,21 +110,19 @@ class MovizorClient(VendorClient):
         self._project = project
         self._key = key
         self._timeout = timeout
-        self._retries = max(0, retries)
         self._max_rate_wait = max_rate_wait
-        self._backoff = backoff
         self._hourly_limit = hourly_limit
         self._limiter = AsyncLimiter(hourly_limit, 3600)
-        super().__init__()
+        super().__init__(secret=self._key, retries=retries, backoff=backoff)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             transport=transport,
-            verify=_shared_tls_context(),
+            verify=shared_tls_context(),
             follow_redirects=False,
             headers={"User-Agent": "logibot-movizor/1", "Accept": "application/json"},
         )
         self.stats = MovizorStats()
-        _redact_httpx_logs()
+        redact_httpx_logs()
 
     def __repr__(self) -> str:
         return f"MovizorClient({self._base_url!r}, project={self._project!r}, key=***)"
@@ -386,33 +358,9 @@ class MovizorClient(VendorClient):
             raise
 
     async def _send_with_retries(self, function: str, pairs: list[tuple[str, str]]) -> Envelope:
-        attempts = 1 + (self._retries if function in READ_FUNCTIONS else 0)
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._backoff, max=self._backoff * 8, jitter=self._backoff
-            ),
-            retry=retry_if_exception(_is_retryable),
-            before_sleep=self._before_retry(function),
-            reraise=True,
+        return await self._retrying(
+            function, lambda: self._send_once(function, pairs), read=function in READ_FUNCTIONS
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._send_once(function, pairs)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    def _before_retry(self, function: str) -> Callable[[RetryCallState], None]:
-        def log_retry(state: RetryCallState) -> None:
-            self.stats.retries[function] += 1
-            error = state.outcome.exception() if state.outcome else None
-            logger.warning(
-                "movizor %s: attempt %d failed (%s), retrying",
-                function,
-                state.attempt_number,
-                self._redact(str(error)),
-            )
-
-        return log_retry
 
     async def _send_once(self, function: str, pairs: list[tuple[str, str]]) -> Envelope:
         if self.auth_locked:
@@ -510,23 +458,8 @@ class MovizorClient(VendorClient):
                 function=function,
             ) from None
 
-    def _redact(self, text: str) -> str:
-        """Mask key-looking query values and, belt and braces, the key itself."""
-        text = redact_url(text)
-        return text.replace(self._key, "***") if len(self._key) >= 4 else text
-
-
-@functools.cache
-def _shared_tls_context() -> ssl.SSLContext:
-    """httpx's default TLS settings, built once: loading the CA bundle costs ~35 ms a client."""
-    return httpx.create_ssl_context()
-
 
 # --- parsing helpers ----------------------------------------------------------------------------
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, MovizorError) and exc.retryable
 
 
 def _data(model: type[M]) -> Callable[[Envelope], M]:

@@ -36,13 +36,6 @@ from zoneinfo import ZoneInfo
 import httpx
 from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
 
 from integrations.http import ClientStats, VendorClient
 from integrations.taximaster.errors import (
@@ -103,6 +96,7 @@ class TaxiMasterClient(VendorClient):
     """
 
     service = "taximaster"
+    stats: TaxiMasterStats
 
     def __init__(
         self,
@@ -129,14 +123,12 @@ class TaxiMasterClient(VendorClient):
             self._base_url = self._base_url[: -len(API_PATH)]
         self._secret = secret
         self._timeout = timeout
-        self._retries = max(0, retries)
-        self._backoff = backoff
         self._create_resends = max(0, create_resends)
         self._max_rate_wait = max_rate_wait
         self._rps = requests_per_second
         self._limiter = AsyncLimiter(requests_per_second, 1.0)
         self.tz = tz
-        super().__init__()
+        super().__init__(secret=self._secret, retries=retries, backoff=backoff)
         # order key -> order id, for orders this client created (see create_order)
         self._orders: OrderedDict[str, int] = OrderedDict()
         headers = {"User-Agent": "logibot-taximaster/1", "Accept": "application/json"}
@@ -439,33 +431,9 @@ class TaxiMasterClient(VendorClient):
             raise
 
     async def _send_with_retries(self, request: str, encoded: str) -> Envelope:
-        attempts = 1 + (self._retries if request in READ_REQUESTS else 0)
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(
-                multiplier=self._backoff, max=self._backoff * 8, jitter=self._backoff
-            ),
-            retry=retry_if_exception(_is_retryable),
-            before_sleep=self._before_retry(request),
-            reraise=True,
+        return await self._retrying(
+            request, lambda: self._send_once(request, encoded), read=request in READ_REQUESTS
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._send_once(request, encoded)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
-
-    def _before_retry(self, request: str) -> Callable[[RetryCallState], None]:
-        def log_retry(state: RetryCallState) -> None:
-            self.stats.retries[request] += 1
-            error = state.outcome.exception() if state.outcome else None
-            logger.warning(
-                "taximaster %s: attempt %d failed (%s), retrying",
-                request,
-                state.attempt_number,
-                self._redact(str(error)),
-            )
-
-        return log_retry
 
     async def _send_once(self, request: str, encoded: str) -> Envelope:
         """One HTTP exchange: ``encoded`` is sent and signed as it is. Returns the envelope
@@ -546,15 +514,8 @@ class TaxiMasterClient(VendorClient):
                 request=request,
             ) from None
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "***") if len(self._secret) >= 4 else text
-
 
 # --- parsing helpers ------------------------------------------------------------------------------
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, TaxiMasterError) and exc.retryable
 
 
 def _ignore(data: Any, tz: ZoneInfo) -> None:
