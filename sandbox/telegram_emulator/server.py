@@ -155,7 +155,7 @@ class TelegramEmulator:
     async def _handle_unknown_path(self, request: web.Request) -> web.Response:
         return web.json_response(ApiError(404, "Not Found").payload(), status=404)
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             status, body = self._answer_error(method, {}, ApiError(401, "Unauthorized"))
@@ -174,8 +174,12 @@ class TelegramEmulator:
         self, request: web.Request, method: str, raw: JsonDict
     ) -> web.StreamResponse:
         """No answer at all: the bot's HTTP client sees the server disconnect."""
+        try:
+            params = normalise_params(raw)
+        except ApiError:
+            params = raw
         self._record(
-            ApiCall(method, raw, False, None, "connection dropped", None, self._clock())
+            ApiCall(method, params, False, None, "connection dropped", None, self._clock())
         )
         if request.transport is not None:
             request.transport.close()
