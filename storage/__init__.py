@@ -13,6 +13,7 @@ from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
+from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
 from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
@@ -36,6 +37,7 @@ class Repos:
     outbox: OutboxRepo
     alert_state: AlertStateRepo
     drivers: DriversRepo
+    live_follows: LiveFollowsRepo
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
     taximaster: TaxiMasterOrdersRepo
@@ -53,6 +55,7 @@ class Repos:
             outbox=OutboxRepo(db),
             alert_state=AlertStateRepo(db),
             drivers=DriversRepo(db),
+            live_follows=LiveFollowsRepo(db),
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
             taximaster=TaxiMasterOrdersRepo(db),

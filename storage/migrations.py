@@ -255,6 +255,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX outbox_chat_due ON outbox (chat_id, state, not_before, id);
         """,
     ),
+    Migration(
+        10,
+        "live locations the bot moves (/follow), so a restart resumes them",
+        """
+        CREATE TABLE live_follows (
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            phone           TEXT NOT NULL,
+            title           TEXT NOT NULL,
+            locale          TEXT NOT NULL,
+            message_id      INTEGER NOT NULL,             -- the live location being moved
+            live_until      TEXT NOT NULL,                -- when Telegram stops taking edits
+            lat             REAL NOT NULL,                -- the point it shows now
+            lon             REAL NOT NULL,
+            created_at      TEXT NOT NULL,
+            PRIMARY KEY (chat_id, thread_id, phone)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -14,7 +14,10 @@ The same service owns the short-lived background tasks of the Movizor commands (
 Обновить" polls of /locate, see :meth:`spawn`), so that stopping the bot cancels them before
 the HTTP client closes.
 
-Followed locations live in memory: after a restart the old live messages simply expire.
+Trouble does not end a follow: a 429 pauses that chat for ``retry_after`` (the other chats
+move on), a network or server error backs the whole service off; only Telegram saying the message
+is gone ends it (see live_errors.py). Follows are kept in SQLite (``live_follows``) and resumed
+at start, so a restart moves the same live messages on.
 """
 
 from __future__ import annotations
@@ -23,18 +26,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Final
+from datetime import timedelta
+from typing import Any, Final, TypeVar
 
 from aiogram import Bot, html
 from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n
+from bot.telegram_requests import retry_on_flood
+from handlers.movizor.live_errors import Outcome, judge
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.errors import MovizorError
 from integrations.movizor.models import Forecast, ObjectPosition, ObjectStatus, Position
+from storage.db import utcnow
+from storage.live_follows import LiveFollow, LiveFollowsRepo
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,12 @@ MAX_ACCURACY_M: Final = 1500
 ARRIVED_KM: Final = 1.0
 # Statuses after which nothing moves any more.
 STOPPED_STATUSES: Final = frozenset({ObjectStatus.OFF, ObjectStatus.OFF_NEW, ObjectStatus.REJECTED})
+# After a network or server error Telegram is left alone this long, doubling up to the cap.
+NETWORK_BACKOFF_SECONDS: Final = 30.0
+NETWORK_BACKOFF_MAX_SECONDS: Final = 15 * 60.0
+OK: Final = Outcome("done")
+
+T = TypeVar("T")
 
 FollowKey = tuple[int, int, str]  # (chat id, forum topic or 0, msisdn)
 
@@ -99,6 +113,7 @@ class LiveLocations:
         poll_seconds: int,
         live_period: int = LIVE_PERIOD_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        store: LiveFollowsRepo | None = None,
     ) -> None:
         self.bot = bot
         self.movizor = movizor
@@ -106,12 +121,42 @@ class LiveLocations:
         self.poll_seconds = poll_seconds
         self.live_period = live_period
         self.clock = clock
+        self.store = store
         self._followed: dict[FollowKey, Followed] = {}
+        self._flood_until: dict[int, float] = {}  # chat id -> end of its 429 wait (our clock)
+        self._backoff_until = 0.0  # after a network error: no Telegram calls before this
+        self._backoff = 0.0  # the current back-off step (0: none)
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._cycle_lock = asyncio.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------------
+
+    async def resume(self) -> None:
+        """Take back the follows saved before a restart; those whose live period is over
+        are forgotten (Telegram stopped them itself)."""
+        if self.store is None:
+            return
+        now, wall = self.clock(), utcnow()
+        for saved in await self.store.all():
+            left = (saved.live_until - wall).total_seconds()
+            if left <= 0:
+                await self.store.delete(saved.chat_id, saved.thread_id, saved.phone)
+                continue
+            followed = Followed(
+                chat_id=saved.chat_id,
+                thread_id=saved.thread_id,
+                phone=saved.phone,
+                title=saved.title,
+                locale=saved.locale,
+                message_id=saved.message_id,
+                until=now + left,
+                lat=saved.lat,
+                lon=saved.lon,
+            )
+            self._followed[followed.key] = followed
+        if self._followed:
+            log.info("live locations: resumed %d follow(s)", len(self._followed))
 
     async def start(self) -> None:
         """Start the poll loop (nothing to do when Movizor is not configured)."""
@@ -193,14 +238,34 @@ class LiveLocations:
             lon=position.lon,
         )
         self._followed[followed.key] = followed
+        if self.store is not None:
+            await self.store.save(
+                LiveFollow(
+                    chat_id=chat_id,
+                    thread_id=thread_id,
+                    phone=phone,
+                    title=title,
+                    locale=locale,
+                    message_id=followed.message_id,
+                    live_until=utcnow() + timedelta(seconds=self.live_period),
+                    lat=position.lat,
+                    lon=position.lon,
+                )
+            )
         return followed
 
     async def unfollow(self, chat_id: int, thread_id: int, phone: str) -> Followed | None:
         """Stop one live location; ``None`` when this chat was not following the phone."""
-        followed = self._followed.pop((chat_id, thread_id, phone), None)
+        followed = self._followed.get((chat_id, thread_id, phone))
         if followed is not None:
+            await self._forget(followed)
             await self._stop_message(followed)
         return followed
+
+    async def _forget(self, followed: Followed) -> None:
+        self._followed.pop(followed.key, None)
+        if self.store is not None:
+            await self.store.delete(followed.chat_id, followed.thread_id, followed.phone)
 
     # --- the poll cycle ---------------------------------------------------------------------------
 
@@ -209,6 +274,8 @@ class LiveLocations:
         async with self._cycle_lock:
             if not self._followed or self.movizor is None:
                 return
+            if self.clock() < self._backoff_until:
+                return  # Telegram was unreachable: not even Movizor's requests are spent
             try:
                 positions = {p.phone: p for p in await self.movizor.pos_objects()}
                 statuses = {o.phone: o.status for o in await self.movizor.object_list()}
@@ -216,7 +283,21 @@ class LiveLocations:
                 log.warning("live locations: Movizor poll failed: %s", exc)
                 return
             for followed in list(self._followed.values()):
+                if self.clock() < self._backoff_until:
+                    break  # a network error in this cycle: the rest waits too
+                if self._flood_wait(followed.chat_id):
+                    continue  # 429 in this chat: it waits, the others move
                 await self._update(followed, positions.get(followed.phone), statuses)
+
+    def _flood_wait(self, chat_id: int) -> bool:
+        """Whether the chat is still inside a 429 wait (a wait that is over is forgotten)."""
+        until = self._flood_until.get(chat_id)
+        if until is None:
+            return False
+        if self.clock() < until:
+            return True
+        del self._flood_until[chat_id]
+        return False
 
     async def _update(
         self,
@@ -226,10 +307,18 @@ class LiveLocations:
     ) -> None:
         reason = self._end_reason(followed, position, statuses.get(followed.phone))
         if position is not None and position.has_fix:
-            await self._move(followed, position)
-        if reason is not None and followed.key in self._followed:
-            del self._followed[followed.key]
-            await self._stop_message(followed)
+            outcome = await self._move(followed, position)
+            if outcome.verdict == "gone":
+                await self._forget(followed)
+                await self._say_why(followed, "gone")
+                return
+            if outcome.verdict in ("flood", "network"):
+                return  # this follow ends (if it should) once Telegram answers again
+        if reason is not None:
+            stopped = await self._stop_message(followed)
+            if stopped.verdict in ("flood", "network"):
+                return  # stopped on a later poll
+            await self._forget(followed)
             await self._say_why(followed, reason)
 
     def _end_reason(
@@ -248,33 +337,73 @@ class LiveLocations:
             return "expired"
         return None
 
-    async def _move(self, followed: Followed, position: ObjectPosition) -> None:
+    async def _move(self, followed: Followed, position: ObjectPosition) -> Outcome:
         """Edit the live location; an unchanged point is not sent (Telegram refuses it)."""
-        assert position.lat is not None and position.lon is not None
-        if (position.lat, position.lon) == (followed.lat, followed.lon):
-            return
-        try:
-            await self.bot.edit_message_live_location(
-                latitude=position.lat,
-                longitude=position.lon,
+        lat, lon = position.lat, position.lon
+        assert lat is not None and lon is not None
+        if (lat, lon) == (followed.lat, followed.lon):
+            return OK
+        outcome = await self._call(
+            followed,
+            "move",
+            lambda: self.bot.edit_message_live_location(
+                latitude=lat,
+                longitude=lon,
                 chat_id=followed.chat_id,
                 message_id=followed.message_id,
                 horizontal_accuracy=accuracy_of(position),
-            )
-        except TelegramAPIError as exc:
-            # Stopped from the Telegram app, deleted, or the bot left the chat: forget it.
-            log.info("live location %s in %s gone: %s", followed.phone, followed.chat_id, exc)
-            self._followed.pop(followed.key, None)
-            return
-        followed.lat, followed.lon = position.lat, position.lon
+            ),
+        )
+        if outcome.verdict == "done":
+            followed.lat, followed.lon = lat, lon
+            if self.store is not None:
+                await self.store.moved(
+                    followed.chat_id, followed.thread_id, followed.phone, lat, lon
+                )
+        return outcome
 
-    async def _stop_message(self, followed: Followed) -> None:
-        try:
-            await self.bot.stop_message_live_location(
+    async def _stop_message(self, followed: Followed) -> Outcome:
+        return await self._call(
+            followed,
+            "stop",
+            lambda: self.bot.stop_message_live_location(
                 chat_id=followed.chat_id, message_id=followed.message_id
-            )
+            ),
+        )
+
+    async def _call(
+        self, followed: Followed, what: str, request: Callable[[], Awaitable[T]]
+    ) -> Outcome:
+        """One Bot API call on a live location, and what its failure means (live_errors).
+
+        The request middleware's 429 patience is off here: sleeping on one chat's wait would
+        hold up every other chat's move; this service remembers the wait instead.
+        """
+        token = retry_on_flood.set(False)
+        try:
+            await request()
         except TelegramAPIError as exc:
-            log.info("could not stop live location of %s: %s", followed.phone, exc)
+            error, outcome = exc, judge(exc)
+        else:
+            self._backoff = 0.0
+            return OK
+        finally:
+            retry_on_flood.reset(token)
+        where = f"{what} live location of {followed.phone} in {followed.chat_id}"
+        if outcome.verdict == "flood":
+            self._flood_until[followed.chat_id] = self.clock() + outcome.retry_after
+            log.warning("%s: flood control, chat waits %ss", where, outcome.retry_after)
+        elif outcome.verdict == "network":
+            self._backoff = min(
+                max(self._backoff * 2, NETWORK_BACKOFF_SECONDS), NETWORK_BACKOFF_MAX_SECONDS
+            )
+            self._backoff_until = self.clock() + self._backoff
+            log.warning("%s failed, Telegram left alone for %.0fs: %s", where, self._backoff, error)
+        elif outcome.verdict == "gone":
+            log.info("%s: the message is gone, follow ends: %s", where, error)
+        elif outcome.verdict == "retry":
+            log.warning("%s refused, retried next poll: %s", where, error)
+        return outcome
 
     async def _say_why(self, followed: Followed, reason: str) -> None:
         """Tell the chat, in the follower's language, why the location stopped moving."""
@@ -288,6 +417,8 @@ class LiveLocations:
                 text = _("drivers.follow.arrived").format(**values)
             elif reason == "off":
                 text = _("drivers.follow.off").format(**values)
+            elif reason == "gone":
+                text = _("drivers.follow.gone").format(**values)
             else:
                 text = _("drivers.follow.expired").format(**values)
         try:

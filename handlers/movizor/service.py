@@ -35,7 +35,11 @@ class MovizorRuntime:
         self.repos = ctx.repos
         self.client = client_for(settings, hourly_limit=settings.movizor_hourly_limit)
         self.live_locations = LiveLocations(
-            ctx.bot, self.client, ctx.i18n, poll_seconds=settings.movizor_poll_seconds
+            ctx.bot,
+            self.client,
+            ctx.i18n,
+            poll_seconds=settings.movizor_poll_seconds,
+            store=ctx.repos.live_follows,
         )
         self.watcher = MovizorWatcher(self.client, self._directory, self._remember)
         self.poll_seconds = settings.movizor_poll_seconds
@@ -54,6 +58,7 @@ class MovizorRuntime:
         return [(self.watcher, self.poll_seconds)]
 
     async def start(self) -> None:
+        await self.live_locations.resume()  # the /follow live locations from before a restart
         await self.live_locations.start()
 
     async def stop(self) -> None:

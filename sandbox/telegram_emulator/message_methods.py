@@ -104,6 +104,8 @@ class MessageMethods:
         if p.has("inline_message_id"):
             raise bad_request("inline messages are not supported by the emulator")
         message_id = p.req_int("message_id", "message identifier is not specified")
+        if message_id <= 0:
+            raise bad_request("MESSAGE_ID_INVALID")
         stored = chat.messages.get(message_id)
         if stored is None or stored.deleted:
             raise bad_request(not_found)

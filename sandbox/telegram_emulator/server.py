@@ -6,7 +6,8 @@ The emulator is a small composition, one collaborator per concern, all owned her
 * People (people.py): what people do, turned into the updates Telegram sends the bot;
 * UpdateQueue (updates.py): pending updates, getUpdates long polling, webhooks, 409s;
 * MessageMethods / ChatMethods (message_methods.py, chat_methods.py): the Bot API handlers;
-* FloodLimiter (flood.py): 429 + retry_after for sends.
+* FloodLimiter (flood.py): 429 + retry_after for sends;
+* Faults (faults.py): trouble tests ask for (a chat's flood wait, dropped connections).
 
 This module serves HTTP, decodes each request (params.py), dispatches it to the handler that
 owns the method, records an ApiCall for every answer, and offers the control API tests use:
@@ -29,6 +30,7 @@ from sandbox.telegram_emulator.chat_methods import ChatMethods
 from sandbox.telegram_emulator.chats import ChatStore
 from sandbox.telegram_emulator.common import ApiError, JsonDict
 from sandbox.telegram_emulator.events import ApiCall, BotEvent
+from sandbox.telegram_emulator.faults import Faults
 from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits
 from sandbox.telegram_emulator.message_methods import MessageMethods
 from sandbox.telegram_emulator.params import Handler, Params, normalise_params, read_request_params
@@ -85,6 +87,7 @@ class TelegramEmulator:
         self._activity = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._chats = ChatStore(self.bot_user, wall_clock)
+        self._faults = Faults(clock)
         self._updates = UpdateQueue(on_poller_waiting=self._notify_activity)
         self._people = People(self._chats, self._updates, clock, privacy_mode=privacy_mode)
         self._message_methods = MessageMethods(
@@ -152,7 +155,7 @@ class TelegramEmulator:
     async def _handle_unknown_path(self, request: web.Request) -> web.Response:
         return web.json_response(ApiError(404, "Not Found").payload(), status=404)
 
-    async def _handle_api(self, request: web.Request) -> web.Response:
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             status, body = self._answer_error(method, {}, ApiError(401, "Unauthorized"))
@@ -162,8 +165,25 @@ class TelegramEmulator:
             except ApiError as exc:
                 status, body = self._answer_error(method, {}, exc)
             else:
+                if self._faults.take_drop(method):
+                    return await self._drop_connection(request, method, raw)
                 status, body = await self._dispatch(method, raw)
         return web.json_response(body, status=status, dumps=_dumps)
+
+    async def _drop_connection(
+        self, request: web.Request, method: str, raw: JsonDict
+    ) -> web.StreamResponse:
+        """No answer at all: the bot's HTTP client sees the server disconnect."""
+        try:
+            params = normalise_params(raw)
+        except ApiError:
+            params = raw
+        self._record(
+            ApiCall(method, params, False, None, "connection dropped", None, self._clock())
+        )
+        if request.transport is not None:
+            request.transport.close()
+        return web.StreamResponse()  # never written: the connection is already gone
 
     async def _dispatch(self, method: str, raw: JsonDict) -> tuple[int, JsonDict]:
         """Run one Bot API method and record it; returns (HTTP status, JSON body)."""
@@ -174,6 +194,7 @@ class TelegramEmulator:
         params = raw
         try:
             params = normalise_params(raw)
+            self._faults.check_flood(name, params)
             result = await handler(Params(params))
         except ApiError as exc:
             return self._answer_error(name, params, exc)
@@ -335,6 +356,27 @@ class TelegramEmulator:
         (``from``). The old id then answers 400 with ``parameters.migrate_to_chat_id``.
         """
         return self._people.migrate_group(chat_id, by_user_id=by_user_id, order=order)
+
+    def user_deletes_message(self, chat_id: int, message_id: int) -> None:
+        """Someone in the chat deletes a message (Telegram tells the bot nothing); edits of it
+        then answer "message to edit not found"."""
+        stored = self._chats.known_chat(chat_id).messages.get(message_id)
+        if stored is None:
+            raise ValueError(f"no message {message_id} in chat {chat_id}")
+        stored.deleted = True
+
+    # ----------------------------------------------------------------------------------------
+    # Control API: trouble (Telegram's flood waits, a network that drops requests)
+    # ----------------------------------------------------------------------------------------
+
+    def flood_wait(self, chat_id: int, seconds: float) -> None:
+        """Put a chat under flood control: message calls into it (sends AND edits) answer 429
+        with the seconds left until ``seconds`` have passed; 0 lifts it."""
+        self._faults.flood_wait(chat_id, seconds)
+
+    def drop_connections(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` get their connection closed, no answer."""
+        self._faults.drop_connections(method, times)
 
     # ----------------------------------------------------------------------------------------
     # Control API: what the bot did

@@ -22,6 +22,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramUnauthorizedError,
 )
@@ -402,6 +403,61 @@ async def test_live_location_can_be_moved_then_stopped(emu: TelegramEmulator, bo
 
     assert [e.kind for e in events] == ["location", "live_location", "live_location_stopped"]
     assert emu.messages(USER)[0]["location"]["latitude"] == 55.76
+
+
+async def test_live_location_answers_like_telegram_when_it_cannot_move(
+    emu: TelegramEmulator, bot: Bot, clock: ManualClock
+) -> None:
+    deleted = await bot.send_location(USER, latitude=55.7, longitude=37.6, live_period=900)
+    expired = await bot.send_location(USER, latitude=55.7, longitude=37.6, live_period=900)
+    emu.user_deletes_message(USER, deleted.message_id)
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_live_location(
+            latitude=55.8, longitude=37.6, chat_id=USER, message_id=deleted.message_id
+        )
+    with pytest.raises(TelegramBadRequest, match="MESSAGE_ID_INVALID"):
+        await bot.edit_message_live_location(
+            latitude=55.8, longitude=37.6, chat_id=USER, message_id=0
+        )
+    clock.advance(901)  # the live period is over
+    with pytest.raises(TelegramBadRequest, match="message can't be edited"):
+        await bot.edit_message_live_location(
+            latitude=55.8, longitude=37.6, chat_id=USER, message_id=expired.message_id
+        )
+
+
+async def test_a_flood_wait_refuses_edits_in_that_chat_only_until_it_ends(
+    emu: TelegramEmulator, bot: Bot, group: int, clock: ManualClock
+) -> None:
+    mine = await bot.send_location(USER, latitude=55.7, longitude=37.6, live_period=900)
+    theirs = await bot.send_location(group, latitude=55.7, longitude=37.6, live_period=900)
+    emu.flood_wait(USER, 300)
+    clock.advance(100)
+    with pytest.raises(TelegramRetryAfter) as refused:
+        await bot.edit_message_live_location(
+            latitude=55.8, longitude=37.6, chat_id=USER, message_id=mine.message_id
+        )
+    assert refused.value.retry_after == 200
+    await bot.edit_message_live_location(
+        latitude=55.8, longitude=37.6, chat_id=group, message_id=theirs.message_id
+    )
+    clock.advance(200)
+    await bot.edit_message_live_location(
+        latitude=55.8, longitude=37.6, chat_id=USER, message_id=mine.message_id
+    )
+
+
+async def test_a_dropped_connection_is_a_network_error_once(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    emu.drop_connections("sendMessage")
+    with pytest.raises(TelegramNetworkError):
+        await bot.send_message(USER, "раз")
+    await bot.send_message(USER, "два")
+    assert [(c.ok, c.description) for c in emu.calls_of("sendMessage")] == [
+        (False, "connection dropped"),
+        (True, None),
+    ]
 
 
 async def test_commands_are_stored_per_scope_and_language(emu: TelegramEmulator, bot: Bot) -> None:
