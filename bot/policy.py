@@ -77,6 +77,8 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "cancel": _cmd("common", V),
     # Every configured service's balance (Movizor, Alta): on while at least one is configured.
     "balance": _cmd("common", V, any_service=("movizor", "alta")),
+    # One search box over every service: it skips those that are not configured itself.
+    "find": _cmd("common", V),
     # Alerts: viewers set up their own private chat; a group's alerts need a dispatcher.
     "subscribe": _cmd("alerts", V, changes_in_groups=D),
     "unsubscribe": _cmd("alerts", V, changes_in_groups=D),
@@ -143,6 +145,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.access_request": Rule(A),
     "button.chat_status": Rule(A),
     "button.subscriptions": Rule(V),
+    "button.find": Rule(V),  # a /find choice; the chosen service is checked when pressed
     "button.driver_pick": Rule(V, service="movizor"),
     "button.driver_refresh": Rule(D, service="movizor"),  # a paid pos_request
     "button.drivers_page": Rule(V, service="movizor"),

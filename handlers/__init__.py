@@ -26,6 +26,7 @@ from handlers import (
     status,
     subscriptions,
 )
+from handlers.find import router as find_router
 
 
 def build_root_router() -> Router:
@@ -38,6 +39,7 @@ def build_root_router() -> Router:
         status.make_router(),
         subscriptions.make_router(),
         alert_actions.make_router(),
+        find_router.make_router(),
         *(spec.make_router() for spec in REGISTRY.values()),
         confirmations.make_router(),
         common.make_fallback_router(),

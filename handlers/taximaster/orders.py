@@ -95,6 +95,19 @@ async def order(
             _("taximaster.order.bad_id").format(text=html.quote((command.args or "")[:40]))
         )
         return
+    await send_order_card(message, order_id, taximaster, repos, user.id, timezone)
+
+
+async def send_order_card(
+    message: Message,
+    order_id: int,
+    taximaster: TaxiMasterClient,
+    repos: Repos,
+    user_id: int,
+    timezone: ZoneInfo,
+) -> None:
+    """The order's card (and the crew's map point) in ``message``'s chat, which then watches a
+    live order (also /find's order card)."""
     known = (await repos.snapshots.get(SOURCE, [str(order_id)])).get(str(order_id))
     view = await load_view(taximaster, order_id, known)
     coords = view.coords
@@ -109,7 +122,7 @@ async def order(
         await repos.snapshots.put(
             SOURCE, str(order_id), snapshot_from_state(view.state, watcher_details(view))
         )
-    await watch_in_chat(repos, card, order_id, user.id)
+    await watch_in_chat(repos, card, order_id, user_id)
 
 
 async def watch_in_chat(repos: Repos, card: Message, order_id: int, user_id: int) -> None:
