@@ -354,7 +354,8 @@ class MovizorClient:
     # --- events and client links ----------------------------------------------------------------
 
     async def events(self, *, after_id: int | None = None, limit: int | None = None) -> list[Event]:
-        """Events after ``after_id`` (all recent ones without it), oldest first.
+        """Events after ``after_id`` (all recent ones without it), oldest first (the service
+        lists them newest first).
 
         ``limit`` is clamped to the documented 10…1000. The answer is sorted by id here so a
         poller can store ``events[-1].id`` as its next ``after_id``.

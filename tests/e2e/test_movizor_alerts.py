@@ -120,3 +120,23 @@ async def test_a_rejected_key_locks_calls_until_resume(tmp_path):
             assert h.app.health.integrations["movizor"].consecutive_failures == 0
     finally:
         await sim.stop()
+
+
+async def test_events_movizor_would_not_give_are_told_to_the_admins_and_in_status(world):
+    """2,500 events pile up after the cursor and Movizor answers with the newest 1,000: the
+    1,000 reach the group, and the admin hears in private which event ids may be lost; /status
+    keeps saying it."""
+    sim, h = world
+    cursor = int(await h.app.repos.alert_state.cursor("movizor"))
+    for _ in range(2500):
+        sim.emit(PHONE, "onparking")
+    oldest_given = sim.events[-1000]["id"]
+
+    async def admin_told():
+        return [m for m in h.emu.messages(ADMIN) if "могли быть пропущены" in m["text"]]
+
+    [told] = await eventually(admin_told, timeout=3 * POLL + 10)
+    assert str(cursor) in told["text"] and str(oldest_given) in told["text"]
+    assert await h.app.repos.alert_state.cursor("movizor") == str(sim.events[-1]["id"])
+    status = await h.say(ADMIN, "/status", expect=lambda m: "Состояние" in m["text"])
+    assert "могли быть пропущены" in status["text"] and str(oldest_given) in status["text"]
