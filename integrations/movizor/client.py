@@ -192,6 +192,17 @@ class MovizorClient:
             logger.warning("movizor: key lock reset, calls resume")
         self._auth_locked = False
 
+    # --- budget -------------------------------------------------------------------------------
+
+    @property
+    def hourly_limit(self) -> int:
+        return self._hourly_limit
+
+    def has_room(self, calls: float) -> bool:
+        """Whether ``calls`` more requests fit the hourly budget now: background work waits for
+        room so that it never takes what the watcher and the commands need."""
+        return self._limiter.has_capacity(min(calls, self._hourly_limit))
+
     # --- account ------------------------------------------------------------------------------
 
     async def balance(self) -> Balance:

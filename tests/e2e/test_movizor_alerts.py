@@ -140,3 +140,44 @@ async def test_events_movizor_would_not_give_are_told_to_the_admins_and_in_statu
     assert await h.app.repos.alert_state.cursor("movizor") == str(sim.events[-1]["id"])
     status = await h.say(ADMIN, "/status", expect=lambda m: "Состояние" in m["text"])
     assert "могли быть пропущены" in status["text"] and str(oldest_given) in status["text"]
+
+
+async def test_drivers_added_in_movizors_cabinet_are_named_in_alerts(tmp_path):
+    """40 drivers put on tracking in Movizor's own cabinet (never /track): after the directory
+    sync at start, every alert names its driver by title, and the sync cost one object_list and
+    one object_get a phone."""
+    sim = MovizorSimulator("acme", KEY)
+    await sim.start()
+    drivers = {f"7916555{n:04d}": f"Водитель-{n:02d} (кабинет)" for n in range(40)}
+    for phone, title in drivers.items():
+        sim.add_driver(phone, title, [])
+    settings = {
+        "movizor_project": "acme",
+        "movizor_key": KEY,
+        "movizor_base_url": sim.base_url,
+        "movizor_poll_seconds": POLL,
+    }
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+            h.emu.add_group(SUBSCRIBED, "Диспетчерская", supergroup=True)
+            h.emu.add_bot_to_group(ADMIN, SUBSCRIBED)
+            await h.emu.wait_for_message(SUBSCRIBED)
+            await h.app.repos.subscriptions.add(SUBSCRIBED, 0, "area:drivers", by=ADMIN)
+            sync = h.app.services["movizor"].directory_sync
+
+            async def synced():
+                return sync.syncs >= 1
+
+            await eventually(synced, timeout=10)
+            assert sync.calls_last_sync == 1 + len(drivers)
+            await eventually(lambda: h.app.repos.alert_state.cursor("movizor"), timeout=3 * POLL)
+            for phone in drivers:
+                sim.emit(phone, "leftroute")
+
+            async def all_named():
+                text = "\n".join(alert_texts(h, SUBSCRIBED))
+                return all(title in text for title in drivers.values())
+
+            await eventually(all_named, timeout=3 * POLL + 20)
+    finally:
+        await sim.stop()
