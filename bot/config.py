@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     movizor_base_url: str = "https://movizor.ru/api"
     movizor_poll_seconds: int = Field(default=60, ge=5)
     movizor_hourly_limit: int = Field(default=4800, ge=1, le=5000)
+    # How often drivers' titles are learnt from the account (0: never); also once at start.
+    movizor_directory_sync_hours: float = Field(default=6, ge=0)
 
     mobiforce_base_url: str | None = None
     mobiforce_api_key: SecretStr | None = None

@@ -12,6 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.metrics import Metrics
+from integrations.base import FieldValue
 from storage.db import Database, utcnow
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,14 @@ class IntegrationHealth:
     last_error: str | None = None
     last_error_at: datetime | None = None
     consecutive_failures: int = 0
+    # The last system alert a cycle itself raised (e.g. events the vendor would not give):
+    # kept for /status, since the cycle still counts as a success.
+    notice_kind: str | None = None
+    notice_fields: dict[str, FieldValue] = field(default_factory=dict)
+    notice_at: datetime | None = None
+
+    def noticed(self, kind: str, fields: dict[str, FieldValue]) -> None:
+        self.notice_kind, self.notice_fields, self.notice_at = kind, dict(fields), utcnow()
 
     def succeeded(self) -> None:
         self.last_success = utcnow()
@@ -48,6 +57,13 @@ class IntegrationHealth:
             "last_success": self.last_success.isoformat() if self.last_success else None,
             "last_error": self.last_error,
             "consecutive_failures": self.consecutive_failures,
+            "notice": {
+                "kind": self.notice_kind,
+                "fields": self.notice_fields,
+                "at": self.notice_at.isoformat() if self.notice_at else None,
+            }
+            if self.notice_kind
+            else None,
         }
 
 

@@ -7,10 +7,13 @@ from zoneinfo import ZoneInfo
 from aiogram import Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.alerts.fields import word_field
+from bot.alerts.render import kind_title
 from bot.alerts.scheduler import AlertScheduler
-from bot.health import HealthState
+from bot.health import HealthState, IntegrationHealth
 from bot.policy import rule
 from bot.services import ServiceRuntime, title_of
 from bot.texts import answer_lines, answer_usage, format_time
@@ -48,6 +51,13 @@ async def status(
             lines.append(_("status.integration_never").format(name=title, state=state))
         if item.last_error:
             lines.append(_("status.last_error").format(error=html.quote(item.last_error[:200])))
+        if item.notice_kind and item.notice_at:
+            lines.append(
+                _("status.notice").format(
+                    when=format_time(item.notice_at, timezone),
+                    what=html.quote(notice_in_words(name, item, timezone)),
+                )
+            )
     today = utcnow().astimezone(timezone).replace(hour=0, minute=0, second=0, microsecond=0)
     counts = await repos.outbox.counts_since(today)
     lines += [
@@ -67,6 +77,15 @@ async def status(
             )
         )
     await answer_lines(message, lines)
+
+
+def notice_in_words(source: str, item: IntegrationHealth, timezone: ZoneInfo) -> str:
+    """``События могли быть пропущены (после id: 1, до id: 9)`` in the chat's language."""
+    locale = get_i18n().current_locale
+    facts = [word_field(source, key, value, timezone) for key, value in item.notice_fields.items()]
+    details = ", ".join(f"{label}: {value}" for label, value in facts)
+    title = kind_title(item.notice_kind or "", locale)
+    return f"{title} ({details})" if details else title
 
 
 async def chat_title(repos: Repos, chat_id: int) -> str:

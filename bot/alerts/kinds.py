@@ -115,6 +115,13 @@ kind("wagon.tracking_ended", "Слежение снято", "Tracking ended", ca
 # System
 kind("system.integration_down", "Интеграция недоступна", "Integration is down", severity=H)
 kind("system.integration_recovered", "Интеграция снова работает", "Integration recovered")
+# A watcher could not read every event of its feed (fields say which ids may be lost).
+kind(
+    "system.events_skipped",
+    "События могли быть пропущены",
+    "Events may have been skipped",
+    severity=H,
+)
 kind("system.test", "Проверочное оповещение", "Test alert", severity=L)
 
 # While the key state is active for a subject, the inhibited kinds are not sent for it

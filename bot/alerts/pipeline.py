@@ -225,10 +225,12 @@ class AlertPipeline:
         *,
         extra_chats: Iterable[int] = (),
         snapshots: Mapping[str, Snapshot | None] | None = None,
+        admins: Iterable[int] = (),
     ) -> int:
         """Route ``alerts`` and write their outbox rows, ``cursor`` and the watcher's
         ``snapshots`` atomically.
 
+        ``extra_chats`` get every alert; ``admins`` get the system-area ones among them.
         Returns the number of new outbox rows.
         """
         snapshot = await self.snapshot()
@@ -236,8 +238,11 @@ class AlertPipeline:
         rows: list[NewOutboxRow] = []
         state_changes: list[tuple[str, str, bool]] = []  # (subject, state, active)
         extra = list(extra_chats)
+        admin_chats = list(admins)
         for alert in alerts:
-            rows += self.router.route(alert, snapshot, now, extra_chats=extra)
+            spec = KINDS.get(alert.kind)
+            targets = extra + admin_chats if spec and spec.area == "system" else extra
+            rows += self.router.route(alert, snapshot, now, extra_chats=targets)
             subject = alert.subject.key
             if alert.kind in INHIBITIONS:
                 snapshot.states.add((subject, alert.kind))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.alerts.kinds import KINDS
 from bot.alerts.pipeline import AlertPipeline
 from bot.health import IntegrationHealth
 from bot.metrics import Metrics
@@ -68,9 +69,17 @@ class WatchRunner:
             log.exception("%s watcher failed", self.name)
             await self._failed(type(exc).__name__)
             return
+        # A system alert a watcher raises itself (events it could not read) goes to every admin
+        # in private too, in the same transaction as the cycle.
+        notices = [a for a in result.alerts if is_system(a.kind)]
         try:
+            admins = [admin.id for admin in await self.repos.users.admins()] if notices else []
             await self.pipeline.commit(
-                self.name, result.alerts, result.cursor, snapshots=result.snapshots
+                self.name,
+                result.alerts,
+                result.cursor,
+                snapshots=result.snapshots,
+                admins=admins,
             )
         except Exception as exc:
             # Nothing was written (one transaction): the cursor stays, the next poll fetches
@@ -79,6 +88,8 @@ class WatchRunner:
             await self._failed(f"commit: {type(exc).__name__}: {exc}")
             return
         self.health.succeeded()
+        for notice in notices:
+            self.health.noticed(notice.kind, dict(notice.fields))
         if self.down:
             self.down = False
             self.pipeline.down.discard(self.name)
@@ -112,3 +123,8 @@ class WatchRunner:
             await self.pipeline.commit("system", [alert], None, extra_chats=admins)
         except Exception:  # the database itself may be what fails: health still says it
             log.exception("could not queue %s for %s", kind, self.name)
+
+
+def is_system(kind: str) -> bool:
+    spec = KINDS.get(kind)
+    return spec is not None and spec.area == "system"

@@ -19,3 +19,7 @@ def event_in_words(value: FieldValue, tz: ZoneInfo) -> str:
 
 
 register_field("event", event_in_words, source="movizor")
+# system.events_skipped: events with ids between these may be lost
+register_field("after_id", source="movizor", label_key="movizor.field.after_id")
+register_field("before_id", source="movizor", label_key="movizor.field.before_id")
+register_field("page_size", source="movizor", label_key="movizor.field.page_size")

@@ -7,6 +7,7 @@ from typing import Any
 from bot.config import Settings
 from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
 from handlers.movizor.account import movizor_balance
+from handlers.movizor.directory_sync import DirectorySync
 from handlers.movizor.live_locations import LiveLocations
 from handlers.movizor.router import make_router
 from integrations.base import Watcher
@@ -42,6 +43,9 @@ class MovizorRuntime:
             store=ctx.repos.live_follows,
         )
         self.watcher = MovizorWatcher(self.client, self._directory, self._remember)
+        self.directory_sync = DirectorySync(
+            self.client, self.repos, every_hours=settings.movizor_directory_sync_hours
+        )
         self.poll_seconds = settings.movizor_poll_seconds
 
     async def _directory(self, phones: set[str]) -> dict[str, DriverInfo]:
@@ -60,8 +64,10 @@ class MovizorRuntime:
     async def start(self) -> None:
         await self.live_locations.resume()  # the /follow live locations from before a restart
         await self.live_locations.start()
+        self.directory_sync.start()
 
     async def stop(self) -> None:
+        await self.directory_sync.stop()
         await self.live_locations.stop()
         await self.client.aclose()
 

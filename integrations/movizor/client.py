@@ -127,7 +127,16 @@ class MovizorClient(VendorClient):
     def __repr__(self) -> str:
         return f"MovizorClient({self._base_url!r}, project={self._project!r}, key=***)"
 
-    # --- key lock -----------------------------------------------------------------------------
+    # --- budget -------------------------------------------------------------------------------
+
+    @property
+    def hourly_limit(self) -> int:
+        return self._hourly_limit
+
+    def has_room(self, calls: float) -> bool:
+        """Whether ``calls`` more requests fit the hourly budget now: background work waits for
+        room so that it never takes what the watcher and the commands need."""
+        return self._limiter.has_capacity(min(calls, self._hourly_limit))
 
     # --- account ------------------------------------------------------------------------------
 
@@ -291,7 +300,8 @@ class MovizorClient(VendorClient):
     # --- events and client links ----------------------------------------------------------------
 
     async def events(self, *, after_id: int | None = None, limit: int | None = None) -> list[Event]:
-        """Events after ``after_id`` (all recent ones without it), oldest first.
+        """Events after ``after_id`` (all recent ones without it), oldest first (the service
+        lists them newest first).
 
         ``limit`` is clamped to the documented 10…1000. The answer is sorted by id here so a
         poller can store ``events[-1].id`` as its next ``after_id``.

@@ -89,6 +89,8 @@ class World:
         self.objects: dict[str, SimObject] = {}
         self.requests: dict[int, PosRequest] = {}
         self.events: list[dict[str, Any]] = []
+        # Which ``limit`` events ``afterid`` gets when more follow it: "newest" or "oldest".
+        self.events_window = "newest"
         self.shares: dict[str, Share] = {}
         self.blocked_phones: set[str] = set()
         self.foreign_phones: set[str] = set()
@@ -516,18 +518,24 @@ class World:
     # --- API: events and shares ---------------------------------------------------------------
 
     def list_events(self, params: Mapping[str, Any]) -> Reply:
-        """Rule: without ``afterid`` the newest events first (as the document's sample);
-        with it, the events after that id, oldest first, so paging never skips any."""
+        """Rule: newest event first, as the service answers (ids descending in recorded
+        answers). With ``afterid``, the events after that id; when more than ``limit`` follow
+        it the document does not say which come back, so by default the NEWEST ``limit`` do
+        (the worst case: the older ones cannot be reached through ``afterid``).
+        ``events_window = "oldest"`` gives the other reading, the oldest ``limit`` after it."""
         try:
             limit = min(max(int(_text(params.get("limit")) or 100), 10), 1000)
         except ValueError:
             limit = 100
         after = _text(params.get("afterid"))
+        following = self.events
         if after.isdigit():
-            chosen = [event for event in self.events if event["id"] > int(after)][:limit]
+            following = [event for event in self.events if event["id"] > int(after)]
+        if after.isdigit() and self.events_window == "oldest":
+            chosen = following[:limit]
         else:
-            chosen = list(reversed(self.events[-limit:]))
-        return Reply(data=[self._render_event(event) for event in chosen])
+            chosen = following[-limit:]
+        return Reply(data=[self._render_event(event) for event in reversed(chosen)])
 
     def share_list(self) -> Reply:
         data = [

@@ -72,6 +72,7 @@ class MovizorSimulator:
         seed: int = 0,
         auto_confirm: bool | None = None,
         max_wrong_keys: int = 5,
+        events_window: str = "newest",
     ) -> None:
         self.project = project
         self.key = key
@@ -98,6 +99,7 @@ class MovizorSimulator:
         self.world = World(
             self.rng, self.now(), auto_confirm=seed_demo if auto_confirm is None else auto_confirm
         )
+        self.world.events_window = events_window
         self._handlers: dict[str, Callable[[dict[str, Any], datetime], Reply]] = {
             "balance": lambda p, t: self.world.balance_info(),
             "object_add": self.world.object_add,

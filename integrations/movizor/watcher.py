@@ -2,7 +2,16 @@
 
 - The cursor is the last event id. On the very first start it is set to the newest event id,
   so history is never replayed into chats.
-- Pages of up to 1,000 events are read until drained (bounded per cycle).
+- Pages of up to 1,000 events are read until drained (bounded per cycle). The service lists
+  events newest first and does not say WHICH 1,000 it returns when more follow ``afterid``: the
+  oldest (paging forward from the largest id then drains the feed) or the newest (the older ones
+  cannot be reached at all: ``afterid`` is the only way to ask). Each page is sorted here, and a
+  full page is checked with a small probe (the 10 events right after the same ``afterid``): if
+  they are the page's own 10 oldest, the page starts right after it and nothing was skipped;
+  otherwise events between the cursor and the page may be lost, and the cycle says so with a
+  ``system.events_skipped`` alert for the admins instead of losing them quietly.
+- The cursor only moves to the largest id of what was routed (or reported as a gap), so a cycle
+  stopped by the page bound continues next time where it stopped.
 - Every event is enriched with the driver's title (the bot's own directory, filled when a
   dispatcher tracks a driver) and last position from ONE ``pos_objects`` call per cycle, never a
   call per event. Phones the directory does not know are looked up with ``object_get``, at most
@@ -24,6 +33,7 @@ from integrations.movizor.models import Event, EventType, ObjectPosition
 log = logging.getLogger("integrations.movizor")
 
 PAGE_SIZE = 1000
+PROBE_SIZE = 10  # the document's smallest ``limit``
 MAX_PAGES_PER_CYCLE = 20
 MAX_TITLE_LOOKUPS_PER_CYCLE = 3
 
@@ -58,6 +68,14 @@ EVENT_KINDS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class EventsGap:
+    """Events with ids in (after_id, before_id) may exist that the service would not give."""
+
+    after_id: int
+    before_id: int
+
+
+@dataclass(frozen=True)
 class DriverInfo:
     title: str
     tags: tuple[str, ...] = ()
@@ -89,10 +107,10 @@ class MovizorWatcher:
         try:
             if cursor is None:
                 return WatchResult([], str(await self._newest_event_id()))
-            events = await self._new_events(int(cursor))
+            events, gaps = await self._new_events(int(cursor))
             if not events:
                 return WatchResult([], cursor)
-            alerts = await self._to_alerts(events)
+            alerts = [self._gap_alert(gap) for gap in gaps] + await self._to_alerts(events)
             return WatchResult(alerts, str(events[-1].id))
         finally:
             self.calls_last_cycle = sum(self.client.stats.calls.values()) - calls_before
@@ -103,16 +121,47 @@ class MovizorWatcher:
         log.info("movizor: first start, events from id %s on (history is not replayed)", newest)
         return newest
 
-    async def _new_events(self, after_id: int) -> list[Event]:
+    async def _new_events(self, after_id: int) -> tuple[list[Event], list[EventsGap]]:
+        """Events after ``after_id``, oldest first, and the gaps the service may have left."""
         events: list[Event] = []
+        gaps: list[EventsGap] = []
         for _ in range(MAX_PAGES_PER_CYCLE):
-            page = await self.client.events(after_id=after_id, limit=PAGE_SIZE)
-            page = [event for event in page if event.id > after_id]
+            answer = await self.client.events(after_id=after_id, limit=PAGE_SIZE)
+            page = _after(answer, after_id)
+            if not page:
+                break
+            full = len(answer) >= PAGE_SIZE
+            if full and not await self._starts_right_after(after_id, page):
+                gaps.append(EventsGap(after_id, page[0].id))
+                log.error(
+                    "movizor: more than %s events followed id %s and the service gave the newest;"
+                    " events between %s and %s may be lost",
+                    PAGE_SIZE,
+                    after_id,
+                    after_id,
+                    page[0].id,
+                )
             events += page
-            if len(page) < PAGE_SIZE:
+            if not full:
                 break
             after_id = page[-1].id
-        return events
+        return events, gaps
+
+    async def _starts_right_after(self, after_id: int, page: list[Event]) -> bool:
+        """Whether ``page`` holds the events right after ``after_id`` (not only the newest)."""
+        probe = _after(await self.client.events(after_id=after_id, limit=PROBE_SIZE), after_id)
+        return [e.id for e in probe] == [e.id for e in page[: len(probe)]]
+
+    @staticmethod
+    def _gap_alert(gap: EventsGap) -> Alert:
+        return Alert(
+            kind="system.events_skipped",
+            source="movizor",
+            subject=Subject("integration", "movizor", "Movizor"),
+            occurred_at=datetime.now(UTC),
+            dedupe_key=f"movizor:gap:{gap.after_id}:{gap.before_id}",
+            fields={"after_id": gap.after_id, "before_id": gap.before_id, "page_size": PAGE_SIZE},
+        )
 
     async def _to_alerts(self, events: list[Event]) -> list[Alert]:
         positions = {p.phone: p for p in await self.client.pos_objects()}
@@ -167,3 +216,10 @@ class MovizorWatcher:
             fields=fields,
             location=location,
         )
+
+
+def _after(answer: list[Event], after_id: int) -> list[Event]:
+    """The events of an answer after ``after_id``, oldest first, each once, whatever order
+    the service listed them in."""
+    unique = {event.id: event for event in answer if event.id > after_id}
+    return [unique[event_id] for event_id in sorted(unique)]

@@ -745,6 +745,9 @@ async def test_adding_a_switched_off_phone_starts_over(
 
 
 async def test_events_paging_with_afterid(sim: MovizorSimulator, client: MovizorClient) -> None:
+    """With the "oldest" reading of ``afterid`` (the document leaves it open), paging forward
+    from the largest id seen drains the feed."""
+    sim.world.events_window = "oldest"
     add_driver(sim)
     for n in range(30):
         sim.emit(DRIVER, "autoinform" if n % 2 else "mstart")
@@ -762,6 +765,23 @@ async def test_events_paging_with_afterid(sim: MovizorSimulator, client: Movizor
     assert seen == ids
     _, params = sim.requests[-1]
     assert params == {"afterid": str(after), "limit": "10"}
+
+
+async def test_events_wire_lists_newest_first(sim: MovizorSimulator) -> None:
+    """As the service answers: ids descending, with or without ``afterid``; when more than
+    ``limit`` follow ``afterid`` the newest ``limit`` come back (the worst case)."""
+    add_driver(sim)
+    for _ in range(30):
+        sim.emit(DRIVER, "mstart")
+    all_ids = [event["id"] for event in sim.events]
+    async with httpx.AsyncClient() as http:
+        for params in ({"limit": "1000"}, {"afterid": str(all_ids[0]), "limit": "10"}):
+            answer = await http.get(
+                f"{sim.base_url}/{PROJECT}/events/", params={"key": KEY, **params}
+            )
+            ids = [int(row["id"]) for row in answer.json()["data"]]
+            assert ids == sorted(ids, reverse=True)
+        assert ids == sorted(all_ids[-10:], reverse=True)
 
 
 async def test_events_limit_is_clamped(sim: MovizorSimulator, client: MovizorClient) -> None:

@@ -89,9 +89,49 @@ async def test_upstream_calls_per_cycle_do_not_grow_with_events(sim, watcher):
 
 
 async def test_pages_are_drained(sim, watcher):
+    """More than a page after the cursor, listed newest first, where ``afterid`` gets the
+    oldest ``limit``: every event is routed once, in order, and the calls stay bounded."""
+    sim.world.events_window = "oldest"
     cursor = (await watcher.poll(None)).cursor
     for _ in range(2500):
         sim.emit(PHONE, "mstart")
     result = await watcher.poll(cursor)
-    assert len(result.alerts) == 2500
-    assert len({a.dedupe_key for a in result.alerts}) == 2500
+    assert [a.kind for a in result.alerts] == ["driver.app_started"] * 2500
+    keys = [a.dedupe_key for a in result.alerts]
+    assert keys == [f"movizor:{e['id']}" for e in sim.events[-2500:]]
+    assert result.cursor == str(sim.events[-1]["id"])
+    # 3 pages, a probe for each of the 2 full ones, pos_objects, one title lookup
+    assert watcher.calls_last_cycle <= 7
+
+
+async def test_events_the_service_will_not_give_are_reported(sim, watcher):
+    """Where ``afterid`` gets the NEWEST 1,000 of 2,500, the 1,500 older ones cannot be asked
+    for: the cycle routes what it got and says which ids may be lost, instead of skipping them
+    quietly."""
+    cursor = (await watcher.poll(None)).cursor
+    for _ in range(2500):
+        sim.emit(PHONE, "mstart")
+    result = await watcher.poll(cursor)
+    [gap, *events] = result.alerts
+    assert len(events) == 1000
+    assert [a.dedupe_key for a in events] == [f"movizor:{e['id']}" for e in sim.events[-1000:]]
+    oldest_given = sim.events[-1000]["id"]
+    assert gap.kind == "system.events_skipped" and gap.subject.id == "movizor"
+    assert gap.fields == {"after_id": int(cursor), "before_id": oldest_given, "page_size": 1000}
+    assert result.cursor == str(sim.events[-1]["id"])
+    assert watcher.calls_last_cycle <= 5
+    # Told once: the next cycle starts after the newest event and finds nothing missing.
+    sim.emit(PHONE, "mstop")
+    after = await watcher.poll(result.cursor)
+    assert [a.kind for a in after.alerts] == ["driver.app_stopped"]
+
+
+async def test_less_than_a_page_is_no_gap(sim, watcher):
+    """999 new events fit a page: nothing can be missing, nothing is reported. (At exactly
+    1,000 a service giving the newest cannot prove that none came before: "may" is said.)"""
+    cursor = (await watcher.poll(None)).cursor
+    for _ in range(999):
+        sim.emit(PHONE, "mstart")
+    result = await watcher.poll(cursor)
+    assert len(result.alerts) == 999
+    assert all(a.kind == "driver.app_started" for a in result.alerts)

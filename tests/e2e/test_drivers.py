@@ -68,6 +68,8 @@ async def harness(tmp_path, sim, monkeypatch):
         "movizor_project": "test",
         "movizor_key": "test-key",
         "movizor_base_url": sim.base_url,
+        # The directory sync's background calls would land at random moments too.
+        "movizor_directory_sync_hours": 0,
     }
     async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
         # The watcher's polls would add requests and alerts at random moments: drive by hand.

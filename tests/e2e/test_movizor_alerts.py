@@ -120,3 +120,64 @@ async def test_a_rejected_key_locks_calls_until_resume(tmp_path):
             assert h.app.health.integrations["movizor"].consecutive_failures == 0
     finally:
         await sim.stop()
+
+
+async def test_events_movizor_would_not_give_are_told_to_the_admins_and_in_status(world):
+    """2,500 events pile up after the cursor and Movizor answers with the newest 1,000: the
+    1,000 reach the group, and the admin hears in private which event ids may be lost; /status
+    keeps saying it."""
+    sim, h = world
+    cursor = int(await h.app.repos.alert_state.cursor("movizor"))
+    for _ in range(2500):
+        sim.emit(PHONE, "onparking")
+    oldest_given = sim.events[-1000]["id"]
+
+    async def admin_told():
+        return [m for m in h.emu.messages(ADMIN) if "могли быть пропущены" in m["text"]]
+
+    [told] = await eventually(admin_told, timeout=3 * POLL + 10)
+    assert str(cursor) in told["text"] and str(oldest_given) in told["text"]
+    assert await h.app.repos.alert_state.cursor("movizor") == str(sim.events[-1]["id"])
+    status = await h.say(ADMIN, "/status", expect=lambda m: "Состояние" in m["text"])
+    assert "могли быть пропущены" in status["text"] and str(oldest_given) in status["text"]
+
+
+async def test_drivers_added_in_movizors_cabinet_are_named_in_alerts(tmp_path):
+    """40 drivers put on tracking in Movizor's own cabinet (never /track): after the directory
+    sync at start, every alert names its driver by title, and the sync cost one object_list and
+    one object_get a phone."""
+    sim = MovizorSimulator("acme", KEY)
+    await sim.start()
+    drivers = {f"7916555{n:04d}": f"Водитель-{n:02d} (кабинет)" for n in range(40)}
+    for phone, title in drivers.items():
+        sim.add_driver(phone, title, [])
+    settings = {
+        "movizor_project": "acme",
+        "movizor_key": KEY,
+        "movizor_base_url": sim.base_url,
+        "movizor_poll_seconds": POLL,
+    }
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+            h.emu.add_group(SUBSCRIBED, "Диспетчерская", supergroup=True)
+            h.emu.add_bot_to_group(ADMIN, SUBSCRIBED)
+            await h.emu.wait_for_message(SUBSCRIBED)
+            await h.app.repos.subscriptions.add(SUBSCRIBED, 0, "area:drivers", by=ADMIN)
+            sync = h.app.services["movizor"].directory_sync
+
+            async def synced():
+                return sync.syncs >= 1
+
+            await eventually(synced, timeout=10)
+            assert sync.calls_last_sync == 1 + len(drivers)
+            await eventually(lambda: h.app.repos.alert_state.cursor("movizor"), timeout=3 * POLL)
+            for phone in drivers:
+                sim.emit(phone, "leftroute")
+
+            async def all_named():
+                text = "\n".join(alert_texts(h, SUBSCRIBED))
+                return all(title in text for title in drivers.values())
+
+            await eventually(all_named, timeout=3 * POLL + 20)
+    finally:
+        await sim.stop()
