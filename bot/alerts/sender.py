@@ -261,7 +261,8 @@ class AlertSender:
     async def _dispatch(self) -> None:
         """Start a job for each chat with due rows that is free, not throttled, within bounds."""
         by_chat: dict[int, list[OutboxRow]] = {}
-        for row in await self.repos.outbox.due(DUE_BATCH):
+        due = await self.repos.outbox.due(DUE_BATCH)
+        for row in due:
             if row.id not in self._in_flight:
                 by_chat.setdefault(row.chat_id, []).append(row)
         now = asyncio.get_running_loop().time()
@@ -284,6 +285,9 @@ class AlertSender:
             self._in_flight.update(row.id for row in rows)
             self._jobs[chat_id] = asyncio.create_task(self._job(_Chat(chat_id), rows))
         # Then the pins owed to chats with nothing due (a job checks the outbox again first).
+        # A full batch may not show every chat's due rows: the alerts of that backlog go first.
+        if len(due) >= DUE_BATCH:
+            return
         for chat_id in self._owed.chats():
             if len(self._jobs) >= self.limits.chats_in_flight or self._stopping:
                 return
