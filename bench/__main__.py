@@ -18,6 +18,7 @@ import traceback
 from typing import Protocol
 
 from bench import (
+    alerts_stream,
     alerts_throughput,
     alta_cycle,
     help_latency,
@@ -46,6 +47,7 @@ SECTIONS: tuple[Section, ...] = (
     taximaster_cycle,
     alta_cycle,
     outbox_backlog,
+    alerts_stream,
 )
 
 

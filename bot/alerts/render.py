@@ -201,11 +201,17 @@ def ack_line(name: str, moment: datetime, ctx: RenderContext) -> str:
         return fill(_("alert.acked"), name=clip(name, MAX_ACK_NAME), time=time).html
 
 
-def pins(alerts: Sequence[Alert], limit: int) -> list[Location]:
-    """Locations worth a map pin: the latest per subject, at most ``limit`` (newest last)."""
+def latest_places(alerts: Sequence[Alert], limit: int) -> list[tuple[str, Location]]:
+    """(subject key, location) worth a map pin: the latest per subject, at most ``limit``
+    (newest last)."""
     latest: dict[str, Location] = {}
     for alert in alerts:
         if alert.location is not None:
             latest.pop(alert.subject.key, None)
             latest[alert.subject.key] = alert.location
-    return list(latest.values())[-limit:]
+    return list(latest.items())[-limit:]
+
+
+def pins(alerts: Sequence[Alert], limit: int) -> list[Location]:
+    """Locations worth a map pin: the latest per subject, at most ``limit`` (newest last)."""
+    return [location for _key, location in latest_places(alerts, limit)]

@@ -10,6 +10,9 @@
   patience is off in this task: a 429 postpones that chat's rows instead of sleeping.
 - Rows are marked sent right after Telegram accepted their message, so a crash in between
   repeats at most that one message.
+- Alerts come first: the map pins under them are owed (bot/alerts/pins_owed.py) and paid only
+  when the chat has nothing due and its budget has room to spare, so under a sustained stream
+  pins give way instead of holding the next alerts back.
 """
 
 from __future__ import annotations
@@ -42,12 +45,13 @@ from aiogram.utils.i18n import gettext as _
 from aiolimiter import AsyncLimiter
 
 from bot.alerts.kinds import KINDS
+from bot.alerts.pins_owed import OwedPin, OwedPins
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.render import (
     RenderContext,
     Rich,
     alert_keyboard,
-    pins,
+    latest_places,
     render_alert,
     render_group,
 )
@@ -69,7 +73,11 @@ DUE_BATCH = 500  # rows read per round
 # once per chat (across restarts) until a message there goes through again.
 REFUSALS_TOLD = "alerts.refusals_told"
 MAX_GROUP = 50  # alerts per grouped message (before the 4096 split)
-MAX_GROUP_PINS = 3  # map pins after a grouped message: the latest per subject
+MAX_GROUP_PINS = 3  # map pins owed for a grouped message: the latest per subject
+# Pins are paid only while this share of the chat's burst stays free after the pin, so the
+# next alert finds the budget it needs (a group: 5 of its 20; a private chat: no reserve).
+PIN_RESERVE = 0.25
+PIN_RECHECK = 1.0  # while pins are owed: how often to look for spare budget
 IDLE_MAX = 30.0  # look at the outbox at least this often (quiet hours end, other writers)
 RECHECK = 0.5  # while due rows wait for a busy or throttled chat
 ERROR_PAUSE = 5.0  # after a round failed unexpectedly (the database, a bug)
@@ -89,6 +97,7 @@ class SendLimits:
 
     per_private_chat_per_second: float = 1.0
     per_group_per_minute: float = 20
+    group_window_seconds: float = 60.0  # what "a minute" is (the bench compresses the clock)
     global_per_second: float = 29
     chats_in_flight: int = 8
     retry_base_seconds: float = 1.0  # network errors: base * 2**attempts, up to the cap
@@ -115,7 +124,7 @@ class Outgoing:
     text: Rich
     keyboard: InlineKeyboardMarkup
     silent: bool
-    pins: list[Location]
+    pins: list[tuple[str, Location]]  # (subject key, place): owed once the message is sent
     card: str | None = None  # subject key: a status card, edited in place
     buzz: bool = False  # a card update that also posts a new message
 
@@ -202,6 +211,7 @@ class AlertSender:
         self._paused: dict[int, float] = {}  # chat -> loop time its 429 wait ends
         self._jobs: dict[int, asyncio.Task[None]] = {}  # chat -> its job
         self._in_flight: set[int] = set()  # outbox row ids some job holds
+        self._owed = OwedPins()
         self._told: dict[str, str] | None = None  # chats whose refusals admins heard (lazy)
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -252,7 +262,8 @@ class AlertSender:
     async def _dispatch(self) -> None:
         """Start a job for each chat with due rows that is free, not throttled, within bounds."""
         by_chat: dict[int, list[OutboxRow]] = {}
-        for row in await self.repos.outbox.due(DUE_BATCH):
+        due = await self.repos.outbox.due(DUE_BATCH)
+        for row in due:
             if row.id not in self._in_flight:
                 by_chat.setdefault(row.chat_id, []).append(row)
         now = asyncio.get_running_loop().time()
@@ -274,14 +285,26 @@ class AlertSender:
                 continue
             self._in_flight.update(row.id for row in rows)
             self._jobs[chat_id] = asyncio.create_task(self._job(_Chat(chat_id), rows))
+        # Then the pins owed to chats with nothing due (a job checks the outbox again first).
+        # A full batch may not show every chat's due rows: the alerts of that backlog go first.
+        if len(due) >= DUE_BATCH:
+            return
+        for chat_id in self._owed.chats():
+            if len(self._jobs) >= self.limits.chats_in_flight or self._stopping:
+                return
+            if chat_id in by_chat or chat_id in self._jobs or self._paused.get(chat_id, 0.0) > now:
+                continue
+            if self._has_spare(chat_id):
+                self._jobs[chat_id] = asyncio.create_task(self._job(_Chat(chat_id), []))
 
     async def _idle_timeout(self) -> float:
         self.metrics.outbox_depth.set(await self.repos.outbox.depth())
+        idle = PIN_RECHECK if self._owed else IDLE_MAX
         next_due = await self.repos.outbox.next_due_at()
         if next_due is None:
-            return IDLE_MAX
+            return idle
         wait = (next_due - utcnow()).total_seconds()
-        return IDLE_MAX if wait > IDLE_MAX else max(wait, RECHECK)
+        return idle if wait > idle else max(wait, RECHECK)
 
     async def _job(self, chat: _Chat, rows: list[OutboxRow]) -> None:
         try:
@@ -307,8 +330,10 @@ class AlertSender:
 
     # --- one chat ---------------------------------------------------------------------------------
     async def _serve(self, chat: _Chat, rows: list[OutboxRow]) -> None:
-        """Send one chat's due rows message by message, until done, throttled or refused."""
-        rows = await self._drop_unwanted(chat.id, rows)
+        """Send one chat's due rows message by message, until done, throttled or refused;
+        then the pins it is owed, if it has nothing else due and budget to spare."""
+        if rows:
+            rows = await self._drop_unwanted(chat.id, rows)
         queue = await self._plan(chat.id, rows)
         for index, out in enumerate(queue):
             if self._stopping or not self._limiter(chat.id).has_capacity():
@@ -316,6 +341,24 @@ class AlertSender:
             rest = [row for later in queue[index:] for row in later.rows]
             if not await self._attempt(chat, out, rest):
                 return
+        await self._pay_pins(chat)
+
+    async def _pay_pins(self, chat: _Chat) -> None:
+        """Owed map pins, oldest first, while nothing is due for the chat and its budget keeps
+        a reserve for the next alert: a pin never delays an alert."""
+        loop = asyncio.get_running_loop()
+        while not self._stopping and self._has_spare(chat.id):
+            pin = self._owed.next(chat.id, loop.time())
+            if pin is None or await self.repos.outbox.due_for_chat(chat.id, limit=1):
+                return
+            self._owed.paid(chat.id, pin)
+            if not await self._pin(chat, pin):
+                return  # Telegram refused it: the rest wait for a later round
+
+    def _has_spare(self, chat_id: int) -> bool:
+        limiter = self._limiter(chat_id)
+        reserve = int(limiter.max_rate * PIN_RESERVE)
+        return limiter.has_capacity(1 + reserve)
 
     async def _drop_unwanted(self, chat_id: int, rows: list[OutboxRow]) -> list[OutboxRow]:
         """Rows queued for a chat that no longer wants them (muted, unsubscribed, revoked,
@@ -400,9 +443,9 @@ class AlertSender:
         await self.repos.outbox.mark_sent(out.ids, message_id)
         await self._refusal_over(chat.id)
         if fresh:
-            for location in out.pins:
-                if self._stopping or not await self._pin(chat, out, location, message_id):
-                    break
+            now = asyncio.get_running_loop().time()
+            for key, location in out.pins:
+                self._owed.owe(chat.id, OwedPin(out.thread_id, key, location, message_id, now))
 
     async def _put_card(self, chat: _Chat, out: Outgoing) -> tuple[int, bool]:
         """Edit the subject's card in place (and post a new message too for a buzzing kind), or
@@ -460,23 +503,27 @@ class AlertSender:
 
         return await self._with_fallback(chat, send, out.text)
 
-    async def _pin(self, chat: _Chat, out: Outgoing, location: Location, reply_to: int) -> bool:
-        """A map pin under the alert. The alert itself is delivered already (the place is in
+    async def _pin(self, chat: _Chat, pin: OwedPin) -> bool:
+        """A map pin under its alert. The alert itself is delivered already (the place is in
         its text), so a pin that fails is logged and dropped, never retried."""
         try:
             await self._call(
                 chat,
                 lambda chat_id: self.bot.send_location(
                     chat_id,
-                    latitude=location.latitude,
-                    longitude=location.longitude,
-                    message_thread_id=out.thread_id or None,
+                    latitude=pin.location.latitude,
+                    longitude=pin.location.longitude,
+                    message_thread_id=pin.thread_id or None,
                     disable_notification=True,
                     reply_parameters=ReplyParameters(
-                        message_id=reply_to, allow_sending_without_reply=True
+                        message_id=pin.reply_to, allow_sending_without_reply=True
                     ),
                 ),
             )
+        except TelegramRetryAfter as exc:
+            log.warning("map pin to chat %s not sent: flood control", chat.id)
+            self._paused[chat.id] = asyncio.get_running_loop().time() + exc.retry_after
+            return False
         except Exception as exc:  # the rows are marked sent already: nothing may undo that
             log.warning("map pin to chat %s not sent: %s", chat.id, exc)
             return False
@@ -514,7 +561,9 @@ class AlertSender:
             if chat_id > 0:
                 limiter = rate_limiter(self.limits.per_private_chat_per_second, 1.0)
             else:
-                limiter = rate_limiter(self.limits.per_group_per_minute, 60.0)
+                limiter = rate_limiter(
+                    self.limits.per_group_per_minute, self.limits.group_window_seconds
+                )
             self._chat_limiters[chat_id] = limiter
         return limiter
 
@@ -544,6 +593,7 @@ class AlertSender:
         log.info("chat %s migrated to %s", old_id, new_id)
         # The groups handler may have moved the chat already (it sees the service messages).
         await self.repos.chats.move(old_id, new_id)
+        self._owed.move(old_id, new_id)
         chat.id = new_id
         chat.ids.append(new_id)
         job = self._jobs.get(chat.ids[0])
@@ -585,6 +635,7 @@ class AlertSender:
         """403: the bot was kicked or blocked. The chat stops getting alerts, its pending rows
         fail, and the admins hear about it (once: the groups handler may have told them)."""
         log.warning("chat %s refuses the bot: %s", chat_id, reason)
+        self._owed.forget(chat_id)
         if chat_id < 0:
             known = await self.repos.chats.get(chat_id)
             news = known is None or known.status is not ChatStatus.DISABLED
@@ -644,7 +695,7 @@ def compose(unit: list[tuple[OutboxRow, Alert]], ctx: RenderContext) -> list[Out
                 text=render_alert(alert, severity(row), ctx),
                 keyboard=alert_keyboard(row.id, ctx),
                 silent=severity(row) <= Severity.LOW,
-                pins=pins([alert], 1),
+                pins=latest_places([alert], 1),
                 card=card,
                 buzz=card is not None and spec is not None and spec.buzz,
             )
@@ -660,7 +711,7 @@ def compose(unit: list[tuple[OutboxRow, Alert]], ctx: RenderContext) -> list[Out
                 text=part.text,
                 keyboard=alert_keyboard(part_rows[0].id, ctx),
                 silent=all(severity(row) <= Severity.LOW for row in part_rows),
-                pins=pins([unit[i][1] for i in part.indexes], MAX_GROUP_PINS),
+                pins=latest_places([unit[i][1] for i in part.indexes], MAX_GROUP_PINS),
             )
         )
     return queue

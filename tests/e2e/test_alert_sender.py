@@ -547,3 +547,38 @@ async def test_an_error_text_stored_with_a_row_carries_no_token(tmp_path, monkey
             )
         )
         assert token not in rows[0]["last_error"] and "bot***" in rows[0]["last_error"]
+
+
+async def test_pins_wait_until_the_queued_alerts_are_out(tmp_path):
+    # Twelve long alerts with places wait together: they go out as several parts, and every
+    # part is sent before any map pin (a pin must not spend the budget the next part needs).
+    # Driver 1 moves between its two alerts: only its newest place is pinned.
+    long = {f"Поле {j}": "длинное значение " * 15 for j in range(5)}
+
+    def placed(n: int, key: str, lat: float) -> Alert:
+        return alert(n, key=key, fields=long, location=Location(lat, 37.0, f"Точка {lat}"))
+
+    batch = [placed(i, "a", 50.0 + i) for i in range(11)] + [placed(1, "b", 70.0)]
+    # The group's budget refills in 6 s instead of a minute, so the pins the parts left no
+    # spare budget for follow soon.
+    quick = SendLimits(retry_base_seconds=0.2, retry_max_seconds=1.0, group_window_seconds=6.0)
+    async with group_bot(tmp_path, send_limits=quick) as h:
+        assert h.app is not None
+        await h.app.sender.stop()
+        await h.app.pipeline.commit("test", batch, cursor=None)
+        await h.app.sender.start()
+        await eventually(lambda: all_sent(h))
+        # Pins are paid oldest first: driver 1's newest place is the last one owed.
+        newest = {"latitude": 70.0, "longitude": 37.0}
+        await h.emu.wait_for_message(GROUP, lambda m: m.get("location") == newest)
+
+        messages = [m for m in h.emu.messages(GROUP) if "location" in m or "Принял" in str(m)]
+        kinds = ["pin" if "location" in m else "alert" for m in messages]
+        parts = kinds.count("alert")
+        assert parts >= 2
+        assert kinds == ["alert"] * parts + ["pin"] * (len(kinds) - parts), kinds
+        pinned = [m["location"]["latitude"] for m in messages[parts:]]
+        assert 70.0 in pinned and 51.0 not in pinned  # driver 1's newest place only
+        alert_ids = {m["message_id"] for m in messages[:parts]}
+        assert all(m["reply_to_message"]["message_id"] in alert_ids for m in messages[parts:])
+        assert not refused(h)
