@@ -35,7 +35,10 @@ def phone(n: int) -> str:
 
 
 async def run() -> list[Row]:
-    sim = MovizorSimulator("bench", "bench-key", hourly_limit=1_000_000)
+    # Which 1,000 events the service gives when more follow is undocumented; the bench measures
+    # the cost of an ordinary busy cycle (the oldest first), and the tests cover the newest-window
+    # case, where exactly 1,000 new events cannot be told from a gap.
+    sim = MovizorSimulator("bench", "bench-key", hourly_limit=1_000_000, events_window="oldest")
     await sim.start()
     try:
         for n in range(DRIVERS):
@@ -95,9 +98,10 @@ async def _measure(sim: MovizorSimulator, repos: Repos) -> list[Row]:
         Row("outbox rows written", rows_written, "", None, 0),
         Row("cycle wall time (poll + route + commit)", cycle * 1000, "ms", None, 0),
         Row("upstream calls, 10-event cycle", calls_small, "", None, 0),
-        # A full page of 1,000 needs one more `events` call to know the feed is drained: calls
-        # grow by one per 1,000 events (a page), never per event.
-        Row("upstream calls, 1,000-event cycle", calls_big, "", at_most(calls_small + 1), 0),
+        # A full page of 1,000 needs one more `events` call to know the feed is drained, and one
+        # small probe (10 events after the same cursor) that shows the page began right after
+        # it, so nothing was skipped: calls grow by two per 1,000 events (a page), never per event.
+        Row("upstream calls, 1,000-event cycle", calls_big, "", at_most(calls_small + 2), 0),
         Row(
             f"Movizor requests/hour at {poll_seconds} s polling (busy cycles), share of 5,000",
             per_hour / HOURLY_BUDGET * 100,
