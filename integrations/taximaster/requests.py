@@ -2,7 +2,7 @@
 
 One table serves the client (which method to use, what a parameter looks like on the wire) and
 the simulator (what to check). Types follow the document with its errata fixed (see
-``/work/shared/api-docs/README.md``): ``get_addresses_like`` takes ``get_streets``,
+the vendor documents' errata): ``get_addresses_like`` takes ``get_streets``,
 ``get_points`` and ``get_houses``; ``analyze_route`` answers ``source_lon`` as a float.
 """
 
