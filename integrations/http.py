@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import ssl
@@ -22,6 +23,7 @@ from types import TracebackType
 from typing import ClassVar, Self, TypeVar
 
 import httpx
+from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -64,6 +66,10 @@ class VendorClient:
     service: ClassVar[str] = "upstream"  # for log lines
     _http: httpx.AsyncClient
     stats: ClientStats
+    # The client's own budget for the vendor, and how long a call may wait for room in it: a
+    # chat handler must answer now, not in ten minutes.
+    _limiter: AsyncLimiter
+    _max_rate_wait: float
 
     def __init__(self, *, secret: str, retries: int, backoff: float) -> None:
         self._auth_locked = False
@@ -100,6 +106,20 @@ class VendorClient:
                 "%s: credential lock reset, calls resume", self.service
             )
         self._auth_locked = False
+
+    # --- our own budget for the vendor ----------------------------------------------------
+    async def _acquire_budget(self, name: str) -> None:
+        try:
+            async with asyncio.timeout(self._max_rate_wait):
+                await self._limiter.acquire()
+        except TimeoutError:
+            error = self._budget_spent(name)
+            logging.getLogger(f"integrations.{self.service}").warning("%s", error)
+            raise error from None
+
+    def _budget_spent(self, name: str) -> IntegrationError:
+        """The client's RateLimited error for a call that found the budget spent."""
+        raise NotImplementedError
 
     # --- reads retried, writes never -------------------------------------------------------
     async def _retrying(self, name: str, send: Callable[[], Awaitable[T]], *, read: bool) -> T:

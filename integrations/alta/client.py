@@ -26,7 +26,6 @@ Every call goes through :meth:`AltaClient._request`, where the policies live:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -362,17 +361,12 @@ class AltaClient(VendorClient):
             logger.info("alta %s: error %s %s", action, error.code, error.vendor_text)
         return error
 
-    async def _acquire_budget(self, action: str) -> None:
-        try:
-            async with asyncio.timeout(self._max_rate_wait):
-                await self._limiter.acquire()
-        except TimeoutError:
-            logger.warning("alta %s: client-side budget spent", action)
-            raise AltaRateLimited(
-                f"{action}: client-side budget of {self._per_minute_limit} requests/minute spent",
-                code="CLIENT_BUDGET",
-                action=action,
-            ) from None
+    def _budget_spent(self, action: str) -> AltaRateLimited:
+        return AltaRateLimited(
+            f"{action}: client-side budget of {self._per_minute_limit} requests/minute spent",
+            code="CLIENT_BUDGET",
+            action=action,
+        )
 
 
 # --- parsing helpers ------------------------------------------------------------------------------

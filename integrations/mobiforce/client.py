@@ -24,7 +24,6 @@ Every call goes through :meth:`MobiforceClient._request`, which is where the pol
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -552,17 +551,12 @@ class MobiforceClient(VendorClient):
             )
         return error
 
-    async def _acquire_budget(self, command: str) -> None:
-        try:
-            async with asyncio.timeout(self._max_rate_wait):
-                await self._limiter.acquire()
-        except TimeoutError:
-            logger.warning("mobiforce %s: client-side budget spent", command)
-            raise MobiforceLimitExceeded(
-                f"{command}: client-side budget of {self._per_minute} requests/minute spent",
-                code="CLIENT_BUDGET",
-                command=command,
-            ) from None
+    def _budget_spent(self, command: str) -> MobiforceLimitExceeded:
+        return MobiforceLimitExceeded(
+            f"{command}: client-side budget of {self._per_minute} requests/minute spent",
+            code="CLIENT_BUDGET",
+            command=command,
+        )
 
 
 # --- parsing helpers ----------------------------------------------------------------------------

@@ -28,7 +28,6 @@ Every call goes through :meth:`MovizorClient._request`, which is where the polic
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, time
@@ -456,17 +455,12 @@ class MovizorClient(VendorClient):
             logger.info("movizor %s: error %s %s", function, error.code, error.vendor_text)
         return error
 
-    async def _acquire_budget(self, function: str) -> None:
-        try:
-            async with asyncio.timeout(self._max_rate_wait):
-                await self._limiter.acquire()
-        except TimeoutError:
-            logger.warning("movizor %s: client-side hourly budget spent", function)
-            raise MovizorLimitExceeded(
-                f"{function}: client-side budget of {self._hourly_limit} requests/hour spent",
-                code="CLIENT_BUDGET",
-                function=function,
-            ) from None
+    def _budget_spent(self, function: str) -> MovizorLimitExceeded:
+        return MovizorLimitExceeded(
+            f"{function}: client-side budget of {self._hourly_limit} requests/hour spent",
+            code="CLIENT_BUDGET",
+            function=function,
+        )
 
 
 # --- parsing helpers ----------------------------------------------------------------------------

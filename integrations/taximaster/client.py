@@ -502,17 +502,12 @@ class TaxiMasterClient(VendorClient):
             logger.info("taximaster %s: code %s %s", request, envelope.code, envelope.descr)
         return error
 
-    async def _acquire_budget(self, request: str) -> None:
-        try:
-            async with asyncio.timeout(self._max_rate_wait):
-                await self._limiter.acquire()
-        except TimeoutError:
-            logger.warning("taximaster %s: client-side request budget spent", request)
-            raise TaxiMasterRateLimited(
-                f"{request}: client-side budget of {self._rps} requests/s spent",
-                code="CLIENT_BUDGET",
-                request=request,
-            ) from None
+    def _budget_spent(self, request: str) -> TaxiMasterRateLimited:
+        return TaxiMasterRateLimited(
+            f"{request}: client-side budget of {self._rps} requests/s spent",
+            code="CLIENT_BUDGET",
+            request=request,
+        )
 
 
 # --- parsing helpers ------------------------------------------------------------------------------
