@@ -187,24 +187,35 @@ async def place_picked(
     timezone: ZoneInfo,
     settings: Settings,
 ) -> None:
-    data = await state.get_data()
-    picked = _picked(data, callback_data)
+    taken = await _take_pick(callback, callback_data, state)
+    if taken is None:
+        return
+    message, address = taken
+    if address.kind == AddressKind.STREET and not address.house:
+        await ask_house(message, state, address.street, taximaster, callback.from_user)
+        return
+    await address_chosen(
+        message, state, address.text, taximaster, timezone, settings, callback.from_user
+    )
+
+
+async def _take_pick(
+    callback: CallbackQuery, callback_data: TaxiCb, state: FSMContext
+) -> tuple[Message, Address] | None:
+    """The address a street/place/house button picked, shown as picked in its message; None
+    (answered) for a stale button."""
+    picked = _picked(await state.get_data(), callback_data)
     if picked is None:
         await callback.answer(_("error.button_expired"), show_alert=True)
-        return
+        return None
     await callback.answer()
     if not isinstance(callback.message, Message):
-        return
+        return None
     address = Address.model_validate(picked)
     await callback.message.edit_text(
         _("taximaster.taxi.picked").format(place=q(address.text)), reply_markup=None
     )
-    if address.kind == AddressKind.STREET and not address.house:
-        await ask_house(callback.message, state, address.street, taximaster, callback.from_user)
-        return
-    await address_chosen(
-        callback.message, state, address.text, taximaster, timezone, settings, callback.from_user
-    )
+    return callback.message, address
 
 
 def _picked(data: dict[str, Any], callback_data: TaxiCb) -> dict[str, Any] | None:
@@ -285,25 +296,11 @@ async def house_picked(
     timezone: ZoneInfo,
     settings: Settings,
 ) -> None:
-    data = await state.get_data()
-    picked = _picked(data, callback_data)
-    if picked is None:
-        await callback.answer(_("error.button_expired"), show_alert=True)
-        return
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        address = Address.model_validate(picked)
-        await callback.message.edit_text(
-            _("taximaster.taxi.picked").format(place=q(address.text)), reply_markup=None
-        )
+    taken = await _take_pick(callback, callback_data, state)
+    if taken is not None:
+        message, address = taken
         await address_chosen(
-            callback.message,
-            state,
-            address.text,
-            taximaster,
-            timezone,
-            settings,
-            callback.from_user,
+            message, state, address.text, taximaster, timezone, settings, callback.from_user
         )
 
 
