@@ -26,9 +26,15 @@ class IntegrationError(Exception):
         code: str | int | None = None,
         user_message: str | None = None,
         user_message_en: str | None = None,
+        vendor_text: str = "",
+        retryable: bool = False,
     ) -> None:
         self.code = code
         self.detail = detail
+        # The vendor's own words for the error, and whether repeating a READ is safe and may help
+        # (network errors, timeouts, 5xx, garbled answers); the clients retry nothing else.
+        self.vendor_text = vendor_text
+        self.retryable = retryable
         self.user_message = user_message or self.default_message
         self.user_message_en = user_message_en or self.default_message_en
         super().__init__(f"{self.integration}: code={code!r} {detail}".strip())

@@ -47,7 +47,7 @@ def shared_tls_context() -> ssl.SSLContext:
 def transient(exc: BaseException) -> bool:
     """An upstream failure where repeating a READ is safe and may help (each service's error
     says so in ``retryable``: timeouts, 5xx, answers that are not the documented format)."""
-    return isinstance(exc, IntegrationError) and getattr(exc, "retryable", False) is True
+    return isinstance(exc, IntegrationError) and exc.retryable
 
 
 @dataclass

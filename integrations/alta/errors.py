@@ -54,11 +54,14 @@ class AltaError(IntegrationError):
         retryable: bool = False,
     ) -> None:
         super().__init__(
-            detail, code=code, user_message=user_message, user_message_en=user_message_en
+            detail,
+            code=code,
+            user_message=user_message,
+            user_message_en=user_message_en,
+            vendor_text=vendor_text,
+            retryable=retryable,
         )
         self.action = action
-        self.vendor_text = vendor_text
-        self.retryable = retryable
 
 
 class AltaUnavailable(AltaError, UpstreamUnavailable):

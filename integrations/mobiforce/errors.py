@@ -56,12 +56,15 @@ class MobiforceError(IntegrationError):
         retryable: bool = False,
     ) -> None:
         super().__init__(
-            detail, code=code, user_message=user_message, user_message_en=user_message_en
+            detail,
+            code=code,
+            user_message=user_message,
+            user_message_en=user_message_en,
+            vendor_text=vendor_text,
+            retryable=retryable,
         )
         self.command = command
         self.http_status = http_status
-        self.vendor_text = vendor_text
-        self.retryable = retryable
 
 
 class MobiforceUnavailable(MobiforceError, UpstreamUnavailable):

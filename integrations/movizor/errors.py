@@ -48,11 +48,14 @@ class MovizorError(IntegrationError):
         retryable: bool = False,
     ) -> None:
         super().__init__(
-            detail, code=code, user_message=user_message, user_message_en=user_message_en
+            detail,
+            code=code,
+            user_message=user_message,
+            user_message_en=user_message_en,
+            vendor_text=vendor_text,
+            retryable=retryable,
         )
         self.function = function
-        self.vendor_text = vendor_text
-        self.retryable = retryable
 
 
 # --- transport-level failures (also catchable as the shared integration errors) ----------------

@@ -49,12 +49,15 @@ class TaxiMasterError(IntegrationError):
         retryable: bool = False,
     ) -> None:
         super().__init__(
-            detail, code=code, user_message=user_message, user_message_en=user_message_en
+            detail,
+            code=code,
+            user_message=user_message,
+            user_message_en=user_message_en,
+            vendor_text=vendor_text,
+            retryable=retryable,
         )
         self.request = request
-        self.vendor_text = vendor_text
         self.param = param
-        self.retryable = retryable
 
 
 # --- below the API --------------------------------------------------------------------------
