@@ -18,6 +18,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.money import money
 from bot.texts import clip, format_time
 from handlers.taximaster.callbacks import CrewMapCb, OrderCb
 from integrations.taximaster.models import (
@@ -55,10 +56,6 @@ def state_words(state_kind: str) -> str:
     key = f"taximaster.state.{state_kind}"
     text = _(key)
     return q(state_kind or "?") if text == key else text
-
-
-def money(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
 def km(value: float) -> str:
@@ -159,7 +156,9 @@ def render_cost(
         lines.append(_("taximaster.cost.no_dest"))
     for line in cost.info:
         if line.comment or line.sum:
-            lines.append(_("taximaster.cost.line").format(comment=q(line.comment), sum=q(line.sum)))
+            lines.append(
+                _("taximaster.cost.line").format(comment=q(line.comment), sum=q(money(line.sum)))
+            )
     return lines
 
 
@@ -264,5 +263,9 @@ def priced(item: PricedItem) -> str:
     if item.sum:
         parts.append(_("taximaster.tariffs.sum").format(sum=money(item.sum)))
     if item.percent:
-        parts.append(_("taximaster.tariffs.percent").format(percent=money(item.percent)))
+        parts.append(_("taximaster.tariffs.percent").format(percent=percent(item.percent)))
     return " + ".join(parts) or "—"
+
+
+def percent(value: float) -> str:
+    return f"{value:g}"

@@ -4,6 +4,7 @@ card followed by a group through the real watcher, bad input, upstream errors an
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -112,8 +113,11 @@ async def test_order_bad_id_unknown_id_and_a_finished_order(harness, sim):
 async def test_taxi_cost_prices_a_trip_and_refuses_a_bad_route_without_a_call(harness, sim):
     h = harness
     reply = await h.say(ADMIN, "/taxi_cost улица Малышева, 51 — Аэропорт Кольцово")
-    body = text(reply)
+    body = text(reply).replace("\u00a0", " ")
     assert "Цена:" in body and "км по городу" in body and "км за городом" in body
+    # Money as on every screen (bot.money): «1 234,56 ₽», the boarding line included.
+    assert re.search(r"Цена: \d{1,3}(?: \d{3})*,\d\d ₽", body), body
+    assert "Посадка: 99,00 ₽" in body
     assert sim.calls_of("analyze_route") == 1 and sim.calls_of("calc_order_cost") == 1
     before = len(sim.requests)
     reply = await h.say(ADMIN, "/taxi_cost просто вокзал")
@@ -132,7 +136,8 @@ async def test_crews_with_a_map_point_on_request_and_tariffs(harness, sim):
         ADMIN, lambda m: bool(m.get("location")), after_message_id=reply["message_id"]
     )
     tariffs = await h.say(ADMIN, "/tariffs")
-    body = text(tariffs)
+    body = text(tariffs).replace("\u00a0", " ")
+    assert "Детское кресло: 100,00 ₽" in body
     assert "Тарифы" in body and "⭐" in body and "Услуги" in body and "Скидки" in body
 
 
