@@ -39,17 +39,22 @@ ConfirmAction = Callable[..., Awaitable[str]]
 class ConfirmSpec:
     handler: CallableObject
     rule: str  # the access rule (bot/policy.py) the presser must satisfy when pressing
+    # The .po key of what Cancel says (default «Отменено»), for a question where "cancelled"
+    # would be untrue: declining to repeat an order that may exist cancels nothing.
+    cancelled: str = "confirm.cancelled"
 
 
 ACTIONS: dict[str, ConfirmSpec] = {}
 
 
-def on_confirm(action: str, *, rule: str) -> Callable[[ConfirmAction], ConfirmAction]:
+def on_confirm(
+    action: str, *, rule: str, cancelled: str = "confirm.cancelled"
+) -> Callable[[ConfirmAction], ConfirmAction]:
     if rule not in RULES:
         raise KeyError(f"no access rule {rule!r} in bot/policy.py")
 
     def decorate(fn: ConfirmAction) -> ConfirmAction:
-        ACTIONS[action] = ConfirmSpec(CallableObject(fn), rule)
+        ACTIONS[action] = ConfirmSpec(CallableObject(fn), rule, cancelled)
         return fn
 
     return decorate

@@ -48,7 +48,7 @@ async def confirmation_pressed(
         data.update(repos=repos, user=user)
         result = await ACTIONS[claimed.action].handler.call(callback, claimed, **data)
     else:
-        result = _("confirm.cancelled")
+        result = _(ACTIONS[claimed.action].cancelled)
     if isinstance(callback.message, Message):
         await callback.message.edit_text(result, reply_markup=None)
     await callback.answer()

@@ -19,7 +19,7 @@ from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import SubscriptionsRepo
-from storage.taximaster import TaxiMasterOrdersRepo
+from storage.taximaster import TaxiMasterCreatesRepo
 from storage.users import UsersRepo
 
 
@@ -40,7 +40,7 @@ class Repos:
     live_follows: LiveFollowsRepo
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
-    taximaster: TaxiMasterOrdersRepo
+    taximaster: TaxiMasterCreatesRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -58,5 +58,5 @@ class Repos:
             live_follows=LiveFollowsRepo(db),
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
-            taximaster=TaxiMasterOrdersRepo(db),
+            taximaster=TaxiMasterCreatesRepo(db),
         )

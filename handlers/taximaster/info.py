@@ -15,13 +15,13 @@ from bot.i18n import PoI18n
 from bot.texts import TELEGRAM_TEXT_LIMIT, answer_lines, answer_usage, split_lines
 from handlers.taximaster.callbacks import CrewMapCb
 from handlers.taximaster.parsing import split_route
+from handlers.taximaster.pricing import default_tariff, price_lines
 from handlers.taximaster.render import (
     crews_keyboard,
     q,
     render_crews,
     render_tariffs,
 )
-from handlers.taximaster.taxi_wizard import price_lines
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.errors import TaxiMasterCoordsNotFound, TaxiMasterError
 from storage.db import utcnow
@@ -95,7 +95,8 @@ async def tariffs(message: Message, taximaster: TaxiMasterClient, settings: Sett
     tariff_list = await taximaster.get_tariffs_list()
     services = await taximaster.get_services_list()
     discounts = await taximaster.get_discounts_list()
-    default = settings.taximaster_tariff_id
-    if default is None and tariff_list:
-        default = tariff_list[0].id
-    await answer_lines(message, render_tariffs(tariff_list, services, discounts, default))
+    default = default_tariff(tariff_list, settings)
+    await answer_lines(
+        message,
+        render_tariffs(tariff_list, services, discounts, default.id if default else None),
+    )

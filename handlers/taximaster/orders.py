@@ -133,37 +133,48 @@ async def watch_in_chat(repos: Repos, card: Message, order_id: int, user_id: int
 
 
 async def start_watching(
-    anchor: Message,
-    order_id: int,
-    repos: Repos,
     bot: Bot,
+    repos: Repos,
     tz: ZoneInfo,
     *,
-    user_id: int,
+    chat_id: int,
     thread: int,
-    source: str,
-    dest: str,
-    source_time: datetime,
+    user_id: int,
+    order_id: int,
+    order: Mapping[str, Any],
 ) -> None:
-    """An order the bot just created: watched from ``new_order`` on, its card in this chat."""
+    """An order the bot created (or found after a lost answer): watched from ``new_order`` on,
+    its card in this chat. ``order`` holds what was sent: phone, source, dest, source_time."""
     key = str(order_id)
     known = (await repos.snapshots.get(SOURCE, [key])).get(key)
-    extras = {"source": source, "dest": dest, "source_time": source_time.isoformat()}
+    source_time = datetime.fromisoformat(str(order["source_time"]))
+    extras = {
+        "phone": str(order.get("phone") or ""),
+        "source": str(order.get("source") or ""),
+        "dest": str(order.get("dest") or ""),
+        "source_time": source_time.isoformat(),
+    }
     if known is None:
-        snapshot = initial_snapshot(order_id, source=source, dest=dest, source_time=source_time)
+        snapshot = initial_snapshot(
+            order_id,
+            phone=extras["phone"],
+            source=extras["source"],
+            dest=extras["dest"],
+            source_time=source_time,
+        )
         await repos.snapshots.put(SOURCE, key, snapshot)
         state = OrderState(order_id=order_id, state_kind=OrderStateKind.NEW_ORDER.value)
     else:
         state = OrderState.model_validate({**known, "order_id": order_id})
         extras.update({k: v for k, v in known.items() if k in extras and v})
-    await repos.subscriptions.add(anchor.chat.id, thread, "all", subject_key(order_id), by=user_id)
+    await repos.subscriptions.add(chat_id, thread, "all", subject_key(order_id), by=user_id)
     card = await bot.send_message(
-        anchor.chat.id,
+        chat_id,
         render_order_card(OrderView(state=state, extras=extras), tz),
         message_thread_id=thread or None,
         reply_markup=refresh_keyboard(order_id),
     )
-    await repos.alert_state.set_card(anchor.chat.id, thread, subject_key(order_id), card.message_id)
+    await repos.alert_state.set_card(chat_id, thread, subject_key(order_id), card.message_id)
 
 
 async def refresh_pressed(

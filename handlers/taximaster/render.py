@@ -26,11 +26,11 @@ from integrations.taximaster.models import (
     CrewCoords,
     CrewStateKind,
     DriverInfo,
-    NamedItem,
     OrderCost,
     OrderState,
     PricedItem,
     RouteAnalysis,
+    Tariff,
 )
 
 MAX_TEXT = 120  # an upstream string on one line of a card
@@ -233,7 +233,7 @@ def crews_keyboard(crews: Sequence[CrewCoords]) -> InlineKeyboardMarkup | None:
 
 
 def render_tariffs(
-    tariffs: Sequence[NamedItem],
+    tariffs: Sequence[Tariff],
     services: Sequence[PricedItem],
     discounts: Sequence[PricedItem],
     default_id: int | None,
@@ -242,7 +242,12 @@ def render_tariffs(
     if not tariffs:
         lines.append(_("taximaster.tariffs.empty"))
     for tariff in tariffs:
-        key = "taximaster.tariffs.default" if tariff.id == default_id else "taximaster.tariffs.line"
+        if not tariff.active:
+            key = "taximaster.tariffs.inactive"
+        elif tariff.id == default_id:
+            key = "taximaster.tariffs.default"
+        else:
+            key = "taximaster.tariffs.line"
         lines.append(_(key).format(name=q(tariff.name), id=tariff.id))
     for title_key, items in (
         ("taximaster.tariffs.services", services),

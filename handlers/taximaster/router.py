@@ -6,9 +6,11 @@ from aiogram import F, Router
 from aiogram.filters import Command
 
 from bot.policy import rule
-from handlers.taximaster.callbacks import CrewMapCb, OrderCb, TaxiCb
+from handlers.taximaster.callbacks import CrewMapCb, OrderCb, PendingCb, TaxiCb
 from handlers.taximaster.info import crew_map_pressed, crews, tariffs, taxi_cost
+from handlers.taximaster.ordering import order_confirmed, repeat_confirmed
 from handlers.taximaster.orders import order, refresh_pressed
+from handlers.taximaster.pending import check_pressed, repeat_pressed, self_pressed
 from handlers.taximaster.taxi_wizard import (
     TaxiFlow,
     group_pressed,
@@ -24,8 +26,11 @@ from handlers.taximaster.taxi_wizard import (
     when_typed,
 )
 
-# The /taxi wizard's steps and buttons need what /taxi needs.
+# The /taxi wizard's steps and buttons need what /taxi needs; so do the buttons of an order
+# whose create is unknown (check, I'll check, order again).
 TAXI = rule("taxi")
+# The confirmations' actions (bot.confirm registry), registered on import
+CONFIRM_ACTIONS = (order_confirmed, repeat_confirmed)
 
 
 def make_router() -> Router:
@@ -53,6 +58,11 @@ def make_router() -> Router:
         group_pressed, TaxiFlow.group, TaxiCb.filter(F.action == "group"), flags=TAXI
     )
     router.callback_query.register(stale_wizard_button, TaxiCb.filter(), flags=TAXI)
+    router.callback_query.register(check_pressed, PendingCb.filter(F.action == "check"), flags=TAXI)
+    router.callback_query.register(self_pressed, PendingCb.filter(F.action == "self"), flags=TAXI)
+    router.callback_query.register(
+        repeat_pressed, PendingCb.filter(F.action == "repeat"), flags=TAXI
+    )
 
     router.message.register(order, Command("order"), flags=rule("order"))
     router.callback_query.register(

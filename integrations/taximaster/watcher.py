@@ -59,6 +59,7 @@ _PASSTHROUGH_FIELDS = ("source", "dest", "source_time")
 def initial_snapshot(
     order_id: int,
     *,
+    phone: str = "",
     source: str = "",
     dest: str = "",
     source_time: datetime | None = None,
@@ -69,6 +70,7 @@ def initial_snapshot(
     every later state is announced."""
     snapshot: Snapshot = {"order_id": order_id, "state_kind": OrderStateKind.NEW_ORDER.value}
     extras: dict[str, Any] = {
+        "phone": phone,
         "source": source,
         "dest": dest,
         "source_time": source_time.isoformat() if source_time else "",

@@ -190,3 +190,22 @@ async def test_a_rejected_secret_locks_calls_until_resume(tmp_path):
             assert "Тарифы" in text(reply)
     finally:
         await sim.stop()
+
+
+async def test_a_switched_off_tariff_is_never_priced_with_nor_the_default(tmp_path):
+    """A real server's wire (public shape, Windows-1251): the first tariff is switched off."""
+    sim = TaxiMasterSimulator(SECRET, wire="public", charset="windows-1251")
+    sim.deactivate_tariff(1)  # «Эконом»
+    await sim.start()
+    settings = {"taximaster_base_url": sim.base_url, "taximaster_secret": SECRET}
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+            await h.app.scheduler.set_paused("taximaster", True, by=ADMIN)
+            reply = await h.say(ADMIN, "/taxi_cost улица Малышева, 51 — Аэропорт Кольцово")
+            assert "тариф «Комфорт»" in text(reply) and "Эконом" not in text(reply)
+            priced = [r for r in sim.requests if r.name == "calc_order_cost"]
+            assert [r.params["tariff_id"] for r in priced] == ["2"]
+            tariffs = text(await h.say(ADMIN, "/tariffs"))
+            assert "Эконом (№1) — выключен" in tariffs and "Комфорт (№2) ⭐" in tariffs
+    finally:
+        await sim.stop()

@@ -41,7 +41,7 @@ def button_labels(message: dict) -> list[str]:
 
 @pytest.fixture
 async def sim():
-    simulator = TaxiMasterSimulator(SECRET, duplicate_reveals_order_id=True)
+    simulator = TaxiMasterSimulator(SECRET)
     await simulator.start()
     yield simulator
     await simulator.stop()
@@ -174,48 +174,3 @@ async def test_taxi_wizard_in_a_group_under_privacy_mode(harness, sim):
         return any(s.filter == wanted for s in subs)
 
     await eventually(group_follows_the_order)
-
-
-async def test_a_lost_answer_then_retry_makes_one_order(harness, sim):
-    """create_order is handled but every answer is lost: «🔁 Повторить» re-sends the same
-    order; TMWeb says it exists (naming it) and the bot watches that one: one order."""
-    h = harness
-    summary = await order_through_wizard(h, sim, ADMIN)
-    sim.fail_next("create_order", "drop_after", times=3)  # the client's send + 2 re-sends
-    h.press(ADMIN, summary, "Заказать")
-    retry = await h.emu.wait_for_message(
-        ADMIN, has_button("Повторить"), after_message_id=summary["message_id"], timeout=15
-    )
-    assert len(sim.orders) == 1
-    h.press(ADMIN, retry, "Повторить")
-    await h.emu.wait_for_message(
-        ADMIN, has_text("Заказ №"), after_message_id=retry["message_id"], timeout=10
-    )
-    await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "уже принят" in c.params.get("text", ""),
-        start=0,
-    )
-    assert len(sim.orders) == 1
-    snapshots = await h.app.repos.snapshots.get("taximaster")
-    assert list(snapshots) == [str(sim.orders[0].id)]
-
-
-async def test_a_network_error_then_retry_after_a_restart_orders_once(harness, sim):
-    """Nothing reaches TMWeb at first; the retry, pressed after a restart, creates the order;
-    pressing an old retry again (recorded key) orders nothing more."""
-    h = harness
-    summary = await order_through_wizard(h, sim, ADMIN)
-    sim.fail_next("create_order", "drop", times=3)
-    h.press(ADMIN, summary, "Заказать")
-    retry = await h.emu.wait_for_message(
-        ADMIN, has_button("Повторить"), after_message_id=summary["message_id"], timeout=15
-    )
-    assert len(sim.orders) == 0
-    await h.stop_bot()
-    await h.start_bot()
-    await h.app.scheduler.set_paused("taximaster", True, by=ADMIN)
-    h.press(ADMIN, retry, "Повторить")
-    await h.emu.wait_for_message(
-        ADMIN, has_text("Заказ №"), after_message_id=retry["message_id"], timeout=10
-    )
-    assert len(sim.orders) == 1 and sim.calls_of("create_order") == 4

@@ -11,9 +11,7 @@ DEMO_SECRET = "demo-taximaster-secret"
 
 
 async def demo(speed: float) -> DemoBackend:
-    sim = TaxiMasterSimulator(
-        DEMO_SECRET, speed=speed, seed_demo=True, duplicate_reveals_order_id=True
-    )
+    sim = TaxiMasterSimulator(DEMO_SECRET, speed=speed, seed_demo=True)
     base_url = await sim.start()
     settings = {
         "taximaster_base_url": base_url,
