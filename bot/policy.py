@@ -157,6 +157,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.alta_wagons_page": Rule(V, service="alta"),
     "button.taximaster_order_refresh": Rule(V, service="taximaster"),
     "button.taximaster_crew_map": Rule(V, service="taximaster"),
+    "button.taximaster_crews_page": Rule(V, service="taximaster"),
 }
 
 RULES: Final[dict[str, Rule]] = {**COMMANDS, **SUBCOMMANDS, **ACTIONS}

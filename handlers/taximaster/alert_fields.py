@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 
 from bot.alerts.fields import as_text, as_time, register_field
+from handlers.taximaster.render import shown_phone
 from integrations.base import FieldValue
 
 
@@ -18,6 +19,11 @@ def state_in_words(value: FieldValue, tz: ZoneInfo) -> str:
     return code if text == key else text
 
 
+def phone_in_words(value: FieldValue, tz: ZoneInfo) -> str:
+    """A phone as every screen writes it (+7 912 345-67-89)."""
+    return shown_phone(str(value))
+
+
 def reason_in_words(value: FieldValue, tz: ZoneInfo) -> str:
     code = str(value)
     key = f"taximaster.reason.{code}"
@@ -25,19 +31,24 @@ def reason_in_words(value: FieldValue, tz: ZoneInfo) -> str:
     return code if text == key else text
 
 
+# car_* / driver_name / crew_code: fields of alerts queued by an older version
 for _key in (
+    "crew",
     "car_mark",
     "car_model",
     "car_color",
     "car_plate",
     "driver_name",
-    "driver_phone",
     "crew_code",
     "source",
     "dest",
     "state_id",
 ):
     register_field(_key, as_text, source="taximaster", label_key=f"taximaster.field.{_key}")
+register_field("phone", phone_in_words, source="taximaster", label_key="taximaster.field.phone")
+register_field(
+    "driver_phone", phone_in_words, source="taximaster", label_key="taximaster.field.driver_phone"
+)
 register_field("state", state_in_words, source="taximaster", label_key="taximaster.field.state")
 register_field(
     "source_time", as_time, source="taximaster", label_key="taximaster.field.source_time"

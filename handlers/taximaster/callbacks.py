@@ -28,6 +28,12 @@ class CrewMapCb(CallbackData, prefix="txc"):
     crew_id: int
 
 
+class CrewsPageCb(CallbackData, prefix="txl"):
+    """/crews: another page of the list."""
+
+    page: int
+
+
 class PendingCb(CallbackData, prefix="txp"):
     """The buttons under "is the order created?": ``check`` (look it up), ``self`` (the
     person checks), ``repeat`` (order again, after a warning). ``create`` names the row."""

@@ -22,6 +22,7 @@ from handlers.taximaster.callbacks import OrderCb
 from handlers.taximaster.parsing import parse_order_id, topic_of
 from handlers.taximaster.render import OrderView, refresh_keyboard, render_order_card
 from integrations.taximaster.client import TaxiMasterClient
+from integrations.taximaster.crews import CrewIdentity
 from integrations.taximaster.errors import TaxiMasterError
 from integrations.taximaster.models import OrderState, OrderStateKind
 from integrations.taximaster.watcher import SOURCE, initial_snapshot, snapshot_from_state
@@ -37,44 +38,38 @@ def subject_key(order_id: int) -> str:
 
 
 async def load_view(
-    taximaster: TaxiMasterClient, order_id: int, extras: Mapping[str, Any] | None = None
+    taximaster: TaxiMasterClient, order_id: int, known: Mapping[str, Any] | None = None
 ) -> OrderView:
-    """The order's state, then its car, driver and crew position when it has a crew (the
-    details are best effort: a card without the car is better than no card)."""
+    """The order's state, then its crew (call sign, car, driver) and the crew's position. The
+    crew the bot already named for this order keeps its name; the details are best effort (a
+    card without the car is better than no card)."""
     state = await taximaster.get_order_state(order_id)
-    view = OrderView(state=state, extras=dict(extras or {}))
-    try:
-        if state.car_id:
-            view.car = await taximaster.get_car_info(state.car_id)
-            view.crew_code = view.car.code
-        if state.driver_id:
-            view.driver = await taximaster.get_driver_info(state.driver_id)
-        if state.crew_id and not state.is_final:
-            rows = await taximaster.get_crews_coords(state.crew_id)
-            view.coords = next((r for r in rows if r.crew_id == state.crew_id), None)
-            if view.coords is not None and view.coords.crew_code:
-                view.crew_code = view.coords.crew_code
-    except TaxiMasterError as exc:
-        log.info("order %s: crew details not shown: %s", order_id, exc.detail)
+    extras = snapshot_from_state(state, known)
+    view = OrderView(state=state, extras=extras)
+    if state.crew_id:
+        named = CrewIdentity.from_dict((known or {}).get("crew") or {})
+        if named is not None and named.crew_id == state.crew_id:
+            view.crew = named
+        else:
+            view.crew = await taximaster.crews.identity(
+                state.crew_id, driver_id=state.driver_id, car_id=state.car_id
+            )
+        if not state.is_final:
+            try:
+                rows = await taximaster.get_crews_coords(state.crew_id)
+                view.coords = next((r for r in rows if r.crew_id == state.crew_id), None)
+            except TaxiMasterError as exc:
+                log.info("order %s: crew position not shown: %s", order_id, exc.detail)
     return view
 
 
-def watcher_details(view: OrderView) -> dict[str, Any]:
-    """What the watcher keeps of a crew (integrations.taximaster.watcher), so it does not ask
-    for the car and driver again."""
-    details: dict[str, Any] = {}
-    if view.car is not None:
-        details["car"] = {
-            "mark": view.car.mark,
-            "model": view.car.model or view.car.name,
-            "color": view.car.color,
-            "plate": view.car.gos_number,
-        }
-    if view.driver is not None:
-        details["driver"] = {"name": view.driver.name, "phone": view.driver.mobile_phone}
-    if view.crew_code:
-        details["crew_code"] = view.crew_code
-    return details
+def watched_snapshot(view: OrderView) -> dict[str, Any]:
+    """What the watcher starts from for an order a chat asked about: the state shown, and the
+    crew as named on the card (so its call sign never changes while the crew does not)."""
+    snapshot = dict(view.extras)
+    if view.crew is not None:
+        snapshot["crew"] = view.crew.to_dict()
+    return snapshot
 
 
 async def order(
@@ -119,9 +114,7 @@ async def send_order_card(
     if view.state.is_final:
         return  # nothing will change any more: no watch
     if known is None:
-        await repos.snapshots.put(
-            SOURCE, str(order_id), snapshot_from_state(view.state, watcher_details(view))
-        )
+        await repos.snapshots.put(SOURCE, str(order_id), watched_snapshot(view))
     await watch_in_chat(repos, card, order_id, user_id)
 
 

@@ -6,8 +6,14 @@ from aiogram import F, Router
 from aiogram.filters import Command
 
 from bot.policy import rule
-from handlers.taximaster.callbacks import CrewMapCb, OrderCb, PendingCb, TaxiCb
-from handlers.taximaster.info import crew_map_pressed, crews, tariffs, taxi_cost
+from handlers.taximaster.callbacks import CrewMapCb, CrewsPageCb, OrderCb, PendingCb, TaxiCb
+from handlers.taximaster.info import (
+    crew_map_pressed,
+    crews,
+    crews_page_pressed,
+    tariffs,
+    taxi_cost,
+)
 from handlers.taximaster.ordering import order_confirmed, repeat_confirmed
 from handlers.taximaster.orders import order, refresh_pressed
 from handlers.taximaster.pending import check_pressed, repeat_pressed, self_pressed
@@ -74,6 +80,9 @@ def make_router() -> Router:
     router.message.register(crews, Command("crews"), flags=rule("crews"))
     router.callback_query.register(
         crew_map_pressed, CrewMapCb.filter(), flags=rule("button.taximaster_crew_map")
+    )
+    router.callback_query.register(
+        crews_page_pressed, CrewsPageCb.filter(), flags=rule("button.taximaster_crews_page")
     )
     router.message.register(tariffs, Command("tariffs"), flags=rule("tariffs"))
     return router

@@ -44,7 +44,12 @@ class TaxiMasterRuntime:
         self.ctx = ctx
         self.repos = ctx.repos
         self.client = client_for(ctx.settings)
-        self.watcher = TaxiMasterWatcher(self.client, self._snapshots)
+        self.watcher = TaxiMasterWatcher(
+            self.client,
+            self._snapshots,
+            poll_seconds=ctx.settings.taximaster_poll_seconds,
+            max_calls=ctx.settings.taximaster_max_calls_per_cycle,
+        )
         self.poll_seconds = ctx.settings.taximaster_poll_seconds
         self._reconcile: asyncio.Task[None] | None = None
 

@@ -42,6 +42,7 @@ from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from integrations.http import ClientStats, VendorClient
+from integrations.taximaster.crews import CrewDirectory
 from integrations.taximaster.errors import (
     TaxiMasterAccessDenied,
     TaxiMasterAddressesNotFound,
@@ -133,6 +134,8 @@ class TaxiMasterClient(VendorClient):
         super().__init__(secret=self._secret, retries=retries, backoff=backoff)
         # get_current_orders: None until the server was asked; then whether it has it
         self.current_orders_supported: bool | None = None
+        # Who each crew is (call sign, car, driver), read once and kept a while
+        self.crews = CrewDirectory(self)
         headers = {"User-Agent": "logibot-taximaster/1", "Accept": "application/json"}
         if user_id is not None:
             headers["X-User-Id"] = str(user_id)

@@ -45,6 +45,9 @@ async def harness(tmp_path, sim, caplog):
 
 
 async def cycle(h) -> None:
+    """One watcher cycle now, every order due (the simulator's time runs ahead of the wall
+    clock the watcher's schedule keeps)."""
+    h.app.services["taximaster"].watcher.schedule.all_due()
     await h.app.scheduler.runners["taximaster"]._cycle_once()
 
 
@@ -58,7 +61,7 @@ async def test_order_card_in_a_group_then_the_car_at_the_door_reaches_it(harness
 
     card = await h.say(ADMIN, f"/order {order_id}", chat_id=GROUP, expect=has_text("Заказ №"))
     body = text(card)
-    assert "машина назначена" in body and "Машина:" in body and "Водитель:" in body
+    assert "машина назначена" in body and "Экипаж:" in body and "Водитель:" in body
     assert "🗺" in body and "yandex.ru/maps" in str(card.get("entities"))  # last position
     assert any(m.get("location") for m in h.emu.messages(GROUP))  # ... and as a map point
     assert "🔄 Обновить" in button_labels(card)
@@ -130,10 +133,21 @@ async def test_taxi_cost_prices_a_trip_and_refuses_a_bad_route_without_a_call(ha
 async def test_crews_with_a_map_point_on_request_and_tariffs(harness, sim):
     h = harness
     reply = await h.say(ADMIN, "/crews", expect=has_button("📍"))
-    assert "Экипажи на линии: 12" in text(reply) and "Свободны" in text(reply)
-    h.press(ADMIN, reply, "📍")
-    await h.emu.wait_for_message(
+    body = text(reply)
+    assert "Экипажи на линии: 12" in body and "Свободны" in body and "(стр. 1 из 2)" in body
+    # Each crew by its one identity: call sign · car (make, colour, plate) · driver.
+    assert "• 011 · Kia Rio, белый, А123ВС196 · Иванов Сергей Петрович" in body
+    h.press(ADMIN, reply, "📍 011")
+    point = await h.emu.wait_for_message(
         ADMIN, lambda m: bool(m.get("location")), after_message_id=reply["message_id"]
+    )
+    caption = await h.emu.wait_for_message(
+        ADMIN, has_text("Экипаж 011 · Kia Rio"), after_message_id=point["message_id"]
+    )
+    assert caption["reply_to_message"]["message_id"] == point["message_id"]
+    h.press(ADMIN, reply, "▶️")
+    await h.emu.wait_for_event(
+        lambda c: c.method == "editMessageText" and "(стр. 2 из 2)" in c.params["text"], start=0
     )
     tariffs = await h.say(ADMIN, "/tariffs")
     body = text(tariffs).replace("\u00a0", " ")

@@ -7,6 +7,7 @@ simulator's time, so nothing here waits on a clock.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -69,6 +70,9 @@ async def harness(tmp_path, sim, caplog):
 
 
 async def cycle(h) -> None:
+    """One watcher cycle now, every order due (the simulator's time runs ahead of the wall
+    clock the watcher's schedule keeps)."""
+    h.app.services["taximaster"].watcher.schedule.all_due()
     await h.app.scheduler.runners["taximaster"]._cycle_once()
 
 
@@ -132,7 +136,11 @@ async def test_taxi_wizard_orders_once_and_the_chat_follows_it_to_the_door(harne
     assigned = await h.emu.wait_for_message(
         ADMIN, has_text("Назначена машина"), after_message_id=card["message_id"]
     )
-    assert "Госномер" in text(assigned) and "Водитель" in text(assigned)
+    # The order's number, its passenger and its crew's one identity, in the alert and card.
+    body = text(assigned)
+    assert f"№{order.id}" in body and "Пассажир: +7 912 345-67-89" in body
+    crew = re.search(r"Экипаж: (\d{3}) · ([^·]+) · (.+)", body)
+    assert crew is not None, body
     edited = next(m for m in h.emu.messages(ADMIN) if m["message_id"] == card["message_id"])
     assert "Назначена машина" in text(edited)
 
@@ -149,7 +157,8 @@ async def test_taxi_wizard_orders_once_and_the_chat_follows_it_to_the_door(harne
         return "Поездка завершена" in text(msg)
 
     await eventually(finished_on_card)
-    assert await h.app.repos.snapshots.get("taximaster") == {}  # the watch ended
+    final = await h.app.repos.snapshots.get("taximaster")
+    assert final[str(order.id)]["state_kind"] == "finished"  # listed today, polled no more
     polls = sim.calls_of("get_order_state")
     await cycle(h)
     assert sim.calls_of("get_order_state") == polls  # none for a finished order

@@ -24,7 +24,11 @@ async def demo(speed: float) -> DemoBackend:
         area) sees them get a car and reach the door."""
         for seeded in sim.orders:
             snapshot = initial_snapshot(
-                seeded.id, source=seeded.source, dest=seeded.dest, source_time=seeded.source_time
+                seeded.id,
+                phone=seeded.phone,
+                source=seeded.source,
+                dest=seeded.dest,
+                source_time=seeded.source_time,
             )
             await repos.snapshots.put(SOURCE, str(seeded.id), snapshot)
 
