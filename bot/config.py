@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     taximaster_poll_seconds: int = Field(default=15, ge=5)
     taximaster_rps: float = Field(default=20.0, gt=0, le=1000)
     # At most this many requests a watcher cycle (state polls, crew names, positions)
-    taximaster_max_calls_per_cycle: int = Field(default=100, ge=2, le=10_000)
+    taximaster_max_calls_per_cycle: int = Field(default=150, ge=2, le=10_000)
 
     alta_base_url: str = "https://www.alta.ru/rail_tracking/api_v2.php"
     alta_login: str | None = None

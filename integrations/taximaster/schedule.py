@@ -9,16 +9,19 @@ state:
 state              polls  why
 =================  =====  ==================================================================
 new_order          1      waiting for a crew: the moment one is assigned matters
-  (prior order)    4      while the pickup is more than :data:`PRIOR_AHEAD` away
+  (prior order)    8      while the pickup is more than :data:`PRIOR_AHEAD` away
 driver_assigned    2      the car drives to the pickup: minutes
 car_at_place       1      the passenger boards any moment
-client_inside      4      a ride: tens of minutes; only its end is told
+client_inside      8      a ride: tens of minutes; only its end is told
 (other)            2      a state the dispatch service added
 =================  =====  ==================================================================
 
-An order whose state just changed is asked again after one period (things move together).
-The watcher asks the most overdue first, within its per-cycle cap; :meth:`Schedule.staleness`
-says how old the oldest order's state is.
+At the default 15 s that is every 15 s waiting for a crew and at the door, every 30 s on the
+way to it, every 2 minutes during the ride. The watcher asks first the orders most overdue for
+their own schedule (late by a share of their interval: a door-side order a period late goes
+before a ride a period late), within its per-cycle cap. :meth:`Schedule.staleness` says how old
+the oldest order's state is, :meth:`Schedule.lateness` how far behind its own schedule the worst
+order is.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ POLLS_BETWEEN: Final[dict[str, int]] = {
     OrderStateKind.NEW_ORDER: 1,
     OrderStateKind.DRIVER_ASSIGNED: 2,
     OrderStateKind.CAR_AT_PLACE: 1,
-    OrderStateKind.CLIENT_INSIDE: 4,
+    OrderStateKind.CLIENT_INSIDE: 8,
 }
 OTHER_STATE_POLLS: Final = 2
-PRIOR_POLLS: Final = 4
+PRIOR_POLLS: Final = 8
 PRIOR_AHEAD: Final = timedelta(minutes=20)
 
 
@@ -57,12 +60,13 @@ class Schedule:
     def __init__(self, poll: timedelta) -> None:
         self.poll = poll
         self._due: dict[str, datetime] = {}
+        self._every: dict[str, int] = {}  # polls between reads, by the order's state
         self._read: dict[str, datetime] = {}
         self._seen: dict[str, datetime] = {}
 
     def keep_only(self, ids: Collection[str], now: datetime) -> None:
         """Forget orders no longer watched; start the clock of new ones."""
-        for table in (self._due, self._read, self._seen):
+        for table in (self._due, self._every, self._read, self._seen):
             for gone in [key for key in table if key not in ids]:
                 del table[gone]
         for order_id in ids:
@@ -73,20 +77,22 @@ class Schedule:
         return due is None or due <= now
 
     def most_needed(self, ids: Iterable[str], now: datetime) -> list[str]:
-        """Due orders, never-read and most overdue first."""
+        """Due orders: never read first, then the most overdue for their own interval."""
         due = [order_id for order_id in ids if self.is_due(order_id, now)]
-        return sorted(due, key=lambda i: (self._due.get(i, self._seen.get(i, now)), i))
+
+        def need(order_id: str) -> tuple[float, str]:
+            if order_id not in self._read:
+                return (-float("inf"), order_id)
+            late = (now - self._due.get(order_id, now)) / self.poll
+            return (-late / self._every.get(order_id, 1), order_id)
+
+        return sorted(due, key=need)
 
     def was_read(
-        self,
-        order_id: str,
-        now: datetime,
-        state_kind: str,
-        source_time: datetime | None,
-        *,
-        changed: bool,
+        self, order_id: str, now: datetime, state_kind: str, source_time: datetime | None
     ) -> None:
-        polls = 1 if changed else polls_between(state_kind, source_time, now)
+        polls = polls_between(state_kind, source_time, now)
+        self._every[order_id] = polls
         self._read[order_id] = now
         # A little early rather than a cycle late: the next cycle starts about one period on.
         self._due[order_id] = now + self.poll * polls - self.poll / 2
@@ -99,7 +105,22 @@ class Schedule:
         simulated time runs ahead of the wall clock)."""
         self._due.clear()
 
-    def staleness(self, now: datetime) -> timedelta:
-        """How long ago the oldest-read watched order was read (or first seen, if never)."""
-        ages = [now - self._read.get(i, seen) for i, seen in self._seen.items()]
+    def staleness(self, now: datetime, *, every: int | None = None) -> timedelta:
+        """How long ago the oldest-read watched order was read (or first seen, if never);
+        ``every``: among orders asked about every that many polls only."""
+        ages = [
+            now - self._read.get(i, seen)
+            for i, seen in self._seen.items()
+            if every is None or self._every.get(i, 1) == every
+        ]
         return max(ages, default=timedelta(0))
+
+    def lateness(self, now: datetime) -> float:
+        """The worst order's age as a multiple of its own interval (1.0: on schedule)."""
+        return max(
+            (
+                (now - self._read.get(i, seen)) / (self.poll * self._every.get(i, 1))
+                for i, seen in self._seen.items()
+            ),
+            default=0.0,
+        )

@@ -64,9 +64,12 @@ STATE_KINDS: dict[str, str] = {
 }
 GENERIC_KIND = "taxi.state_changed"  # new_order again, or a state the dispatch service added
 _PASSTHROUGH_FIELDS = ("source", "dest", "source_time")
-DEFAULT_MAX_CALLS: Final = 100
+DEFAULT_MAX_CALLS: Final = 150
 # Kept out of the state reads for the one get_crews_coords of a cycle with crew alerts.
 COORDS_RESERVE: Final = 1
+# Kept out of the state reads for naming new crews (up to three calls a crew), so a busy
+# cycle's reads do not starve the changes they find.
+NAMING_SHARE: Final = 10  # a tenth of the cap, at least three calls
 
 
 def initial_snapshot(
@@ -194,11 +197,8 @@ class TaxiMasterWatcher:
                 result.alerts.append(_lost_alert(order_id, snapshot))
                 result.snapshots[order_id] = None
             elif isinstance(outcome, OrderState):
-                moved = _changed(snapshot, outcome)
-                self.schedule.was_read(
-                    order_id, now, outcome.state_kind, _source_time(snapshot), changed=moved
-                )
-                if moved:
+                self.schedule.was_read(order_id, now, outcome.state_kind, _source_time(snapshot))
+                if _changed(snapshot, outcome):
                     changed.append((order_id, snapshot, outcome))
 
         named = await self._name_crews(changed, now, budget)
@@ -226,7 +226,8 @@ class TaxiMasterWatcher:
             wanted += [i for i in live if i not in listed and i not in wanted]
         else:
             wanted = self.schedule.most_needed(live, now)
-        room = max(1, budget.left - COORDS_RESERVE) if wanted else 0
+        reserve = COORDS_RESERVE + max(3, self.max_calls // NAMING_SHARE)
+        room = max(1, budget.left - reserve) if wanted else 0
         skipped = len(wanted) - room
         if skipped > 0:
             log.info("taximaster: %d due orders wait for the next cycle (cap)", skipped)

@@ -103,13 +103,15 @@ class TaxiMasterSimulator:
         current_orders: bool = False,
         wire: Wire = "document",
         charset: str = "utf-8",
+        fleet_size: int | None = None,
     ) -> None:
         """``users``: X-User-Id -> allowed; None means the header is not checked.
         ``duplicate_reveals_order_id``: put the existing ``order_id`` in ``data`` of a
         create_order 100 answer (the document shows no data for it; off by default).
         ``reject_duplicates``: refuse a create with the same phone, pickup and time (100).
         ``current_orders``: serve ``get_current_orders`` (newer TMWeb); off: code 6.
-        ``wire``: "public" answers in real servers' shape; ``charset``: of every answer."""
+        ``wire``: "public" answers in real servers' shape; ``charset``: of every answer.
+        ``fleet_size``: crews in the city (default the twelve of the demo)."""
         self.secret = secret
         self.speed = speed
         self.tz = tz
@@ -135,7 +137,7 @@ class TaxiMasterSimulator:
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
-        self.world = World(tz)
+        self.world = World(tz, fleet_size=fleet_size)
         self.world.duplicate_reveals_order_id = duplicate_reveals_order_id
         self.world.reject_duplicates = reject_duplicates
         assert set(self.world.handlers) == set(REQUESTS), "every known request is served"

@@ -42,9 +42,9 @@ class SimError(Exception):
 
 
 class World:
-    def __init__(self, tz: ZoneInfo) -> None:
+    def __init__(self, tz: ZoneInfo, *, fleet_size: int | None = None) -> None:
         self.tz = tz
-        self.crews, self.drivers, self.cars = seed_fleet()
+        self.crews, self.drivers, self.cars = seed_fleet(fleet_size)
         self.book = OrderBook(self.crews)
         self.blocked_phones: set[str] = set()
         # The document: an order "с такими параметрами" is refused with 100. Which parameters,
