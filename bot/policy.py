@@ -112,6 +112,7 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     # Taxi (Taxi-Master): viewers read, dispatchers order.
     "taxi": _cmd("taxi", D, service="taximaster"),
     "order": _cmd("taxi", V, service="taximaster"),
+    "orders": _cmd("taxi", V, service="taximaster"),
     "taxi_cost": _cmd("taxi", V, service="taximaster"),
     "crews": _cmd("taxi", V, service="taximaster"),
     "tariffs": _cmd("taxi", V, service="taximaster"),

@@ -40,3 +40,9 @@ class PendingCb(CallbackData, prefix="txp"):
 
     action: str
     create: str
+
+
+class OrdersPageCb(CallbackData, prefix="txs"):
+    """/orders: another page of the list."""
+
+    page: int

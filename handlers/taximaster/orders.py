@@ -170,6 +170,31 @@ async def start_watching(
     await repos.alert_state.set_card(chat_id, thread, subject_key(order_id), card.message_id)
 
 
+async def open_pressed(
+    callback: CallbackQuery,
+    callback_data: OrderCb,
+    taximaster: TaxiMasterClient,
+    repos: Repos,
+    timezone: ZoneInfo,
+    i18n: PoI18n,
+) -> None:
+    """An order's button under /orders: its card, as /order gives it."""
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    try:
+        await send_order_card(
+            callback.message,
+            callback_data.order_id,
+            taximaster,
+            repos,
+            callback.from_user.id,
+            timezone,
+        )
+    except TaxiMasterError as exc:
+        await callback.message.answer(html.quote(exc.message_for(i18n.current_locale)))
+
+
 async def refresh_pressed(
     callback: CallbackQuery,
     callback_data: OrderCb,

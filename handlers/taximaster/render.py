@@ -14,7 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -249,25 +250,39 @@ def crews_keyboard(
     page: int,
     pages: int,
 ) -> InlineKeyboardMarkup | None:
-    keyboard = InlineKeyboardBuilder()
-    with_fix = [(c, i) for c, i in zip(shown, identities, strict=True) if c.has_fix]
-    for crew, identity in with_fix:
-        keyboard.button(
+    buttons = [
+        InlineKeyboardButton(
             text=f"📍 {clip(identity.code or str(crew.crew_id), 20)}",
-            callback_data=CrewMapCb(crew_id=crew.crew_id),
+            callback_data=CrewMapCb(crew_id=crew.crew_id).pack(),
         )
-    sizes = [4] * (len(with_fix) // 4) + ([len(with_fix) % 4] if len(with_fix) % 4 else [])
-    arrows = 0
-    if page > 0:
-        keyboard.button(text="◀️", callback_data=CrewsPageCb(page=page - 1))
-        arrows += 1
-    if page < pages - 1:
-        keyboard.button(text="▶️", callback_data=CrewsPageCb(page=page + 1))
-        arrows += 1
-    if not with_fix and not arrows:
-        return None
-    keyboard.adjust(*sizes, arrows or 1)
-    return keyboard.as_markup()
+        for crew, identity in zip(shown, identities, strict=True)
+        if crew.has_fix
+    ]
+    return paged_keyboard(
+        buttons,
+        back=CrewsPageCb(page=page - 1) if page > 0 else None,
+        forward=CrewsPageCb(page=page + 1) if page < pages - 1 else None,
+    )
+
+
+def paged_keyboard(
+    buttons: Sequence[InlineKeyboardButton],
+    *,
+    back: CallbackData | None,
+    forward: CallbackData | None,
+) -> InlineKeyboardMarkup | None:
+    """A page's buttons four a row, then ◀️ ▶️ to the pages around it (None: no buttons)."""
+    keyboard = InlineKeyboardBuilder()
+    for start in range(0, len(buttons), 4):
+        keyboard.row(*buttons[start : start + 4])
+    arrows = [
+        InlineKeyboardButton(text=text, callback_data=data.pack())
+        for text, data in (("◀️", back), ("▶️", forward))
+        if data is not None
+    ]
+    if arrows:
+        keyboard.row(*arrows)
+    return keyboard.as_markup() if buttons or arrows else None
 
 
 def point_caption(crew: CrewIdentity, coords: CrewCoords, tz: ZoneInfo) -> str:

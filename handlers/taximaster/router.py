@@ -6,7 +6,14 @@ from aiogram import F, Router
 from aiogram.filters import Command
 
 from bot.policy import rule
-from handlers.taximaster.callbacks import CrewMapCb, CrewsPageCb, OrderCb, PendingCb, TaxiCb
+from handlers.taximaster.callbacks import (
+    CrewMapCb,
+    CrewsPageCb,
+    OrderCb,
+    OrdersPageCb,
+    PendingCb,
+    TaxiCb,
+)
 from handlers.taximaster.info import (
     crew_map_pressed,
     crews,
@@ -15,7 +22,8 @@ from handlers.taximaster.info import (
     taxi_cost,
 )
 from handlers.taximaster.ordering import order_confirmed, repeat_confirmed
-from handlers.taximaster.orders import order, refresh_pressed
+from handlers.taximaster.orders import open_pressed, order, refresh_pressed
+from handlers.taximaster.orders_list import orders, orders_page_pressed
 from handlers.taximaster.pending import check_pressed, repeat_pressed, self_pressed
 from handlers.taximaster.taxi_wizard import (
     TaxiFlow,
@@ -76,6 +84,11 @@ def make_router() -> Router:
         OrderCb.filter(F.action == "refresh"),
         flags=rule("button.taximaster_order_refresh"),
     )
+    router.callback_query.register(
+        open_pressed, OrderCb.filter(F.action == "open"), flags=rule("order")
+    )
+    router.message.register(orders, Command("orders"), flags=rule("orders"))
+    router.callback_query.register(orders_page_pressed, OrdersPageCb.filter(), flags=rule("orders"))
     router.message.register(taxi_cost, Command("taxi_cost"), flags=rule("taxi_cost"))
     router.message.register(crews, Command("crews"), flags=rule("crews"))
     router.callback_query.register(

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 
 from sandbox.harness import BotHarness
+from sandbox.simulators.taximaster.demo import demo as taxi_demo
 from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from storage.users import Role
 from tests.e2e.conftest import ADMIN, eventually
 from tests.e2e.test_taximaster_taxi import button_labels, has_button, has_text, text
 
 SECRET = "tm-secret-never-logged"
+HOUR = timedelta(hours=1)
 VIEWER = 5205
 GROUP = -100700900
 
@@ -223,3 +226,84 @@ async def test_a_switched_off_tariff_is_never_priced_with_nor_the_default(tmp_pa
             assert "Эконом (№1) — выключен" in tariffs and "Комфорт (№2) ⭐" in tariffs
     finally:
         await sim.stop()
+
+
+async def test_orders_lists_what_the_bot_knows_with_number_route_crew_and_state(tmp_path):
+    """A newer server (public wire) tells an order's phone and addresses in get_order_state:
+    orders a chat looked up are listed with their route and passenger too."""
+    sim = TaxiMasterSimulator(SECRET, wire="public")
+    await sim.start()
+    settings = {"taximaster_base_url": sim.base_url, "taximaster_secret": SECRET}
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+            await h.app.scheduler.set_paused("taximaster", True, by=ADMIN)
+            await list_orders(h, sim)
+    finally:
+        await sim.stop()
+
+
+async def list_orders(h: BotHarness, sim: TaxiMasterSimulator) -> None:
+    assert "нет" in text(await h.say(ADMIN, "/orders"))
+    riding = sim.place_order("Железнодорожный вокзал", "улица Малышева, 51", phone="89125550001")
+    waiting = sim.place_order("ТЦ Гринвич", phone="89125550002", source_time=sim.now() + HOUR)
+    ending = sim.place_order("Ельцин Центр", "Площадь 1905 года", phone="89125550003")
+    sim.advance_until(riding, "client_inside", step=timedelta(seconds=20))
+    for order_id in (riding, waiting, ending):
+        await h.say(ADMIN, f"/order {order_id}", expect=has_text(f"Заказ №{order_id}"))
+
+    async def all_watched() -> bool:
+        return len(await h.app.repos.snapshots.get("taximaster")) == 3
+
+    await eventually(all_watched)
+    sim.advance_until(ending, "finished", step=timedelta(minutes=1))
+    await cycle(h)
+    lost = await h.app.repos.taximaster.sending(
+        order_key="k",
+        chat_id=ADMIN,
+        thread_id=0,
+        user_id=ADMIN,
+        locale="ru",
+        payload={
+            "phone": "89125550004",
+            "phone_shown": "+7 912 555-00-04",
+            "source": "улица Вайнера, 9",
+            "dest": "",
+            "source_time": sim.now().isoformat(),
+        },
+    )
+    assert lost.state == "sending"
+    before = len(sim.requests)
+    listed = await h.say(ADMIN, "/orders", expect=has_text("Заказы такси"))
+    assert len(sim.requests) == before  # the list is what the watcher knows: no call
+    body = text(listed).replace("\u00a0", " ")
+    live, done, unknown = (
+        body.index("Идут сейчас (2)"),
+        body.index("Завершены сегодня (1)"),
+        body.index("Неизвестно, созданы ли (1)"),
+    )
+    assert live < body.index(f"№{waiting}") < done and live < body.index(f"№{riding}") < done
+    assert done < body.index(f"№{ending}") < unknown < body.index("+7 912 555-00-04")
+    assert "Железнодорожный вокзал → улица Малышева, 51" in body
+    assert "📞 +7 912 555-00-01" in body and "пассажир в машине" in body
+    assert "поездка завершена" in body
+    crew = re.search(rf"№{riding} .*\n.*\n\s+🚖 Экипаж: (\d{{3}} · .+ · .+)", body)
+    assert crew is not None, body
+    h.press(ADMIN, listed, f"🚕 {riding}")
+    card = await h.emu.wait_for_message(
+        ADMIN, has_text(f"Заказ №{riding}"), after_message_id=listed["message_id"]
+    )
+    assert crew.group(1) in text(card)  # the same crew, named the same way
+    assert "Пассажир: +7 912 555-00-01" in text(card)
+
+
+async def test_the_demos_orders_are_listed(tmp_path):
+    backend = await taxi_demo(speed=1)
+    try:
+        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=backend.settings) as h:
+            await h.app.scheduler.set_paused("taximaster", True, by=ADMIN)
+            assert backend.seed is not None
+            await backend.seed(h.app.repos)
+            body = text(await h.say(ADMIN, "/orders", expect=has_text("Заказы такси")))
+            assert "Идут сейчас (3)" in body and body.count("📞 +7 912 555-00-0") == 3
+    finally:
+        await backend.stop()
