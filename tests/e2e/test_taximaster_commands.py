@@ -109,11 +109,15 @@ async def test_order_bad_id_unknown_id_and_a_finished_order(harness, sim):
     assert len(sim.requests) == before  # no call for bad input
     reply = await h.say(ADMIN, "/order 987654")
     assert "Заказ не найден" in text(reply)
+    spaced = sim.place_order("ТЦ Гринвич", phone="89120000009")
+    grouped = f"{spaced // 1000}\u00a0{spaced % 1000:03d}"  # "5 001", as copied from a table
+    reply = await h.say(ADMIN, f"/order {grouped}", expect=has_text("Заказ №"))
+    assert f"№{spaced}" in text(reply)
     done = sim.place_order("ТЦ Гринвич")
     sim.abort_order(done)
     reply = await h.say(ADMIN, f"/order {done}", expect=has_text("Заказ №"))
     assert "заказ отменён" in text(reply) and "больше не слежу" in text(reply)
-    assert await h.app.repos.snapshots.get("taximaster") == {}
+    assert str(done) not in await h.app.repos.snapshots.get("taximaster")  # ended: not watched
 
 
 async def test_taxi_cost_prices_a_trip_and_refuses_a_bad_route_without_a_call(harness, sim):
