@@ -15,6 +15,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.i18n import PoI18n
 from bot.texts import answer_lines, answer_usage
+from handlers.taximaster.addresses import Lookup as AddressLookup
+from handlers.taximaster.addresses import look_up
 from handlers.taximaster.callbacks import CrewMapCb, CrewsPageCb
 from handlers.taximaster.parsing import split_route
 from handlers.taximaster.pricing import default_tariff, price_lines
@@ -34,6 +36,8 @@ from storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
+MAX_OPTIONS = 5
+
 
 async def taxi_cost(
     message: Message,
@@ -42,6 +46,7 @@ async def taxi_cost(
     settings: Settings,
     i18n: PoI18n,
 ) -> None:
+    """The price of "<from> — <to>", each side read as the /taxi wizard reads it."""
     if not (command.args or "").strip():
         await answer_usage(message, "taxi_cost")
         return
@@ -52,12 +57,37 @@ async def taxi_cost(
             _("taximaster.cost.bad_route").format(text=html.quote((command.args or "")[:80]))
         )
         return
-    source, dest = route
+    places: list[str] = []
+    for typed in route:
+        place = await look_up(taximaster, typed)
+        problem = place_problem(typed, place)
+        if problem is not None:
+            log.info("/taxi_cost: %r not understood", typed)
+            await message.answer(problem)
+            return
+        assert place.unique is not None
+        places.append(place.unique.text)
+    source, dest = places
     lines, _total = await price_lines(
         taximaster, settings, i18n, source, dest, utcnow(), is_prior=False
     )
     head = _("taximaster.cost.title").format(source=q(source), dest=q(dest))
     await message.answer("\n".join([head, *lines]))
+
+
+def place_problem(typed: str, place: AddressLookup) -> str | None:
+    """Why a typed place cannot be priced yet (None: it can)."""
+    if place.house and place.exact is None and place.candidates:
+        street = place.candidates[0].street
+        return _("taximaster.cost.no_house").format(
+            typed=q(typed), house=q(place.house), street=q(street)
+        )
+    if place.unique is not None:
+        return None
+    if not place.candidates:
+        return _("taximaster.cost.not_found").format(typed=q(typed))
+    options = ", ".join(f"«{q(a.text)}»" for a in place.candidates[:MAX_OPTIONS])
+    return _("taximaster.cost.ambiguous").format(typed=q(typed), options=options)
 
 
 async def crews(message: Message, taximaster: TaxiMasterClient) -> None:

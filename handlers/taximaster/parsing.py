@@ -24,8 +24,9 @@ _IN_MINUTES = re.compile(r"^\s*(?:через\s+|in\s+|\+)?(\d{1,4})\s*(?:мин\
 _STREET_HOUSE = re.compile(r"^(.*?\S)[\s,]+(?:д\.?\s*|дом\s+)?(\d+[\w/-]{0,6})$", re.I)
 # "12 345": digit groups with single spaces between (regular, no-break, thin, narrow no-break)
 _DIGIT_GROUPS = re.compile(r"\d+(?:[ \u00a0\u2009\u202f]\d+)*")
-# "<from> — <to>" in /taxi_cost: a dash with spaces, an arrow, or "->".
-_ROUTE_SPLIT = re.compile(r"\s+[—–-]\s+|\s*(?:→|->|—|–)\s*")
+# "<from> — <to>" in /taxi_cost: an arrow or a long dash anywhere; a hyphen with a space on
+# at least one side (a hyphen inside a name is part of it: "Мамина-Сибиряка").
+_ROUTE_SPLIT = re.compile(r"\s*(?:→|->|=>|[‒–—―−])\s*|\s+[-‐‑]\s*|\s*[-‐‑]\s+")
 
 
 class TimeProblem(ValueError):

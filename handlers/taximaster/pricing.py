@@ -1,7 +1,15 @@
 """The price of a trip before ordering: which tariff, and the price lines (/taxi, /taxi_cost).
 
-The tariff is ``TAXIMASTER_TARIFF_ID``, else the dispatch service's first tariff — never one the
-server marks switched off (``is_active: false``, sent by servers newer than the document).
+The tariff, never one the server marks switched off (``is_active: false``, sent by servers
+newer than the document):
+
+1. for an order of a crew group, the group's own tariff: ``TAXIMASTER_GROUP_TARIFFS`` (group
+   id -> tariff id), else the tariff named as the group («Комфорт» for the «Комфорт» crews —
+   the document links groups and tariffs nowhere, so the name is the link unless set);
+2. ``TAXIMASTER_TARIFF_ID``;
+3. the dispatch service's first tariff.
+
+The price always names the tariff it used.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from handlers.taximaster.parsing import error_text
 from handlers.taximaster.render import render_cost
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.errors import TaxiMasterError
-from integrations.taximaster.models import Tariff
+from integrations.taximaster.models import NamedItem, Tariff
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +44,27 @@ def default_tariff(tariffs: list[Tariff], settings: Settings) -> Tariff | None:
     return next((t for t in tariffs if t.active), None)
 
 
-async def pick_tariff(taximaster: TaxiMasterClient, settings: Settings) -> Tariff | None:
-    return default_tariff(await taximaster.get_tariffs_list(), settings)
+def group_tariff(
+    tariffs: list[Tariff], settings: Settings, group: NamedItem | None
+) -> Tariff | None:
+    """The crew group's own tariff, if it has one (see the module's rule)."""
+    if group is None:
+        return None
+    wanted = settings.taximaster_group_tariffs.get(group.id)
+    if wanted is not None:
+        named = next((t for t in tariffs if t.id == wanted), None)
+        if named is None:
+            return Tariff(id=wanted, name=f"№{wanted}")
+        return named if named.active else None
+    same = group.name.strip().casefold()
+    return next((t for t in tariffs if t.active and t.name.strip().casefold() == same), None)
+
+
+async def pick_tariff(
+    taximaster: TaxiMasterClient, settings: Settings, group: NamedItem | None = None
+) -> Tariff | None:
+    tariffs = await taximaster.get_tariffs_list()
+    return group_tariff(tariffs, settings, group) or default_tariff(tariffs, settings)
 
 
 async def price_lines(
@@ -49,11 +76,12 @@ async def price_lines(
     source_time: datetime | None,
     *,
     is_prior: bool,
+    group: NamedItem | None = None,
 ) -> tuple[list[str], float | None]:
     """analyze_route + calc_order_cost with the tariff, as lines; a failure is a line too (the
     order can still be placed: the dispatch service prices it anyway)."""
     try:
-        tariff = await pick_tariff(taximaster, settings)
+        tariff = await pick_tariff(taximaster, settings, group)
         if tariff is None:
             return [_("taximaster.cost.no_tariff")], None
         if dest:

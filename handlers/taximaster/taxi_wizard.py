@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -32,28 +32,25 @@ from bot.confirm import ask_to_confirm
 from bot.i18n import PoI18n
 from bot.phones import BadPhone, format_phone, normalize_phone
 from bot.prompts import ask
+from handlers.taximaster.addresses import MAX_FOUND, MAX_HOUSES, look_up
 from handlers.taximaster.callbacks import TaxiCb
 from handlers.taximaster.ordering import ACTION
 from handlers.taximaster.parsing import (
     MAX_QUERY,
     TimeProblem,
     parse_pickup_time,
-    split_street_house,
     tm_phone,
     topic_of,
 )
 from handlers.taximaster.pricing import price_lines
 from handlers.taximaster.render import q, render_summary
 from integrations.taximaster.client import TaxiMasterClient
-from integrations.taximaster.models import Address, AddressKind
+from integrations.taximaster.models import Address, AddressKind, NamedItem
 from storage import Repos
 from storage.db import utcnow
 from storage.users import User
 
 log = logging.getLogger(__name__)
-
-MAX_FOUND: Final = 10
-MAX_HOUSES: Final = 12
 
 
 class TaxiFlow(StatesGroup):
@@ -131,21 +128,11 @@ async def place_typed(
     if len(query) < 2 or len(query) > MAX_QUERY:
         await ask(message, _("taximaster.taxi.bad_query"), _dest_keyboard(leg))
         return
-    street_part, house = split_street_house(query)
-    found = await taximaster.get_addresses_like(street_part, max_addresses_count=MAX_FOUND)
-    if house and not found:
-        street_part, house = query, ""
-        found = await taximaster.get_addresses_like(query, max_addresses_count=MAX_FOUND)
-    streets = [a for a in found if a.kind == AddressKind.STREET]
-    if house and len(streets) == 1:
-        # "Малышева 51": one street matches, so try the house straight away.
-        houses = await taximaster.find_houses(
-            streets[0].street, house, max_addresses_count=MAX_HOUSES
-        )
-        exact = [h for h in houses if h.house.casefold() == house.casefold()]
-        if exact:
-            await address_chosen(message, state, exact[0].text, taximaster, timezone, settings)
-            return
+    lookup = await look_up(taximaster, query)
+    if lookup.exact is not None:  # "Малышева 51": one street, and that house on it
+        await address_chosen(message, state, lookup.exact.text, taximaster, timezone, settings)
+        return
+    found = lookup.candidates  # best first: "вокзал" is the station before "Автовокзал"
     if not found:
         await ask(
             message,
@@ -440,6 +427,9 @@ async def show_summary(
         data.get("dest") or "",
         source_time,
         is_prior=not data.get("now"),
+        group=NamedItem(id=data["crew_group_id"], name=data.get("group_name") or "")
+        if data.get("crew_group_id")
+        else None,
     )
     payload = {
         "phone": tm_phone(data["msisdn"]),

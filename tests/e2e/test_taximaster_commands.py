@@ -134,7 +134,35 @@ async def test_taxi_cost_prices_a_trip_and_refuses_a_bad_route_without_a_call(ha
     assert "Не понял маршрут" in text(reply)
     assert len(sim.requests) == before
     reply = await h.say(ADMIN, "/taxi_cost Нигдешняя улица — ТЦ Гринвич")
-    assert "не распознал адрес подачи" in text(reply)
+    assert "«Нигдешняя улица»: такого адреса Такси-Мастер не знает" in text(reply)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Малышева 51 - вокзал",  # a hyphen, a short street, a place by one word
+        "ул. Малышева, д. 51 — вокзал",
+        "улица Малышева 51−вокзал",  # a minus sign without spaces
+        "Малышева 51 -> Железнодорожный вокзал",
+    ],
+)
+async def test_taxi_cost_reads_addresses_as_the_wizard_does(harness, sim, typed):
+    reply = await harness.say(ADMIN, f"/taxi_cost {typed}")
+    body = text(reply)
+    assert "улица Малышева, 51 → Железнодорожный вокзал" in body and "Цена:" in body, body
+    assert [r.params["source"] for r in sim.requests if r.name == "analyze_route"] == [
+        "улица Малышева, 51"
+    ]
+
+
+async def test_taxi_cost_says_which_part_it_could_not_read(harness, sim):
+    h = harness
+    reply = await h.say(ADMIN, "/taxi_cost Малышева 999 - вокзал")
+    assert "дома 999 на «улица Малышева» Такси-Мастер не знает" in text(reply)
+    reply = await h.say(ADMIN, "/taxi_cost Малышева 51 - вокз")
+    assert "«Автовокзал Южный», «Железнодорожный вокзал»" in text(reply)
+    assert "Напишите точнее" in text(reply)
+    assert sim.calls_of("analyze_route") == 0
 
 
 async def test_crews_with_a_map_point_on_request_and_tariffs(harness, sim):

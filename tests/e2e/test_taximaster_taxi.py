@@ -76,8 +76,9 @@ async def cycle(h) -> None:
     await h.app.scheduler.runners["taximaster"]._cycle_once()
 
 
-async def order_through_wizard(h, sim, chat: int) -> dict:
-    """/taxi from the phone to the summary, in ``chat``; returns the summary message."""
+async def order_through_wizard(h, sim, chat: int, group: str | None = None) -> dict:
+    """/taxi from the phone to the summary, in ``chat`` (``group``: the crew group's button,
+    else the first); returns the summary message."""
     ask_phone = await h.say(ADMIN, "/taxi", chat_id=chat)
     assert "Телефон пассажира" in text(ask_phone)
     before = len(sim.requests)
@@ -98,7 +99,7 @@ async def order_through_wizard(h, sim, chat: int) -> dict:
     groups = await h.emu.wait_for_message(
         chat, has_button("Любая"), after_message_id=when["message_id"]
     )
-    h.press(ADMIN, groups, button_labels(groups)[0])
+    h.press(ADMIN, groups, group or button_labels(groups)[0])
     return await h.emu.wait_for_message(
         chat, has_button("Заказать"), after_message_id=groups["message_id"]
     )
@@ -183,3 +184,10 @@ async def test_taxi_wizard_in_a_group_under_privacy_mode(harness, sim):
         return any(s.filter == wanted for s in subs)
 
     await eventually(group_follows_the_order)
+
+
+async def test_a_crew_groups_own_tariff_prices_its_orders(harness, sim):
+    summary = await order_through_wizard(harness, sim, ADMIN, group="Комфорт")
+    assert "Группа: Комфорт" in text(summary) and "тариф «Комфорт»" in text(summary)
+    [priced] = [r for r in sim.requests if r.name == "calc_order_cost"]
+    assert priced.params["tariff_id"] == "2"
