@@ -125,17 +125,20 @@ def _order_lines(snapshot: Mapping[str, Any], tz: ZoneInfo) -> list[str]:
         icon=STATE_ICONS.get(kind, "ℹ️"), id=_id(snapshot), state=state_words(kind)
     )
     lines = [head]
-    route = q(snapshot.get("source") or "—")
-    if snapshot.get("dest"):
-        route += " → " + q(snapshot["dest"])
-    details = [route]
+    details = []
+    if snapshot.get("source"):  # unknown for an order looked up on the document's server
+        route = q(snapshot["source"])
+        if snapshot.get("dest"):
+            route += " → " + q(snapshot["dest"])
+        details.append(route)
     if snapshot.get("source_time"):
         with contextlib.suppress(ValueError):
             moment = datetime.fromisoformat(str(snapshot["source_time"]))
             details.append("🕐 " + format_time(moment, tz))
     if snapshot.get("phone"):
         details.append("📞 " + q(shown_phone(str(snapshot["phone"]))))
-    lines.append("   " + " · ".join(details))
+    if details:
+        lines.append("   " + " · ".join(details))
     crew = CrewIdentity.from_dict(snapshot.get("crew") or {})
     if crew is not None:
         lines.append("   " + _("taximaster.card.crew").format(crew=q(crew.label)))

@@ -119,7 +119,8 @@ async def test_a_lost_answer_on_the_documents_server_is_told_as_unknown(
 async def test_a_lost_answer_is_found_and_adopted_where_the_server_lists_orders(
     tmp_path, started, wire
 ):
-    sim = await started(current_orders=True, reject_duplicates=False, wire=wire)
+    charset = "windows-1251" if wire == "public" else "utf-8"  # a real server's wire, whole
+    sim = await started(current_orders=True, reject_duplicates=False, wire=wire, charset=charset)
     async with await bot_for(tmp_path, sim) as h:
         await settle(h)
         summary = await order_through_wizard(h, sim, ADMIN)
