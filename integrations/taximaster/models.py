@@ -336,18 +336,8 @@ class CurrentOrder(_Model):
 
     @property
     def state(self) -> OrderState:
-        return OrderState(
-            order_id=self.id,
-            state_id=self.state_id,
-            state_kind=self.state_kind,
-            crew_id=self.crew_id,
-            driver_id=self.driver_id,
-            car_id=self.car_id,
-            phone=self.phone,
-            source=self.source,
-            destination=self.destination,
-            source_time=self.source_time,
-        )
+        """As ``get_order_state`` would answer for this order."""
+        return OrderState.model_validate({**self.model_dump(exclude={"id"}), "order_id": self.id})
 
 
 def _tm_time(value: Any, info: ValidationInfo) -> Any:
