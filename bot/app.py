@@ -37,6 +37,7 @@ from handlers import build_root_router
 from integrations.base import Watcher
 from storage import Repos
 from storage.db import Database
+from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class LogiBot:
             default_tz=settings.timezone,
             limits=send_limits or SendLimits(),
         )
-        self.scheduler = AlertScheduler(self.repos)
+        self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
             settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
         )

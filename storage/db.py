@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +39,19 @@ def to_db_time(value: datetime) -> str:
 
 def from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+IN_CHUNK = 500  # values per ``IN (...)`` list: well under any database's parameter limit
+
+
+def in_lists(name: str, values: Iterable[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``:name0, :name1, …`` and their named parameters, ``IN_CHUNK`` values at a time, for
+    ``WHERE x IN ({marks})`` over a list of any length (each distinct value once)."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        params = {f"{name}{i}": value for i, value in enumerate(chunk)}
+        yield ", ".join(f":{key}" for key in params), params
 
 
 class Database:
@@ -158,7 +171,7 @@ class Database:
             except Exception:
                 log.exception("ROLLBACK failed")
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
         """One write statement in its own transaction; returns the number of rows changed."""
         async with self.transaction() as conn:
             cursor = await conn.execute(sql, params)
@@ -168,12 +181,16 @@ class Database:
     def reader(self) -> aiosqlite.Connection:
         return self._reader or self.conn
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> aiosqlite.Row | None:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+    ) -> list[aiosqlite.Row]:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())

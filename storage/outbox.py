@@ -4,7 +4,7 @@ transaction, and drained by the sender. Unique per (chat, topic, dedupe_key)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import aiosqlite
 
@@ -171,10 +171,3 @@ class OutboxRepo:
             (to_db_time(since),),
         )
         return [(row["chat_id"], row["n"], row["reason"] or "") for row in rows]
-
-    async def cleanup(self, older_than: timedelta) -> int:
-        """Sent rows are history after a while; failed ones are kept for a look, then go too."""
-        return await self.db.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') AND created_at < ?",
-            (to_db_time(utcnow() - older_than),),
-        )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import Database, from_db_time, in_lists, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,32 @@ class SubscriptionsRepo:
             "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
         )
         return [Subscription(*row) for row in rows]
+
+    async def for_subjects(self, subject_keys: Collection[str]) -> list[Subscription]:
+        """The subscriptions that could match alerts about ``subject_keys``: those for any
+        subject, those with a tag filter (people type a few; routing compares the tags), and
+        those naming one of these subjects. Indexed reads: the subscriptions made for other
+        subjects (every order, task and wagon a chat ever watched) are not read at all."""
+        columns = "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
+        rows = list(await self.db.fetchall(f"{columns} WHERE filter = ''"))
+        rows += await self.db.fetchall(
+            f"{columns} WHERE filter >= :low AND filter < :high", {"low": "tag:", "high": "tag;"}
+        )
+        # A filter typed by a person may differ in case from the watcher's key.
+        variants = {v for key in subject_keys for v in (key, key.casefold(), key.upper())}
+        for marks, params in in_lists("f", variants):
+            rows += await self.db.fetchall(f"{columns} WHERE filter IN ({marks})", params)
+        return [Subscription(*row) for row in rows]
+
+    async def prefs_of(self, chat_ids: Collection[int]) -> dict[tuple[int, int], ChatPrefs]:
+        """Preferences of these chats (all their topics)."""
+        found: dict[tuple[int, int], ChatPrefs] = {}
+        for marks, params in in_lists("c", chat_ids):
+            rows = await self.db.fetchall(
+                f"SELECT * FROM chat_prefs WHERE chat_id IN ({marks})", params
+            )
+            found.update({(row["chat_id"], row["thread_id"]): _prefs(row) for row in rows})
+        return found
 
     async def remove_chat(self, chat_id: int) -> None:
         await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.alerts.kinds import KINDS
+from bot.callbacks import SubscriptionsCb
 from bot.phones import possible_phone
-from handlers.subscriptions import (
-    SubscriptionsCb,
+from handlers.subscription_words import (
     canonical,
     covered,
     find_zone,

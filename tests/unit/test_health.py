@@ -31,7 +31,9 @@ def test_only_a_loopback_peer_that_relays_no_one_is_on_loopback():
     assert not asked_on_loopback(
         make_mocked_request("GET", "/healthz", transport=_Peer("203.0.113.7"))
     )
-    assert not asked_on_loopback(make_mocked_request("GET", "/healthz", transport=_Peer("10.0.0.2")))
+    assert not asked_on_loopback(
+        make_mocked_request("GET", "/healthz", transport=_Peer("10.0.0.2"))
+    )
     relayed = make_mocked_request(
         "GET", "/healthz", headers={"X-Forwarded-For": "203.0.113.7"}, transport=_Peer("127.0.0.1")
     )
