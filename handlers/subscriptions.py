@@ -25,6 +25,7 @@ from bot.callbacks import SubscriptionsCb
 from bot.i18n import PoI18n
 from bot.policy import change_role, may_change, rule
 from bot.texts import answer_lines, answer_usage
+from handlers.silences import SilenceLiftCb, answer_silences, lift_pressed
 from handlers.subscription_views import (
     choice_lines,
     clock,
@@ -53,6 +54,17 @@ from storage.users import Role, User
 
 
 # --- shared handler steps -------------------------------------------------------------------
+def names_system(selector: str) -> bool:
+    """A selector that asks for the system area by name (``all`` does not: it means the areas
+    this chat may hear)."""
+    return selector == "area:system" or selector.startswith("kind:system.")
+
+
+def may_hear_system(message: Message, role: Role) -> bool:
+    """System alerts (integration errors, event ids) are for admins, in private."""
+    return message.chat.type == "private" and role is Role.ADMIN
+
+
 def chat_target(message: Message) -> tuple[int, int]:
     """(chat, topic): a forum topic is its own audience; everything else is topic 0."""
     thread = message.message_thread_id if message.is_topic_message else None
@@ -161,6 +173,9 @@ async def change_by_words(
         await message.answer("\n".join([bad, _("alerts.filter_help")]))
         return
     selectors = selection.selectors or (ALL,)
+    if subscribe and not may_hear_system(message, role) and any(map(names_system, selectors)):
+        await message.answer(_("alerts.system_admins_only"))
+        return
     changed = await apply_change(
         repos, user, chat_target(message), selectors, selection.filter, subscribe=subscribe
     )
@@ -218,6 +233,9 @@ async def keyboard_pressed(
     if selector is not None:
         heard = covered(await unfiltered_selectors(repos, *target))
         on = not covered([selector]) <= heard
+        if on and names_system(selector) and not may_hear_system(message, role):
+            await callback.answer(_("alerts.system_admins_only"), show_alert=True)
+            return
         await apply_change(repos, user, target, [selector], "", subscribe=on)
         title = selector_title(selector, i18n.current_locale)
         toast = (_("alerts.toggled_on") if on else _("alerts.toggled_off")).format(what=title)
@@ -234,6 +252,8 @@ async def keyboard_pressed(
 # --- /subscriptions -----------------------------------------------------------------------------
 async def subscriptions(message: Message, repos: Repos, i18n: PoI18n, timezone: ZoneInfo) -> None:
     await answer_subscriptions(message, repos, i18n, timezone, [])
+    target = chat_target(message)
+    await answer_silences(message, repos, target, await repos.subscriptions.zone(*target, timezone))
 
 
 # --- /mute, /unmute ---------------------------------------------------------------------------
@@ -366,6 +386,10 @@ def make_router() -> Router:
         keyboard_pressed, SubscriptionsCb.filter(), flags=rule("button.subscriptions")
     )
     router.message.register(subscriptions, Command("subscriptions"), flags=rule("subscriptions"))
+    # Lifting a silence takes the right to set one.
+    router.callback_query.register(
+        lift_pressed, SilenceLiftCb.filter(), flags=rule("button.alert_silence")
+    )
     router.message.register(mute, Command("mute"), flags=rule("mute"))
     router.message.register(unmute, Command("unmute"), flags=rule("unmute"))
     router.message.register(quiet, Command("quiet"), flags=rule("quiet"))

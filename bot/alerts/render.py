@@ -201,6 +201,13 @@ def ack_line(name: str, moment: datetime, ctx: RenderContext) -> str:
         return fill(_("alert.acked"), name=clip(name, MAX_ACK_NAME), time=time).html
 
 
+def silence_line(name: str, until: datetime, ctx: RenderContext) -> str:
+    """``🔕 Тишина до HH:MM — <name>`` (HTML; ``name`` raw, escaped here)."""
+    with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
+        time = until.astimezone(ctx.tz).strftime("%H:%M")
+        return fill(_("alert.silenced_line"), name=clip(name, MAX_ACK_NAME), time=time).html
+
+
 def latest_places(alerts: Sequence[Alert], limit: int) -> list[tuple[str, Location]]:
     """(subject key, location) worth a map pin: the latest per subject, at most ``limit``
     (newest last)."""

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.buttons import pressed_on_its_message
 from bot.config import Settings
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
@@ -178,8 +179,8 @@ async def card_pressed(
     movizor: MovizorClient | None = None,
 ) -> None:
     """«🔄 Обновить» edits the card in place; a task picked from a list gets a new card."""
-    card = callback.message
-    if not isinstance(card, Message):
+    card = pressed_on_its_message(callback)  # only the card this button belongs to
+    if card is None:
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
     task = await mobiforce.get_task(callback_data.id)
