@@ -230,6 +230,34 @@ STATE_ENDED_BY: dict[str, tuple[str, ...]] = {
 }
 
 
+SEVERITY_ICONS = {Severity.HIGH: "🔴", Severity.NORMAL: "🟡", Severity.LOW: "⚪"}
+SUCCESS_ICON = "🟢"
+
+
+def icon(kind_name: str, severity: Severity) -> str:
+    """The colour an alert is shown with: its severity's, green for good news."""
+    spec = KINDS.get(kind_name)
+    if spec is not None and spec.success and severity < Severity.HIGH:
+        return SUCCESS_ICON
+    return SEVERITY_ICONS[severity]
+
+
+def behaviour(spec: AlertKind) -> list[str]:
+    """How the sender treats a kind, in the README's words (its kinds table)."""
+    words = []
+    if spec.card:
+        words.append("card, posted anew" if spec.buzz else "card, edited")
+    if spec.routine:
+        words.append("routine")
+    if spec.ends:
+        words.append("ends the subject")
+    if spec.severity <= Severity.LOW:
+        words.append("silent")
+    if spec.severity >= Severity.HIGH:
+        words.append("passes quiet hours")
+    return words
+
+
 def resolve_selector(word: str) -> list[str] | None:
     """Map a /subscribe word to selectors: `all`, an area, or a kind. None if unknown."""
     word = word.strip().lower()

@@ -20,13 +20,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.alerts.fields import word_field
-from bot.alerts.kinds import KINDS
+from bot.alerts.kinds import KINDS, icon
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
 from bot.texts import TELEGRAM_TEXT_LIMIT, Rich, clip, fill, utf16_len
 from integrations.base import Alert, Location, Severity
 
-ICONS = {Severity.HIGH: "🔴", Severity.NORMAL: "🟡", Severity.LOW: "⚪"}
 # Room kept free in every alert message for the "✅ Принял(а) … в HH:MM" line added on ack.
 ACK_RESERVE = 200
 MESSAGE_LIMIT = TELEGRAM_TEXT_LIMIT - ACK_RESERVE
@@ -115,7 +114,11 @@ def render_alert(
     """A message of its own: title line, subject, fields, place, time."""
     with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
         head = [
-            fill(_("alert.title"), icon=ICONS[severity], kind=kind_title(alert.kind, ctx.locale)),
+            fill(
+                _("alert.title"),
+                icon=icon(alert.kind, severity),
+                kind=kind_title(alert.kind, ctx.locale),
+            ),
             fill(_("alert.subject"), subject=_subject(alert)),
         ]
         tail = []
@@ -130,7 +133,7 @@ def _block(alert: Alert, severity: Severity, ctx: RenderContext, limit: int) -> 
     head = [
         fill(
             _("alert.block_title"),
-            icon=ICONS[severity],
+            icon=icon(alert.kind, severity),
             kind=kind_title(alert.kind, ctx.locale),
             subject=_subject(alert),
         )
