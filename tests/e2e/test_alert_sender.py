@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-import bot.alerts.sender as sender_module
+import bot.alerts.packing as packing_module
 from bot.alerts.render import Rich
 from bot.alerts.sender import AlertSender, SendLimits
 from integrations.base import Alert, Location, Subject
@@ -64,6 +64,8 @@ def replace_sender(h: BotHarness, limits: SendLimits) -> AlertSender:
         app.metrics,
         default_tz=app.settings.timezone,
         limits=limits,
+        tail=app.tail,
+        routine_window=app.sender.routine_window,
     )
     return app.sender
 
@@ -285,7 +287,7 @@ async def test_html_telegram_refuses_is_resent_as_plain_text(tmp_path, monkeypat
     def broken(*args: Any, **kwargs: Any) -> Rich:
         return Rich("<b>Сломанная разметка", "Сломанная разметка, но текст дошёл")
 
-    monkeypatch.setattr(sender_module, "render_alert", broken)
+    monkeypatch.setattr(packing_module, "render_alert", broken)
     async with group_bot(tmp_path) as h:
         assert h.app is not None
         await h.app.pipeline.commit("test", [alert(1)], cursor=None)
@@ -398,14 +400,19 @@ async def test_a_status_card_is_edited_in_place(tmp_path):
         await eventually(lambda: all_sent(h))
         assert await repos.alert_state.card(GROUP, 0, "order:555") == card["message_id"]
 
-        # A buzzing change: the card shows it, and a new message makes phones ring.
+        # A change that needs eyes posts the card anew (a new message that rings) and nothing
+        # else: the old card is not edited to say the same thing again.
         await h.app.pipeline.commit("test", [taxi("taxi.at_place", "2")], cursor=None)
-        buzz = await h.emu.wait_for_message(
+        moved = await h.emu.wait_for_message(
             GROUP, lambda m: "Такси на месте" in m["text"], after_message_id=card["message_id"]
         )
-        assert buzz["reply_to_message"]["message_id"] == card["message_id"]
+        await eventually(lambda: all_sent(h))
+        assert "reply_to_message" not in moved
         shown = next(m for m in h.emu.messages(GROUP) if m["message_id"] == card["message_id"])
-        assert "Такси на месте" in shown["text"] and shown.get("edit_date")
+        assert "Такси на месте" not in shown["text"] and not shown.get("edit_date")
+        assert len([m for m in h.emu.messages(GROUP) if "Такси на месте" in m["text"]]) == 1
+        assert await repos.alert_state.card(GROUP, 0, "order:555") == moved["message_id"]
+        card = moved
 
         # A quiet change: only the card changes.
         count = len(h.emu.messages(GROUP))
