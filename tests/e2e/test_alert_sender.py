@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
+from aiogram import Router
 
 import bot.alerts.packing as packing_module
 from bot.alerts.render import Rich
@@ -72,10 +73,16 @@ def replace_sender(h: BotHarness, limits: SendLimits) -> AlertSender:
 
 @contextlib.asynccontextmanager
 async def group_bot(
-    tmp_path, *, limits: RateLimits | None = None, send_limits: SendLimits = FAST_RETRY
+    tmp_path,
+    *,
+    limits: RateLimits | None = None,
+    send_limits: SendLimits = FAST_RETRY,
+    extra_routers: Callable[[], list[Router]] | None = None,
 ) -> AsyncIterator[BotHarness]:
     """A bot in an approved group subscribed to driver and taxi alerts; the welcome is sent."""
-    async with BotHarness(tmp_path, admin_ids=[ADMIN], limits=limits) as h:
+    async with BotHarness(
+        tmp_path, admin_ids=[ADMIN], limits=limits, extra_routers=extra_routers
+    ) as h:
         assert h.app is not None
         await h.app.sender.stop()
         await replace_sender(h, send_limits).start()
