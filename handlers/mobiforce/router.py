@@ -6,12 +6,13 @@ from aiogram import F, Router
 from aiogram.filters import Command
 
 from bot.policy import rule
+from handlers.mobiforce import create_task  # noqa: F401  (registers the confirm action)
 from handlers.mobiforce import new_task as wizard
+from handlers.mobiforce import task_fields as fields
 from handlers.mobiforce.callbacks import ClientCb, NewTaskCb, TaskCb, TasksPageCb
 from handlers.mobiforce.clients import client, client_pressed, clients, employees
-from handlers.mobiforce.new_task import NewTaskFlow
+from handlers.mobiforce.flows import CommentFlow, NewTaskFlow
 from handlers.mobiforce.tasks import (
-    CommentFlow,
     card_pressed,
     close,
     close_pressed,
@@ -60,7 +61,7 @@ def make_router() -> Router:
     message(wizard.client_phone_typed, flow.client_phone, typed, flags=NEW)
     message(wizard.address_typed, flow.address, typed, flags=NEW)
     message(wizard.start_typed, flow.start, typed, flags=NEW)
-    message(wizard.field_typed, flow.field, typed, flags=NEW)
+    message(fields.field_typed, flow.field, typed, flags=NEW)
     steps = (
         (wizard.template_picked, flow.template, "tpl"),
         (wizard.client_picked, flow.client, "cli"),
@@ -70,7 +71,7 @@ def make_router() -> Router:
         (wizard.executor_picked, flow.executor, "exe"),
         (wizard.executor_picked, flow.executor, "noexe"),
         (wizard.day_pressed, flow.start, "day"),
-        (wizard.value_pressed, flow.field, "val"),
+        (fields.value_pressed, flow.field, "val"),
     )
     for handler, state, step in steps:
         button(handler, state, NewTaskCb.filter(F.step == step), flags=NEW)

@@ -10,7 +10,6 @@ from aiogram import html
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -21,7 +20,10 @@ from bot.i18n import PoI18n
 from bot.prompts import ask
 from bot.texts import answer_usage
 from handlers.mobiforce.callbacks import TaskCb, TasksPageCb
+from handlers.mobiforce.common import error_text
 from handlers.mobiforce.directory import MobiforceDirectory
+from handlers.mobiforce.flows import CommentFlow
+from handlers.mobiforce.new_task import start_wizard
 from handlers.mobiforce.render import render_task, task_button, task_line
 from handlers.movizor.callbacks import LocateCb
 from integrations.mobiforce.client import MobiforceClient
@@ -40,18 +42,6 @@ PAGE: Final = 10
 MAX_COMMENT: Final = 2000
 MAX_RESULT: Final = 1000
 MAX_QUERY_IN_BUTTON: Final = 20
-
-
-class CommentFlow(StatesGroup):
-    text = State()
-
-
-def topic_of(message: Message) -> int:
-    return (message.message_thread_id if message.is_topic_message else None) or 0
-
-
-def error_text(exc: MobiforceError, i18n: PoI18n) -> str:
-    return html.quote(exc.message_for(i18n.current_locale))
 
 
 # --- finding a task ---------------------------------------------------------------------------
@@ -159,8 +149,6 @@ async def task_command(
         await answer_usage(message, "task")
         return
     if args.lower() in ("new", "новая", "создать"):
-        from handlers.mobiforce.new_task import start_wizard
-
         await start_wizard(message, state, mobiforce, mobiforce_directory, repos, user)
         return
     task = await find_task(message, args, mobiforce, mobiforce_directory, repos)
