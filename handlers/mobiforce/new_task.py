@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
 
@@ -22,10 +22,12 @@ from bot.access import role_name
 from bot.phones import BadPhone, normalize_phone
 from bot.policy import allows, rule_of
 from bot.prompts import ask
+from bot.texts import clip
 from handlers.mobiforce.callbacks import NewTaskCb
 from handlers.mobiforce.common import button_keyboard, topic_of
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.flows import NewTaskFlow
+from handlers.mobiforce.picker import PICK_PAGE, matching, pick_keyboard
 from handlers.mobiforce.task_fields import next_field
 from handlers.movizor.parsing import parse_when, when_example
 from integrations.mobiforce.client import MobiforceClient
@@ -76,11 +78,71 @@ async def start_wizard(
         return
     await state.clear()
     await state.set_state(NewTaskFlow.template)
-    await state.set_data({"props": {}, "thread": topic_of(message)})
-    keyboard = button_keyboard(
-        [(t.name, NewTaskCb(step="tpl", value=t.id)) for t in templates[:20]]
+    await state.set_data({"props": {}, "thread": topic_of(message), "query": ""})
+    await ask(
+        message, pick_text("tasks.new.ask_template", templates, ""), template_keyboard(templates)
     )
-    await message.answer(_("tasks.new.ask_template"), reply_markup=keyboard)
+
+
+# --- the pick lists: a page of buttons, ◀️ ▶️, a typed part of the name narrows them ----------
+def pick_text(key: str, entries: list[Entry], query: str) -> str:
+    text = _(key)
+    if query:
+        return (
+            text
+            + "\n"
+            + _("tasks.new.pick_found").format(
+                query=html.quote(clip(query, 40)), count=len(entries)
+            )
+        )
+    if len(entries) > PICK_PAGE:
+        text += "\n" + _("tasks.new.pick_hint").format(count=len(entries))
+    return text
+
+
+def template_keyboard(templates: list[Entry], page: int = 0) -> InlineKeyboardMarkup:
+    return pick_keyboard(templates, page, pick="tpl", turn="tplpg")
+
+
+def executor_keyboard(employees: list[Entry], page: int = 0) -> InlineKeyboardMarkup:
+    extra = [(_("tasks.new.btn_no_executor"), NewTaskCb(step="noexe"))]
+    return pick_keyboard(employees, page, pick="exe", turn="exepg", extra=extra)
+
+
+async def mobile_employees(repos: Repos) -> list[Entry]:
+    return [e for e in await repos.mobiforce.all("employee") if e.data.get("mobile")]
+
+
+async def template_typed(message: Message, state: FSMContext, repos: Repos) -> None:
+    query = (message.text or "").strip()[:MAX_TEXT]
+    found = matching(await repos.mobiforce.all("template"), query)
+    await state.update_data(query=query)
+    await ask(message, pick_text("tasks.new.ask_template", found, query), template_keyboard(found))
+
+
+async def executor_typed(message: Message, state: FSMContext, repos: Repos) -> None:
+    query = (message.text or "").strip()[:MAX_TEXT]
+    found = matching(await mobile_employees(repos), query)
+    await state.update_data(query=query)
+    await ask(message, pick_text("tasks.new.ask_executor", found, query), executor_keyboard(found))
+
+
+async def page_turned(
+    callback: CallbackQuery, callback_data: NewTaskCb, state: FSMContext, repos: Repos
+) -> None:
+    """◀️ ▶️ of a pick list: the same list (narrowed as it was), another page."""
+    query = str((await state.get_data()).get("query") or "")
+    if callback_data.step == "tplpg":
+        keyboard = template_keyboard(
+            matching(await repos.mobiforce.all("template"), query), callback_data.value
+        )
+    else:
+        keyboard = executor_keyboard(
+            matching(await mobile_employees(repos), query), callback_data.value
+        )
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=keyboard)
 
 
 async def template_picked(
@@ -241,15 +303,17 @@ async def client_address_pressed(callback: CallbackQuery, state: FSMContext, rep
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.edit_reply_markup(reply_markup=None)
-        await ask_executor(callback.message, state, repos)
+        await ask_executor(callback.message, state, repos, callback.from_user)
 
 
-async def ask_executor(message: Message, state: FSMContext, repos: Repos) -> None:
+async def ask_executor(
+    message: Message, state: FSMContext, repos: Repos, who: TgUser | None = None
+) -> None:
     await state.set_state(NewTaskFlow.executor)
-    employees = [e for e in await repos.mobiforce.all("employee") if e.data.get("mobile")]
-    buttons = [(e.name, NewTaskCb(step="exe", value=e.id)) for e in employees[:20]]
-    buttons.append((_("tasks.new.btn_no_executor"), NewTaskCb(step="noexe")))
-    await message.answer(_("tasks.new.ask_executor"), reply_markup=button_keyboard(buttons))
+    await state.update_data(query="")
+    employees = await mobile_employees(repos)
+    text = pick_text("tasks.new.ask_executor", employees, "")
+    await ask(message, text, executor_keyboard(employees), who=who)
 
 
 async def executor_picked(

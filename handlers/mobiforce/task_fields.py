@@ -3,6 +3,7 @@ text and numbers typed), then the summary with a one-shot «✅ Создать»
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,14 +17,19 @@ from aiogram.utils.i18n import gettext as _
 from bot.confirm import ask_to_confirm
 from bot.phones import format_phone
 from bot.prompts import ask
+from bot.texts import clip
 from handlers.mobiforce.callbacks import NewTaskCb
 from handlers.mobiforce.common import button_keyboard
 from handlers.mobiforce.flows import NewTaskFlow
-from handlers.mobiforce.render import when
+from handlers.mobiforce.numbers import new_marker
+from handlers.mobiforce.render import MAX_NAME, MAX_VALUE, fit, when
+from integrations.mobiforce.inputs import parse_number
 from integrations.mobiforce.models import PHOTO_FIELD_TYPE
 from storage import Repos
 from storage.db import utcnow
 from storage.users import User
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT = 200
 LIST_TYPE, BOOL_TYPE, NUMBER_TYPE = "5", "4", "2"
@@ -80,11 +86,11 @@ async def field_typed(
         return
     if spec["type"] == NUMBER_TYPE:
         try:
-            value = float(typed.replace(",", ".").replace(" ", ""))
+            value = parse_number(typed)
         except ValueError:
-            await ask(message, _("tasks.new.bad_number").format(text=html.quote(typed[:40])))
+            log.info("mobiforce wizard: bad number %r", typed[:40])
+            await ask(message, _("tasks.new.bad_number").format(text=html.quote(clip(typed, 40))))
             return
-        value = int(value) if value.is_integer() else value
     elif not typed or len(typed) > MAX_TEXT:
         await ask(message, _("tasks.new.bad_text").format(max=MAX_TEXT))
         return
@@ -131,16 +137,19 @@ async def field_done(
 
 
 def summary_text(data: dict[str, Any], tz: ZoneInfo) -> str:
+    """The summary before «✅ Создать»: one message, however many fields."""
     start = datetime.fromisoformat(data["start"])
     end = datetime.fromisoformat(data["end"]) if data.get("end") else None
-    lines = [
+    head = [
         _("tasks.new.summary"),
-        _("tasks.new.sum_template").format(template=html.quote(data["template"])),
-        _("tasks.new.sum_client").format(client=html.quote(data["client"]))
+        _("tasks.new.sum_number").format(number=html.quote(data["marker"])),
+        _("tasks.new.sum_template").format(template=html.quote(clip(data["template"], MAX_NAME))),
+        _("tasks.new.sum_client").format(client=html.quote(clip(data["client"], MAX_NAME)))
         + (_("tasks.new.sum_new_client") if data.get("new_client") else ""),
         _("tasks.card.address").format(address=html.quote(data.get("address") or "—")),
         _("tasks.card.executor").format(
-            executor=html.quote(data.get("executor") or "") or _("tasks.new.sum_draft")
+            executor=html.quote(clip(data.get("executor") or "", MAX_NAME))
+            or _("tasks.new.sum_draft")
         ),
         _("tasks.card.planned").format(
             when=when(start, tz) + (f" – {end.astimezone(tz).strftime('%H:%M')}" if end else "")
@@ -148,12 +157,14 @@ def summary_text(data: dict[str, Any], tz: ZoneInfo) -> str:
     ]
     new_client = data.get("new_client") or {}
     if new_client.get("phone"):
-        lines.append(_("tasks.client.phone").format(phone=format_phone(new_client["phone"])))
+        head.append(_("tasks.client.phone").format(phone=format_phone(new_client["phone"])))
     names = {str(spec["id"]): spec["name"] for spec in data.get("required") or []}
+    items = []
     for field_id, value in (data.get("props") or {}).items():
         shown = (_("field.yes") if value else _("field.no")) if isinstance(value, bool) else value
-        lines.append(f"• {html.quote(names.get(field_id, field_id))}: {html.quote(str(shown))}")
-    return "\n".join(lines)
+        name = clip(names.get(field_id, field_id), MAX_NAME)
+        items.append(f"• {html.quote(name)}: {html.quote(clip(str(shown), MAX_VALUE))}")
+    return "\n".join(fit(head, items, []))
 
 
 async def show_summary(
@@ -179,7 +190,7 @@ async def show_summary(
             "thread",
         )
     }
-    payload["key"] = f"logibot-{user.id}-{int(utcnow().timestamp() * 1000)}"
+    payload["marker"] = new_marker(utcnow())  # the task's number: found again after a lost answer
     await ask_to_confirm(
         message,
         repos,

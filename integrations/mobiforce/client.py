@@ -38,6 +38,7 @@ from integrations.mobiforce import wire
 from integrations.mobiforce.commands import COMMANDS, FEED_PAGE_SIZE, PAGE_SIZE, Kind
 from integrations.mobiforce.errors import (
     MobiforceAuthError,
+    MobiforceBadAnswer,
     MobiforceDisabled,
     MobiforceError,
     MobiforceLimitExceeded,
@@ -477,7 +478,7 @@ class MobiforceClient(VendorClient):
                 return parse(payload)
             except (ValidationError, ValueError, TypeError) as exc:
                 count = exc.error_count() if isinstance(exc, ValidationError) else 1
-                raise MobiforceUnavailable(
+                raise MobiforceBadAnswer(
                     f"{command}: answer does not match the documented format ({count} errors)",
                     command=command,
                 ) from None
