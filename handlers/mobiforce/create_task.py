@@ -205,12 +205,8 @@ async def lost_answer(
     person is told what the bot saw and chooses (buttons in a new message)."""
     search = await look_for(record, mobiforce, repos) if sent else NumberSearch()
     if search.task_id is not None:
-        await repos.mobiforce_creates.created(record.marker, search.task_id)
-        return await created(
-            record, search.task_id, mobiforce, directory, repos, key_prefix="tasks.new.found"
-        )
-    await repos.mobiforce_creates.move(record.marker, ["sending"], "unknown")
-    await anchor.answer(_("tasks.new.lost_choose"), reply_markup=retry_keyboard(record.marker))
+        return await found(record, search.task_id, mobiforce, directory, repos)
+    await offer_choice(anchor, record, repos)
     number = html.quote(record.marker)
     if not sent:
         return _("tasks.new.lost_not_sent").format(number=number)
@@ -218,7 +214,25 @@ async def lost_answer(
     return _(key).format(number=number)
 
 
+async def found(
+    record: TaskCreate,
+    task_id: int,
+    mobiforce: MobiforceClient,
+    directory: MobiforceDirectory,
+    repos: Repos,
+) -> str:
+    """The task whose answer was lost exists after all: it is created, and said so."""
+    await repos.mobiforce_creates.created(record.marker, task_id)
+    return await created(record, task_id, mobiforce, directory, repos, key_prefix="tasks.new.found")
+
+
 # --- the person's choice after a lost answer ------------------------------------------------------
+async def offer_choice(anchor: Message, record: TaskCreate, repos: Repos) -> None:
+    """Not found (or not known): the person chooses, under a new message."""
+    await repos.mobiforce_creates.move(record.marker, ["sending"], "unknown")
+    await anchor.answer(_("tasks.new.lost_choose"), reply_markup=retry_keyboard(record.marker))
+
+
 def retry_keyboard(marker: str) -> InlineKeyboardMarkup:
     keyboard = InlineKeyboardBuilder()
     keyboard.button(text=_("tasks.new.btn_retry"), callback_data=CreateCb(act="retry", m=marker))
@@ -241,22 +255,11 @@ async def retry_pressed(
         return
     search = await look_for(record, mobiforce, repos)
     if search.task_id is not None:
-        await repos.mobiforce_creates.created(record.marker, search.task_id)
-        text = await created(
-            record,
-            search.task_id,
-            mobiforce,
-            mobiforce_directory,
-            repos,
-            key_prefix="tasks.new.found",
-        )
+        text = await found(record, search.task_id, mobiforce, mobiforce_directory, repos)
     elif search.absent:
         text = await attempt(callback.message, record, mobiforce, mobiforce_directory, repos, i18n)
     else:  # still cannot tell: nothing is sent
-        await repos.mobiforce_creates.move(record.marker, ["sending"], "unknown")
-        await callback.message.answer(
-            _("tasks.new.lost_choose"), reply_markup=retry_keyboard(record.marker)
-        )
+        await offer_choice(callback.message, record, repos)
         text = _("tasks.new.lost_unknown").format(number=html.quote(record.marker))
     await callback.message.edit_text(text, reply_markup=None)
 
@@ -277,15 +280,7 @@ async def drop_pressed(
     search = await look_for(record, mobiforce, repos)
     number = html.quote(record.marker)
     if search.task_id is not None:
-        await repos.mobiforce_creates.created(record.marker, search.task_id)
-        text = await created(
-            record,
-            search.task_id,
-            mobiforce,
-            mobiforce_directory,
-            repos,
-            key_prefix="tasks.new.found",
-        )
+        text = await found(record, search.task_id, mobiforce, mobiforce_directory, repos)
     elif search.absent:
         text = _("tasks.new.dropped_absent").format(number=number)
     else:
