@@ -362,3 +362,19 @@ async def test_more_templates_and_executors_than_fit_are_paged_and_searchable(ha
     picked = await h.say(ADMIN, "монтажник 24", expect=has_button("Монтажник 24"))
     h.press(ADMIN, picked, "Монтажник 24")
     await h.emu.wait_for_message(ADMIN, has_text("Исполнитель: Монтажник 24"))
+
+
+async def test_a_task_that_cannot_be_read_is_skipped_and_shown_in_status(harness, sim):
+    h = harness
+    watcher = h.app.scheduler.runners["mobiforce"]
+    await watcher._cycle_once()  # the first cycle only finds where the feed is
+    template_id = next(iter(sim.world.templates))
+    broken = sim.add_task({"template": {"id": template_id}})
+    sim.answer_task_with(broken.id, createdAt="вчера вечером")
+    fine = sim.add_task({"template": {"id": template_id}})
+    await watcher._cycle_once()
+    assert await h.app.repos.alert_state.cursor("mobiforce") == str(sim.usn)  # moved past
+    assert await h.app.repos.snapshots.get("mobiforce", [str(fine.id)])
+    status = await h.say(ADMIN, "/status", expect=has_text("Состояние"))
+    assert "События могли быть пропущены" in text(status) and str(broken.id) in text(status)
+    assert "Пропущено с запуска: 1" in text(status)
