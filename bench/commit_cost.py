@@ -76,8 +76,8 @@ async def _fill(repos: Repos, rows: int) -> None:
             [{"id": -chat, "now": now} for chat in range(1, CHATS + 1)],
         )
         await conn.executemany(
-            "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, created_at) "
-            "VALUES (:chat, 0, 'all', :filter, :now)",
+            "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, filter_key, "
+            "created_at) VALUES (:chat, 0, 'all', :filter, :filter, :now)",
             [{"chat": -(1 + n % CHATS), "filter": f"order:{n}", "now": now} for n in range(rows)],
         )
         await conn.executemany(

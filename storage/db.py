@@ -23,6 +23,9 @@ from storage.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger(__name__)
 
+# Positional (``?``) or, in new SQL, named (``:name``) parameters.
+Params = Sequence[Any] | Mapping[str, Any]
+
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -171,7 +174,7 @@ class Database:
             except Exception:
                 log.exception("ROLLBACK failed")
 
-    async def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """One write statement in its own transaction; returns the number of rows changed."""
         async with self.transaction() as conn:
             cursor = await conn.execute(sql, params)
@@ -181,16 +184,12 @@ class Database:
     def reader(self) -> aiosqlite.Connection:
         return self._reader or self.conn
 
-    async def fetchone(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-    ) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def fetchall(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
-    ) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())

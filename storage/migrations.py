@@ -276,10 +276,39 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         11,
+        "Mobiforce tasks the bot creates (its number is the bot's marker), /tasks searches",
+        """
+        CREATE TABLE mobiforce_creates (
+            marker          TEXT PRIMARY KEY,             -- the task's number, chosen by the bot
+            task_id         INTEGER,                      -- Mobiforce's id, once known
+            state           TEXT NOT NULL
+                            CHECK (state IN ('sending', 'unknown', 'created', 'dropped')),
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            user_id         INTEGER NOT NULL,
+            payload         TEXT NOT NULL,                -- JSON: what was confirmed
+            feed_usn        INTEGER,                      -- the task feed's usn before sending
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX mobiforce_creates_task ON mobiforce_creates (task_id);
+
+        CREATE TABLE mobiforce_searches (
+            key             TEXT PRIMARY KEY,             -- a short hash, in /tasks page buttons
+            query           TEXT NOT NULL,
+            created_at      TEXT NOT NULL
+        );
+        """,
+    ),
+    Migration(
+        12,
         "alerts: indexed routing reads, subjects that ended, ages for pruning",
         """
-        -- a watcher's commit reads the subscriptions, silences and cards of ITS subjects only
-        CREATE INDEX subscriptions_filter ON subscriptions (filter);
+        -- a watcher's commit reads the subscriptions, silences and cards of ITS subjects only;
+        -- a filter as compared (any case, ids without leading zeros) is written by the repo,
+        -- and rows from before this column are keyed at start (SubscriptionsRepo.key_filters)
+        ALTER TABLE subscriptions ADD COLUMN filter_key TEXT NOT NULL DEFAULT '';
+        CREATE INDEX subscriptions_filter_key ON subscriptions (filter_key);
         CREATE INDEX subject_silences_subject ON subject_silences (subject_key);
         CREATE INDEX status_cards_subject ON status_cards (subject_key);
         -- the sender's "routine news of this subject went out when?" (one line per window)

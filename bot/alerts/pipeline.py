@@ -31,7 +31,7 @@ from storage import Repos
 from storage.cycle import CycleWrite, EndedSubject, commit_cycle, read_audience
 from storage.db import utcnow
 from storage.outbox import NewOutboxRow
-from storage.subscriptions import ChatPrefs, Subscription, effective_zone
+from storage.subscriptions import ChatPrefs, Subscription, effective_zone, filter_key
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,10 @@ class RoutingSnapshot:
     def __post_init__(self) -> None:
         self.by_filter = {}
         for sub in self.subscriptions:
-            self.by_filter.setdefault(sub.filter.casefold(), []).append(sub)
+            self.by_filter.setdefault(filter_key(sub.filter), []).append(sub)
 
     def candidates(self, alert: Alert) -> Iterable[Subscription]:
-        keys = ["", alert.subject.key.casefold()]
+        keys = ["", filter_key(alert.subject.key)]
         keys += [f"tag:{tag.casefold()}" for tag in alert.subject.tags]
         for key in keys:
             yield from self.by_filter.get(key, ())
@@ -68,13 +68,13 @@ class RoutingSnapshot:
         names its subject — something the chat asked about itself)."""
         own = False
         heard = False
-        subject = alert.subject.key.casefold()
+        subject = filter_key(alert.subject.key)
         for sub in self.candidates(alert):
             if (sub.chat_id, sub.thread_id) == (chat_id, thread_id) and matches(
                 sub.selector, alert.kind
             ):
                 heard = True
-                own = own or sub.filter.casefold() == subject
+                own = own or filter_key(sub.filter) == subject
         return heard, own
 
 

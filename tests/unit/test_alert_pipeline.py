@@ -268,3 +268,18 @@ async def test_an_ending_kind_records_the_subject_and_news_revives_it(repos):
     assert await ended() == [("order:55", "taximaster", "55")]
     await pipeline.commit("taximaster", [taxi("taxi.state_changed", 3)], None)
     assert await ended() == []
+
+
+async def test_subscriptions_from_before_the_filter_key_are_keyed_at_start(repos):
+    """A row written before migration 12 has no filter_key: the indexed read would miss it
+    until key_filters (run at start) keys it."""
+    await repos.db.execute(
+        "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, created_at) "
+        "VALUES (:chat, 0, 'all', 'driver:79990000001', :at)",
+        {"chat": GROUP, "at": "2026-01-01T00:00:00+00:00"},
+    )
+    pipeline = AlertPipeline(repos, MSK)
+    assert (await pipeline.snapshot([alert()])).subscriptions == []
+    assert await repos.subscriptions.key_filters() == 1
+    await pipeline.commit("test", [alert()], None)
+    assert await due_chats(repos) == [GROUP]
