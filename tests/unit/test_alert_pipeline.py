@@ -271,15 +271,17 @@ async def test_an_ending_kind_records_the_subject_and_news_revives_it(repos):
 
 
 async def test_subscriptions_from_before_the_filter_key_are_keyed_at_start(repos):
-    """A row written before migration 12 has no filter_key: the indexed read would miss it
-    until key_filters (run at start) keys it."""
+    """A row written before migration 12 has no filter_key: it is read with the unfiltered ones
+    (still routed right, only read by every commit) until key_filters, run at start, keys it."""
     await repos.db.execute(
         "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, created_at) "
         "VALUES (:chat, 0, 'all', 'driver:79990000001', :at)",
         {"chat": GROUP, "at": "2026-01-01T00:00:00+00:00"},
     )
     pipeline = AlertPipeline(repos, MSK)
-    assert (await pipeline.snapshot([alert()])).subscriptions == []
+    other = alert(phone="79990000002")
+    assert len((await pipeline.snapshot([other])).subscriptions) == 1
     assert await repos.subscriptions.key_filters() == 1
-    await pipeline.commit("test", [alert()], None)
-    assert await due_chats(repos) == [GROUP]
+    assert (await pipeline.snapshot([other])).subscriptions == []
+    await pipeline.commit("test", [other, alert()], None)
+    assert [row.subject_key for row in await repos.outbox.due()] == ["driver:79990000001"]
