@@ -98,7 +98,8 @@ kind(
 )
 kind("driver.roaming", "Водитель в роуминге", "Driver is roaming", severity=N)
 kind("driver.request_failed", "Не удалось определить место", "Location request failed", severity=N)
-kind("driver.off", "Отслеживание выключено", "Tracking turned off", severity=N, ends=True)
+# Not "ends": a switched-off driver is often switched on again (/reactivate) for the same chats.
+kind("driver.off", "Отслеживание выключено", "Tracking turned off", severity=N)
 kind(
     "driver.app_started",
     "Приложение водителя запущено",
