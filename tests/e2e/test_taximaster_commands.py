@@ -181,3 +181,21 @@ async def test_a_rejected_secret_locks_calls_until_resume(tmp_path):
             assert "Тарифы" in text(reply)
     finally:
         await sim.stop()
+
+
+async def test_a_refresh_button_edits_only_the_card_it_belongs_to(harness, sim):
+    """«🔄 Обновить» of order A sent on order B's card (a stale or modified client) is answered
+    "button expired": B's card is not turned into A's."""
+    h = harness
+    first = sim.place_order("Железнодорожный вокзал", "улица Малышева, 51")
+    second = sim.place_order("ТЦ Гринвич", "Ельцин Центр")
+    card_a = await h.say(ADMIN, f"/order {first}", expect=has_text(f"№{first}"))
+    card_b = await h.say(ADMIN, f"/order {second}", expect=has_text(f"№{second}"))
+    refresh_a = h.button_data(card_a, "Обновить")
+    start = len(h.emu.calls)
+    h.emu.client_sends_callback(ADMIN, card_b["message_id"], refresh_a)
+    answer = await h.emu.wait_for_event(lambda c: c.method == "answerCallbackQuery", start=start)
+    assert "не действует" in answer.params.get("text", "")
+    now_b = next(m for m in h.emu.messages(ADMIN) if m["message_id"] == card_b["message_id"])
+    assert f"№{second}" in text(now_b) and f"№{first}" not in text(now_b)
+    assert not [c for c in h.emu.calls[start:] if c.method == "editMessageText"]
