@@ -31,6 +31,7 @@ from storage import Repos
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CARD_FAR = 10  # messages below a card before an edit of it also gets a pointer line
+POINTED_KEPT = 10_000  # subjects remembered for "one pointer per window" before a sweep
 
 
 class Transport(Protocol):
@@ -112,6 +113,9 @@ class CardDesk:
         if now - self._pointed.get(key, -1e18) < self.window.total_seconds():
             return
         self._pointed[key] = now
+        if len(self._pointed) > POINTED_KEPT:  # forget windows long over (bounded memory)
+            horizon = now - self.window.total_seconds()
+            self._pointed = {k: t for k, t in self._pointed.items() if t > horizon}
         link = card_link(chat.id, out.thread_id, card_id)
         text = out.pointer
         if link is not None:

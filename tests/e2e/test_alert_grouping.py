@@ -186,3 +186,21 @@ async def test_a_wizard_question_pushed_up_by_alerts_is_asked_again(tmp_path):
         await eventually(lambda: all_sent(h))
         assert len([t for t in texts(h) if "Как назвать рейс?" in t]) == 2
         assert not refused(h)
+
+
+async def test_a_muted_group_still_hears_the_order_it_asked_about(tmp_path):
+    """/mute silences the feed (the drivers' area here), not the taxi order the group put on
+    watch itself (a subscription naming the order, as /taxi and /order make)."""
+    async with group_bot(tmp_path) as h:
+        assert h.app is not None
+        repos = h.app.repos
+        await repos.subscriptions.add(GROUP, 0, "all", "order:555", by=ADMIN)
+        muted = await h.say(ADMIN, "/mute 1h", chat_id=GROUP)
+        assert "по-прежнему сообщают" in muted["text"]
+        await h.app.pipeline.commit("test", [late(1), taxi("taxi.assigned", "1")], None)
+        card = await h.emu.wait_for_message(
+            GROUP, lambda m: "Назначена машина" in m.get("text", "")
+        )
+        assert "Заказ 555" in card["text"]
+        await eventually(lambda: all_sent(h))
+        assert not any("Водитель №1" in text for text in texts(h))
