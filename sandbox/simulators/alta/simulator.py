@@ -54,6 +54,9 @@ __all__ = ["PATH", "AltaSimulator", "FaultKind"]
 
 PATH = "/rail_tracking/api_v2.php"
 FaultKind = Literal["timeout", "bad_json", "html"]
+# How an answer is lost AFTER the action happened: the connection closes without an answer,
+# an HTTP 5xx comes instead, or the answer is held back past the client's timeout.
+LostAnswer = Literal["drop", "500", "502", "timeout"]
 
 
 class AltaSimulator:
@@ -72,6 +75,7 @@ class AltaSimulator:
         first_report_delay: timedelta = timedelta(hours=2),
         balance: float = 10_000.0,
         test_numbers_only: bool = False,
+        processing_delay: timedelta = timedelta(minutes=1),
     ) -> None:
         self.login = login
         self.sa = sa
@@ -87,6 +91,8 @@ class AltaSimulator:
         self._advanced = timedelta(0)
         self._faults: dict[str, deque[int | FaultKind]] = {}
         self._forced: dict[str, deque[str]] = {}
+        self._lost: dict[str, deque[LostAnswer]] = {}
+        self._omitted: dict[str, int] = {}  # hash -> track_list answers still to leave it out
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -98,6 +104,7 @@ class AltaSimulator:
             first_report_delay=first_report_delay,
             balance=balance,
             test_numbers_only=test_numbers_only,
+            processing_delay=processing_delay,
         )
         self._handlers: dict[str, Callable[[dict[str, str], datetime], Reply]] = {
             "test_secret": lambda p, t: ({"status": "ok"}, []),
@@ -194,7 +201,6 @@ class AltaSimulator:
                 times=sorted(dtime.fromisoformat(t) for t in times),
                 days=frozenset(days),
                 comment=comment,
-                name=comment or f"Слежение {len(self.world.requests) + 1}",
                 modify_at=created,
             )
         )
@@ -256,6 +262,17 @@ class AltaSimulator:
             raise ValueError(f"unknown Alta action {action!r}")
         self._faults.setdefault(action, deque()).extend([fault] * times)
 
+    def lose_answer(self, action: str, how: LostAnswer = "drop", *, times: int = 1) -> None:
+        """The next ``times`` calls of ``action`` HAPPEN (an add is saved and billed) and then
+        their answer is lost: ``how`` says in what way."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown Alta action {action!r}")
+        self._lost.setdefault(action, deque()).extend([how] * times)
+
+    def omit_from_track_list(self, request_hash: str, *, times: int = 1) -> None:
+        """The next ``times`` ``track_list`` answers leave this request out (it still exists)."""
+        self._omitted[request_hash] = times
+
     def force_error(self, action: str, reason: str, *, times: int = 1) -> None:
         """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS."""
         if reason not in ERRORS:
@@ -294,7 +311,29 @@ class AltaSimulator:
             head, body = handler(params, now)
         except SimError as error:
             return _json([_error_head(error.reason, error.detail)])
+        if action == "track_list":
+            body = [row for row in body if not self._omit(row["hash"])]
+        lost = self._lost.get(action)
+        if lost:
+            return await self._lose(request, lost.popleft())
         return _json([head, *body])
+
+    def _omit(self, request_hash: str) -> bool:
+        left = self._omitted.get(request_hash, 0)
+        if left:
+            self._omitted[request_hash] = left - 1
+        return left > 0
+
+    async def _lose(self, request: web.Request, how: LostAnswer) -> web.StreamResponse:
+        if how == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError  # aiohttp's way to end a handler without an answer
+        if how == "timeout":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
+            return web.Response(status=504, text="Gateway Timeout")
+        return web.Response(status=int(how), text=f"<html><body>{how}</body></html>")
 
     async def _fault(self, fault: int | FaultKind) -> web.StreamResponse:
         if fault == "timeout":
