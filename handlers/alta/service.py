@@ -41,7 +41,6 @@ class AltaRuntime:
         self.watcher = AltaWatcher(
             self.client,
             lambda ids=None: repos.snapshots.get(SOURCE, ids),
-            show_budget=settings.alta_show_budget,
             no_data_after=timedelta(hours=settings.alta_no_data_hours),
         )
         self.poll_seconds = settings.alta_poll_seconds
