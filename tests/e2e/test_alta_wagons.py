@@ -212,12 +212,12 @@ async def test_wagon_cancel_asks_then_takes_one_number_off(harness, sim):
     h = harness
     request_hash = sim.put_on_track([WAGON_A, WAGON_B], added_ago=timedelta(hours=1))
     question = await h.say(ADMIN, f"/wagon cancel {WAGON_B}")
-    assert f"Снять с слежения {WAGON_B}" in text(question)
+    assert f"Снять со слежения {WAGON_B}" in text(question)
     assert api_calls(sim).count("cancel_track") == 0
     start = len(h.emu.calls)
     h.press(ADMIN, question, "Снять")
     h.press(ADMIN, question, "Снять")
-    await edited(h, "снят с слежения", start)
+    await edited(h, "снят со слежения", start)
     assert api_calls(sim).count("cancel_track") == 1
     assert sim.request(request_hash).tracked == [WAGON_A]
 
