@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.alert_state import AlertStateRepo
+from storage.alta import AltaAddsRepo
 from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
@@ -41,6 +42,7 @@ class Repos:
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
     taximaster: TaxiMasterOrdersRepo
+    alta_adds: AltaAddsRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -59,4 +61,5 @@ class Repos:
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
             taximaster=TaxiMasterOrdersRepo(db),
+            alta_adds=AltaAddsRepo(db),
         )

@@ -18,6 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
 from bot.texts import answer_lines, answer_usage
+from handlers.alta.adds import without_marker
 from handlers.alta.callbacks import WagonsPageCb
 from handlers.alta.card import request_cards, wagon_card
 from handlers.alta.lookup import AltaLookup
@@ -184,7 +185,7 @@ async def wagons_page(
         lines.append(
             _("alta.list.row").format(
                 n=index,
-                name=html.quote(request.comment or request.name or "—"),
+                name=html.quote(without_marker(request.comment or request.name) or "—"),
                 mode=_("alta.mode.trip") if mode is TrackMode.TRIP else _("alta.mode.daily"),
                 count=len(numbers),
                 modified=format_moscow(modified) if modified else "—",

@@ -340,15 +340,25 @@ class AltaClient(VendorClient):
         except (ValueError, UnicodeDecodeError):
             payload = None
         head, body = _split(payload)
+        if status >= 500:
+            # The server failed, whatever its body says: a write may have happened before it
+            # did (an add billed, then a 500), so this is "no answer", never a refusal.
+            logger.warning("alta %s: HTTP %s", action, status)
+            descr = str(head.get("descr") or "") if head else ""
+            raise AltaUnavailable(
+                f"{action}: HTTP {status} {descr}".strip(),
+                code=status,
+                action=action,
+                vendor_text=descr,
+                retryable=True,
+            )
         if head is not None and _status(head) in ("error", "fail"):
             raise self._vendor_error(action, head)
         if status == 429:
             raise AltaRateLimited(f"{action}: HTTP 429", code=429, action=action)
         if status >= 400:
             logger.warning("alta %s: HTTP %s", action, status)
-            raise AltaUnavailable(
-                f"{action}: HTTP {status}", code=status, action=action, retryable=status >= 500
-            )
+            raise AltaUnavailable(f"{action}: HTTP {status}", code=status, action=action)
         if head is None or _status(head) != "ok":
             kind = "not JSON" if payload is None else "not an Alta answer"
             logger.warning("alta %s: answer is %s (HTTP %s)", action, kind, status)

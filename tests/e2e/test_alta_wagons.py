@@ -91,7 +91,7 @@ async def test_wagon_add_summary_settings_and_a_double_tap_adds_once(harness, si
     assert "Россия" in text(summary) and "ежедневно" in text(summary)
     assert "09:00, 18:00" in text(summary)  # ALTA_TIMES
     assert "✅ Поставить" in button_labels(summary) and "✖️ Отмена" in button_labels(summary)
-    assert api_calls(sim) == []  # a summary costs nothing
+    assert api_calls(sim) == ["track_list"]  # what is on tracking already: nothing paid
 
     start = len(h.emu.calls)
     h.press(ADMIN, summary, "🌍")

@@ -240,7 +240,12 @@ class AltaSimulator:
         return self.world.requests[request_hash]
 
     def hash_of(self, number: str) -> str:
-        for request in self.world.requests.values():
+        """The request tracking ``number`` now (else the last one that held it)."""
+        requests = list(self.world.requests.values())
+        for request in reversed(requests):
+            if number in request.tracked:
+                return request.hash
+        for request in reversed(requests):
             if number in request.numbers:
                 return request.hash
         raise KeyError(number)
