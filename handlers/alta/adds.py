@@ -140,6 +140,13 @@ class AltaAdds:
             log.warning("alta add %s: no answer (%s); looking for it", attempt.token, exc)
             return await self.resolve(attempt.token, after_loss=True)
         except AltaError as exc:
+            if type(exc) is AltaError:
+                # An error Alta's words do not explain may come after the request was saved:
+                # look before calling it refused.
+                log.warning("alta add %s: unexplained error (%s); looking", attempt.token, exc)
+                outcome = await self.resolve(attempt.token, after_loss=True)
+                if outcome.state != "unknown" or outcome.check_failed:
+                    return outcome
             log.warning("alta add %s refused: %s", attempt.token, exc)
             await self.repos.alta_adds.set_state(attempt.token, "refused")
             return Outcome("refused", error=exc)

@@ -80,7 +80,7 @@ def bot_texts(h: BotHarness) -> list[str]:
     return [text(m) for m in h.emu.messages(ADMIN)]
 
 
-@pytest.mark.parametrize("how", ["drop", "500", "timeout"])
+@pytest.mark.parametrize("how", ["drop", "500", "timeout", "error"])
 async def test_a_billed_add_whose_answer_is_lost_ends_with_one_request(harness, sim, how):
     """The independent stand-in's case: Alta saves and bills the request, then the answer is
     lost. The bot finds its marker in track_list: one request, told as placed, watched."""
@@ -102,6 +102,14 @@ async def test_a_billed_add_whose_answer_is_lost_ends_with_one_request(harness, 
     listed = await h.say(ADMIN, "/wagons")
     assert "lb:" not in text(listed) and WAGON_A in text(listed)
     assert len(sim.world.requests) == 1
+
+
+async def test_an_unexplained_error_is_a_refusal_only_once_the_list_says_so(harness, sim):
+    sim.fail_next("add", "error")  # nothing saved, an error with no reason in its words
+    done = await confirm(harness, WAGON_A)
+    assert "Альта не поставила на слежение" in done and "Внутренняя ошибка" in done
+    assert sim.calls("track_list") == 2  # the summary's look, then the look after the error
+    assert "отправить постановку снова" not in str(harness.emu.messages(ADMIN))
 
 
 async def test_a_lost_answer_when_the_service_keeps_no_comment_is_found_by_its_numbers(

@@ -53,10 +53,11 @@ from sandbox.simulators.alta.world import Reply, Route, SimError, SimRequest, Wo
 __all__ = ["PATH", "AltaSimulator", "FaultKind"]
 
 PATH = "/rail_tracking/api_v2.php"
-FaultKind = Literal["timeout", "bad_json", "html"]
+FaultKind = Literal["timeout", "bad_json", "html", "error"]
 # How an answer is lost AFTER the action happened: the connection closes without an answer,
-# an HTTP 5xx comes instead, or the answer is held back past the client's timeout.
-LostAnswer = Literal["drop", "500", "502", "timeout"]
+# an HTTP 5xx comes instead, the answer is held back past the client's timeout, or an error
+# whose words say nothing ("error") comes instead of the answer.
+LostAnswer = Literal["drop", "500", "502", "timeout", "error"]
 
 
 class AltaSimulator:
@@ -261,8 +262,9 @@ class AltaSimulator:
         return sum(1 for name, _, _ in self.requests if name == action)
 
     def fail_next(self, action: str, fault: int | FaultKind = 500, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``action`` fail below the API: an HTTP status, a
-        ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"`` or an ``"html"`` page."""
+        """The next ``times`` calls of ``action`` fail without happening: an HTTP status, a
+        ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"``, an ``"html"`` page or
+        an ``"error"`` whose words explain nothing."""
         if action not in ACTIONS:
             raise ValueError(f"unknown Alta action {action!r}")
         self._faults.setdefault(action, deque()).extend([fault] * times)
@@ -338,6 +340,8 @@ class AltaSimulator:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
             return web.Response(status=504, text="Gateway Timeout")
+        if how == "error":
+            return _json([{"status": "error", "descr": "Внутренняя ошибка сервиса"}])
         return web.Response(status=int(how), text=f"<html><body>{how}</body></html>")
 
     async def _fault(self, fault: int | FaultKind) -> web.StreamResponse:
@@ -349,6 +353,8 @@ class AltaSimulator:
             return web.Response(text='[{"status":"ok","de', content_type="application/json")
         if fault == "html":
             return web.Response(text="<html><body>502 Bad Gateway</body></html>", status=200)
+        if fault == "error":
+            return _json([{"status": "error", "descr": "Внутренняя ошибка сервиса"}])
         return web.Response(status=int(fault), text=f"<html><body>{fault}</body></html>")
 
     # --- demo ---------------------------------------------------------------------------------
