@@ -10,8 +10,10 @@ import pytest
 
 from integrations.alta.client import make_secret
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
+from integrations.alta.watcher import initial_snapshot
 from sandbox.harness import BotHarness
 from sandbox.simulators.alta.simulator import AltaSimulator
+from storage.db import utcnow
 from tests.e2e.conftest import ADMIN
 
 GROUP = -100700800
@@ -345,3 +347,45 @@ async def test_logibot_check_proves_the_alta_credentials(tmp_path):
     assert "[ok  ] alta" in out and "credentials accepted" in out and TEST_PASSWORD not in out
     assert bad.returncode == 1 and "[FAIL] alta" in bad.stdout
     assert "wrong-alta-password" not in bad.stdout + bad.stderr
+
+
+async def outbox_kinds(h: BotHarness) -> list[str]:
+    return [row["kind"] for row in await h.app.repos.db.fetchall("SELECT kind FROM outbox")]
+
+
+async def test_errors_fail_the_cycle_are_told_to_admins_once_and_never_lock(harness, sim):
+    """«Недостаточно средств на счете договора …» is no login problem: the client keeps
+    calling, the cycles fail with their cursor kept, and the admins hear it once."""
+    h = harness
+    runner = h.app.scheduler.runners["alta"]
+    await runner._cycle_once()
+    cursor = await h.app.repos.alert_state.cursor("alta")
+    sim.force_error("track_list", "no_money", times=5, detail="договор sa000000")
+    for _ in range(5):
+        await runner._cycle_once()
+    client = h.app.services["alta"].client
+    assert not client.auth_locked and sim.calls("track_list") == 6
+    assert await h.app.repos.alert_state.cursor("alta") == cursor
+    assert (await outbox_kinds(h)).count("system.integration_down") == 1
+    down = await h.emu.wait_for_message(ADMIN, has_text("Интеграция недоступна"))
+    assert "не хватает денег" in text(down)
+    await runner._cycle_once()
+    assert (await outbox_kinds(h)).count("system.integration_recovered") == 1
+
+
+async def test_report_rows_without_a_number_are_shown_in_status(harness, sim):
+    h = harness
+    sim.world.show_number_key = None  # the report names no number at all
+    request_hash = sim.put_on_track(
+        [WAGON_A, WAGON_B], departed_ago=timedelta(hours=10), added_ago=timedelta(hours=5),
+        report_now=True,
+    )  # fmt: skip
+    for number in (WAGON_A, WAGON_B):
+        await h.app.repos.snapshots.put(
+            "alta", number, initial_snapshot(number, request_hash, utcnow())
+        )
+    await h.app.scheduler.runners["alta"]._cycle_once()
+    status = await h.say(ADMIN, "/status")
+    assert "Строки отчёта без номера" in text(status) and request_hash in text(status)
+    told = await h.emu.wait_for_message(ADMIN, has_text("Строки отчёта без номера"))
+    assert request_hash in text(told)

@@ -91,7 +91,7 @@ class AltaSimulator:
         self._started_mono = time.monotonic()
         self._advanced = timedelta(0)
         self._faults: dict[str, deque[int | FaultKind]] = {}
-        self._forced: dict[str, deque[str]] = {}
+        self._forced: dict[str, deque[tuple[str, str]]] = {}
         self._lost: dict[str, deque[LostAnswer]] = {}
         self._omitted: dict[str, int] = {}  # hash -> track_list answers still to leave it out
         self._stopping = asyncio.Event()
@@ -280,11 +280,12 @@ class AltaSimulator:
         """The next ``times`` ``track_list`` answers leave this request out (it still exists)."""
         self._omitted[request_hash] = times
 
-    def force_error(self, action: str, reason: str, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS."""
+    def force_error(self, action: str, reason: str, *, times: int = 1, detail: str = "") -> None:
+        """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS
+        (its words, then ``detail`` after a colon)."""
         if reason not in ERRORS:
             raise ValueError(f"unknown error reason {reason!r}")
-        self._forced.setdefault(action, deque()).extend([reason] * times)
+        self._forced.setdefault(action, deque()).extend([(reason, detail)] * times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -313,7 +314,7 @@ class AltaSimulator:
             return _json({"status": "ok"})
         forced = self._forced.get(action)
         if forced:
-            return _json([_error_head(forced.popleft())])
+            return _json([_error_head(*forced.popleft())])
         try:
             head, body = handler(params, now)
         except SimError as error:
