@@ -301,3 +301,5 @@ async def test_numbers_with_spaces_inside(harness, sim):
     sim.put_on_track(["54676515"], added_ago=timedelta(hours=30), report_now=True)
     card = await h.say(ADMIN, "/wagon 5467 6515")
     assert "Вагон 54676515" in text(card)
+    found = await h.say(ADMIN, "/find 546 765 15")
+    assert "Вагон 54676515" in text(found)
