@@ -292,6 +292,8 @@ async def test_400_numbers_answer_within_telegram_s_limits(harness, sim):
     assert sent["wagons"].count(",") == 399 and len(sent["comment"]) < 80
     stored = await h.app.repos.snapshots.get("alta")
     assert len(stored) == 400
+    listed = await h.say(ADMIN, "/wagons")  # the harness fails on any refused Bot API call
+    assert "ещё 380" in text(listed)
 
 
 async def test_numbers_with_spaces_inside(harness, sim):
