@@ -5,8 +5,6 @@ Nothing is ever sent again from here."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from aiogram import Bot
@@ -14,6 +12,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n
+from bot.periodic import Periodic
 from handlers.alta.adds import AltaAdds, Outcome, numbers_of
 from handlers.alta.summary import numbers_text, outcome_lines
 from storage.alta import AddAttempt
@@ -34,27 +33,7 @@ class AddResolver:
         self.adds = adds
         self.bot = bot
         self.i18n = i18n
-        self.every_seconds = every_seconds
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="alta-add-resolver")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # a bug must not end the loop for good
-                log.exception("alta: looking for unresolved adds failed")
-            await asyncio.sleep(self.every_seconds)
+        self.periodic = Periodic("alta-add-resolver", self.run_once, every_seconds)
 
     async def run_once(self) -> int:
         """One round; returns how many chats were told something."""

@@ -59,10 +59,10 @@ class AltaRuntime:
         return [(self.watcher, self.poll_seconds)]
 
     async def start(self) -> None:
-        self.resolver.start()
+        self.resolver.periodic.start()
 
     async def stop(self) -> None:
-        await self.resolver.stop()
+        await self.resolver.periodic.stop()
         await self.client.aclose()
 
     def unlock(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -73,6 +74,15 @@ def make_watcher(
     sim: AltaSimulator, client: AltaClient, store: Store, **options: object
 ) -> AltaWatcher:
     return AltaWatcher(client, store, clock=sim.now, **options)  # type: ignore[arg-type]
+
+
+def watched(
+    sim: AltaSimulator, client: AltaClient, store: Store, numbers: list[str], **route: Any
+) -> tuple[str, AltaWatcher]:
+    """Numbers put on tracking and watched by the bot, and a watcher over them."""
+    request_hash = sim.put_on_track(numbers, **route)
+    store.watch(sim, request_hash)
+    return request_hash, make_watcher(sim, client, store)
 
 
 async def cycle(watcher: AltaWatcher, store: Store) -> WatchResult:
@@ -171,9 +181,7 @@ async def test_arrival_at_the_stop_station_then_tracking_ended(
 async def test_a_number_cancelled_from_its_request_ends(
     sim: AltaSimulator, client: AltaClient, store: Store
 ) -> None:
-    request_hash = sim.put_on_track(["52345675", "52345683"], departed_ago=HOUR)
-    store.watch(sim, request_hash)
-    watcher = make_watcher(sim, client, store)
+    request_hash, watcher = watched(sim, client, store, ["52345675", "52345683"], departed_ago=HOUR)
     await cycle(watcher, store)
     await client.cancel_track(request_hash, ["52345683"])
     sim.advance(61)
@@ -213,9 +221,9 @@ async def test_a_queued_or_processing_report_is_waited_out(
     """track_list's status 1 (queued) and 2 (processing) with a new modify_date is not a new
     report yet: reading it then gives the old one, and modify_date does not move again when
     the report is done (status 4)."""
-    request_hash = sim.put_on_track(["52345675"], departed_ago=10 * HOUR, added_ago=3 * HOUR)
-    store.watch(sim, request_hash)
-    watcher = make_watcher(sim, client, store)
+    request_hash, watcher = watched(
+        sim, client, store, ["52345675"], departed_ago=10 * HOUR, added_ago=3 * HOUR
+    )
     sim.advance(HOUR)  # 09:00 sharp: queued
     assert sim.request(request_hash).status == 1
     assert (await cycle(watcher, store)).alerts == [] and sim.calls("show") == 0
@@ -231,9 +239,7 @@ async def test_a_queued_or_processing_report_is_waited_out(
 async def test_a_request_missing_from_one_answer_is_confirmed_before_it_ends(
     sim: AltaSimulator, client: AltaClient, store: Store
 ) -> None:
-    request_hash = sim.put_on_track(["52345675", "52345683"], departed_ago=HOUR)
-    store.watch(sim, request_hash)
-    watcher = make_watcher(sim, client, store)
+    request_hash, watcher = watched(sim, client, store, ["52345675", "52345683"], departed_ago=HOUR)
     await cycle(watcher, store)
     sim.omit_from_track_list(request_hash)  # one answer leaves it out; it is still there
     sim.advance(61)
@@ -320,9 +326,9 @@ async def test_report_rows_are_paired_without_a_known_number_field(
 async def test_an_error_fails_the_cycle_keeps_the_cursor_and_does_not_lock(
     sim: AltaSimulator, client: AltaClient, store: Store
 ) -> None:
-    request_hash = sim.put_on_track(["52345675"], departed_ago=10 * HOUR, added_ago=3 * HOUR)
-    store.watch(sim, request_hash)
-    watcher = make_watcher(sim, client, store)
+    _, watcher = watched(
+        sim, client, store, ["52345675"], departed_ago=10 * HOUR, added_ago=3 * HOUR
+    )
     sim.advance(5 * HOUR + 2 * MINUTE)
     cursor = store.cursor
     sim.force_error("show", "no_money")  # «Недостаточно средств на счете»

@@ -8,34 +8,16 @@ from datetime import timedelta
 
 import pytest
 
-from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
 from integrations.alta.numbers import wagon_check_digit
 from sandbox.harness import BotHarness
 from sandbox.simulators.alta.simulator import AltaSimulator
 from tests.e2e.conftest import ADMIN
+from tests.e2e.test_alta_wagons import alta_bot, edited, has_text, text
 
 WAGON_A, WAGON_B = "52345675", "52345683"
 CONTAINER = "TGHU1234567"
 # Words that would claim a failure or a cancellation.
 FALSE_CLAIMS = re.compile(r"не удалось|не поставил|отменен|ошибк|failed|cancel", re.IGNORECASE)
-
-
-def text(message: dict) -> str:
-    return message.get("text", "")
-
-
-def has_text(fragment: str):
-    return lambda message: fragment in text(message)
-
-
-def adds(sim: AltaSimulator) -> list[dict[str, str]]:
-    return [params for action, _, params in sim.requests if action == "add"]
-
-
-def marker(params: dict[str, str]) -> str:
-    found = re.search(r"lb:[0-9a-f]{10}", params.get("comment", ""))
-    assert found, params
-    return found.group()
 
 
 @pytest.fixture
@@ -49,18 +31,18 @@ async def sim():
 
 @pytest.fixture
 async def harness(tmp_path, sim):
-    settings = {
-        "alta_login": TEST_LOGIN,
-        "alta_sa": TEST_SA,
-        "alta_password": TEST_PASSWORD,
-        "alta_base_url": sim.base_url,
-    }
-    async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
-        await h.app.scheduler.set_paused("alta", True, by=ADMIN)
-        sim.requests.clear()
+    async with alta_bot(tmp_path, sim) as h:
         yield h
-        rejected = h.emu.rejected_calls()
-        assert not rejected, f"the Bot API rejected requests: {rejected}"
+
+
+def adds(sim: AltaSimulator) -> list[dict[str, str]]:
+    return [params for action, _, params in sim.requests if action == "add"]
+
+
+def marker(params: dict[str, str]) -> str:
+    found = re.search(r"lb:[0-9a-f]{10}", params.get("comment", ""))
+    assert found, params
+    return found.group()
 
 
 async def confirm(h: BotHarness, numbers: str, button: str = "Поставить") -> str:
@@ -135,14 +117,10 @@ async def test_not_found_is_said_as_it_is_and_a_retry_checks_first_under_the_sam
     question = await h.emu.wait_for_message(ADMIN, has_text("отправить постановку снова"))
     start = len(h.emu.calls)
     h.press(ADMIN, question, "Проверить и поставить")
-    done = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "На слежении" in c.params["text"],
-        start=start,
-        timeout=10,
-    )
+    done = await edited(h, "На слежении", start, 10)
     first, second = adds(sim)
     assert marker(first) == marker(second) and len(sim.world.requests) == 1
-    assert sim.hash_of(WAGON_A) in done.params["text"]
+    assert sim.hash_of(WAGON_A) in done
 
 
 async def test_a_retry_finds_the_request_that_appeared_meanwhile_and_sends_nothing(harness, sim):
@@ -155,11 +133,7 @@ async def test_a_retry_finds_the_request_that_appeared_meanwhile_and_sends_nothi
     sim.put_on_track([WAGON_A], comment=sent["comment"])
     start = len(h.emu.calls)
     h.press(ADMIN, question, "Проверить и поставить")
-    await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "На слежении" in c.params["text"],
-        start=start,
-        timeout=10,
-    )
+    await edited(h, "На слежении", start, 10)
     assert len(adds(sim)) == 1 and len(sim.world.requests) == 1
 
 
@@ -172,11 +146,8 @@ async def test_declining_the_retry_is_not_called_a_cancellation_and_a_late_reque
     question = await h.emu.wait_for_message(ADMIN, has_text("отправить постановку снова"))
     start = len(h.emu.calls)
     h.press(ADMIN, question, "Не отправлять")
-    declined = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "снова не отправляю" in c.params["text"],
-        start=start,
-    )
-    assert "Отменено" not in declined.params["text"]
+    declined = await edited(h, "снова не отправляю", start)
+    assert "Отменено" not in declined
     # Alta lists it after all (saved late): the background finds it and the chat hears it.
     sim.put_on_track([WAGON_A], comment=adds(sim)[0]["comment"])
     resolver = h.app.services["alta"].resolver
@@ -230,12 +201,10 @@ async def test_numbers_already_on_tracking_are_watched_instead_of_paid_again(har
                for b in r)  # fmt: skip
     start = len(h.emu.calls)
     h.press(ADMIN, summary, "Поставить")
-    done = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "На слежении" in c.params["text"], start=start
-    )
+    done = await edited(h, "На слежении", start)
     [sent] = adds(sim)
     assert sent["wagons"] == WAGON_B
-    assert "этот чат следит за ними: 1" in done.params["text"]
+    assert "этот чат следит за ними: 1" in done
     stored = await h.app.repos.snapshots.get("alta")
     assert stored[WAGON_A]["hash"] == old and stored[WAGON_B]["hash"] == sim.hash_of(WAGON_B)
     filters = {s.filter for s in await h.app.repos.subscriptions.for_chat(ADMIN)}
@@ -246,10 +215,7 @@ async def test_numbers_already_on_tracking_are_watched_instead_of_paid_again(har
     assert "Уже на слежении (2)" in text(again) and f"{WAGON_B} — с " in text(again)
     start = len(h.emu.calls)
     h.press(ADMIN, again, "👁 Следить")
-    await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "следит за ними: 2" in c.params["text"],
-        start=start,
-    )
+    await edited(h, "следит за ними: 2", start)
     assert len(adds(sim)) == 1
 
 
@@ -260,18 +226,12 @@ async def test_putting_a_tracked_number_on_again_takes_it_off_its_old_request_fi
     summary = await h.say(ADMIN, f"/wagon add {WAGON_A}", expect=has_text("Альте"))
     start = len(h.emu.calls)
     h.press(ADMIN, summary, "следить за ними")
-    toggled = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "снимутся" in c.params["text"], start=start
-    )
-    assert "Поставить" in str(toggled.params["reply_markup"])
-    h.press(ADMIN, h.emu.messages(ADMIN)[-1], "Поставить")
-    done = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "На слежении в Альте: 1" in c.params["text"],
-        start=start,
-    )
+    await edited(h, "снимутся", start)
+    h.press(ADMIN, h.emu.messages(ADMIN)[-1], "Поставить")  # the yes button now says so
+    done = await edited(h, "На слежении в Альте: 1", start)
     assert sim.request(old).tracked == [WAGON_B]  # off the old request first
     new = sim.hash_of(WAGON_A)
-    assert new != old and new in done.params["text"]
+    assert new != old and new in done
     assert (await h.app.repos.snapshots.get("alta"))[WAGON_A]["hash"] == new
 
 
@@ -282,12 +242,8 @@ async def test_400_numbers_answer_within_telegram_s_limits(harness, sim):
     assert "Вагоны (400)" in text(summary) and "ещё 370" in text(summary)
     start = len(h.emu.calls)
     h.press(ADMIN, summary, "Поставить")
-    done = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "На слежении" in c.params["text"],
-        start=start,
-        timeout=15,
-    )
-    assert "На слежении в Альте: 400" in done.params["text"] and len(done.params["text"]) < 4096
+    done = await edited(h, "На слежении", start, 15)
+    assert "На слежении в Альте: 400" in done and len(done) < 4096
     [sent] = adds(sim)
     assert sent["wagons"].count(",") == 399 and len(sent["comment"]) < 80
     stored = await h.app.repos.snapshots.get("alta")

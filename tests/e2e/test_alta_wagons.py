@@ -4,6 +4,7 @@ The watcher is paused (driven by hand with one cycle where a test needs it), so 
 alerts happen only when the test says so.
 """
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -51,16 +52,18 @@ async def sim():
     await simulator.stop()
 
 
-@pytest.fixture
-async def harness(tmp_path, sim):
-    settings = {
+@contextlib.asynccontextmanager
+async def alta_bot(tmp_path, sim: AltaSimulator, **settings: object):
+    """The bot wired to ``sim``, the Alta watcher paused (cycles are run by hand); on the way
+    out, no Bot API call may have been refused."""
+    values = {
         "alta_login": TEST_LOGIN,
         "alta_sa": TEST_SA,
         "alta_password": TEST_PASSWORD,
         "alta_base_url": sim.base_url,
-        "alta_times": "09:00,18:00",
+        **settings,
     }
-    async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+    async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=values) as h:
         await h.app.scheduler.set_paused("alta", True, by=ADMIN)
         sim.requests.clear()  # whatever the first poll asked before the pause
         yield h
@@ -68,9 +71,18 @@ async def harness(tmp_path, sim):
         assert not rejected, f"the Bot API rejected requests: {rejected}"
 
 
-async def edited(h: BotHarness, fragment: str, start: int) -> str:
+@pytest.fixture
+async def harness(tmp_path, sim):
+    async with alta_bot(tmp_path, sim, alta_times="09:00,18:00") as h:
+        yield h
+
+
+async def edited(h: BotHarness, fragment: str, start: int, timeout: float = 10) -> str:
+    """The text of the first edit since call ``start`` that contains ``fragment``."""
     call = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and fragment in c.params["text"], start=start
+        lambda c: c.method == "editMessageText" and fragment in c.params["text"],
+        start=start,
+        timeout=timeout,
     )
     return str(call.params["text"])
 
