@@ -244,22 +244,30 @@ async def add_confirmed(
     reuse = bool(payload.get("reuse", True))
     watch = {n: str(k["hash"]) for n, k in existing.items()} if reuse else {}
     replace = {n: str(existing[n]["hash"]) for n in send if n in existing}
-    attempt = await alta_adds.start(
-        chat_id=confirmation.chat_id,
-        thread_id=int(str(payload.get("thread") or 0)),
-        user_id=confirmation.user_id,
-        payload=send_list(payload, send),
-    )
+    thread = int(str(payload.get("thread") or 0))
     if replace:
         failed = await cancel_first(alta, replace, i18n)
         if failed is not None:
-            await repos.alta_adds.set_state(attempt.token, "refused")
             return failed
-    outcome = await alta_adds.place(attempt) if send else None
+    outcome = None
+    if send:
+        attempt = await alta_adds.start(
+            chat_id=confirmation.chat_id,
+            thread_id=thread,
+            user_id=confirmation.user_id,
+            payload=send_list(payload, send),
+        )
+        outcome = await alta_adds.place(attempt)
+        if outcome.state == "unknown":
+            await offer_retry(callback, repos, attempt)
     if watch:
-        await alta_adds.watch(attempt, watch, stop=str(payload.get("stop") or "yes"))
-    if outcome is not None and outcome.state == "unknown":
-        await offer_retry(callback, repos, attempt)
+        await alta_adds.watch(
+            confirmation.chat_id,
+            thread,
+            confirmation.user_id,
+            watch,
+            stop=str(payload.get("stop") or "yes"),
+        )
     return "\n".join(outcome_lines(outcome, send, list(watch), error_of(outcome, i18n)))
 
 

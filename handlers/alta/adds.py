@@ -235,7 +235,13 @@ class AltaAdds:
         for key, request_hash in hashes.items():
             group = by_kind.get(key) or []
             self.lookup.learn(request_hash, group)
-            await self.watch(attempt, {n: request_hash for n in group}, stop=stop)
+            await self.watch(
+                attempt.chat_id,
+                attempt.thread_id,
+                attempt.user_id,
+                {n: request_hash for n in group},
+                stop=stop,
+            )
             placed += group
         await self.repos.audit.record(
             attempt.user_id,
@@ -248,9 +254,11 @@ class AltaAdds:
         )
         return placed
 
-    async def watch(self, attempt: AddAttempt, numbers: dict[str, str], *, stop: str) -> None:
-        """The chat of ``attempt`` watches ``numbers`` (number -> request hash); a number whose
-        snapshot already follows that request keeps it (and its last place)."""
+    async def watch(
+        self, chat_id: int, thread_id: int, user_id: int, numbers: dict[str, str], *, stop: str
+    ) -> None:
+        """The chat watches ``numbers`` (number -> request hash); a number whose snapshot
+        already follows that request keeps it (and its last place)."""
         stored = await self.repos.snapshots.get(SOURCE, numbers)
         now = utcnow()
         for number, request_hash in numbers.items():
@@ -259,11 +267,7 @@ class AltaAdds:
                 snapshot = initial_snapshot(number, request_hash, now, stop_station=stop)
                 await self.repos.snapshots.put(SOURCE, number, snapshot)
             await self.repos.subscriptions.add(
-                attempt.chat_id,
-                attempt.thread_id,
-                "all",
-                f"{snapshot['type']}:{number}",
-                by=attempt.user_id,
+                chat_id, thread_id, "all", f"{snapshot['type']}:{number}", by=user_id
             )
 
     async def resolve_pending(self) -> list[tuple[AddAttempt, Outcome]]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from integrations.alta.client import AltaClient
-from integrations.alta.errors import AltaError, AltaRateLimited
+from integrations.alta.errors import AltaError, AltaRateLimited, AltaRequestNotFound
 from integrations.alta.models import ShowResult, TrackRequest
 from storage import Repos
 
@@ -90,9 +90,15 @@ class AltaLookup:
                 key=lambda r: r.modify_date_raw,
                 reverse=True,
             )
-            for request in unknown[:MAX_LEARN_CALLS]:
-                await self.numbers(request)
             check.unchecked = max(0, len(unknown) - MAX_LEARN_CALLS)
+            for index, request in enumerate(unknown[:MAX_LEARN_CALLS]):
+                try:
+                    await self.numbers(request)
+                except AltaRequestNotFound:
+                    continue  # taken off since track_list
+                except AltaRateLimited:
+                    check.unchecked += min(len(unknown), MAX_LEARN_CALLS) - index
+                    break
         except AltaError as exc:
             log.warning("alta: could not check what is on tracking: %s", exc)
             check.failed = True

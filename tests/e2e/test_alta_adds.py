@@ -217,6 +217,8 @@ async def test_numbers_already_on_tracking_are_watched_instead_of_paid_again(har
     h.press(ADMIN, again, "👁 Следить")
     await edited(h, "следит за ними: 2", start)
     assert len(adds(sim)) == 1
+    # Nothing was sent, so nothing is left to look for (no "interrupted" message later).
+    assert await h.app.repos.alta_adds.unresolved(younger_than=timedelta(days=1)) == []
 
 
 async def test_putting_a_tracked_number_on_again_takes_it_off_its_old_request_first(harness, sim):
