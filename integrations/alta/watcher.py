@@ -277,8 +277,8 @@ class _Cycle:
     async def _show(self, changed: list[TrackRequest], new_modified: dict[str, str]) -> set[str]:
         shown: set[str] = set()
         for request in changed:
-            if not request.processed:
-                log.info("alta: request %s is %s, its report waits", request.hash, request.status)
+            if not request.report_ready:
+                log.debug("alta: request %s is %s, its report waits", request.hash, request.status)
                 continue  # 1 queued / 2 processing: the report there now is the old one
             try:
                 report = await self.client.show(request.hash)

@@ -115,6 +115,10 @@ def test_track_type_numberings_differ_between_add_and_track_list() -> None:
     parsed = [TrackRequest.model_validate(row) for row in rows]
     assert [r.mode for r in parsed] == [TrackMode.DAILY, TrackMode.TRIP]
     assert parsed[0].vagon_count == 1 and parsed[0].on_track and parsed[0].processed
+    assert parsed[0].report_ready
+    assert not TrackRequest.model_validate({**rows[0], "status": "2"}).report_ready
+    without_status = {k: v for k, v in rows[0].items() if k != "status"}
+    assert TrackRequest.model_validate(without_status).report_ready  # tolerated, not required
     assert parsed[0].modify_date is not None and parsed[0].modify_date.hour == 21
 
 
