@@ -138,13 +138,13 @@ class AltaAdds:
             )
         except AltaUnavailable as exc:
             log.warning("alta add %s: no answer (%s); looking for it", attempt.token, exc)
-            return await self.resolve(attempt.token, after_loss=True)
+            return await self.resolve(attempt.token)
         except AltaError as exc:
             if type(exc) is AltaError:
                 # An error Alta's words do not explain may come after the request was saved:
                 # look before calling it refused.
                 log.warning("alta add %s: unexplained error (%s); looking", attempt.token, exc)
-                outcome = await self.resolve(attempt.token, after_loss=True)
+                outcome = await self.resolve(attempt.token)
                 if outcome.state != "unknown" or outcome.check_failed:
                     return outcome
             log.warning("alta add %s refused: %s", attempt.token, exc)
@@ -158,7 +158,7 @@ class AltaAdds:
             await self.adopt(attempt, hashes)
         return Outcome("added", hashes)
 
-    async def resolve(self, token: str, *, after_loss: bool = False) -> Outcome:
+    async def resolve(self, token: str) -> Outcome:
         """Look for the attempt's request in track_list (its marker, else its numbers)."""
         async with self._lock:
             attempt = await self.repos.alta_adds.get(token)
