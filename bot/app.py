@@ -170,7 +170,7 @@ class LogiBot:
 
     async def start(self) -> None:
         await self.db.open()
-        await self.repos.subscriptions.key_filters()  # rows from before migration 12
+        await self.repos.subscriptions.key_filters()  # rows from before migration 13
         await self.repos.users.ensure_admins(self.settings.admin_ids)
         if self.settings.http_port:
             await self.health_server.start(self.settings.http_port)

@@ -271,7 +271,7 @@ async def test_an_ending_kind_records_the_subject_and_news_revives_it(repos):
 
 
 async def test_subscriptions_from_before_the_filter_key_are_keyed_at_start(repos):
-    """A row written before migration 12 has no filter_key: it is read with the unfiltered ones
+    """A row written before migration 13 has no filter_key: it is read with the unfiltered ones
     (still routed right, only read by every commit) until key_filters, run at start, keys it."""
     await repos.db.execute(
         "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, created_at) "
