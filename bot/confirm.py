@@ -45,6 +45,9 @@ class ConfirmSpec:
 
 
 ACTIONS: dict[str, ConfirmSpec] = {}
+# What pressing Cancel says for an action whose "Отменено." would not be true (the thing it
+# asked about may have happened anyway): called like the action, returns the text.
+DECLINES: dict[str, CallableObject] = {}
 
 
 def on_confirm(
@@ -55,6 +58,14 @@ def on_confirm(
 
     def decorate(fn: ConfirmAction) -> ConfirmAction:
         ACTIONS[action] = ConfirmSpec(CallableObject(fn), rule, cancelled)
+        return fn
+
+    return decorate
+
+
+def on_decline(action: str) -> Callable[[ConfirmAction], ConfirmAction]:
+    def decorate(fn: ConfirmAction) -> ConfirmAction:
+        DECLINES[action] = CallableObject(fn)
         return fn
 
     return decorate

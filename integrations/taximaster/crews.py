@@ -19,18 +19,22 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, Protocol
 
 from integrations.errors import IntegrationError
 from integrations.taximaster.models import CarInfo, CrewInfo, DriverInfo
 
-if TYPE_CHECKING:
-    from integrations.taximaster.client import TaxiMasterClient
-
 log = logging.getLogger("integrations.taximaster")
 
 KEEP_FOR: Final = timedelta(hours=6)
-T = TypeVar("T")
+
+
+class CrewRecords(Protocol):
+    """The three TMWeb requests a crew's identity is read from (the client has them)."""
+
+    async def get_crew_info(self, crew_id: int) -> CrewInfo: ...
+    async def get_car_info(self, car_id: int, *, need_photo: bool = False) -> CarInfo: ...
+    async def get_driver_info(self, driver_id: int, *, need_photo: bool = False) -> DriverInfo: ...
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,7 @@ class _Kept:
 class CrewDirectory:
     """Crew, car and driver records read from TMWeb, kept for :data:`KEEP_FOR`."""
 
-    def __init__(
-        self, client: TaxiMasterClient, *, clock: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, client: CrewRecords, *, clock: Callable[[], datetime] | None = None) -> None:
         self._client = client
         self._clock = clock or (lambda: datetime.now(UTC))
         self._kept: dict[tuple[str, int], _Kept] = {}
