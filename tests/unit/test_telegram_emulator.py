@@ -273,6 +273,20 @@ async def test_user_presses_produces_callback_query_update(
         await bot.answer_callback_query(late)
 
 
+async def test_a_press_is_answerable_for_about_15_seconds_as_in_telegram(
+    emu: TelegramEmulator, bot: Bot, clock: ManualClock
+) -> None:
+    sent = await bot.send_message(USER, "Рейс 7", reply_markup=keyboard(("Принял", "ack:7")))
+    prompt = emu.user_presses(USER, sent.message_id, "ack:7")
+    clock.advance(14)
+    assert await bot.answer_callback_query(prompt, text="⏳ …")
+
+    slow = emu.user_presses(USER, sent.message_id, "ack:7")
+    clock.advance(16)
+    with pytest.raises(TelegramBadRequest, match="query is too old and response timeout expired"):
+        await bot.answer_callback_query(slow)
+
+
 async def test_edit_with_identical_content_is_not_modified(emu: TelegramEmulator, bot: Bot) -> None:
     markup = keyboard(("Обновить", "refresh"))
     sent = await bot.send_message(USER, "<b>Статус</b>", reply_markup=markup)
