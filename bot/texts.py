@@ -23,6 +23,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import CATALOGUE
+from integrations.errors import IntegrationError
 
 
 def command_usage(name: str) -> str:
@@ -33,6 +34,13 @@ def command_usage(name: str) -> str:
 async def answer_usage(message: Message, command: str) -> None:
     """Tell the user the command's syntax after bad arguments."""
     await message.answer(_("error.usage").format(usage=html.quote(command_usage(command))))
+
+
+def error_html(exc: IntegrationError, locale: str) -> str:
+    """An upstream error's sentence for an HTML message. It may quote the vendor's own words
+    (Alta's ``descr``, Mobiforce's ``description``), which may hold ``<`` or ``&``: escaped here,
+    once, for every reply that shows one."""
+    return html.quote(exc.message_for(locale))
 
 
 def format_time(moment: datetime, tz: ZoneInfo) -> str:

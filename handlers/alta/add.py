@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.confirm import ask_to_confirm, confirm_keyboard, on_confirm
 from bot.i18n import PoI18n
 from bot.prompts import ask
+from bot.texts import error_html
 from handlers.alta.callbacks import AltaAddCb
 from handlers.alta.lookup import SOURCE, AltaLookup
 from integrations.alta.client import AltaClient
@@ -314,7 +315,7 @@ async def add_confirmed(
         )
     except AltaError as exc:
         log.warning("wagon add failed: %s", exc, extra={"chat_id": confirmation.chat_id})
-        return html.quote(exc.message_for(i18n.current_locale))
+        return error_html(exc, i18n.current_locale)
     now = utcnow()
     thread = int(str(payload.get("thread") or 0))
     placed: list[str] = []

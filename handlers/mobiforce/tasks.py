@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
 from bot.prompts import ask
-from bot.texts import answer_usage
+from bot.texts import answer_usage, error_html
 from handlers.mobiforce.callbacks import TaskCb, TasksPageCb
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.render import render_task, task_button, task_line
@@ -51,7 +51,7 @@ def topic_of(message: Message) -> int:
 
 
 def error_text(exc: MobiforceError, i18n: PoI18n) -> str:
-    return html.quote(exc.message_for(i18n.current_locale))
+    return error_html(exc, i18n.current_locale)
 
 
 # --- finding a task ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n
 from bot.services import REGISTRY
-from bot.texts import answer_lines
+from bot.texts import answer_lines, error_html
 from handlers.movizor.parsing import only_phone
 from handlers.movizor.render import (
     render_balance,
@@ -95,7 +95,7 @@ async def balance(message: Message, i18n: PoI18n, **data: Any) -> None:
                 [
                     _("balance.failed").format(
                         name=html.quote(spec.title),
-                        reason=html.quote(exc.message_for(i18n.current_locale)),
+                        reason=error_html(exc, i18n.current_locale),
                     )
                 ]
             )

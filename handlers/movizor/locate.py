@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import PoI18n
 from bot.phones import BadPhone, format_phone, normalize_phone
-from bot.texts import answer_usage
+from bot.texts import answer_usage, error_html
 from handlers.movizor.callbacks import LocateCb
 from handlers.movizor.directory import learn_title
 from handlers.movizor.live_locations import LiveLocations, accuracy_of
@@ -210,9 +210,7 @@ async def poll_refresh(
         except MovizorRequestPending:
             continue
         except MovizorError as exc:
-            note = _("drivers.card.refresh_failed").format(
-                error=html.quote(exc.message_for(locale))
-            )
+            note = _("drivers.card.refresh_failed").format(error=error_html(exc, locale))
             break
     try:
         if position is None:

@@ -86,7 +86,7 @@ class AltaSimulator:
         self._started_mono = time.monotonic()
         self._advanced = timedelta(0)
         self._faults: dict[str, deque[int | FaultKind]] = {}
-        self._forced: dict[str, deque[str]] = {}
+        self._forced: dict[str, deque[tuple[str, str | None]]] = {}
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -256,11 +256,14 @@ class AltaSimulator:
             raise ValueError(f"unknown Alta action {action!r}")
         self._faults.setdefault(action, deque()).extend([fault] * times)
 
-    def force_error(self, action: str, reason: str, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS."""
+    def force_error(
+        self, action: str, reason: str, *, times: int = 1, descr: str | None = None
+    ) -> None:
+        """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS;
+        ``descr`` puts other words in Alta's mouth (an error the client does not know)."""
         if reason not in ERRORS:
             raise ValueError(f"unknown error reason {reason!r}")
-        self._forced.setdefault(action, deque()).extend([reason] * times)
+        self._forced.setdefault(action, deque()).extend([(reason, descr)] * times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -289,7 +292,9 @@ class AltaSimulator:
             return _json({"status": "ok"})
         forced = self._forced.get(action)
         if forced:
-            return _json([_error_head(forced.popleft())])
+            reason, descr = forced.popleft()
+            head = _error_head(reason)
+            return _json([head if descr is None else {**head, "descr": descr}])
         try:
             head, body = handler(params, now)
         except SimError as error:
