@@ -51,8 +51,38 @@ def possible_phone(text: str) -> str | None:
     return f"7{number.national_number}"
 
 
-def format_phone(msisdn: str) -> str:
-    """`79991234567` -> `+7 999 123-45-67` for people to read."""
-    if len(msisdn) != MSISDN_LENGTH:
-        return msisdn
-    return f"+7 {msisdn[1:4]} {msisdn[4:7]}-{msisdn[7:9]}-{msisdn[9:]}"
+def format_phone(phone: str) -> str:
+    """Any phone the bot holds or a vendor sent (``79991234567``, ``8 (912) 345-67-89``) the one
+    way every screen shows it: ``+7 912 345-67-89`` (phonenumbers' international format).
+    Text that is no phone number is shown as it came."""
+    raw = phone.strip()
+    if not raw or len(raw) > 32 or not _PHONE_CHARS.fullmatch(raw):
+        return phone
+    try:
+        number = phonenumbers.parse(raw, "RU")
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_possible_number(number):
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_COUNTRY_AND_CODE = re.compile(r"^\+\d+ \d+ ")
+
+
+def mask_phone(phone: str) -> str:
+    """A phone for an INFO log line: enough to tell two apart, not enough to call
+    (``+7 912 ***-**-89``). Logs at DEBUG may carry the whole number."""
+    shown = format_phone(phone)
+    head = _COUNTRY_AND_CODE.match(shown)
+    keep = head.end() if head else 0
+    tail = shown[keep:]
+    digits = sum(ch.isdigit() for ch in tail)
+    masked, seen = [], 0
+    for ch in tail:
+        if ch.isdigit():
+            seen += 1
+            masked.append(ch if seen > digits - 2 else "*")
+        else:
+            masked.append(ch)
+    return shown[:keep] + "".join(masked)
