@@ -114,10 +114,9 @@ async def summarize(
             [(p.number, p.reason.value) for p in parsed.problems] or "no numbers",
             extra={"chat_id": message.chat.id, "user_id": user.id},
         )
-        if await state.get_state() == AltaFlow.numbers.state:
-            await ask(message, problem)  # still waiting for numbers: answer as a reply again
-        else:
-            await message.answer(problem)
+        # It says «пришлите ещё раз»: the next message (a reply, in a group) is taken as numbers.
+        await state.set_state(AltaFlow.numbers)
+        await ask(message, problem)
         return
     await state.clear()
     payload: dict[str, Any] = {

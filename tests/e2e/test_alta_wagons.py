@@ -346,3 +346,15 @@ async def test_logibot_check_proves_the_alta_credentials(tmp_path):
     assert "[ok  ] alta" in out and "credentials accepted" in out and TEST_PASSWORD not in out
     assert bad.returncode == 1 and "[FAIL] alta" in bad.stdout
     assert "wrong-alta-password" not in bad.stdout + bad.stderr
+
+
+async def test_numbers_with_a_wrong_digit_are_asked_for_again_in_a_group(harness, sim):
+    h = harness
+    h.emu.add_group(GROUP, "Диспетчерская", supergroup=True)
+    h.emu.add_bot_to_group(ADMIN, GROUP)
+    await h.emu.wait_for_message(GROUP, has_text("подключил"))
+    bad = await h.say(ADMIN, "/wagon add 54676516", chat_id=GROUP)
+    assert "пришлите номера ещё раз" in text(bad)
+    await h.say(ADMIN, WAGON_A, chat_id=GROUP)  # reaches the bot as a reply (privacy mode)
+    summary = await h.emu.wait_for_message(GROUP, has_button("Поставить"))
+    assert WAGON_A in text(summary)

@@ -487,3 +487,10 @@ async def test_two_fast_messages_in_a_wizard_are_handled_one_after_the_other(har
     await h.emu.wait_for_message(ADMIN, has_text("Не нашёл «Атлантида»"))
     prompts = [m for m in h.emu.messages(ADMIN) if "первый пункт" in text(m)]
     assert len(prompts) == 1
+
+
+async def test_a_title_too_long_on_the_command_line_is_asked_for_again(harness, sim):
+    again = await harness.say(ADMIN, f"/track 9162223344 {'Р' * 101}")
+    assert "Напишите ещё раз" in text(again)
+    place = await harness.say(ADMIN, "Рейс 7", expect=has_text("Куда едет водитель"))
+    assert "Куда едет водитель" in text(place)
