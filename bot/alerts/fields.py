@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.texts import format_duration
 from integrations.base import FieldValue
 
 Formatter = Callable[[FieldValue, ZoneInfo], str]
@@ -37,11 +38,10 @@ def as_km(value: FieldValue, tz: ZoneInfo) -> str:
 
 
 def as_minutes(value: FieldValue, tz: ZoneInfo) -> str:
-    """A duration in whole minutes: ``1 ч 5 мин``."""
+    """A duration in whole minutes: ``1 ч 5 мин`` (bot.texts.format_duration)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return as_text(value, tz)
-    minutes = int(value)
-    return _("unit.hours_minutes").format(hours=minutes // 60, minutes=minutes % 60)
+    return format_duration(timedelta(minutes=int(value)))
 
 
 def as_time(value: FieldValue, tz: ZoneInfo) -> str:

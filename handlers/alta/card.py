@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
+from bot.texts import format_ago
 from handlers.alta.lookup import AltaLookup
 from integrations.alta.models import Dislocation, ShowResult, parse_alta_date
 from integrations.alta.numbers import NumberKind, number_kind
@@ -63,18 +64,6 @@ class Place:
             float(distance) if isinstance(distance, int | float) else None,
             parse_alta_date(snapshot.get("report_at")),
         )
-
-
-def format_age(moment: datetime, now: datetime) -> str:
-    seconds = max(0.0, (now - moment).total_seconds())
-    if seconds < 120:
-        return _("alta.ago.now")
-    if seconds < 3600:
-        return _("alta.ago.minutes").format(minutes=int(seconds // 60))
-    if seconds < 2 * 86400:
-        hours, rest = divmod(int(seconds // 60), 60)
-        return _("alta.ago.hours").format(hours=hours, minutes=rest)
-    return _("alta.ago.days").format(days=int(seconds // 86400))
 
 
 def station_text(name: str, code: str) -> str:
@@ -139,7 +128,7 @@ def render_wagon_card(
         if report_at is not None:
             lines.append(
                 _("alta.card.report").format(
-                    ago=format_age(report_at, now), time=short_time(report_at, tz)
+                    ago=format_ago(report_at, now), time=short_time(report_at, tz)
                 )
             )
     if ended:

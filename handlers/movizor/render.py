@@ -9,7 +9,7 @@ themselves come from the .po files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.phones import format_phone
-from bot.texts import format_time
+from bot.texts import format_ago, format_duration, format_time
 from handlers.movizor.alert_fields import event_in_words
 from integrations.movizor.models import (
     Balance,
@@ -70,26 +70,6 @@ def format_money(value: float | None) -> str:
 
 def format_km(km: float) -> str:
     return f"{km:.0f}" if km >= 10 else f"{km:.1f}"
-
-
-def format_duration(delta: timedelta) -> str:
-    """``2 ч 05 мин`` / ``45 мин``."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return _("drivers.duration.hours").format(hours=hours, minutes=f"{minutes:02d}")
-    return _("drivers.duration.minutes").format(minutes=minutes)
-
-
-def format_ago(moment: datetime, now: datetime) -> str:
-    """How long ago a position was taken. A moment a little in the future (clocks differ)
-    counts as "just now"."""
-    seconds = (now - moment).total_seconds()
-    if seconds < 60:
-        return _("drivers.ago.now")
-    if seconds < 86400:
-        return _("drivers.ago.time").format(duration=format_duration(timedelta(seconds=seconds)))
-    return _("drivers.ago.days").format(days=int(seconds // 86400))
 
 
 def forecast_line(position: Position) -> str | None:

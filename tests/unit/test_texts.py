@@ -1,12 +1,14 @@
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.commands import CATALOGUE
 from bot.i18n import build_i18n, locale_for
-from bot.texts import split_lines, telegram_length
+from bot.texts import format_ago, format_duration, split_lines, telegram_length
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,3 +73,31 @@ def test_one_length_rule_utf16_after_entity_parsing():
     lines = ["🚚" * 1500] * 2
     assert [telegram_length(chunk) for chunk in split_lines(lines)] == [3000, 3000]
     assert all(telegram_length(c) <= 100 for c in split_lines(["🚚" * 120], limit=100))
+
+
+@pytest.mark.parametrize(
+    ("minutes", "ru", "en"),
+    [
+        (0, "меньше минуты", "under a minute"),
+        (0.5, "меньше минуты", "under a minute"),
+        (45, "45 мин", "45 min"),
+        (60, "1 ч", "1 h"),
+        (120, "2 ч", "2 h"),
+        (456, "7 ч 36 мин", "7 h 36 min"),
+    ],
+)
+def test_a_duration_leaves_out_its_zero_parts(minutes, ru, en):
+    i18n = build_i18n("ru")
+    for locale, expected in (("ru", ru), ("en", en)):
+        with i18n.context(), i18n.use_locale(locale):
+            assert format_duration(timedelta(minutes=minutes)) == expected
+
+
+def test_ago_says_just_now_then_the_duration_then_days():
+    i18n = build_i18n("ru")
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    with i18n.context(), i18n.use_locale("ru"):
+        assert format_ago(now + timedelta(seconds=30), now) == "только что"  # clocks differ
+        assert format_ago(now - timedelta(minutes=60), now) == "1 ч назад"
+        assert format_ago(now - timedelta(minutes=65), now) == "1 ч 5 мин назад"
+        assert format_ago(now - timedelta(days=3), now) == "3 дн. назад"
