@@ -85,7 +85,7 @@ async def test_yes_is_answered_at_once_so_a_slow_vendor_cannot_expire_it(scene):
     assert "Да" in labels(question)
     harness.press(ADMIN, question, "Да")
     await harness.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "отключён от мониторинга" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Отключено от мониторинга" in c.params["text"],
         start=0,
     )
 

@@ -228,7 +228,7 @@ async def test_track_wizard_end_to_end_adds_once(harness, sim):
     h.press(ADMIN, summary, "Да")
     h.press(ADMIN, summary, "Да")  # a double tap: Telegram delivers both
     done = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "добавлен в Movizor" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Добавлено в Movizor" in c.params["text"],
         start=start,
     )
     assert "SMS" in done.result["text"]
@@ -310,7 +310,7 @@ async def test_untrack_switches_off_then_deletes_and_explains_the_timeouts(harne
     assert "Отключить" in text(question) and "история" in text(question)
     harness.press(ADMIN, question, "Да")
     await harness.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "отключён от мониторинга" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Отключено от мониторинга" in c.params["text"],
         start=0,
     )
     assert sim.object(PHONE).status == "off_new"
@@ -319,7 +319,7 @@ async def test_untrack_switches_off_then_deletes_and_explains_the_timeouts(harne
     question = await harness.say(ADMIN, f"/untrack {PHONE}")
     harness.press(ADMIN, question, "Да")
     await harness.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "удалён из Movizor" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Удалено из Movizor" in c.params["text"],
         start=0,
     )
     assert PHONE not in sim.world.objects
@@ -401,7 +401,7 @@ async def test_follow_posts_a_live_location_and_moves_it_with_one_fetch(harness,
 async def test_unfollow_stops_the_live_location(harness, sim):
     await harness.say(ADMIN, f"/follow {PHONE}", expect=has_text("/unfollow"))
     again = await harness.say(ADMIN, f"/follow {PHONE}")
-    assert "уже показан" in text(again)
+    assert "уже на карте" in text(again)
     stopped = await harness.say(ADMIN, f"/unfollow {PHONE}")
     assert "остановлена" in text(stopped)
     await harness.emu.wait_for_event(lambda c: c.method == "stopMessageLiveLocation", start=0)
@@ -471,7 +471,7 @@ async def test_track_wizard_works_in_a_group_under_privacy_mode(harness, sim):
     assert "Групповой" in text(summary) and ask_point["chat"]["id"] == group
     h.press(ADMIN, summary, "Да")
     await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "добавлен в Movizor" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Добавлено в Movizor" in c.params["text"],
         start=0,
     )
     assert calls(sim, "object_add") == 1

@@ -135,7 +135,7 @@ async def test_a_follow_survives_a_restart_and_keeps_moving_the_same_message(har
     [moved] = moves_in(harness, ADMIN, start)
     assert moved.ok and moved.params["message_id"] == message_id
     again = await harness.say(ADMIN, f"/follow {PHONE}")
-    assert "уже показан" in text(again)
+    assert "уже на карте" in text(again)
     assert refused(harness) == []
 
 

@@ -101,3 +101,23 @@ def test_ago_says_just_now_then_the_duration_then_days():
         assert format_ago(now - timedelta(minutes=60), now) == "1 ч назад"
         assert format_ago(now - timedelta(minutes=65), now) == "1 ч 5 мин назад"
         assert format_ago(now - timedelta(days=3), now) == "3 дн. назад"
+
+
+# Where a name can stand without being declined: at the start of a line (after an emoji), after
+# a colon, a dash, a "·" or an opening bracket or quote (bold or not). «Показываю на карте:
+# Сидорова А.В.», never «Показываю Сидорова А.В. на карте»: declining arbitrary names would
+# need a library not worth having.
+NOMINATIVE_SLOT = re.compile(r"(^|\\n|[:«(·]\s*|—\s|^\W*\s|\}\.\s)(<b>)?$")
+
+
+def test_a_driver_or_person_is_named_where_russian_needs_no_declension():
+    i18n = build_i18n("ru")
+    named = [(key, "{title}") for key in i18n.keys("ru") if key.startswith("drivers.")]
+    named += [(key, "{name}") for key in i18n.keys("ru") if key.startswith("revoke.")]
+    wrong = []
+    for key, placeholder in named:
+        text = i18n.gettext(key, locale="ru")
+        for found in re.finditer(re.escape(placeholder), text):
+            if not NOMINATIVE_SLOT.search(text[: found.start()]):
+                wrong.append(f"{key}: …{text[max(0, found.start() - 25) : found.end()]}")
+    assert not wrong, "\n".join(wrong)
