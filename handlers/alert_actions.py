@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.alerts.render import ack_line, clip
+from bot.alerts.render import ack_line, clip, subject_name
 from bot.alerts.sender import chat_context
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
@@ -50,7 +50,7 @@ def subject_names(rows: list[OutboxRow]) -> str:
     for row in rows:
         try:
             subject = Alert.from_json(row.payload).subject
-            names.setdefault(row.subject_key, subject.title or subject.id)
+            names.setdefault(row.subject_key, subject_name(subject))
         except (ValueError, KeyError, TypeError):
             names.setdefault(row.subject_key, row.subject_key)
     return ", ".join(names.values())

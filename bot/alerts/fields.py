@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.phones import format_phone
 from bot.texts import format_duration
 from integrations.base import FieldValue
 
@@ -29,6 +30,11 @@ def as_text(value: FieldValue, tz: ZoneInfo) -> str:
     if isinstance(value, bool):
         return _("field.yes") if value else _("field.no")
     return "" if value is None else str(value)
+
+
+def as_phone(value: FieldValue, tz: ZoneInfo) -> str:
+    """A phone as every screen shows it (bot.phones.format_phone)."""
+    return format_phone(as_text(value, tz))
 
 
 def as_km(value: FieldValue, tz: ZoneInfo) -> str:

@@ -188,7 +188,9 @@ class MovizorWatcher:
     @staticmethod
     def _alert(event: Event, driver: DriverInfo | None, position: ObjectPosition | None) -> Alert:
         kind = EVENT_KINDS.get(str(event.type), "driver.info")
-        title = (driver.title if driver else "") or (event.title or "") or f"+{event.phone}"
+        title = (driver.title if driver else "") or (
+            event.title or ""
+        )  # none: the bot shows the phone
         fields: dict[str, FieldValue] = {"event": str(event.type)}
         if event.text:
             fields["details"] = event.text
