@@ -494,3 +494,16 @@ async def test_a_title_too_long_on_the_command_line_is_asked_for_again(harness, 
     assert "Напишите ещё раз" in text(again)
     place = await harness.say(ADMIN, "Рейс 7", expect=has_text("Куда едет водитель"))
     assert "Куда едет водитель" in text(place)
+
+
+async def test_events_are_listed_newest_first(harness, sim):
+    sim.emit(PHONE, "mstart")
+    sim.advance(600)
+    sim.emit(PHONE, "mstop")
+    listed = text(await harness.say(ADMIN, f"/events {PHONE}"))
+    lines = listed.splitlines()[1:]
+    stop = next(i for i, line in enumerate(lines) if "приложение остановлено" in line)
+    start = next(i for i, line in enumerate(lines) if "приложение запущено" in line)
+    assert stop < start
+    times = [datetime.strptime(line[:16], "%d.%m.%Y %H:%M") for line in lines]
+    assert times == sorted(times, reverse=True)
