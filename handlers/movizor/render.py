@@ -139,11 +139,14 @@ def render_driver_row(
             )
     else:
         place = _("drivers.list.no_position")
+    shown = status_text(status)
+    if position is not None and position.distance_forecast_status == Forecast.LATE:
+        shown = _("drivers.list.late").format(status=shown)
     return _("drivers.list.line").format(
         n=number,
         title=driver_title(title, phone),
         phone=format_phone(phone),
-        status=status_text(status),
+        status=shown,
         place=place,
     )
 

@@ -157,6 +157,7 @@ OptInt = Annotated[int | None, BeforeValidator(_to_int)]
 Text = Annotated[str, BeforeValidator(_to_str)]
 OptText = Annotated[str | None, BeforeValidator(_to_opt_str)]
 Place = Annotated[str | None, BeforeValidator(_place)]
+PlaceText = Annotated[str, BeforeValidator(lambda value: _place(value) or "")]
 Flag = Annotated[bool, BeforeValidator(_to_bool)]
 OptFlag = Annotated[bool | None, BeforeValidator(_blank_to_none)]
 UnixTime = Annotated[datetime | None, BeforeValidator(_unix_time)]
@@ -405,7 +406,7 @@ class DistanceSearchResult(MovizorModel):
 
     lat: float
     lon: float
-    title: Text = ""
+    title: PlaceText = ""
 
 
 class Operator(MovizorModel):

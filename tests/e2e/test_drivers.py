@@ -188,7 +188,7 @@ async def test_track_wizard_end_to_end_adds_once(harness, sim):
     assert "Не нашёл «Атлантида»" in text(nothing)
     found = await h.say(ADMIN, "Химки (Москва)", expect=has_text("Выберите"))
     assert button_labels(found) == [
-        "Москва, Москва, Россия",
+        "Москва, Россия",  # Movizor says «Москва, Москва, Россия»: a city that is its region
         "Химки, Московская область, Россия",
     ]
     h.press(ADMIN, found, "Химки")
@@ -507,3 +507,18 @@ async def test_events_are_listed_newest_first(harness, sim):
     assert stop < start
     times = [datetime.strptime(line[:16], "%d.%m.%Y %H:%M") for line in lines]
     assert times == sorted(times, reverse=True)
+
+
+async def test_drivers_shows_a_late_driver_as_late(harness, sim):
+    now = utcnow()
+    sim.add_driver(
+        "79162223344", "Опаздывающий", [(*MOSCOW, now), (*TVER, now + timedelta(minutes=20))]
+    )
+    sim.advance(30 * 60)  # 35 km out of 170 with the arrival planned ten minutes ago
+    lines = text(await harness.say(ADMIN, "/drivers")).splitlines()
+
+    def status_line_of(title: str) -> str:  # a row is two lines: the name, then status · place
+        return lines[next(i for i, line in enumerate(lines) if title in line) + 1]
+
+    assert "на мониторинге · ⚠️ опаздывает" in status_line_of("Опаздывающий")
+    assert "опаздывает" not in status_line_of(TITLE)

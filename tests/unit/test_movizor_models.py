@@ -385,3 +385,5 @@ def test_a_place_keeps_each_of_its_parts_once(sent, kept):
     assert position.place == kept
     info = ObjectInfo.model_validate({"phone": "79991234567", "status": "ok", "place": sent})
     assert info.place == kept
+    found = DistanceSearchResult.model_validate({"lat": "55.7", "lon": "37.6", "title": sent})
+    assert found.title == (kept or "")
