@@ -121,3 +121,29 @@ def test_a_driver_or_person_is_named_where_russian_needs_no_declension():
             if not NOMINATIVE_SLOT.search(text[: found.start()]):
                 wrong.append(f"{key}: …{text[max(0, found.start() - 25) : found.end()]}")
     assert not wrong, "\n".join(wrong)
+
+
+# Audit actions whose names the code computes (the scan below sees only literal ones).
+COMPUTED_AUDIT_ACTIONS = {
+    "movizor.disable",
+    "movizor.delete",
+    "alerts.subscribe",
+    "alerts.unsubscribe",
+    "chat.approved",
+    "chat.disabled",
+    "integration.pause",
+    "integration.resume",
+    "taximaster.order",
+}
+
+
+def test_every_audit_action_has_its_sentence_in_both_languages():
+    i18n = build_i18n("ru")
+    recorded = set(COMPUTED_AUDIT_ACTIONS)
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:
+        source = path.read_text()
+        recorded |= set(re.findall(r'audit\.record\(\s*[\w.]+,\s*"([a-z_.]+)"', source))
+    assert len(recorded) > len(COMPUTED_AUDIT_ACTIONS), "the scan found no literal actions"
+    for locale in ("ru", "en"):
+        missing = {a for a in recorded if f"audit.{a}" not in i18n.keys(locale)}
+        assert not missing, f"{locale}: no sentence for {sorted(missing)}"
