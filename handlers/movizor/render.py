@@ -91,16 +91,15 @@ def card_header(title: str | None, phone: str) -> list[str]:
 
 
 def position_lines(position: Position, tz: ZoneInfo, now: datetime | None = None) -> list[str]:
-    """Place, coordinates, accuracy, age, distance left and forecast of one position."""
+    """Place, accuracy, age, distance left and forecast of one position. No coordinates: the
+    card always comes with the map point, and a line would only repeat it."""
     if not position.has_fix:
         return [_("drivers.card.no_fix")]
-    assert position.lat is not None and position.lon is not None
     now = now or datetime.now(UTC)
     lines = [
         _("drivers.card.place").format(place=html.quote(position.place))
         if position.place
         else _("drivers.card.no_place"),
-        _("drivers.card.coords").format(lat=f"{position.lat:.5f}", lon=f"{position.lon:.5f}"),
     ]
     if position.radius:
         lines.append(_("drivers.card.accuracy").format(radius=position.radius))

@@ -66,6 +66,11 @@ EVENT_KINDS: dict[str, str] = {
     EventType.MSTOP: "driver.app_stopped",
 }
 
+# Kinds several event types share: only for these does the event itself tell which happened.
+SHARED_KINDS: frozenset[str] = frozenset(
+    kind for kind in EVENT_KINDS.values() if list(EVENT_KINDS.values()).count(kind) > 1
+) | {"driver.info"}
+
 
 @dataclass(frozen=True)
 class EventsGap:
@@ -188,10 +193,11 @@ class MovizorWatcher:
     @staticmethod
     def _alert(event: Event, driver: DriverInfo | None, position: ObjectPosition | None) -> Alert:
         kind = EVENT_KINDS.get(str(event.type), "driver.info")
-        title = (driver.title if driver else "") or (
-            event.title or ""
-        )  # none: the bot shows the phone
-        fields: dict[str, FieldValue] = {"event": str(event.type)}
+        # No title: the bot names the driver by the phone, in the one way it writes phones.
+        title = (driver.title if driver else "") or (event.title or "")
+        fields: dict[str, FieldValue] = {}
+        if kind in SHARED_KINDS:  # otherwise the kind's own title already says what happened
+            fields["event"] = str(event.type)
         if event.text:
             fields["details"] = event.text
         location = None

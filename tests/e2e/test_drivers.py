@@ -92,6 +92,7 @@ async def test_locate_sends_the_point_and_a_card_naming_the_driver(harness, sim)
     assert TITLE in text(card)
     assert "+7 999 123-45-67" in text(card)
     assert "Прогноз: успевает в срок" in text(card)
+    assert f"{fix.lat:.4f}" not in text(card)  # the map point right above says where
     assert button_labels(card) == ["🔄 Обновить"]
     known = await harness.app.repos.drivers.get(PHONE)
     assert known is not None and known.title == TITLE  # learnt once, remembered
