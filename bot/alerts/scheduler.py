@@ -7,13 +7,12 @@ SQLite with the outbox), so there is no pickled job store to drift out of date.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.alerts.watching import WatchRunner
 from storage import Repos
-from storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,5 +77,6 @@ class AlertScheduler:
 
 
 def _soon() -> datetime:
-    """First poll right after start (not one whole interval later)."""
-    return utcnow() + timedelta(seconds=1)
+    """First poll right after start (not one whole interval later). APScheduler runs on the wall
+    clock, not on the bot's (which the demo runs faster)."""
+    return datetime.now(UTC) + timedelta(seconds=1)

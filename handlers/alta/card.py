@@ -8,7 +8,7 @@ other commands may answer with the same card.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from bot.texts import format_ago
 from handlers.alta.lookup import AltaLookup
 from integrations.alta.models import Dislocation, ShowResult, parse_alta_date
 from integrations.alta.numbers import NumberKind, number_kind
+from storage.db import utcnow
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def render_wagon_card(
 ) -> str:
     """The card; ``place`` None or without a station: no report yet. ``stored``: the place is
     the bot's last saved report (Alta may not be asked again within the minute)."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     head_key = (
         "alta.card.container"
         if number_kind(number) is NumberKind.CONTAINER

@@ -15,6 +15,7 @@ from handlers.alta.router import make_router
 from integrations.alta.client import AltaClient
 from integrations.alta.watcher import AltaWatcher
 from integrations.base import Watcher
+from storage.db import utcnow
 
 
 def configured(settings: Settings) -> bool:
@@ -43,6 +44,7 @@ class AltaRuntime:
             lambda ids=None: repos.snapshots.get(SOURCE, ids),
             show_budget=settings.alta_show_budget,
             no_data_after=timedelta(hours=settings.alta_no_data_hours),
+            clock=utcnow,
         )
         self.poll_seconds = settings.alta_poll_seconds
 

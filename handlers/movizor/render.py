@@ -9,7 +9,7 @@ themselves come from the .po files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from integrations.movizor.models import (
     ShareLink,
     TariffCalculation,
 )
+from storage.db import utcnow
 
 STATUS_TEXTS: Final[dict[str, Any]] = {
     ObjectStatus.NEW: __("drivers.status.new"),
@@ -95,7 +96,7 @@ def position_lines(position: Position, tz: ZoneInfo, now: datetime | None = None
     card always comes with the map point, and a line would only repeat it."""
     if not position.has_fix:
         return [_("drivers.card.no_fix")]
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     lines = [
         _("drivers.card.place").format(place=html.quote(position.place))
         if position.place
@@ -134,7 +135,7 @@ def render_driver_row(
         place = html.quote(position.place) if position.place else _("drivers.list.no_place")
         if position.timestamp is not None:
             place = _("drivers.list.place_when").format(
-                place=place, ago=format_ago(position.timestamp, datetime.now(UTC))
+                place=place, ago=format_ago(position.timestamp, utcnow())
             )
     else:
         place = _("drivers.list.no_position")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sandbox.simulators.backend import DemoBackend
+from sandbox.simulators.backend import Clock, DemoBackend
 from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 
 
-async def demo(speed: float) -> DemoBackend:
-    sim = MobiforceSimulator("demo-mobiforce-key", speed=speed, seed_demo=True)
+async def demo(clock: Clock) -> DemoBackend:
+    sim = MobiforceSimulator("demo-mobiforce-key", clock=clock, seed_demo=True)
     await sim.start()
     settings = {
         "mobiforce_base_url": sim.base_url,
