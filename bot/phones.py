@@ -86,3 +86,14 @@ def mask_phone(phone: str) -> str:
         else:
             masked.append(ch)
     return shown[:keep] + "".join(masked)
+
+
+def mask_phones(text: str) -> str:
+    """Every phone number inside free text (a command someone typed) masked by
+    :func:`mask_phone`, for a log line."""
+    found = phonenumbers.PhoneNumberMatcher(text, "RU", leniency=phonenumbers.Leniency.POSSIBLE)
+    pieces, last = [], 0
+    for match in found:
+        pieces += [text[last : match.start], mask_phone(match.raw_string)]
+        last = match.end
+    return "".join(pieces) + text[last:]

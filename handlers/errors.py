@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n, locale_for
 from bot.metrics import Metrics
+from bot.phones import mask_phones
 from bot.texts import error_html, visible_text
 from integrations.errors import IntegrationError
 
@@ -24,16 +25,24 @@ log = logging.getLogger("bot.errors")
 
 
 def context_of(update: Update) -> dict[str, Any]:
-    """Where a failure happened, for the log line."""
+    """Where a failure happened, for the log line: ids, the command and the button, not what
+    was typed after the command (phones, names, addresses; the whole text goes to DEBUG)."""
     message = update.message or (update.callback_query.message if update.callback_query else None)
     user = update_user(update)
+    data = update.callback_query.data if update.callback_query else None
     return {
         "update_id": update.update_id,
         "user_id": user.id if user else None,
         "chat_id": message.chat.id if message else None,
-        "text": (update.message.text or "")[:100] if update.message else None,
-        "callback_data": update.callback_query.data if update.callback_query else None,
+        "text": command_of(update.message.text or "") if update.message else None,
+        "callback_data": mask_phones(data) if data else None,
     }
+
+
+def command_of(text: str) -> str:
+    """``/locate`` of «/locate +7 912 345-67-89»; a typed answer is only counted."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first[:64] if first.startswith("/") else f"<{len(text)} chars>"
 
 
 def update_user(update: Update) -> Any:
@@ -46,6 +55,8 @@ def record_failure(exc: BaseException, update: Update, metrics: Metrics) -> None
     """Log a handler's failure with its context (an upstream error is a warning, a bug an error
     with its traceback, counted in the metrics)."""
     context = context_of(update)
+    if update.message is not None and update.message.text:
+        log.debug("update %s text: %s", update.update_id, update.message.text[:200])
     if isinstance(exc, IntegrationError):
         log.warning("upstream error %s: %s", type(exc).__name__, exc, extra=context)
     else:

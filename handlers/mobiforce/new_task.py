@@ -24,7 +24,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.access import role_name
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
-from bot.phones import BadPhone, format_phone, normalize_phone
+from bot.phones import BadPhone, format_phone, mask_phones, normalize_phone
 from bot.policy import allows, rule_of
 from bot.prompts import ask
 from handlers.mobiforce.callbacks import NewTaskCb
@@ -227,7 +227,7 @@ async def client_phone_typed(message: Message, state: FSMContext) -> None:
     try:
         phone = normalize_phone(typed)
     except BadPhone:
-        log.info("mobiforce wizard: bad client phone %r", typed[:40])
+        log.info("mobiforce wizard: bad client phone %r", mask_phones(typed[:40]))
         await ask(
             message,
             _("drivers.bad_phone").format(phone=html.quote(typed[:40])),

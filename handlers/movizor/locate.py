@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import PoI18n
-from bot.phones import BadPhone, format_phone, normalize_phone
+from bot.phones import BadPhone, format_phone, mask_phone, normalize_phone
 from bot.texts import answer_usage, error_html
 from handlers.movizor.callbacks import LocateCb
 from handlers.movizor.directory import learn_title
@@ -229,4 +229,4 @@ async def poll_refresh(
             text, chat_id=chat_id, message_id=message_id, reply_markup=refresh_keyboard(phone)
         )
     except TelegramAPIError as exc:  # the card was deleted, the bot left the chat…
-        log.info("refresh of %s: could not show the result: %s", phone, exc)
+        log.info("refresh of %s: could not show the result: %s", mask_phone(phone), exc)

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.phones import BadPhone, format_phone, mask_phone, normalize_phone
+from bot.phones import BadPhone, format_phone, mask_phone, mask_phones, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -69,3 +69,10 @@ def test_a_masked_mobile_never_shows_its_middle(national):
     masked = mask_phone(f"7{national}")
     assert masked.startswith(f"+7 {national[:3]} ") and masked.endswith(national[-2:])
     assert national[3:8] not in masked.replace("-", "").replace(" ", "")
+
+
+def test_phones_inside_a_text_are_masked_and_other_numbers_kept():
+    text = "/locate +7 (912) 345-67-89 и 89161234501, чат -1001234567890, вагон 54676515"
+    assert mask_phones(text) == (
+        "/locate +7 912 ***-**-89 и +7 916 ***-**-01, чат -1001234567890, вагон 54676515"
+    )
