@@ -63,6 +63,8 @@ async def run_demo(
     clock = clock or DemoClock(speed)
     workdir = Path(tempfile.mkdtemp(prefix="logibot-demo-"))
     log_path = workdir / "logibot.log"
+    root = logging.getLogger()
+    saved_logging = (root.handlers[:], root.level)
     set_clock(clock.now)
     try:
         # The console is the screen: logs go to a file, not between the chat lines.
@@ -116,5 +118,10 @@ async def run_demo(
                     )
     finally:
         set_clock(None)
-    logging.shutdown()
+        # The log file is closed: whatever logs after the demo goes where it went before.
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+        for handler in saved_logging[0]:
+            root.addHandler(handler)
+        root.setLevel(saved_logging[1])
     return 0
