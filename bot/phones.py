@@ -16,16 +16,23 @@ class BadPhone(ValueError):
     """The text is not a phone number we can track (Russian mobile or landline)."""
 
 
-def _parse_russian(text: str) -> phonenumbers.PhoneNumber | None:
-    """The number in ``text`` if it is in the Russian (+7) plan with 10 national digits."""
+def _parse(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number in ``text`` (read as Russian unless it says +<country>), or None."""
     raw = text.strip()
     if not raw or len(raw) > 32 or not _PHONE_CHARS.fullmatch(raw):
         return None
     try:
-        number = phonenumbers.parse(raw, "RU")
+        return phonenumbers.parse(raw, "RU")
     except phonenumbers.NumberParseException:
         return None
-    if number.country_code != 7 or len(str(number.national_number)) != MSISDN_LENGTH - 1:
+
+
+def _parse_russian(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number in ``text`` if it is in the Russian (+7) plan with 10 national digits."""
+    number = _parse(text)
+    if number is None or number.country_code != 7:
+        return None
+    if len(str(number.national_number)) != MSISDN_LENGTH - 1:
         return None
     return number
 
@@ -55,14 +62,8 @@ def format_phone(phone: str) -> str:
     """Any phone the bot holds or a vendor sent (``79991234567``, ``8 (912) 345-67-89``) the one
     way every screen shows it: ``+7 912 345-67-89`` (phonenumbers' international format).
     Text that is no phone number is shown as it came."""
-    raw = phone.strip()
-    if not raw or len(raw) > 32 or not _PHONE_CHARS.fullmatch(raw):
-        return phone
-    try:
-        number = phonenumbers.parse(raw, "RU")
-    except phonenumbers.NumberParseException:
-        return phone
-    if not phonenumbers.is_possible_number(number):
+    number = _parse(phone)
+    if number is None or not phonenumbers.is_possible_number(number):
         return phone
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
