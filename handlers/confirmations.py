@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.access import role_name
 from bot.callbacks import ConfirmCb
-from bot.confirm import ACTIONS, CONFIRM_TTL
+from bot.confirm import ACTIONS, CONFIRM_TTL, DECLINES
 from bot.i18n import PoI18n
 from bot.metrics import Metrics
 from bot.policy import allows, rule, rule_of
@@ -50,11 +50,16 @@ async def confirmation_pressed(
     if claimed is None:
         await callback.answer(_("confirm.used"), show_alert=True)
         return
+    data.update(repos=repos, user=user)
     if refusal is None and callback_data.yes:
-        data.update(repos=repos, user=user)
         await act(callback, claimed, data)
         return
-    result = refusal if refusal is not None else _("confirm.cancelled")
+    if refusal is not None:
+        result = refusal
+    elif claimed.action in DECLINES:  # Cancel that says more than «Отменено» (quick: no vendor)
+        result = await DECLINES[claimed.action].call(callback, claimed, **data)
+    else:
+        result = _("confirm.cancelled")
     if isinstance(callback.message, Message):
         await callback.message.edit_text(result, reply_markup=None)
     await callback.answer()

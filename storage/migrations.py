@@ -218,7 +218,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX taximaster_orders_id ON taximaster_orders (order_id);
         """,
     ),
-    # 8 was kept for Alta, which needs no table of its own.
+    # 8 was kept for Alta; its table came later (11).
     Migration(
         9,
         "outbox: 'dropped' rows and an index for one chat's due rows; unused indexes go",
@@ -298,6 +298,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             query           TEXT NOT NULL,
             created_at      TEXT NOT NULL
         );
+        """,
+    ),
+    Migration(
+        12,
+        "Alta add attempts: recorded before they are sent, found again by the marker in comment",
+        """
+        CREATE TABLE alta_adds (
+            token           TEXT PRIMARY KEY,             -- our marker, sent in add's comment
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            user_id         INTEGER NOT NULL,
+            payload         TEXT NOT NULL,                -- JSON: numbers and settings sent
+            state           TEXT NOT NULL
+                            CHECK (state IN ('sending', 'added', 'refused', 'unknown',
+                                             'declined', 'absent')),
+            hashes          TEXT NOT NULL DEFAULT '{}',   -- JSON: hash / cont_hash when known
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX alta_adds_state ON alta_adds (state, created_at);
         """,
     ),
 )

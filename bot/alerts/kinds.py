@@ -122,6 +122,8 @@ kind(
     "Events may have been skipped",
     severity=H,
 )
+# A report came with rows the bot could not pair with a number (fields say which request).
+kind("system.report_unpaired", "Строки отчёта без номера", "Report rows without a number")
 kind("system.test", "Проверочное оповещение", "Test alert", severity=L)
 
 # While the key state is active for a subject, the inhibited kinds are not sent for it
