@@ -6,8 +6,9 @@ its limit, EVERY message call into it (edits too) answers 429 with the seconds l
 wait is over. ``flood_wait`` puts one chat in that state. ``drop_connections`` closes the
 connection of the next requests of a method without an answer, as a network failure does.
 ``go_down`` is an outage: every request, whatever its method, is either cut off (the network
-between the bot and Telegram is gone) or answered 502 "Bad Gateway" (Telegram's front end is up,
-its back end is not: what the Bot API answers during its own incidents), until ``come_back``.
+between the bot and Telegram is gone: long polls already waiting lose their connection too) or
+answered 502 "Bad Gateway" (Telegram's front end is up, its back end is not: what the Bot API
+answers during its own incidents), until ``come_back``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
-Outage = Literal["unreachable", "bad_gateway"]
-
 from sandbox.telegram_emulator.common import ApiError, JsonDict
+
+Outage = Literal["unreachable", "bad_gateway"]
 
 # Calls into a chat that a flood wait refuses (reading methods and getUpdates are not limited).
 MESSAGE_CALLS = frozenset(

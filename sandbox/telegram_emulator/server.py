@@ -36,7 +36,7 @@ from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits
 from sandbox.telegram_emulator.message_methods import MessageMethods
 from sandbox.telegram_emulator.params import Handler, Params, normalise_params, read_request_params
 from sandbox.telegram_emulator.people import People
-from sandbox.telegram_emulator.updates import UpdateQueue
+from sandbox.telegram_emulator.updates import PollCut, UpdateQueue
 
 log = logging.getLogger("sandbox.telegram_emulator")  # one name for the whole package
 
@@ -173,7 +173,10 @@ class TelegramEmulator:
             else:
                 if self._faults.take_drop(method):
                     return await self._drop_connection(request, method, raw, "connection dropped")
-                status, body = await self._dispatch(method, raw)
+                try:
+                    status, body = await self._dispatch(method, raw)
+                except PollCut:
+                    return await self._drop_connection(request, method, raw, "unreachable (outage)")
         return web.json_response(body, status=status, dumps=_dumps)
 
     async def _drop_connection(
@@ -202,6 +205,8 @@ class TelegramEmulator:
             result = await handler(Params(params))
         except ApiError as exc:
             return self._answer_error(name, params, exc)
+        except PollCut:
+            raise
         except Exception as exc:  # a bug in the emulator: answer like Telegram's 500s
             log.exception("emulator failed on %s", name)
             return self._answer_error(name, params, ApiError(500, f"Internal Server Error: {exc}"))
@@ -384,9 +389,11 @@ class TelegramEmulator:
 
     def go_down(self, how: Outage = "unreachable") -> None:
         """An outage, until :meth:`come_back`: every request (getMe and getUpdates included)
-        has its connection cut (``"unreachable"``) or answers 502 Bad Gateway
-        (``"bad_gateway"``). Long polls already waiting finish as they would have."""
+        has its connection cut (``"unreachable"``: the long polls waiting too) or answers 502
+        Bad Gateway (``"bad_gateway"``: long polls already waiting finish as they would)."""
         self._faults.go_down(how)
+        if how == "unreachable":
+            self._updates.cut_pollers()
 
     def come_back(self) -> None:
         """The outage is over: requests are answered again."""

@@ -640,3 +640,16 @@ async def test_an_outage_fails_every_method_until_telegram_comes_back(
         ("getUpdates", False, description),
         ("getMe", True, None),
     ]
+
+
+async def test_an_outage_cuts_the_long_poll_that_is_waiting(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    polling = asyncio.create_task(bot.get_updates(timeout=30))
+    await emu.wait_for_poller()
+    emu.go_down("unreachable")
+    with pytest.raises(TelegramNetworkError):
+        await polling
+    assert [(c.method, c.ok, c.description) for c in emu.calls] == [
+        ("getUpdates", False, "unreachable (outage)")
+    ]
