@@ -20,8 +20,8 @@ from bot.alerts.pipeline import AlertPipeline
 from integrations.alta.client import AltaClient
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
 from integrations.alta.numbers import wagon_check_digit
-from integrations.alta.simulator import AltaSimulator
 from integrations.alta.watcher import AltaWatcher, initial_snapshot
+from sandbox.simulators.alta.simulator import AltaSimulator
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import Database

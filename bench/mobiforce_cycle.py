@@ -19,8 +19,8 @@ from bot.alerts.pipeline import AlertPipeline
 from bot.config import Settings
 from integrations.base import Snapshot
 from integrations.mobiforce.client import MobiforceClient
-from integrations.mobiforce.simulator import MobiforceSimulator
 from integrations.mobiforce.watcher import MobiforceWatcher
+from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import Database

@@ -17,8 +17,8 @@ from bench.report import Row, at_most, exactly
 from bot.alerts.pipeline import AlertPipeline
 from bot.config import Settings
 from integrations.movizor.client import MovizorClient
-from integrations.movizor.simulator import MovizorSimulator
 from integrations.movizor.watcher import DriverInfo, MovizorWatcher
+from sandbox.simulators.movizor.simulator import MovizorSimulator
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import Database

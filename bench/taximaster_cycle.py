@@ -19,9 +19,9 @@ from bench.report import Row, at_most, exactly
 from bot.alerts.pipeline import AlertPipeline
 from bot.config import Settings
 from integrations.taximaster.client import TaxiMasterClient
-from integrations.taximaster.sim_city import POINTS, STREETS
-from integrations.taximaster.simulator import TaxiMasterSimulator
 from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher, initial_snapshot
+from sandbox.simulators.taximaster.city import POINTS, STREETS
+from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.db import Database

@@ -1,6 +1,6 @@
 """The service shape: what an integration brings to the bot, and the registry of them.
 
-A service is ``integrations/<service>/`` (client, watcher, simulator) plus
+A service is ``integrations/<service>/`` (client, watcher) plus
 ``handlers/<service>/`` (router, texts, its runtime). Its handlers package registers one
 :class:`ServiceSpec` here (``register(SPEC)`` in ``handlers/<service>/service.py``) and
 ``handlers/__init__.py`` imports it: that line is the only place a service is named. The app,
@@ -70,18 +70,6 @@ class ServiceRuntime(Protocol):
 
 
 @dataclass(frozen=True)
-class DemoBackend:
-    """A service's simulator running for `make demo`: the settings that point the bot at it."""
-
-    settings: dict[str, Any]
-    stop: Callable[[], Awaitable[None]]
-    secrets: tuple[str, ...] = ()  # kept out of the demo's log
-    # What the demo stores in the bot's database once it runs (the subjects its watcher
-    # follows, when the watcher follows only what the bot put on watch).
-    seed: Callable[[Repos], Awaitable[None]] | None = None
-
-
-@dataclass(frozen=True)
 class ServiceSpec:
     name: str  # integration name: the watcher's, the /pause argument, the settings prefix
     title: str  # as people know it: "Taxi-Master"
@@ -94,8 +82,6 @@ class ServiceSpec:
     dependency_names: tuple[str, ...] = ()
     # The alert area its kinds belong to (bot/alerts/kinds.py); the demo group hears it.
     area: str = ""
-    # `make demo`: start its simulator (seeded, at ``speed`` times real time).
-    demo: Callable[[float], Awaitable[DemoBackend]] | None = None
     # /balance: the service's lines, given the handler's data (its dependencies by name); called
     # only while the service is configured. A typed integration error is shown in its place.
     balance: Callable[[dict[str, Any]], Awaitable[list[str]]] | None = None

@@ -1,8 +1,8 @@
 """`make demo`: the bot, the Telegram emulator and every service's simulator, wired over
 loopback, with a console where you type as an admin. No token, no network.
 
-Each registered service brings its simulator (``ServiceSpec.demo`` in bot/services.py); the demo
-group hears every service's alert area from the start.
+Each registered service (bot/services.py) runs against its simulator (``DEMOS`` in
+sandbox/simulators/); the demo group hears every service's alert area from the start.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from bot.logging_setup import setup_logging
 from bot.services import REGISTRY
 from sandbox.console import run_console
 from sandbox.harness import BotHarness
+from sandbox.simulators import DEMOS
 
 DEMO_ADMIN_ID = 100001
 DEMO_GROUP_ID = -100200300
@@ -36,9 +37,10 @@ async def run_demo(*, speed: float = 20.0) -> int:
             areas: list[str] = []
             seeds = []
             for spec in REGISTRY.values():
-                if spec.demo is None:
+                start_simulator = DEMOS.get(spec.name)
+                if start_simulator is None:
                     continue
-                backend = await spec.demo(speed)
+                backend = await start_simulator(speed)
                 stack.push_async_callback(backend.stop)
                 settings.update(backend.settings)
                 secrets += backend.secrets

@@ -9,14 +9,12 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
+from bot.services import ServiceContext, ServiceSpec, register
 from handlers.alta.lookup import SOURCE, AltaLookup
 from handlers.alta.router import make_router
 from integrations.alta.client import AltaClient
-from integrations.alta.simulator import AltaSimulator
-from integrations.alta.watcher import AltaWatcher, initial_snapshot
+from integrations.alta.watcher import AltaWatcher
 from integrations.base import Watcher
-from storage import Repos
 
 
 def configured(settings: Settings) -> bool:
@@ -93,39 +91,6 @@ async def check(settings: Settings) -> str:
     return f"credentials accepted, balance {money(balance.rubles)} ₽"
 
 
-DEMO_LOGIN, DEMO_SA, DEMO_PASSWORD = "demo@alta.ru", "sa000777", "demo-alta-password"
-
-
-async def demo(speed: float) -> DemoBackend:
-    """The simulator with wagons already on the way; the bot watches them (the demo group hears
-    their moves from the first poll, a minute after start)."""
-    sim = AltaSimulator(
-        DEMO_LOGIN,
-        DEMO_SA,
-        DEMO_PASSWORD,
-        speed=speed,
-        seed_demo=True,
-        first_report_delay=timedelta(minutes=20),
-    )
-    await sim.start()
-
-    async def seed(repos: Repos) -> None:
-        for request in sim.world.requests.values():
-            for number in request.tracked:
-                title = f"{number} · {request.comment}" if request.comment else number
-                snapshot = initial_snapshot(number, request.hash, request.created_at, title=title)
-                await repos.snapshots.put(SOURCE, number, snapshot)
-
-    settings = {
-        "alta_login": DEMO_LOGIN,
-        "alta_sa": DEMO_SA,
-        "alta_password": DEMO_PASSWORD,
-        "alta_base_url": sim.base_url,
-        "alta_poll_seconds": 60,
-    }
-    return DemoBackend(settings, sim.stop, secrets=(DEMO_PASSWORD,), seed=seed)
-
-
 SPEC = register(
     ServiceSpec(
         name="alta",
@@ -136,7 +101,6 @@ SPEC = register(
         check=check,
         dependency_names=("alta", "alta_lookup"),
         area="wagons",
-        demo=demo,
         balance=alta_balance,
     )
 )

@@ -6,12 +6,11 @@ from collections.abc import Collection
 from typing import Any
 
 from bot.config import Settings
-from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
+from bot.services import ServiceContext, ServiceSpec, register
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.router import make_router
 from integrations.base import Snapshot, SnapshotReader, Watcher, WatchResult
 from integrations.mobiforce.client import MobiforceClient
-from integrations.mobiforce.simulator import MobiforceSimulator
 from integrations.mobiforce.watcher import MobiforceWatcher
 from storage import Repos
 
@@ -100,18 +99,6 @@ async def check(settings: Settings) -> str:
     return f"{len(templates)} templates on the first page"
 
 
-async def demo(speed: float) -> DemoBackend:
-    sim = MobiforceSimulator("demo-mobiforce-key", speed=speed, seed_demo=True)
-    await sim.start()
-    settings = {
-        "mobiforce_base_url": sim.base_url,
-        "mobiforce_api_key": "demo-mobiforce-key",
-        "mobiforce_poll_seconds": 5,
-        "mobiforce_close_status": "74",
-    }
-    return DemoBackend(settings, sim.stop, secrets=("demo-mobiforce-key",))
-
-
 SPEC = register(
     ServiceSpec(
         name=SOURCE,
@@ -122,6 +109,5 @@ SPEC = register(
         check=check,
         dependency_names=("mobiforce", "mobiforce_directory"),
         area="tasks",
-        demo=demo,
     )
 )

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Settings
-from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
+from bot.services import ServiceContext, ServiceSpec, register
 from handlers.movizor.account import movizor_balance
 from handlers.movizor.directory_sync import DirectorySync
 from handlers.movizor.live_locations import LiveLocations
 from handlers.movizor.router import make_router
 from integrations.base import Watcher
 from integrations.movizor.client import MovizorClient
-from integrations.movizor.simulator import MovizorSimulator
 from integrations.movizor.watcher import DriverInfo, MovizorWatcher
 
 
@@ -87,18 +86,6 @@ async def check(settings: Settings) -> str:
     return f"balance {balance.balance:.2f} ₽"
 
 
-async def demo(speed: float) -> DemoBackend:
-    sim = MovizorSimulator("demo", "demo-key", speed=speed, seed_demo=True)
-    await sim.start()
-    settings = {
-        "movizor_project": "demo",
-        "movizor_key": "demo-key",
-        "movizor_base_url": sim.base_url,
-        "movizor_poll_seconds": 5,
-    }
-    return DemoBackend(settings, sim.stop, secrets=("demo-key",))
-
-
 SPEC = register(
     ServiceSpec(
         name="movizor",
@@ -109,7 +96,6 @@ SPEC = register(
         check=check,
         dependency_names=("movizor", "live_locations"),
         area="drivers",
-        demo=demo,
         balance=movizor_balance,
     )
 )

@@ -7,15 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.services import DemoBackend, ServiceContext, ServiceSpec, register
+from bot.services import ServiceContext, ServiceSpec, register
 from handlers.taximaster.router import make_router
 from integrations.base import Snapshot, Watcher
 from integrations.taximaster.client import TaxiMasterClient
-from integrations.taximaster.simulator import TaxiMasterSimulator
-from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher, initial_snapshot
-from storage import Repos
-
-DEMO_SECRET = "demo-taximaster-secret"
+from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher
 
 
 def configured(settings: Settings) -> bool:
@@ -78,29 +74,6 @@ async def check(settings: Settings) -> str:
     return f"signature accepted, {len(tariffs)} tariffs"
 
 
-async def demo(speed: float) -> DemoBackend:
-    sim = TaxiMasterSimulator(
-        DEMO_SECRET, speed=speed, seed_demo=True, duplicate_reveals_order_id=True
-    )
-    base_url = await sim.start()
-    settings = {
-        "taximaster_base_url": base_url,
-        "taximaster_secret": DEMO_SECRET,
-        "taximaster_poll_seconds": 5,
-    }
-
-    async def seed(repos: Repos) -> None:
-        """The seeded orders are watched from the start: the demo group (which hears the taxi
-        area) sees them get a car and reach the door."""
-        for seeded in sim.orders:
-            snapshot = initial_snapshot(
-                seeded.id, source=seeded.source, dest=seeded.dest, source_time=seeded.source_time
-            )
-            await repos.snapshots.put(SOURCE, str(seeded.id), snapshot)
-
-    return DemoBackend(settings, sim.stop, secrets=(DEMO_SECRET,), seed=seed)
-
-
 SPEC = register(
     ServiceSpec(
         name="taximaster",
@@ -111,6 +84,5 @@ SPEC = register(
         check=check,
         dependency_names=("taximaster",),
         area="taxi",
-        demo=demo,
     )
 )

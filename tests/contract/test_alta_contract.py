@@ -38,8 +38,8 @@ from integrations.alta.functions import (
     TEST_WAGON_HASH,
 )
 from integrations.alta.models import TrackMode
-from integrations.alta.simulator import AltaSimulator
 from integrations.errors import IntegrationDisabled, RateLimited
+from sandbox.simulators.alta.simulator import AltaSimulator
 
 T0 = datetime(2024, 5, 13, 5, 0, tzinfo=UTC)  # Monday 08:00 in Moscow
 WAGONS = ["52345675", "52345683"]

@@ -10,9 +10,9 @@ import pytest
 
 from integrations.alta.client import AltaClient
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
-from integrations.alta.simulator import AltaSimulator
 from integrations.alta.watcher import KINDS, AltaWatcher, initial_snapshot
 from integrations.base import Snapshot, WatchResult
+from sandbox.simulators.alta.simulator import AltaSimulator
 
 T0 = datetime(2024, 5, 13, 5, 0, tzinfo=UTC)  # Monday 08:00 in Moscow
 HOUR = timedelta(hours=1)

@@ -46,8 +46,8 @@ from integrations.mobiforce.inputs import (
     TemplateFieldInput,
     TemplateInput,
 )
-from integrations.mobiforce.sim_state import SimContractor, SimEmployee, SimField, SimTemplate
-from integrations.mobiforce.simulator import MobiforceSimulator
+from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
+from sandbox.simulators.mobiforce.state import SimContractor, SimEmployee, SimField, SimTemplate
 
 KEY = "mf-s3cret-KEY-0042"
 T0 = datetime(2024, 5, 13, 9, 0, tzinfo=UTC)  # Monday, 12:00 in Moscow

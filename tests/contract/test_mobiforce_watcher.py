@@ -16,8 +16,8 @@ from integrations.base import Snapshot, WatchResult
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.errors import MobiforceUnavailable
 from integrations.mobiforce.inputs import TaskInput
-from integrations.mobiforce.simulator import MobiforceSimulator
 from integrations.mobiforce.watcher import KINDS, MobiforceWatcher, snapshot_of
+from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 
 KEY = "mf-watch-key"
 T0 = datetime(2024, 5, 13, 9, 0, tzinfo=UTC)

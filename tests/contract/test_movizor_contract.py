@@ -34,7 +34,7 @@ from integrations.movizor.errors import (
 )
 from integrations.movizor.functions import FUNCTIONS, READ_FUNCTIONS
 from integrations.movizor.models import EventType, Forecast, ObjectStatus, RoutePoint
-from integrations.movizor.simulator import MovizorSimulator
+from sandbox.simulators.movizor.simulator import MovizorSimulator
 
 PROJECT = "logibot"
 KEY = "s3cret-K3y-for-movizor-0042"

@@ -6,8 +6,8 @@ import pytest
 
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.models import EventType
-from integrations.movizor.simulator import MovizorSimulator
 from integrations.movizor.watcher import EVENT_KINDS, DriverInfo, MovizorWatcher
+from sandbox.simulators.movizor.simulator import MovizorSimulator
 
 PHONE = "79991234567"
 OTHER = "79990001122"

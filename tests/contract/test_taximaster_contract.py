@@ -38,8 +38,8 @@ from integrations.taximaster.errors import (
 )
 from integrations.taximaster.models import OrderStateKind
 from integrations.taximaster.requests import READ_REQUESTS, REQUESTS
-from integrations.taximaster.simulator import TaxiMasterSimulator
 from integrations.taximaster.wire import sign
+from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 
 SECRET = "tm-S3cret-for-tests-0042"
 T0 = datetime(2024, 5, 13, 7, 0, tzinfo=UTC)  # Monday, 12:00 in Yekaterinburg, 10:00 Moscow

@@ -10,7 +10,7 @@ import pytest
 
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.errors import TaxiMasterUnavailable
-from integrations.taximaster.simulator import TaxiMasterSimulator
+from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 
 DATA = Path(__file__).parents[1] / "data" / "taximaster"
 SECRET = "tls-secret-99"

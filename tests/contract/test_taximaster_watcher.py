@@ -12,7 +12,6 @@ from integrations.base import Snapshot, WatchResult
 from integrations.errors import UpstreamUnavailable
 from integrations.taximaster.client import NewOrder, TaxiMasterClient
 from integrations.taximaster.models import OrderStateKind
-from integrations.taximaster.simulator import TaxiMasterSimulator
 from integrations.taximaster.watcher import (
     GENERIC_KIND,
     STATE_KINDS,
@@ -20,6 +19,7 @@ from integrations.taximaster.watcher import (
     initial_snapshot,
     snapshot_from_state,
 )
+from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 
 SECRET = "watch-secret-77"
 T0 = datetime(2024, 5, 13, 7, 0, tzinfo=UTC)

@@ -22,7 +22,7 @@ from bot.alerts.sender import SendLimits
 from bot.app import LogiBot
 from bot.config import Settings
 from integrations.base import Alert, Subject
-from integrations.testsource.watcher import TestSource
+from sandbox.testsource.watcher import TestSource
 from storage.chats import ChatStatus
 
 TOKEN = "111111:CRASH-TEST-token"

@@ -10,8 +10,8 @@ import pytest
 
 from integrations.alta.client import make_secret
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
-from integrations.alta.simulator import AltaSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.alta.simulator import AltaSimulator
 from tests.e2e.conftest import ADMIN
 
 GROUP = -100700800

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from integrations.movizor.simulator import MovizorSimulator
+from sandbox.simulators.movizor.simulator import MovizorSimulator
 from sandbox.telegram_emulator import TelegramEmulator
 
 TOKEN = "222222:CHECK-secret-token"

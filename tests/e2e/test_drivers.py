@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from handlers.movizor import locate as movizor_locate
-from integrations.movizor.simulator import MovizorSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.movizor.simulator import MovizorSimulator
 from storage.db import utcnow
 from tests.e2e.conftest import ADMIN, eventually
 

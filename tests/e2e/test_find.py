@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
-from integrations.alta.simulator import AltaSimulator
-from integrations.mobiforce.simulator import MobiforceSimulator
-from integrations.movizor.simulator import MovizorSimulator
-from integrations.taximaster.simulator import TaxiMasterSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.alta.simulator import AltaSimulator
+from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
+from sandbox.simulators.movizor.simulator import MovizorSimulator
+from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from storage.db import utcnow
 from storage.users import Role
 from tests.e2e.conftest import ADMIN

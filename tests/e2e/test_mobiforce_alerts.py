@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from integrations.mobiforce.simulator import MobiforceSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 from tests.e2e.conftest import eventually
 
 ADMIN = 81

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from integrations.mobiforce.simulator import MobiforceSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 from storage.db import utcnow
 from tests.e2e.conftest import ADMIN
 
@@ -310,7 +310,7 @@ async def test_mobiforce_off_answers_not_configured(tmp_path):
 async def test_where_is_the_executor_runs_the_movizor_locate_flow(tmp_path, sim):
     """The executor's phone is a Movizor driver: the card offers «📍 Где исполнитель?», which
     shows the driver's point and card as /locate does."""
-    from integrations.movizor.simulator import MovizorSimulator
+    from sandbox.simulators.movizor.simulator import MovizorSimulator
 
     movizor = MovizorSimulator(project="test", key="movizor-key")
     await movizor.start()

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from integrations.movizor.simulator import MovizorSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.movizor.simulator import MovizorSimulator
 from sandbox.telegram_emulator import RateLimits
 from tests.e2e.conftest import eventually
 

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from integrations.taximaster.simulator import TaxiMasterSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from storage.users import Role
 from tests.e2e.conftest import ADMIN, eventually
 from tests.e2e.test_taximaster_taxi import button_labels, has_button, has_text, text

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from integrations.taximaster.simulator import TaxiMasterSimulator
 from sandbox.harness import BotHarness
+from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from tests.e2e.conftest import ADMIN, eventually
 
 SECRET = "tm-secret-never-logged"

@@ -5,8 +5,8 @@ import sqlite3
 import pytest
 
 from integrations.base import Alert, Subject
-from integrations.testsource.watcher import TestSource
 from sandbox.harness import BotHarness
+from sandbox.testsource.watcher import TestSource
 from storage.db import utcnow
 from tests.e2e.conftest import eventually
 

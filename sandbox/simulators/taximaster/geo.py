@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from integrations.taximaster.sim_city import (
+from sandbox.simulators.taximaster.city import (
     CENTER,
     CITY_RADIUS_KM,
     DISTRICTS,

@@ -3,7 +3,7 @@
 The HTTP layer lives here: routing ``/api/{project}/{function}/`` (GET or POST, parameters
 merged like PHP's ``$_REQUEST``), the key check with the lockout after 5 wrong keys in an hour,
 the hourly request limit, fault injection, and the JSON envelope. The rules of the service
-live in :mod:`integrations.movizor.sim_world`.
+live in :mod:`sandbox.simulators.movizor.world`.
 
 Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
 ``start + real elapsed × speed + advanced``. :meth:`MovizorSimulator.advance` jumps ahead and
@@ -39,10 +39,10 @@ from integrations.movizor.errors import ACCESS_DENIED, ERRORS, LIMIT_EXCEEDED, W
 from integrations.movizor.functions import FUNCTIONS
 from integrations.movizor.models import RoutePoint, to_moscow
 from integrations.movizor.phpform import decode_php_form
-from integrations.movizor.sim_data import CITY_BY_NAME, DEMO_DRIVERS
-from integrations.movizor.sim_motion import position_at
-from integrations.movizor.sim_state import Reply, SimError, SimObject, SimPoint
-from integrations.movizor.sim_world import World
+from sandbox.simulators.movizor.data import CITY_BY_NAME, DEMO_DRIVERS
+from sandbox.simulators.movizor.motion import position_at
+from sandbox.simulators.movizor.state import Reply, SimError, SimObject, SimPoint
+from sandbox.simulators.movizor.world import World
 
 __all__ = ["FaultKind", "MovizorSimulator"]
 

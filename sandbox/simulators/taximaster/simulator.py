@@ -5,7 +5,7 @@ The HTTP layer lives here: routing ``/{api}/{version}/{request}``, the ``Signatu
 (md5 of the raw query string or body + secret), GET vs POST, the ``X-User-Id`` check (13/14,
 when ``users`` is given), missing and malformed parameters (8/9 with the parameter named in
 ``data``), fault injection and the JSON envelope (always HTTP 200). The service's rules live
-in :mod:`integrations.taximaster.sim_world` (and the city, fleet, tariffs and orders modules
+in :mod:`sandbox.simulators.taximaster.world` (and the city, fleet, tariffs and orders modules
 next to it).
 
 Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
@@ -40,9 +40,9 @@ from aiohttp import web
 from integrations.taximaster.errors import COMMON_ERRORS, lookup
 from integrations.taximaster.models import MOSCOW
 from integrations.taximaster.requests import REQUESTS, ParamType, RequestSpec
-from integrations.taximaster.sim_orders import SimOrder
-from integrations.taximaster.sim_world import SimError, World
 from integrations.taximaster.wire import format_time, parse_time, sign
+from sandbox.simulators.taximaster.orders import SimOrder
+from sandbox.simulators.taximaster.world import SimError, World
 
 __all__ = ["FaultKind", "TaxiMasterSimulator"]
 

@@ -4,7 +4,7 @@ An order goes new_order -> driver_assigned -> car_at_place -> client_inside -> f
 to aborted (by :meth:`OrderBook.abort`, or when no crew was free for ``NO_CREW_ABORT``).
 The dispatcher assigns the nearest free crew of the order's group ``ASSIGN_DELAY`` after the
 order came (a prior order ``PRIOR_LEAD`` before its pickup time); from then on the order's
-state is read off the crew's :class:`~integrations.taximaster.sim_fleet.Job` times.
+state is read off the crew's :class:`~sandbox.simulators.taximaster.fleet.Job` times.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from integrations.taximaster.sim_fleet import Job, SimCrew
-from integrations.taximaster.sim_geo import LatLon, distance_km, route
+from sandbox.simulators.taximaster.fleet import Job, SimCrew
+from sandbox.simulators.taximaster.geo import LatLon, distance_km, route
 
 ASSIGN_DELAY = timedelta(seconds=20)
 PRIOR_LEAD = timedelta(minutes=15)

@@ -1,6 +1,6 @@
 """The rules of the simulated Alta service: requests, schedules, moving wagons, balance.
 
-HTTP lives in :mod:`integrations.alta.simulator`; here every action is a method taking the
+HTTP lives in :mod:`sandbox.simulators.alta.simulator`; here every action is a method taking the
 parsed parameters and the simulated ``now`` and returning ``(head, body)`` or raising
 :class:`SimError` with a reason of :data:`integrations.alta.errors.ERRORS`.
 
@@ -8,7 +8,7 @@ parsed parameters and the simulated ``now`` and returning ``(head, body)`` or ra
 * Reports are produced at the request's scheduled Moscow times on its days
   (``times[:times_per_day]``), never with data in the first ``first_report_delay`` after
   ``add`` (rows say ``station: "no_data"`` then). Each report bumps ``modify_date``.
-* A wagon moves along a real line (:mod:`sim_lines`) at a steady speed; its report names the
+* A wagon moves along a real line (:mod:`lines`) at a steady speed; its report names the
   last station passed with the operation there, the destination and the distance left.
 * ``stop_station`` yes (or an ESR code): the report that shows the arrival is the wagon's
   last; it is then removed, and a request with nothing left goes off tracking.
@@ -40,7 +40,7 @@ from integrations.alta.models import (
     to_moscow,
 )
 from integrations.alta.numbers import NumberKind, check_number
-from integrations.alta.sim_lines import (
+from sandbox.simulators.alta.lines import (
     ARRIVAL,
     ARRIVAL_DESTINATION,
     DEPARTURE,

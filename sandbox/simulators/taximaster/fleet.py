@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from integrations.taximaster.sim_geo import LatLon, interpolate
+from sandbox.simulators.taximaster.geo import LatLon, interpolate
 
 IDLE_RADIUS_DEG = 0.004  # ~400 m: free crews drift around their stand
 IDLE_PERIOD_S = 30 * 60.0

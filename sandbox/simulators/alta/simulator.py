@@ -4,7 +4,7 @@ The HTTP layer lives here: the one URL (``/rail_tracking/api_v2.php``, GET or PO
 merged like PHP's ``$_REQUEST``), the credential check (``login`` + ``sa`` + ``secret``), the
 JSON array answers with the status first, fault injection. The service's rules (requests,
 schedules, moving wagons, balance, the once-a-minute ``show``) live in
-:mod:`integrations.alta.sim_world`; the rail lines in :mod:`integrations.alta.sim_lines`.
+:mod:`sandbox.simulators.alta.world`; the rail lines in :mod:`sandbox.simulators.alta.lines`.
 
 Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
 ``start + real elapsed × speed + advanced``. :meth:`AltaSimulator.advance` jumps ahead and
@@ -47,8 +47,8 @@ from integrations.alta.functions import (
 )
 from integrations.alta.models import TrackMode
 from integrations.alta.numbers import NumberKind, check_number
-from integrations.alta.sim_lines import LINES
-from integrations.alta.sim_world import Reply, Route, SimError, SimRequest, World
+from sandbox.simulators.alta.lines import LINES
+from sandbox.simulators.alta.world import Reply, Route, SimError, SimRequest, World
 
 __all__ = ["PATH", "AltaSimulator", "FaultKind"]
 

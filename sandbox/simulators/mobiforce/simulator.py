@@ -4,8 +4,8 @@ The HTTP layer lives here: routing ``/api/v5/<command>``, ``/api/v4/close-task``
 ``update-subdivision``), ``/api/get-taskupdates``; the ``Authorization: key=…`` check (401);
 JSON bodies in, valid JSON out (the document's samples have trailing commas; the simulator
 does not copy them unless a test asks for it with the ``trailing_commas`` fault); fault
-injection. The account lives in :mod:`sim_world` (directories, change feed) and
-:mod:`sim_tasks` (tasks, mobile employees).
+injection. The account lives in :mod:`world` (directories, change feed) and
+:mod:`tasks` (tasks, mobile employees).
 
 Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
 ``start + real elapsed × speed + advanced``. Everything due is run on each request and on
@@ -35,9 +35,16 @@ from typing import Any, Literal
 from aiohttp import web
 
 from integrations.mobiforce.commands import COMMANDS
-from integrations.mobiforce.sim_data import CLIENTS, EXECUTORS, FIELDS, OPERATORS, TASKS, TEMPLATES
-from integrations.mobiforce.sim_equipment import EquipmentDesk
-from integrations.mobiforce.sim_state import (
+from sandbox.simulators.mobiforce.data import (
+    CLIENTS,
+    EXECUTORS,
+    FIELDS,
+    OPERATORS,
+    TASKS,
+    TEMPLATES,
+)
+from sandbox.simulators.mobiforce.equipment import EquipmentDesk
+from sandbox.simulators.mobiforce.state import (
     BAD_KEY,
     SimAddress,
     SimContractor,
@@ -48,8 +55,8 @@ from integrations.mobiforce.sim_state import (
     SimTemplate,
     bad_request,
 )
-from integrations.mobiforce.sim_tasks import TaskDesk
-from integrations.mobiforce.sim_world import World
+from sandbox.simulators.mobiforce.tasks import TaskDesk
+from sandbox.simulators.mobiforce.world import World
 
 __all__ = ["FaultKind", "MobiforceSimulator"]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from integrations.mobiforce.sim_state import Json, bad_request, not_found, unix_text
-from integrations.mobiforce.sim_world import AUTHOR, World, body_dict, id_param, page_of, ref_id
+from sandbox.simulators.mobiforce.state import Json, bad_request, not_found, unix_text
+from sandbox.simulators.mobiforce.world import AUTHOR, World, body_dict, id_param, page_of, ref_id
 
 
 @dataclass

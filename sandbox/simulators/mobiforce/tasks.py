@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from integrations.mobiforce.models import MOSCOW_TZ, parse_time
-from integrations.mobiforce.sim_state import (
+from sandbox.simulators.mobiforce.state import (
     DONE_RESULT_STATUS,
     NOT_DRAFT,
     STATUS_NAMES,
@@ -37,7 +37,7 @@ from integrations.mobiforce.sim_state import (
     iso_z,
     not_found,
 )
-from integrations.mobiforce.sim_world import World, body_dict, id_param, page_of, ref_id
+from sandbox.simulators.mobiforce.world import World, body_dict, id_param, page_of, ref_id
 
 LEGACY_INTERVAL: Final = timedelta(minutes=5)
 LEGACY_PAGE: Final = 100

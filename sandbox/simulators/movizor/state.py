@@ -1,7 +1,7 @@
 """State records of the Movizor simulator: tracked objects, positions, requests, shares.
 
 Plain dataclasses, no behaviour beyond trivial accessors: the rules live in
-:mod:`integrations.movizor.sim_world`, the movement in :mod:`integrations.movizor.sim_motion`.
+:mod:`sandbox.simulators.movizor.world`, the movement in :mod:`sandbox.simulators.movizor.motion`.
 """
 
 from __future__ import annotations

@@ -13,11 +13,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from integrations.taximaster.sim_city import POINTS, STREETS
-from integrations.taximaster.sim_fleet import SimCar, SimCrew, SimDriver, seed_fleet
-from integrations.taximaster.sim_geo import find_street, house_numbers, locate, route, zone_of
-from integrations.taximaster.sim_orders import STATE_IDS, OrderBook, SimOrder
-from integrations.taximaster.sim_tariffs import (
+from integrations.taximaster.wire import TIME_FORMAT, parse_time
+from sandbox.simulators.taximaster.city import POINTS, STREETS
+from sandbox.simulators.taximaster.fleet import SimCar, SimCrew, SimDriver, seed_fleet
+from sandbox.simulators.taximaster.geo import find_street, house_numbers, locate, route, zone_of
+from sandbox.simulators.taximaster.orders import STATE_IDS, OrderBook, SimOrder
+from sandbox.simulators.taximaster.tariffs import (
     CREW_GROUPS,
     DISCOUNTS,
     SERVICES,
@@ -27,7 +28,6 @@ from integrations.taximaster.sim_tariffs import (
     CostInput,
     calc_cost,
 )
-from integrations.taximaster.wire import TIME_FORMAT, parse_time
 
 Params = dict[str, str]
 Data = dict[str, Any]

@@ -14,8 +14,8 @@ import random
 from datetime import datetime, timedelta
 from typing import Final
 
-from integrations.movizor.sim_data import CITIES
-from integrations.movizor.sim_state import SimObject
+from sandbox.simulators.movizor.data import CITIES
+from sandbox.simulators.movizor.state import SimObject
 
 LATE_GRACE: Final = timedelta(minutes=5)
 

@@ -1,5 +1,5 @@
 """The simulator's account: directories (clients, persons, phones, fields, templates,
-equipment, employees) and the change feed. Tasks and mobile employees: :mod:`sim_tasks`.
+equipment, employees) and the change feed. Tasks and mobile employees: :mod:`tasks`.
 
 Every handler takes ``(query, body, now)`` and returns the JSON to answer, or raises
 :class:`SimError`. Every change of an object bumps the usn of its type (``touch``), which is
@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from integrations.mobiforce.commands import FEED_PAGE_SIZE, PAGE_SIZE
 from integrations.mobiforce.models import MOSCOW_TZ
-from integrations.mobiforce.sim_state import (
+from sandbox.simulators.mobiforce.state import (
     FIELD_TYPES,
     Json,
     SimAddress,

@@ -6,7 +6,7 @@ Pure state and rules, no HTTP and no real clock: every method takes the simulate
 SMS sent, confirmations in demo mode, periodic locates, finished position requests, switch-offs,
 tariff changes at Moscow midnight.
 
-Drivers move as :mod:`integrations.movizor.sim_motion` computes. Events about movement
+Drivers move as :mod:`sandbox.simulators.movizor.motion` computes. Events about movement
 (``onroute``, ``leftroute``, ``pos_late``, ``pos_finished``, ``onparking``…) are derived when a
 position is taken (a periodic locate or a ``pos_request``), as Movizor can only know where a
 phone is when it locates it.
@@ -23,7 +23,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 
 from integrations.movizor.models import EventType, format_moscow, parse_moscow, to_moscow
-from integrations.movizor.sim_data import (
+from sandbox.simulators.movizor.data import (
     CITIES,
     OPERATOR_TITLES,
     PACKAGE_TARIFF,
@@ -36,14 +36,14 @@ from integrations.movizor.sim_data import (
     search_cities,
     tariff_price,
 )
-from integrations.movizor.sim_motion import (
+from sandbox.simulators.movizor.motion import (
     Path,
     driving,
     forecast,
     place_name,
     position_at,
 )
-from integrations.movizor.sim_state import (
+from sandbox.simulators.movizor.state import (
     Fix,
     PosRequest,
     Reply,

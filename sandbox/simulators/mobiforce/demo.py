@@ -1,0 +1,18 @@
+"""Mobiforce for `make demo`: its simulator, seeded, and the settings that point the bot at it."""
+
+from __future__ import annotations
+
+from sandbox.simulators.backend import DemoBackend
+from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
+
+
+async def demo(speed: float) -> DemoBackend:
+    sim = MobiforceSimulator("demo-mobiforce-key", speed=speed, seed_demo=True)
+    await sim.start()
+    settings = {
+        "mobiforce_base_url": sim.base_url,
+        "mobiforce_api_key": "demo-mobiforce-key",
+        "mobiforce_poll_seconds": 5,
+        "mobiforce_close_status": "74",
+    }
+    return DemoBackend(settings, sim.stop, secrets=("demo-mobiforce-key",))
