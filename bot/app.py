@@ -79,6 +79,8 @@ class LogiBot:
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
         self._menus: asyncio.Task[None] | None = None
+        self._telegram_wait: asyncio.Task[object] | None = None
+        self._start_cancelled = False
         self.health_server = HealthServer(self.db, self.health, self.metrics)
         self.pipeline = AlertPipeline(
             self.repos, settings.timezone, on_new_rows=self._on_new_alerts
@@ -167,12 +169,23 @@ class LogiBot:
         await self.repos.users.ensure_admins(self.settings.admin_ids)
         if self.settings.http_port:
             await self.health_server.start(self.settings.http_port)
-        await wait_for_telegram(self.bot, self.health.startup)
+        self._telegram_wait = asyncio.create_task(wait_for_telegram(self.bot, self.health.startup))
+        if self._start_cancelled:
+            self._telegram_wait.cancel()
+        await self._telegram_wait  # CancelledError after cancel_start()
         self._menus = asyncio.create_task(self._publish_menus(), name="publish-menus")
         await self.scheduler.start()
         for runtime in self.services.values():
             await runtime.start()
         await self.sender.start()
+
+    def cancel_start(self) -> None:
+        """Stop waiting for Telegram (SIGTERM during start-up). Only the wait is cancelled: the
+        local steps before it (opening and migrating the database) are left to finish, since a
+        connect cancelled half-way leaves aiosqlite's thread behind."""
+        self._start_cancelled = True
+        if self._telegram_wait is not None:
+            self._telegram_wait.cancel()
 
     async def _publish_menus(self) -> None:
         try:

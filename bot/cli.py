@@ -100,7 +100,7 @@ async def serve(
     await asyncio.wait([starting, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
     if stop.is_set():
         # Start-up may be waiting for Telegram, which can take as long as an outage lasts.
-        starting.cancel()
+        app.cancel_start()
         await asyncio.gather(starting, return_exceptions=True)
         await app.close()
         return 0

@@ -105,19 +105,28 @@ class StartupProgress:
 
     grace_seconds: float
     began: float = field(default_factory=time.monotonic)
-    telegram_ok: bool = False
+    telegram_ok_at: float | None = None
     attempts: int = 0  # getMe calls so far
     last_error: str | None = None
+
+    @property
+    def telegram_ok(self) -> bool:
+        return self.telegram_ok_at is not None
+
+    def telegram_answered(self) -> None:
+        self.telegram_ok_at = time.monotonic()
 
     def within_grace(self) -> bool:
         return time.monotonic() - self.began < self.grace_seconds
 
     def as_dict(self) -> dict[str, object]:
+        """``seconds``: waited so far, or (once Telegram answered) how long it took."""
+        until = self.telegram_ok_at if self.telegram_ok_at is not None else time.monotonic()
         return {
             "telegram": "ok" if self.telegram_ok else "waiting",
             "attempts": self.attempts,
             "last_error": self.last_error,
-            "seconds": round(time.monotonic() - self.began, 1),
+            "seconds": round(until - self.began, 1),
         }
 
 

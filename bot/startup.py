@@ -104,7 +104,7 @@ async def wait_for_telegram(bot: Bot, progress: StartupProgress) -> User:
         raise ConfigError(
             [f"TELEGRAM_API_URL: {exc.message} there: not a Bot API server, or a malformed token"]
         ) from exc
-    progress.telegram_ok = True
+    progress.telegram_answered()
     if progress.attempts > 1:
         log.info("Telegram answered after %d attempts", progress.attempts)
     return me

@@ -38,17 +38,17 @@ def bot_env(workdir: Path, token: str, api_url: str | None, **settings: str) -> 
     return env
 
 
+def bot_command(command: str, prefix: tuple[str, ...]) -> list[str]:
+    return [*prefix, sys.executable, "-m", "bot", command]
+
+
 async def spawn(
     command: str, env: dict[str, str], workdir: Path, log: Path, *, prefix: tuple[str, ...] = ()
 ) -> asyncio.subprocess.Process:
     """``python -m bot <command>`` with stdout and stderr into ``log``."""
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
-            *prefix,
-            sys.executable,
-            "-m",
-            "bot",
-            command,
+            *bot_command(command, prefix),
             env=env,
             cwd=workdir,
             stdin=asyncio.subprocess.DEVNULL,
@@ -62,11 +62,7 @@ async def run_to_end(
 ) -> tuple[int, str]:
     """Run ``python -m bot <command>`` until it exits: (exit code, its output)."""
     process = await asyncio.create_subprocess_exec(
-        *prefix,
-        sys.executable,
-        "-m",
-        "bot",
-        command,
+        *bot_command(command, prefix),
         env=env,
         cwd=workdir,
         stdin=asyncio.subprocess.DEVNULL,
