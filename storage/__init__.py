@@ -15,6 +15,7 @@ from storage.db import Database
 from storage.drivers import DriversRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
+from storage.mobiforce_creates import MobiforceCreatesRepo
 from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
@@ -40,6 +41,7 @@ class Repos:
     live_follows: LiveFollowsRepo
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
+    mobiforce_creates: MobiforceCreatesRepo
     taximaster: TaxiMasterOrdersRepo
 
     @classmethod
@@ -58,5 +60,6 @@ class Repos:
             live_follows=LiveFollowsRepo(db),
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
+            mobiforce_creates=MobiforceCreatesRepo(db),
             taximaster=TaxiMasterOrdersRepo(db),
         )

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,9 @@ import aiosqlite
 from storage.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger(__name__)
+
+# Positional (``?``) or, in new SQL, named (``:name``) parameters.
+Params = Sequence[Any] | Mapping[str, Any]
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -158,7 +161,7 @@ class Database:
             except Exception:
                 log.exception("ROLLBACK failed")
 
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+    async def execute(self, sql: str, params: Params = ()) -> int:
         """One write statement in its own transaction; returns the number of rows changed."""
         async with self.transaction() as conn:
             cursor = await conn.execute(sql, params)
@@ -168,12 +171,12 @@ class Database:
     def reader(self) -> aiosqlite.Connection:
         return self._reader or self.conn
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())

@@ -274,6 +274,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        11,
+        "Mobiforce tasks the bot creates (its number is the bot's marker), /tasks searches",
+        """
+        CREATE TABLE mobiforce_creates (
+            marker          TEXT PRIMARY KEY,             -- the task's number, chosen by the bot
+            task_id         INTEGER,                      -- Mobiforce's id, once known
+            state           TEXT NOT NULL
+                            CHECK (state IN ('sending', 'unknown', 'created', 'dropped')),
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            user_id         INTEGER NOT NULL,
+            payload         TEXT NOT NULL,                -- JSON: what was confirmed
+            feed_usn        INTEGER,                      -- the task feed's usn before sending
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX mobiforce_creates_task ON mobiforce_creates (task_id);
+
+        CREATE TABLE mobiforce_searches (
+            key             TEXT PRIMARY KEY,             -- a short hash, in /tasks page buttons
+            query           TEXT NOT NULL,
+            created_at      TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -45,13 +45,22 @@ class RoutingSnapshot:
     def __post_init__(self) -> None:
         self.by_filter = {}
         for sub in self.subscriptions:
-            self.by_filter.setdefault(sub.filter.casefold(), []).append(sub)
+            self.by_filter.setdefault(filter_key(sub.filter), []).append(sub)
 
     def candidates(self, alert: Alert) -> Iterable[Subscription]:
-        keys = ["", alert.subject.key.casefold()]
+        keys = ["", filter_key(alert.subject.key)]
         keys += [f"tag:{tag.casefold()}" for tag in alert.subject.tags]
         for key in keys:
             yield from self.by_filter.get(key, ())
+
+
+def filter_key(text: str) -> str:
+    """A subject filter or key as compared: any case, and an id of digits with or without its
+    leading zeros (`task:23` is task №000023, as people type it)."""
+    kind, colon, value = text.casefold().partition(":")
+    if colon and value.isdigit():
+        value = value.lstrip("0") or "0"
+    return f"{kind}{colon}{value}"
 
 
 def severity_of(alert: Alert) -> Severity:
