@@ -1,7 +1,13 @@
-"""Operations endpoints on HTTP_PORT: /healthz (JSON) and /metrics (Prometheus text)."""
+"""Operations endpoints on HTTP_PORT: /healthz (JSON) and /metrics (Prometheus text).
+
+/healthz says what is wrong (which integration fails, since when) to anyone, but the error
+texts themselves (a vendor's answer, a host name, an event id) only to a request made on the
+machine itself: from a loopback address and not relayed by a proxy.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,6 +24,25 @@ log = logging.getLogger(__name__)
 
 # Polling answers at least every long-poll timeout (30 s); three missed rounds means it is stuck.
 POLLING_STALE_SECONDS = 120
+# What /healthz shows instead of an error text to a request from outside the machine.
+HIDDEN = "hidden: ask /healthz on the machine itself (loopback)"
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def shown(error: str | None, with_texts: bool) -> str | None:
+    """An error text as /healthz shows it: itself on loopback, else only that there is one."""
+    return error if with_texts or error is None else HIDDEN
+
+
+def asked_on_loopback(request: web.Request) -> bool:
+    """A request from this machine itself: a loopback peer that relays no one else (a reverse
+    proxy on the same host connects from loopback too, but says whom it serves)."""
+    if any(header in request.headers for header in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -49,16 +74,19 @@ class IntegrationHealth:
         self.last_error_at = utcnow()
         self.consecutive_failures += 1
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, with_texts: bool = True) -> dict[str, object]:
+        """The integration's health; without ``with_texts`` no error text or notice field
+        (only that there is one)."""
+        error = shown(self.last_error, with_texts)
         return {
             "enabled": self.enabled,
             "paused": self.paused,
             "last_success": self.last_success.isoformat() if self.last_success else None,
-            "last_error": self.last_error,
+            "last_error": error,
             "consecutive_failures": self.consecutive_failures,
             "notice": {
                 "kind": self.notice_kind,
-                "fields": self.notice_fields,
+                "fields": self.notice_fields if with_texts else {},
                 "at": self.notice_at.isoformat() if self.notice_at else None,
             }
             if self.notice_kind
@@ -119,13 +147,13 @@ class StartupProgress:
     def within_grace(self) -> bool:
         return time.monotonic() - self.began < self.grace_seconds
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, with_texts: bool = True) -> dict[str, object]:
         """``seconds``: waited so far, or (once Telegram answered) how long it took."""
         until = self.telegram_ok_at if self.telegram_ok_at is not None else time.monotonic()
         return {
             "telegram": "ok" if self.telegram_ok else "waiting",
             "attempts": self.attempts,
-            "last_error": self.last_error,
+            "last_error": shown(self.last_error, with_texts),
             "seconds": round(until - self.began, 1),
         }
 
@@ -173,17 +201,19 @@ class HealthServer:
         database_ok = await self.db.ping()
         polling = self.state.polling
         polling_age = polling.seconds_since_ok()
+        with_texts = asked_on_loopback(request)
         body = {
             "status": self.state.status(database_ok),
             "database": "ok" if database_ok else "fail",
-            "startup": self.state.startup.as_dict(),
+            "startup": self.state.startup.as_dict(with_texts=with_texts),
             "telegram_polling": {
                 "alive": polling.alive(),
                 "seconds_since_last_poll": None if polling_age is None else round(polling_age, 1),
-                "last_error": polling.last_error,
+                "last_error": shown(polling.last_error, with_texts),
             },
             "integrations": {
-                name: health.as_dict() for name, health in self.state.integrations.items()
+                name: health.as_dict(with_texts=with_texts)
+                for name, health in self.state.integrations.items()
             },
         }
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)
