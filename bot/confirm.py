@@ -39,9 +39,6 @@ ConfirmAction = Callable[..., Awaitable[str]]
 class ConfirmSpec:
     handler: CallableObject
     rule: str  # the access rule (bot/policy.py) the presser must satisfy when pressing
-    # The .po key of what Cancel says (default «Отменено»), for a question where "cancelled"
-    # would be untrue: declining to repeat an order that may exist cancels nothing.
-    cancelled: str = "confirm.cancelled"
 
 
 ACTIONS: dict[str, ConfirmSpec] = {}
@@ -50,14 +47,12 @@ ACTIONS: dict[str, ConfirmSpec] = {}
 DECLINES: dict[str, CallableObject] = {}
 
 
-def on_confirm(
-    action: str, *, rule: str, cancelled: str = "confirm.cancelled"
-) -> Callable[[ConfirmAction], ConfirmAction]:
+def on_confirm(action: str, *, rule: str) -> Callable[[ConfirmAction], ConfirmAction]:
     if rule not in RULES:
         raise KeyError(f"no access rule {rule!r} in bot/policy.py")
 
     def decorate(fn: ConfirmAction) -> ConfirmAction:
-        ACTIONS[action] = ConfirmSpec(CallableObject(fn), rule, cancelled)
+        ACTIONS[action] = ConfirmSpec(CallableObject(fn), rule)
         return fn
 
     return decorate

@@ -6,8 +6,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.alerts.fields import as_text, as_time, register_field
-from handlers.taximaster.render import shown_phone
+from bot.alerts.fields import as_phone, as_text, as_time, register_field
 from integrations.base import FieldValue
 
 
@@ -17,11 +16,6 @@ def state_in_words(value: FieldValue, tz: ZoneInfo) -> str:
     key = f"taximaster.state.{code}"
     text = _(key)
     return code if text == key else text
-
-
-def phone_in_words(value: FieldValue, tz: ZoneInfo) -> str:
-    """A phone as every screen writes it (+7 912 345-67-89)."""
-    return shown_phone(str(value))
 
 
 def reason_in_words(value: FieldValue, tz: ZoneInfo) -> str:
@@ -45,9 +39,9 @@ for _key in (
     "state_id",
 ):
     register_field(_key, as_text, source="taximaster", label_key=f"taximaster.field.{_key}")
-register_field("phone", phone_in_words, source="taximaster", label_key="taximaster.field.phone")
+register_field("phone", as_phone, source="taximaster", label_key="taximaster.field.phone")
 register_field(
-    "driver_phone", phone_in_words, source="taximaster", label_key="taximaster.field.driver_phone"
+    "driver_phone", as_phone, source="taximaster", label_key="taximaster.field.driver_phone"
 )
 register_field("state", state_in_words, source="taximaster", label_key="taximaster.field.state")
 register_field(

@@ -27,7 +27,7 @@ from aiogram import Bot
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.confirm import ask_to_confirm, on_confirm
+from bot.confirm import ask_to_confirm, on_confirm, on_decline
 from bot.i18n import PoI18n
 from handlers.taximaster.orders import start_watching
 from handlers.taximaster.parsing import error_text
@@ -97,7 +97,13 @@ async def order_confirmed(
     return await send_order(desk, payload, anchor=callback.message)
 
 
-@on_confirm(REPEAT_ACTION, rule="taxi", cancelled="taximaster.repeat.not_sent")
+@on_decline(REPEAT_ACTION)
+async def repeat_declined(callback: CallbackQuery, confirmation: Confirmation) -> str:
+    """Declining to order again cancels nothing: the first order may exist."""
+    return _("taximaster.repeat.not_sent")
+
+
+@on_confirm(REPEAT_ACTION, rule="taxi")
 async def repeat_confirmed(
     callback: CallbackQuery,
     confirmation: Confirmation,

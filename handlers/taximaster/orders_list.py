@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.phones import format_phone
 from bot.texts import format_time
 from handlers.taximaster.callbacks import OrderCb, OrdersPageCb
 from handlers.taximaster.pending import order_line
@@ -26,7 +27,6 @@ from handlers.taximaster.render import (
     STATE_ICONS,
     paged_keyboard,
     q,
-    shown_phone,
     state_words,
 )
 from integrations.taximaster.crews import CrewIdentity
@@ -136,7 +136,7 @@ def _order_lines(snapshot: Mapping[str, Any], tz: ZoneInfo) -> list[str]:
             moment = datetime.fromisoformat(str(snapshot["source_time"]))
             details.append("🕐 " + format_time(moment, tz))
     if snapshot.get("phone"):
-        details.append("📞 " + q(shown_phone(str(snapshot["phone"]))))
+        details.append("📞 " + q(format_phone(str(snapshot["phone"]))))
     if details:
         lines.append("   " + " · ".join(details))
     crew = CrewIdentity.from_dict(snapshot.get("crew") or {})

@@ -94,6 +94,6 @@ async def price_lines(
                 tariff.id, source_time=source_time, is_prior=is_prior
             )
     except TaxiMasterError as exc:
-        log.info("taxi price of %r -> %r failed: %s", source, dest, exc.detail)
+        log.debug("taxi price of %r -> %r failed: %s", source, dest, exc.detail)
         return [_("taximaster.cost.failed").format(error=error_text(exc, i18n))], None
     return render_cost(cost, tariff.name or str(tariff.id), route, with_dest=bool(dest)), cost.sum

@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.money import money
-from bot.phones import BadPhone, format_phone, normalize_phone
+from bot.phones import format_phone
 from bot.texts import clip, format_time
 from handlers.taximaster.callbacks import CrewMapCb, CrewsPageCb, OrderCb
 from integrations.taximaster.crews import CrewIdentity
@@ -76,21 +76,12 @@ class OrderView:
     extras: dict[str, Any] = field(default_factory=dict)  # phone, source, dest, source_time
 
 
-def shown_phone(phone: str) -> str:
-    """A phone as every screen writes it (+7 912 345-67-89); one that is not a Russian number
-    is shown as TMWeb sent it."""
-    try:
-        return format_phone(normalize_phone(phone))
-    except BadPhone:
-        return phone.strip()
-
-
 def crew_lines(crew: CrewIdentity) -> list[str]:
     """The crew's one identity (call sign · car · driver) and the driver's phone."""
     lines = [_("taximaster.card.crew").format(crew=q(crew.label))]
     if crew.driver_phone:
         lines.append(
-            _("taximaster.card.driver_phone").format(phone=q(shown_phone(crew.driver_phone)))
+            _("taximaster.card.driver_phone").format(phone=q(format_phone(crew.driver_phone)))
         )
     return lines
 
@@ -106,7 +97,7 @@ def render_order_card(view: OrderView, tz: ZoneInfo) -> str:
     ]
     extras = view.extras
     if extras.get("phone"):
-        lines.append(_("taximaster.card.phone").format(phone=q(shown_phone(str(extras["phone"])))))
+        lines.append(_("taximaster.card.phone").format(phone=q(format_phone(str(extras["phone"])))))
     if extras.get("source"):
         lines.append(_("taximaster.card.source").format(source=q(extras["source"])))
     if extras.get("dest"):

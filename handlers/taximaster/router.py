@@ -21,7 +21,7 @@ from handlers.taximaster.info import (
     tariffs,
     taxi_cost,
 )
-from handlers.taximaster.ordering import order_confirmed, repeat_confirmed
+from handlers.taximaster.ordering import order_confirmed, repeat_confirmed, repeat_declined
 from handlers.taximaster.orders import open_pressed, order, refresh_pressed
 from handlers.taximaster.orders_list import orders, orders_page_pressed
 from handlers.taximaster.pending import check_pressed, repeat_pressed, self_pressed
@@ -44,7 +44,7 @@ from handlers.taximaster.taxi_wizard import (
 # whose create is unknown (check, I'll check, order again).
 TAXI = rule("taxi")
 # The confirmations' actions (bot.confirm registry), registered on import
-CONFIRM_ACTIONS = (order_confirmed, repeat_confirmed)
+CONFIRM_ACTIONS = (order_confirmed, repeat_confirmed, repeat_declined)
 
 
 def make_router() -> Router:

@@ -16,6 +16,7 @@ from handlers.taximaster.router import make_router
 from integrations.base import Snapshot, Watcher
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher
+from storage.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class TaxiMasterRuntime:
             self._snapshots,
             poll_seconds=ctx.settings.taximaster_poll_seconds,
             max_calls=ctx.settings.taximaster_max_calls_per_cycle,
+            clock=utcnow,  # the demo's one clock in `make demo`
         )
         self.poll_seconds = ctx.settings.taximaster_poll_seconds
         self._reconcile: asyncio.Task[None] | None = None

@@ -30,7 +30,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.confirm import ask_to_confirm
 from bot.i18n import PoI18n
-from bot.phones import BadPhone, format_phone, normalize_phone
+from bot.phones import BadPhone, format_phone, mask_phones, normalize_phone
 from bot.prompts import ask
 from handlers.taximaster.addresses import MAX_FOUND, MAX_HOUSES, look_up
 from handlers.taximaster.callbacks import TaxiCb
@@ -82,7 +82,9 @@ async def take_phone(message: Message, state: FSMContext, typed: str) -> None:
     try:
         msisdn = normalize_phone(typed)
     except BadPhone:
-        log.info("taxi wizard: bad phone %r from user %s", typed[:40], _user_id(message))
+        log.info(
+            "taxi wizard: bad phone %r from user %s", mask_phones(typed[:40]), _user_id(message)
+        )
         await state.set_state(TaxiFlow.phone)
         await ask(message, _("taximaster.taxi.bad_phone").format(phone=html.quote(typed[:40])))
         return

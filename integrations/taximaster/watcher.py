@@ -154,6 +154,8 @@ class TaxiMasterWatcher:
         self.snapshots = snapshots
         self.max_calls = max(2, max_calls)
         self.schedule = Schedule(timedelta(seconds=poll_seconds))
+        # The schedule's time, and an alert's: TMWeb dates no state change, so an alert is
+        # dated when it is seen (the demo's clock in `make demo`).
         self._clock = clock or (lambda: datetime.now(UTC))
         self._concurrency = max(1, concurrency)
         self.calls_last_cycle = 0
@@ -194,7 +196,7 @@ class TaxiMasterWatcher:
             snapshot = live[order_id]
             if isinstance(outcome, TaxiMasterOrderNotFound):
                 log.info("taximaster: order %s not found any more, watch ends", order_id)
-                result.alerts.append(_lost_alert(order_id, snapshot))
+                result.alerts.append(_lost_alert(order_id, snapshot, now))
                 result.snapshots[order_id] = None
             elif isinstance(outcome, OrderState):
                 self.schedule.was_read(order_id, now, outcome.state_kind, _source_time(snapshot))
@@ -208,7 +210,7 @@ class TaxiMasterWatcher:
             new = _merge(old, state, named[order_id], now)
             crew = named[order_id]
             place = coords.get(state.crew_id or 0)
-            result.alerts.append(_alert(order_id, old, new, state, crew, place))
+            result.alerts.append(_alert(order_id, old, new, state, crew, place, now))
             result.snapshots[order_id] = new
         return result
 
@@ -375,6 +377,7 @@ def _alert(
     state: OrderState,
     crew: CrewIdentity | None,
     coords: CrewCoords | None,
+    now: datetime,
 ) -> Alert:
     kind = STATE_KINDS.get(state.state_kind, GENERIC_KIND)
     if kind == GENERIC_KIND and state.crew_id and state.crew_id != old.get("crew_id"):
@@ -397,14 +400,14 @@ def _alert(
         kind=kind,
         source=SOURCE,
         subject=_subject(order_id, new),
-        occurred_at=datetime.now(UTC),
+        occurred_at=now,
         dedupe_key=f"{SOURCE}:{order_id}:{state.state_kind}:{state.state_id}:{state.crew_id or 0}",
         fields={key: value for key, value in fields.items() if value is not None},
         location=location,
     )
 
 
-def _lost_alert(order_id: str, snapshot: Mapping[str, Any]) -> Alert:
+def _lost_alert(order_id: str, snapshot: Mapping[str, Any], now: datetime) -> Alert:
     """TMWeb no longer knows the order: said as that, not as "cancelled" (it may not be)."""
     fields: dict[str, FieldValue] = {
         "state": "not_found",
@@ -415,7 +418,7 @@ def _lost_alert(order_id: str, snapshot: Mapping[str, Any]) -> Alert:
         kind=GENERIC_KIND,
         source=SOURCE,
         subject=_subject(order_id, snapshot),
-        occurred_at=datetime.now(UTC),
+        occurred_at=now,
         dedupe_key=f"{SOURCE}:{order_id}:not_found",
         fields={key: value for key, value in fields.items() if value is not None},
     )

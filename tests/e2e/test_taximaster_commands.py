@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -325,7 +325,7 @@ async def list_orders(h: BotHarness, sim: TaxiMasterSimulator) -> None:
 
 
 async def test_the_demos_orders_are_listed(tmp_path):
-    backend = await taxi_demo(speed=1)
+    backend = await taxi_demo(lambda: datetime.now(UTC))
     try:
         async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=backend.settings) as h:
             await h.app.scheduler.set_paused("taximaster", True, by=ADMIN)
