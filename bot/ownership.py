@@ -54,6 +54,8 @@ from storage.users import Role, User
 
 log = logging.getLogger(__name__)
 
+# The subject types that are items: what a chat may own, watch and be refused.
+ITEM_TYPES: Final = frozenset({"order", "task", "wagon", "container"})
 # How long a "is this person a member of that group?" answer is trusted.
 MEMBER_TTL: Final = 60.0
 # Subject types whose unowned items anyone with the role may see: the Mobiforce and Alta
@@ -167,6 +169,15 @@ class Ownership:
     async def visible(self, viewer: Viewer, subjects: Iterable[str]) -> set[str]:
         """Those of ``subjects`` the viewer may see."""
         return {s for s, sight in (await self.sights(viewer, subjects)).items() if sight.allowed}
+
+    async def may_watch(self, viewer: Viewer, subject_filter: str) -> bool:
+        """Whether the viewer may subscribe their chat to ``subject_filter`` (a subscription
+        naming an item makes the chat one that sees it): any filter that is not an item, and
+        an item they may see (an admin may name any: an explicit choice, like the order card's
+        «👁 Следить здесь»)."""
+        if not subject_filter or subject_type(subject_filter) not in ITEM_TYPES:
+            return True
+        return (await self.sight(viewer, subject_filter)).allowed
 
     async def sees_chat(self, viewer: Viewer, chat_id: int, user_id: int) -> bool:
         """Whether ``viewer`` may see what ``user_id`` is making in ``chat_id`` before it is an
