@@ -95,9 +95,7 @@ async def test_a_viewer_in_another_group_gets_nothing_of_the_groups_order(harnes
     assert "Водитель:" in text(card)
 
 
-async def test_a_member_of_the_group_sees_its_order_in_private_an_outsider_does_not(
-    harness, sim
-):
+async def test_a_member_of_the_group_sees_its_order_in_private_an_outsider_does_not(harness, sim):
     h = harness
     order_id = await order_in(h, sim, GROUP_A)
     h.emu.set_member_status(GROUP_A, VIEWER, "member")
