@@ -70,7 +70,9 @@ async def run() -> list[Row]:
             return await _measure(harness)
 
 
-async def _measure(harness: BotHarness) -> list[Row]:
+async def start_groups(harness: BotHarness, count: int, limits: SendLimits) -> list[int]:
+    """``count`` approved supergroups following every driver, and a fresh sender with
+    ``limits`` (the bench's compressed clock); returns the groups' ids."""
     app = harness.app
     assert app is not None
     emu, repos = harness.emu, app.repos
@@ -82,9 +84,9 @@ async def _measure(harness: BotHarness) -> list[Row]:
         app.i18n,
         app.metrics,
         default_tz=app.settings.timezone,
-        limits=SendLimits(group_window_seconds=60.0 / SCALE),
+        limits=limits,
     )
-    groups = [-1_000_100 - g for g in range(GROUPS)]
+    groups = [-1_000_100 - g for g in range(count)]
     for n, chat_id in enumerate(groups, 1):
         emu.add_group(chat_id, f"Диспетчерская {n}", supergroup=True, bot_already_member=True)
         await repos.chats.upsert(
@@ -92,6 +94,14 @@ async def _measure(harness: BotHarness) -> list[Row]:
         )
         await repos.subscriptions.add(chat_id, 0, "area:drivers", by=ADMIN)
     await app.sender.start()
+    return groups
+
+
+async def _measure(harness: BotHarness) -> list[Row]:
+    app = harness.app
+    assert app is not None
+    emu, repos = harness.emu, app.repos
+    groups = await start_groups(harness, GROUPS, SendLimits(group_window_seconds=60.0 / SCALE))
 
     rng = random.Random(17)
     committed: dict[int, float] = {}  # event -> monotonic time of its poll's commit

@@ -359,18 +359,11 @@ class AlertSender:
                 log.error("outbox row %s has a bad payload: %s", row.id, exc)
                 await self.repos.outbox.mark_failed([row.id], f"bad payload: {exc}")
         contexts: dict[int, RenderContext] = {}
-        queue = await self._compose(chat_id, pairs, Density.FULL, contexts)
-        if not self.storm.enabled or not queue:
-            return queue
-        # Storm mode: the first density whose messages the budget sends in time.
-        needed, room = Density.FULL, self.storm.room(self._limiter(chat_id))
-        while len(queue) > room and needed < Density.KIND:
-            needed = Density(needed + 1)
-            queue = await self._compose(chat_id, pairs, needed, contexts)
-        density = self.storm.observe(chat_id, needed)
-        if density != needed:
-            queue = await self._compose(chat_id, pairs, density, contexts)
-        return queue
+
+        async def lay_out(density: Density, entering: bool) -> list[Outgoing]:
+            return await self._compose(chat_id, pairs, density, contexts, entering)
+
+        return await self.storm.fit(chat_id, self._limiter(chat_id), lay_out)
 
     async def _compose(
         self,
@@ -378,8 +371,8 @@ class AlertSender:
         pairs: list[tuple[OutboxRow, Alert]],
         density: Density,
         contexts: dict[int, RenderContext],
+        entering: bool,
     ) -> list[Outgoing]:
-        entering = not self.storm.announced(chat_id)
         queue: list[Outgoing] = []
         for unit in plan_units(pairs, density=density):
             thread_id = unit[0].rows[0].thread_id

@@ -22,18 +22,21 @@ memory and in ``alert_storms`` (/status lists it; a restart mid-storm keeps the 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiolimiter import AsyncLimiter
 
-from bot.alerts.packing import Density
+from bot.alerts.packing import Density, Outgoing
 from bot.metrics import Metrics
 from storage import Repos
 from storage.db import utcnow
 
 HORIZON = 5.0  # seconds: how long the budget may take to send a chat's due alerts as always
 CALM = 120.0  # seconds without needing density before a storm is over
+# (density, whether the chat's first storm message is still to come) -> its messages
+LayOut = Callable[[Density, bool], Awaitable[list[Outgoing]]]
 
 
 @dataclass
@@ -78,8 +81,21 @@ class StormDesk:
         self.metrics.storm_chats.set(len(self._storms))
 
     # --- choosing a density ------------------------------------------------------------------
-    def room(self, limiter: AsyncLimiter) -> int:
-        return room(limiter, self.horizon)
+    async def fit(self, chat_id: int, limiter: AsyncLimiter, lay_out: LayOut) -> list[Outgoing]:
+        """The messages for a chat's due alerts: laid out as always when the budget sends
+        them in time, else at the first density up the ladder that it does."""
+        entering = not self.announced(chat_id)
+        queue = await lay_out(Density.FULL, entering)
+        if not self.enabled or not queue:
+            return queue
+        needed, budget = Density.FULL, room(limiter, self.horizon)
+        while len(queue) > budget and needed < Density.KIND:
+            needed = Density(needed + 1)
+            queue = await lay_out(needed, entering)
+        density = self.observe(chat_id, needed)
+        if density != needed:
+            queue = await lay_out(density, entering)
+        return queue
 
     def announced(self, chat_id: int) -> bool:
         """The chat has had a storm message already (the first one says why)."""
