@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.alerts_stream import start_groups
+from bench.alerts_stream import start_groups, stream
 from bench.report import Row, at_most, exactly
 from bench.stats import p50_p95
 from bot.alerts.sender import SendLimits
@@ -137,19 +137,15 @@ async def _measure(harness: BotHarness, ours: SendLimits) -> Outcome:
     emu, repos = harness.emu, app.repos
     groups = await start_groups(harness, GROUPS, ours)
     rng = random.Random(22)
-    committed: dict[str, float] = {}  # dedupe key -> monotonic time of its poll's commit
-    poll = POLL_SECONDS / SCALE
-    per_poll = round(EVENTS_PER_SECOND * POLL_SECONDS)
     calls_before = len(emu.calls)
     started = time.monotonic()
-    n = 0
-    for cycle in range(round(STREAM_SECONDS / POLL_SECONDS)):
-        await asyncio.sleep(max(0.0, started + cycle * poll - time.monotonic()))
-        batch = [make_alert(n + k, rng) for k in range(per_poll)]
-        await app.pipeline.commit("bench", batch, str(cycle))
-        at = time.monotonic()
-        committed.update((alert.dedupe_key, at) for alert in batch)
-        n += per_poll
+    committed = await stream(
+        harness,
+        lambda n: make_alert(n, rng),
+        per_poll=round(EVENTS_PER_SECOND * POLL_SECONDS),
+        polls=round(STREAM_SECONDS / POLL_SECONDS),
+        poll_wall_seconds=POLL_SECONDS / SCALE,
+    )
     deadline = time.monotonic() + DRAIN_LIMIT / SCALE
     while await repos.outbox.depth() > 0 and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.2)

@@ -23,6 +23,7 @@ import random
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.report import Row, at_most, exactly
@@ -97,6 +98,31 @@ async def start_groups(harness: BotHarness, count: int, limits: SendLimits) -> l
     return groups
 
 
+async def stream(
+    harness: BotHarness,
+    make: Callable[[int], Alert],
+    *,
+    per_poll: int,
+    polls: int,
+    poll_wall_seconds: float,
+) -> dict[str, float]:
+    """Commit ``per_poll`` alerts every poll, as a watcher would; returns each alert's dedupe
+    key and the monotonic time its poll was committed."""
+    app = harness.app
+    assert app is not None
+    committed: dict[str, float] = {}
+    started = time.monotonic()
+    n = 0
+    for cycle in range(polls):
+        await asyncio.sleep(max(0.0, started + cycle * poll_wall_seconds - time.monotonic()))
+        batch = [make(n + k) for k in range(per_poll)]
+        await app.pipeline.commit("bench", batch, str(cycle))
+        at = time.monotonic()
+        committed.update((alert.dedupe_key, at) for alert in batch)
+        n += per_poll
+    return committed
+
+
 async def _measure(harness: BotHarness) -> list[Row]:
     app = harness.app
     assert app is not None
@@ -104,19 +130,16 @@ async def _measure(harness: BotHarness) -> list[Row]:
     groups = await start_groups(harness, GROUPS, SendLimits(group_window_seconds=60.0 / SCALE))
 
     rng = random.Random(17)
-    committed: dict[int, float] = {}  # event -> monotonic time of its poll's commit
-    poll = POLL_SECONDS / SCALE
-    per_poll = round(EVENTS_PER_SECOND * POLL_SECONDS)
     calls_before = len(emu.calls)
     started = time.monotonic()
-    n = 0
-    for cycle in range(round(STREAM_SECONDS / POLL_SECONDS)):
-        await asyncio.sleep(max(0.0, started + cycle * poll - time.monotonic()))
-        batch = [make_alert(n + k, rng) for k in range(per_poll)]
-        await app.pipeline.commit("bench", batch, str(cycle))
-        at = time.monotonic()
-        committed.update((n + k, at) for k in range(per_poll))
-        n += per_poll
+    by_key = await stream(
+        harness,
+        lambda n: make_alert(n, rng),
+        per_poll=round(EVENTS_PER_SECOND * POLL_SECONDS),
+        polls=round(STREAM_SECONDS / POLL_SECONDS),
+        poll_wall_seconds=POLL_SECONDS / SCALE,
+    )
+    committed = {int(key.split(":")[1]): at for key, at in by_key.items()}
     stream_end = time.monotonic()
     deadline = stream_end + DRAIN_LIMIT / SCALE
     while await repos.outbox.depth() > 0 and time.monotonic() < deadline:  # noqa: ASYNC110
