@@ -278,6 +278,12 @@ def _summary_lines(items: list[Item], ctx: RenderContext) -> list[Line]:
     return lines
 
 
+def by_severity(lines: list[Line]) -> list[Line]:
+    """Urgent first, routine last; otherwise in order of their first alert (a stable sort).
+    A line's severity is its latest item's (what it shows)."""
+    return sorted(lines, key=lambda line: -item_severity(line.items[-1]))
+
+
 def _room(lines: list[Line]) -> int:
     return sum(line.text.length + 1 for line in lines)
 
@@ -292,10 +298,8 @@ def dense_lines(unit: list[Item], ctx: RenderContext, density: Density) -> list[
     urgent = [item for item in unit if item_severity(item) >= Severity.HIGH]
     others = [item for item in unit if item_severity(item) < Severity.HIGH]
     if density == Density.SUBJECT:
-        lines = _subject_lines(unit, ctx)
-        # Urgent first; otherwise in order of their first alert (sorted() keeps that order).
-        return sorted(lines, key=lambda line: -item_severity(line.items[-1]))
-    summaries = _summary_lines(others, ctx)
+        return by_severity(_subject_lines(unit, ctx))
+    summaries = by_severity(_summary_lines(others, ctx))
     header = dense_header(sum(len(i.rows) for i in unit), 999, 999, ctx, entering=True)
     room = MESSAGE_LIMIT - header.length - _room(summaries) - _room(_summary_lines(urgent, ctx))
     own: list[Line] = []

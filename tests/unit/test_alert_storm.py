@@ -21,7 +21,7 @@ from storage.outbox import OutboxRow
 
 MOSCOW = RenderContext(build_i18n("ru"), "ru", ZoneInfo("Europe/Moscow"))
 AT = datetime(2025, 3, 14, 9, 5, tzinfo=UTC)
-SEVERITY = {"driver.left_route": 3, "driver.late": 3, "driver.roaming": 2, "taxi.assigned": 2}
+SEVERITY = {"driver.left_route": 3, "driver.late": 3, "driver.parked": 1}
 
 
 def pair(i: int, kind: str, subject: int, *, place: str = "") -> tuple[OutboxRow, Alert]:
@@ -67,11 +67,13 @@ def test_one_line_per_subject_urgent_first():
 
 
 def test_a_summary_line_counts_alerts_and_names_the_newest_subjects():
-    pairs = [pair(i, "driver.roaming", i % 14, place=f"Склад {i % 14}") for i in range(20)]
+    pairs = [pair(100, "driver.parked", 50)]  # routine (⚪): first in, last out
+    pairs += [pair(i, "driver.roaming", i % 14, place=f"Склад {i % 14}") for i in range(20)]
     pairs.append(pair(20, "driver.left_route", 99))
     [out] = messages(pairs, Density.KIND)
     lines = out.text.plain.splitlines()
-    assert lines[0] == "🌪 Шторм: 21 оповещение"
+    assert lines[0] == "🌪 Шторм: 22 оповещения"
+    assert lines[-1] == "⚪ Водитель на стоянке — 1 оповещение: Петров <50>"
     assert lines[1].startswith("🔴 Петров <99> — Водитель ушёл с маршрута")  # urgent, first
     assert lines[2] == (
         "🟡 Водитель в роуминге — 20 оповещений: Петров <5> (Склад 5), Петров <4> (Склад 4), "
@@ -83,12 +85,13 @@ def test_a_summary_line_counts_alerts_and_names_the_newest_subjects():
     buttons = [b for row in out.keyboard.inline_keyboard for b in row]
     assert [b.text for b in buttons] == [
         "📋 Водитель в роуминге · 14",
-        "📋 Весь список · 15",
+        "📋 Водитель на стоянке · 1",
+        "📋 Весь список · 16",
         "✅ Принял",
         "🔕 Тишина 1 ч",
     ]
     kind_list = AlertListCb.unpack(str(buttons[0].callback_data))
-    assert (kind_list.row, kind_list.kind) == (0, 1)
+    assert (kind_list.row, kind_list.kind) == (0, 1)  # row 0: the first roaming one
     assert all(len(str(b.callback_data).encode()) <= 64 for b in buttons)
 
 
