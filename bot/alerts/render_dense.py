@@ -22,7 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.alerts.kinds import icon
-from bot.alerts.render import MAX_TITLE, RenderContext, kind_title, plural_key
+from bot.alerts.render import MAX_TITLE, RenderContext, kind_title, plural_key, subject_name
 from bot.callbacks import AlertAckCb, AlertListCb, AlertSilenceCb
 from bot.texts import Rich, clip, fill
 from integrations.base import Alert, Severity
@@ -65,10 +65,6 @@ def place_of(alert: Alert) -> str:
     return place if isinstance(place, str) else ""
 
 
-def subject_name(alert: Alert) -> str:
-    return alert.subject.title or alert.subject.id
-
-
 def subject_line(latest: Alert, severity: Severity, ctx: RenderContext, more: int = 0) -> Rich:
     """One subject: its latest alert, and how many ``more`` this line stands for (i18n context
     already set)."""
@@ -76,7 +72,7 @@ def subject_line(latest: Alert, severity: Severity, ctx: RenderContext, more: in
         fill(
             _("alert.dense_line"),
             icon=icon(latest.kind, severity),
-            subject=clip(subject_name(latest), MAX_TITLE),
+            subject=clip(subject_name(latest.subject), MAX_TITLE),
             kind=kind_title(latest.kind, ctx.locale),
         )
     ]
@@ -98,7 +94,7 @@ def summary_line(summary: Summary, ctx: RenderContext) -> Rich:
     named = list(newest.values())[:SUMMARY_NAMES]
     names = []
     for alert in named:
-        name = clip(subject_name(alert), MAX_NAME)
+        name = clip(subject_name(alert.subject), MAX_NAME)
         place = place_of(alert)
         if place:
             name = f"{name} ({clip(place, MAX_PLACE)})"
