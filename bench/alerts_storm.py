@@ -17,9 +17,10 @@ faster; figures are in Telegram time.
 Figures, per mode: alert latency p50/p95 from the commit of the event's poll to the message that
 carries it, counted per outbox row (a summarized alert rides its summary: that message is when
 the chat read about it; target p95 <= poll + 5 s), the same p95 for 🔴 alerts, messages per group
-per minute after the first minute (the group's burst is spent by then; target <= 20), alerts lost
-(not delivered, or marked sent without a message the chat received: target 0), and the 429s
-the emulator answered (clock skew between our pacing and its buckets; each costs a short wait).
+per minute over the run beyond the opening burst of 20 that Telegram allows (target <= 20),
+alerts lost (not delivered, or marked sent without a message the chat received: target 0), and
+the 429s the emulator answered (clock skew between our pacing and its buckets; each costs a
+short wait, nothing is lost).
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def _rows(o: Outcome, mode: str) -> list[Row]:
         Row(f"storm {mode}: alert latency p95", p95, "s", at_most(TARGET_P95) if on else None, 1),
         Row(f"storm {mode}: 🔴 latency p95", urgent95, "s", at_most(TARGET_P95) if on else None, 1),
         Row(
-            f"storm {mode}: messages per group per minute",
+            f"storm {mode}: messages per group per minute (beyond the burst)",
             o.per_minute,
             "",
             at_most(GROUP_PER_MINUTE),
@@ -172,15 +173,13 @@ async def _measure(harness: BotHarness, ours: SendLimits) -> Outcome:
         latencies.append(latency)
         if row["severity"] >= Severity.HIGH:
             urgent.append(latency)
-    # The group's burst is spent within the first minute; from then on, 20 a minute at most.
-    steady_from = started + 60.0 / SCALE
-    last = max((c.at for c in sent), default=steady_from)
-    minutes = max((last - steady_from) * SCALE / 60.0, 1e-9)
-    steady = sum(1 for c in sent if c.at >= steady_from)
+    # Telegram's (and our) budget: a burst of 20 to start with, then 20 a minute.
+    last = max((c.at for c in sent), default=started)
+    minutes = max((last - started) * SCALE / 60.0, 1e-9)
     return Outcome(
         latencies=latencies,
         urgent=urgent,
-        per_minute=steady / GROUPS / minutes,
+        per_minute=(len(sent) / GROUPS - GROUP_BURST) / minutes,
         routed=len(outbox),
         lost=lost,
         rate_limited=emu.rate_limited_count,
