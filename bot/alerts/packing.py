@@ -28,6 +28,7 @@ from bot.alerts.render import (
     alert_keyboard,
     kind_title,
     latest_places,
+    pack_blocks,
     render_alert,
     render_group,
 )
@@ -313,21 +314,6 @@ def dense_lines(unit: list[Item], ctx: RenderContext, density: Density) -> list[
     return own + _summary_lines(rest, ctx) + summaries
 
 
-def _pack_lines(lines: list[Line], budget: int) -> list[list[Line]]:
-    """Lines per message, in order, each message's lines within ``budget``."""
-    packs: list[list[Line]] = []
-    size = 0
-    for line in lines:
-        extra = line.text.length + 1  # and its newline
-        if packs and size + extra <= budget:
-            packs[-1].append(line)
-            size += extra
-        else:
-            packs.append([line])
-            size = extra
-    return packs
-
-
 def _list_buttons(lines: list[Line], rows: list[OutboxRow], locale: str) -> list[ListButton]:
     """«📋» per summary line (every subject of its kind in the message), and one for the whole
     message (the only one when there are no summary lines, or too many for buttons)."""
@@ -352,7 +338,8 @@ def compose_dense(
     with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
         lines = dense_lines(unit, ctx, density)
         widest = dense_header(total, 999, 999, ctx, entering=entering)
-        packs = _pack_lines(lines, MESSAGE_LIMIT - widest.length)
+        indexes = pack_blocks([line.text for line in lines], MESSAGE_LIMIT - widest.length, "\n")
+        packs = [[lines[i] for i in pack] for pack in indexes]
         queue = []
         for number, pack in enumerate(packs, start=1):
             header = dense_header(total, number, len(packs), ctx, entering=entering and number == 1)
