@@ -137,7 +137,7 @@ async def test_only_items_a_chat_may_see_are_subscribed_to(world):
 async def test_the_bots_orders_and_tasks_from_before_the_table_get_their_owners(tmp_path):
     path = tmp_path / "old.sqlite3"
     old = Database(path)
-    await old.open(migrations=[m for m in MIGRATIONS if m.version < 15])
+    await old.open(migrations=[m for m in MIGRATIONS if m.version < 16])
     for create_id, state, order_id in (("a", "created", 5001), ("b", "unknown", None)):
         await old.execute(
             "INSERT INTO taximaster_creates (create_id, order_key, state, order_id, chat_id, "
