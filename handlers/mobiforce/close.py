@@ -27,7 +27,7 @@ from handlers.mobiforce.callbacks import TaskCb
 from handlers.mobiforce.common import error_text
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.facts import TaskFactsBook
-from handlers.mobiforce.owners import sight_or_refuse, task_subject, tell_owner
+from handlers.mobiforce.owners import pressed_task, sight_or_refuse, task_subject, tell_owner
 from handlers.mobiforce.tasks import find_task
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.errors import MobiforceError, MobiforceUnavailable
@@ -104,14 +104,9 @@ async def close_pressed(
     ownership: Ownership,
     settings: Settings,
 ) -> None:
-    if not isinstance(callback.message, Message):
-        await callback.answer()
-        return
-    task = await mobiforce.get_task(callback_data.id)
-    if await sight_or_refuse(callback, task.number, viewer, ownership) is None:
-        return
-    await callback.answer()
-    await ask_close(callback.message, task, "", repos, user.id, settings)
+    pressed = await pressed_task(callback, callback_data.id, mobiforce, viewer, ownership)
+    if pressed is not None:
+        await ask_close(*pressed, "", repos, user.id, settings)
 
 
 @on_confirm("mobiforce.close", rule="close")

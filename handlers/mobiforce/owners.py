@@ -14,6 +14,8 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.ownership import Ownership, Sight, Viewer
 from integrations.base import FieldValue
+from integrations.mobiforce.client import MobiforceClient
+from integrations.mobiforce.models import Task
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,25 @@ async def sight_or_refuse(
     else:
         await where.answer(text)
     return None
+
+
+async def pressed_task(
+    callback: CallbackQuery,
+    task_id: int,
+    mobiforce: MobiforceClient,
+    viewer: Viewer,
+    ownership: Ownership,
+) -> tuple[Message, Task] | None:
+    """A card's button (comment, close): the task read now, for a presser who may see it;
+    None after answering the press otherwise."""
+    if not isinstance(callback.message, Message):
+        await callback.answer()
+        return None
+    task = await mobiforce.get_task(task_id)
+    if await sight_or_refuse(callback, task.number, viewer, ownership) is None:
+        return None
+    await callback.answer()
+    return callback.message, task
 
 
 async def tell_owner(

@@ -24,7 +24,7 @@ from handlers.mobiforce.facts import TaskFactsBook
 from handlers.mobiforce.flows import CommentFlow
 from handlers.mobiforce.new_task import start_wizard
 from handlers.mobiforce.numbers import typed_number
-from handlers.mobiforce.owners import sight_or_refuse, tell_owner
+from handlers.mobiforce.owners import pressed_task, sight_or_refuse, tell_owner
 from handlers.mobiforce.render import render_task, task_button, task_line
 from handlers.movizor.callbacks import LocateCb
 from integrations.mobiforce.changes import snapshot_of
@@ -330,16 +330,12 @@ async def comment_pressed(
     viewer: Viewer,
     ownership: Ownership,
 ) -> None:
-    if not isinstance(callback.message, Message):
-        await callback.answer()
+    pressed = await pressed_task(callback, callback_data.id, mobiforce, viewer, ownership)
+    if pressed is None:
         return
-    task = await mobiforce.get_task(callback_data.id)
-    if await sight_or_refuse(callback, task.number, viewer, ownership) is None:
-        return
-    await callback.answer()
     await state.set_state(CommentFlow.text)
     await state.set_data({"task_id": callback_data.id})
-    await ask(callback.message, _("tasks.comment.ask"), who=callback.from_user)
+    await ask(pressed[0], _("tasks.comment.ask"), who=callback.from_user)
 
 
 async def comment_typed(

@@ -255,6 +255,28 @@ async def open_pressed(
         await callback.message.answer(html.quote(exc.message_for(i18n.current_locale)))
 
 
+async def pressed_card(
+    callback: CallbackQuery,
+    order_id: int,
+    taximaster: TaxiMasterClient,
+    repos: Repos,
+    i18n: PoI18n,
+) -> tuple[Message, OrderView, Mapping[str, Any] | None] | None:
+    """The card a button was pressed on, the order read now, and the watcher's snapshot of it;
+    None after answering the press (a button not of this card, Taxi-Master not answering)."""
+    message = pressed_on_its_message(callback)
+    if message is None:  # only the card this button belongs to is edited
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return None
+    known = (await repos.snapshots.get(SOURCE, [str(order_id)])).get(str(order_id))
+    try:
+        view = await load_view(taximaster, order_id, known)
+    except TaxiMasterError as exc:
+        await callback.answer(exc.message_for(i18n.current_locale)[:200], show_alert=True)
+        return None
+    return message, view, known
+
+
 async def refresh_pressed(
     callback: CallbackQuery,
     callback_data: OrderCb,
@@ -272,16 +294,10 @@ async def refresh_pressed(
     if not sight.allowed:
         await callback.answer(not_ours_text(order_id)[:200], show_alert=True)
         return
-    message = pressed_on_its_message(callback)
-    if message is None:  # only the card this button belongs to is edited
-        await callback.answer(_("error.button_expired"), show_alert=True)
+    pressed = await pressed_card(callback, order_id, taximaster, repos, i18n)
+    if pressed is None:
         return
-    known = (await repos.snapshots.get(SOURCE, [str(order_id)])).get(str(order_id))
-    try:
-        view = await load_view(taximaster, order_id, known)
-    except TaxiMasterError as exc:
-        await callback.answer(exc.message_for(i18n.current_locale)[:200], show_alert=True)
-        return
+    message, view, _known = pressed
     card = render_order_card(view, timezone)
     watched_here = sight.reason is not Reason.ADMIN
     keyboard = card_keyboard(order_id, offer_watch=not watched_here and not view.state.is_final)
@@ -308,16 +324,10 @@ async def watch_pressed(
     """«👁 Следить здесь» (admins): the admin's explicit choice to watch an order in this chat —
     it goes on the poll, this card becomes its status card, everyone here may see it."""
     order_id = callback_data.order_id
-    card = pressed_on_its_message(callback)
-    if card is None:
-        await callback.answer(_("error.button_expired"), show_alert=True)
+    pressed = await pressed_card(callback, order_id, taximaster, repos, i18n)
+    if pressed is None:
         return
-    known = (await repos.snapshots.get(SOURCE, [str(order_id)])).get(str(order_id))
-    try:
-        view = await load_view(taximaster, order_id, known)
-    except TaxiMasterError as exc:
-        await callback.answer(exc.message_for(i18n.current_locale)[:200], show_alert=True)
-        return
+    card, view, known = pressed
     if view.state.is_final:
         await callback.answer(_("taximaster.order.watch_final"), show_alert=True)
         await card.edit_reply_markup(reply_markup=card_keyboard(order_id))

@@ -148,10 +148,14 @@ async def test_ambiguous_input_offers_buttons_and_a_press_in_a_group_shows_the_c
     pick = await h.say(ADMIN, f"/find {order_id}", chat_id=GROUP, expect=has_text("Что показать"))
     assert button_labels(pick) == [f"🛠 Задача №{order_id}", f"🚕 Заказ такси №{order_id}"]
     h.press(VIEWER, pick, "Задача")  # anyone with access may press: the card is for the chat
-    task_card = await h.emu.wait_for_message(GROUP, has_text(f"№{order_id}"))
-    assert "Доставка груза" in text(task_card)
+    task_card = await h.emu.wait_for_message(
+        GROUP, has_text("Доставка груза"), after_message_id=pick["message_id"]
+    )
+    assert f"№{order_id}" in text(task_card)
     h.press(VIEWER, pick, "Заказ")
-    order_card = await h.emu.wait_for_message(GROUP, has_text("Заказ №"))
+    order_card = await h.emu.wait_for_message(
+        GROUP, has_text("Заказ №"), after_message_id=pick["message_id"]
+    )
     assert f"№{order_id}" in text(order_card)
 
     # An 8-digit wagon on tracking that is also a known task number.

@@ -13,7 +13,7 @@ from handlers.find.callbacks import FindCb
 from sandbox.harness import BotHarness
 from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from storage.users import Role
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import ADMIN, seat
 from tests.e2e.test_taximaster_commands import cycle, watch_here
 from tests.e2e.test_taximaster_taxi import button_labels, has_text, order_through_wizard, text
 
@@ -39,14 +39,15 @@ async def harness(tmp_path, sim, caplog):
     settings = {"taximaster_base_url": sim.base_url, "taximaster_secret": SECRET}
     async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
         await h.app.scheduler.set_paused("taximaster", True, by=ADMIN)  # cycles by hand
-        for user_id, name in ((VIEWER, "Вера"), (OUTSIDER, "Олег")):
-            h.emu.add_user(user_id, name)
-            await h.app.repos.users.set_role(user_id, Role.VIEWER, by=ADMIN)
-        for group, title in ((GROUP_A, "Склад"), (GROUP_B, "Офис")):
-            h.emu.add_group(group, title, supergroup=True)
-            h.emu.add_bot_to_group(ADMIN, group)
-            await h.emu.wait_for_message(group, has_text("подключил"))
-        h.emu.set_member_status(GROUP_B, VIEWER, "member")
+        await seat(
+            h,
+            {GROUP_A: "Склад", GROUP_B: "Офис"},
+            {
+                VIEWER: ("Вера", Role.VIEWER, GROUP_B),
+                OUTSIDER: ("Олег", Role.VIEWER, None),
+                DISPATCHER: ("Дима", Role.DISPATCHER, GROUP_B),
+            },
+        )
         yield h
         assert not h.emu.rejected_calls()
     assert SECRET not in caplog.text
@@ -79,8 +80,6 @@ async def test_a_viewer_in_another_group_gets_nothing_of_the_groups_order(harnes
     refused = await h.say(ADMIN, f"/subscribe -- order:{order_id}", chat_id=GROUP_B)
     assert "Не подписал" not in text(refused)  # an admin may (an explicit choice) …
     await h.app.repos.subscriptions.remove(GROUP_B, 0, "all", f"order:{order_id}")
-    h.emu.add_user(DISPATCHER, "Дима")
-    await h.app.repos.users.set_role(DISPATCHER, Role.DISPATCHER, by=ADMIN)
     refused = await h.say(DISPATCHER, f"/subscribe -- order:{order_id}", chat_id=GROUP_B)
     assert "Не подписал" in text(refused)  # … a dispatcher of group B may not
     assert not [

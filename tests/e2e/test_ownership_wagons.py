@@ -9,7 +9,7 @@ import pytest
 from sandbox.harness import BotHarness
 from sandbox.simulators.alta.simulator import AltaSimulator
 from storage.users import Role
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import ADMIN, seat
 from tests.e2e.test_alta_wagons import alta_bot, api_calls, edited, has_text, text
 
 GROUP_A, GROUP_B = -100700910, -100700920
@@ -30,15 +30,14 @@ async def sim():
 @pytest.fixture
 async def harness(tmp_path, sim):
     async with alta_bot(tmp_path, sim) as h:
-        for user_id, name in ((MEMBER, "Ольга"), (STRANGER, "Борис")):
-            h.emu.add_user(user_id, name)
-            await h.app.repos.users.set_role(user_id, Role.DISPATCHER, by=ADMIN)
-        for group, title in ((GROUP_A, "Склад"), (GROUP_B, "Офис")):
-            h.emu.add_group(group, title, supergroup=True)
-            h.emu.add_bot_to_group(ADMIN, group)
-            await h.emu.wait_for_message(group, has_text("подключил"))
-        h.emu.set_member_status(GROUP_A, MEMBER, "member")
-        h.emu.set_member_status(GROUP_B, STRANGER, "member")
+        await seat(
+            h,
+            {GROUP_A: "Склад", GROUP_B: "Офис"},
+            {
+                MEMBER: ("Ольга", Role.DISPATCHER, GROUP_A),
+                STRANGER: ("Борис", Role.DISPATCHER, GROUP_B),
+            },
+        )
         yield h
 
 

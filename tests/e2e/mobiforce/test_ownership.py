@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from handlers.find.callbacks import FindCb
 from storage.users import Role
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import ADMIN, seat
 from tests.e2e.mobiforce.helpers import button_labels, edited_to, has_button, has_text, text
 from tests.e2e.mobiforce.helpers import run_wizard as wizard_to_summary
 from tests.e2e.mobiforce.test_create import marker_of
@@ -18,15 +18,14 @@ NOT_YOURS = "задача другого чата"
 
 
 async def two_groups(h) -> None:
-    for user_id, name in ((MEMBER, "Ольга"), (STRANGER, "Борис")):
-        h.emu.add_user(user_id, name)
-        await h.app.repos.users.set_role(user_id, Role.DISPATCHER, by=ADMIN)
-    for group, title in ((GROUP_A, "Склад"), (GROUP_B, "Офис")):
-        h.emu.add_group(group, title, supergroup=True)
-        h.emu.add_bot_to_group(ADMIN, group)
-        await h.emu.wait_for_message(group, has_text("подключил"))
-    h.emu.set_member_status(GROUP_A, MEMBER, "member")
-    h.emu.set_member_status(GROUP_B, STRANGER, "member")
+    await seat(
+        h,
+        {GROUP_A: "Склад", GROUP_B: "Офис"},
+        {
+            MEMBER: ("Ольга", Role.DISPATCHER, GROUP_A),
+            STRANGER: ("Борис", Role.DISPATCHER, GROUP_B),
+        },
+    )
 
 
 async def task_of_group_a(h, sim) -> str:
