@@ -10,8 +10,6 @@ its URLs, how it reads a call and checks the key, its envelope and error codes, 
 Time: ``now = clock() + advanced`` with a ``clock`` given, otherwise
 ``start + real elapsed × speed + advanced``; :meth:`VendorSimulator.advance` jumps ahead and
 runs what is due meanwhile (the subclass's :meth:`VendorSimulator._tick`).
-
-No access log is written: request lines may carry keys.
 """
 
 from __future__ import annotations
@@ -27,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from aiohttp import web
+
+from sandbox.loopback import serve
 
 __all__ = ["Fault", "NextCalls", "VendorSimulator", "php_request_pairs"]
 
@@ -112,11 +112,8 @@ class VendorSimulator(Generic[SeenT]):
         """Serve on ``host:port`` (0 = any free port), over TLS with ``ssl_context``; return
         the URL the client is given (:attr:`base_url`)."""
         self._stopping.clear()
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port, ssl_context=ssl_context).start()
-        scheme = "https" if ssl_context else "http"
-        self.base_url = self._api_url(f"{scheme}://{host}:{self._runner.addresses[0][1]}")
+        self._runner, origin = await serve(self.app, host, port, ssl_context=ssl_context)
+        self.base_url = self._api_url(origin)
         return self.base_url
 
     async def stop(self) -> None:
