@@ -15,7 +15,6 @@ SPLIT_ELSEWHERE = {
     "bot/alerts/sender.py",
     "handlers/subscriptions.py",
     "handlers/taximaster/taxi_wizard.py",
-    "sandbox/simulators/movizor/world.py",
 }
 
 

@@ -3,7 +3,8 @@
 The HTTP layer lives here: routing ``/api/{project}/{function}/`` (GET or POST, parameters
 merged like PHP's ``$_REQUEST``), the key check with the lockout after 5 wrong keys in an hour,
 the hourly request limit, documented errors on demand, and the JSON envelope. The rules of the
-service live in :mod:`sandbox.simulators.movizor.world`; the server, the simulated clock, the
+service live in :mod:`sandbox.simulators.movizor.world` (state and time) and
+:mod:`sandbox.simulators.movizor.api` (the 20 functions); the server, the simulated clock, the
 request log and the faults below the API in :mod:`sandbox.simulators.base`.
 
 :meth:`MovizorSimulator.advance` jumps ahead in simulated time and runs everything due
@@ -36,6 +37,7 @@ from integrations.movizor.functions import FUNCTIONS
 from integrations.movizor.models import RoutePoint, to_moscow
 from integrations.movizor.phpform import decode_php_form
 from sandbox.simulators.base import NextCalls, VendorSimulator, php_request_pairs
+from sandbox.simulators.movizor.api import Api
 from sandbox.simulators.movizor.data import CITY_BY_NAME, DEMO_DRIVERS
 from sandbox.simulators.movizor.motion import position_at
 from sandbox.simulators.movizor.state import Reply, SimError, SimObject, SimPoint
@@ -90,27 +92,28 @@ class MovizorSimulator(VendorSimulator[Call]):
             self.rng, self.now(), auto_confirm=seed_demo if auto_confirm is None else auto_confirm
         )
         self.world.events_window = events_window
+        api = Api(self.world)
         self._handlers: dict[str, Callable[[dict[str, Any], datetime], Reply]] = {
-            "balance": lambda p, t: self.world.balance_info(),
-            "object_add": self.world.object_add,
-            "object_get": self.world.object_get,
-            "object_edit": self.world.object_edit,
-            "object_list": lambda p, t: self.world.object_list(),
-            "object_delete": self.world.object_delete,
-            "object_reactivate": self.world.object_reactivate,
-            "object_cancel_tariff": lambda p, t: self.world.object_cancel_tariff(p),
-            "pos_last": lambda p, t: self.world.pos_last(p),
-            "pos_request": self.world.pos_request,
-            "pos_get": lambda p, t: self.world.pos_get(p),
-            "pos_objects": lambda p, t: self.world.pos_objects(),
-            "pos_list": lambda p, t: self.world.pos_list(p),
-            "distance_search": lambda p, t: self.world.distance_search(p),
-            "get_operator": lambda p, t: self.world.get_operator(p),
-            "tariff_calculator": lambda p, t: self.world.tariff_calculator(p),
-            "events": lambda p, t: self.world.list_events(p),
-            "share_list": lambda p, t: self.world.share_list(),
-            "share_add": self.world.share_add,
-            "share_delete": lambda p, t: self.world.share_delete(p),
+            "balance": api.balance,
+            "object_add": api.object_add,
+            "object_get": api.object_get,
+            "object_edit": api.object_edit,
+            "object_list": api.object_list,
+            "object_delete": api.object_delete,
+            "object_reactivate": api.object_reactivate,
+            "object_cancel_tariff": api.object_cancel_tariff,
+            "pos_last": api.pos_last,
+            "pos_request": api.pos_request,
+            "pos_get": api.pos_get,
+            "pos_objects": api.pos_objects,
+            "pos_list": api.pos_list,
+            "distance_search": api.distance_search,
+            "get_operator": api.get_operator,
+            "tariff_calculator": api.tariff_calculator,
+            "events": api.events,
+            "share_list": api.share_list,
+            "share_add": api.share_add,
+            "share_delete": api.share_delete,
         }
         assert set(self._handlers) == set(FUNCTIONS), "every documented function is served"
 
