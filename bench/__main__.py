@@ -21,6 +21,7 @@ from bench import (
     alerts_stream,
     alerts_throughput,
     alta_cycle,
+    commit_cost,
     help_latency,
     idle_memory,
     mobiforce_cycle,
@@ -47,6 +48,7 @@ SECTIONS: tuple[Section, ...] = (
     taximaster_cycle,
     alta_cycle,
     outbox_backlog,
+    commit_cost,
     alerts_stream,
 )
 

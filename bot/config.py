@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    audit_days: int = Field(default=365, ge=1)  # the audit log keeps this many days
+    # Routine progress (a wagon moved, a task field filled): one line per subject per window.
+    alert_routine_minutes: int = Field(default=10, ge=0, le=24 * 60)
 
     movizor_project: str | None = None
     movizor_key: SecretStr | None = None

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import Database, from_db_time, in_lists, to_db_time, utcnow
+
+SilenceKey = tuple[int, int, str, str]  # chat, topic, subject, kind ('' = every kind)
+
+
+@dataclass(frozen=True)
+class Silence:
+    chat_id: int
+    thread_id: int
+    subject_key: str
+    kind: str
+    until: datetime | None
+    by_user: int | None
+
+
+def _silences(rows: list[aiosqlite.Row]) -> dict[SilenceKey, datetime | None]:
+    return {
+        (row["chat_id"], row["thread_id"], row["subject_key"], row["kind"]): from_db_time(
+            row["until"]
+        )
+        for row in rows
+    }
 
 
 class AlertStateRepo:
@@ -32,6 +55,17 @@ class AlertStateRepo:
         rows = await self.db.fetchall("SELECT subject_key, state FROM subject_states")
         return {(row["subject_key"], row["state"]) for row in rows}
 
+    async def states_of(self, subject_keys: Collection[str]) -> set[tuple[str, str]]:
+        """The active states of these subjects only (by primary key)."""
+        found: set[tuple[str, str]] = set()
+        for marks, params in in_lists("s", subject_keys):
+            rows = await self.db.fetchall(
+                f"SELECT subject_key, state FROM subject_states WHERE subject_key IN ({marks})",
+                params,
+            )
+            found |= {(row["subject_key"], row["state"]) for row in rows}
+        return found
+
     # --- silences: "Принял" (until the subject changes) and "Тишина 1 ч" (until a time) -----
     async def silence(
         self,
@@ -44,14 +78,23 @@ class AlertStateRepo:
         by: int | None,
     ) -> None:
         await self.db.execute(
-            "INSERT OR REPLACE INTO subject_silences "
-            "(chat_id, thread_id, subject_key, kind, until, by_user) VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, thread_id, subject_key, kind, to_db_time(until) if until else None, by),
+            "INSERT INTO subject_silences "
+            "(chat_id, thread_id, subject_key, kind, until, by_user, since) "
+            "VALUES (:chat, :thread, :subject, :kind, :until, :by, :since) "
+            "ON CONFLICT (chat_id, thread_id, subject_key, kind) DO UPDATE SET "
+            "until = excluded.until, by_user = excluded.by_user, since = excluded.since",
+            {
+                "chat": chat_id,
+                "thread": thread_id,
+                "subject": subject_key,
+                "kind": kind,
+                "until": to_db_time(until) if until else None,
+                "by": by,
+                "since": to_db_time(utcnow()),
+            },
         )
 
-    async def silences(
-        self, chat_id: int | None = None
-    ) -> dict[tuple[int, int, str, str], datetime | None]:
+    async def silences(self, chat_id: int | None = None) -> dict[SilenceKey, datetime | None]:
         """Silences of every chat, or of one chat."""
         sql = "SELECT chat_id, thread_id, subject_key, kind, until FROM subject_silences"
         rows = await (
@@ -59,12 +102,48 @@ class AlertStateRepo:
             if chat_id is None
             else self.db.fetchall(sql + " WHERE chat_id = ?", (chat_id,))
         )
-        return {
-            (row["chat_id"], row["thread_id"], row["subject_key"], row["kind"]): from_db_time(
-                row["until"]
+        return _silences(rows)
+
+    async def silences_of(self, subject_keys: Collection[str]) -> dict[SilenceKey, datetime | None]:
+        """The silences (in any chat) of these subjects only (indexed by subject)."""
+        found: dict[SilenceKey, datetime | None] = {}
+        for marks, params in in_lists("s", subject_keys):
+            rows = await self.db.fetchall(
+                "SELECT chat_id, thread_id, subject_key, kind, until FROM subject_silences "
+                f"WHERE subject_key IN ({marks})",
+                params,
+            )
+            found.update(_silences(rows))
+        return found
+
+    async def timed_silences(self, chat_id: int, thread_id: int, now: datetime) -> list[Silence]:
+        """A chat's (topic's) «Тишина» silences still running at ``now``, ending soonest first."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, thread_id, subject_key, kind, until, by_user FROM subject_silences "
+            "WHERE chat_id = :chat AND thread_id = :thread AND kind = '' AND until > :now "
+            "ORDER BY until, subject_key",
+            {"chat": chat_id, "thread": thread_id, "now": to_db_time(now)},
+        )
+        return [
+            Silence(
+                row["chat_id"],
+                row["thread_id"],
+                row["subject_key"],
+                row["kind"],
+                from_db_time(row["until"]),
+                row["by_user"],
             )
             for row in rows
-        }
+        ]
+
+    async def lift(self, chat_id: int, thread_id: int, subject_key: str) -> bool:
+        """End a «Тишина» silence of one subject now; False when there was none."""
+        changed = await self.db.execute(
+            "DELETE FROM subject_silences WHERE chat_id = :chat AND thread_id = :thread "
+            "AND subject_key = :subject AND kind = ''",
+            {"chat": chat_id, "thread": thread_id, "subject": subject_key},
+        )
+        return changed > 0
 
     # --- status cards --------------------------------------------------------------------
     async def card(self, chat_id: int, thread_id: int, subject_key: str) -> int | None:
@@ -85,7 +164,15 @@ class AlertStateRepo:
             )
             return
         await self.db.execute(
-            "INSERT OR REPLACE INTO status_cards (chat_id, thread_id, subject_key, message_id) "
-            "VALUES (?, ?, ?, ?)",
-            (chat_id, thread_id, subject_key, message_id),
+            "INSERT INTO status_cards (chat_id, thread_id, subject_key, message_id, updated_at) "
+            "VALUES (:chat, :thread, :subject, :message, :now) "
+            "ON CONFLICT (chat_id, thread_id, subject_key) DO UPDATE SET "
+            "message_id = excluded.message_id, updated_at = excluded.updated_at",
+            {
+                "chat": chat_id,
+                "thread": thread_id,
+                "subject": subject_key,
+                "message": message_id,
+                "now": to_db_time(utcnow()),
+            },
         )

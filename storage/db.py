@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,19 @@ def to_db_time(value: datetime) -> str:
 
 def from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+IN_CHUNK = 500  # values per ``IN (...)`` list: well under any database's parameter limit
+
+
+def in_lists(name: str, values: Iterable[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``:name0, :name1, …`` and their named parameters, ``IN_CHUNK`` values at a time, for
+    ``WHERE x IN ({marks})`` over a list of any length (each distinct value once)."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        params = {f"{name}{i}": value for i, value in enumerate(chunk)}
+        yield ", ".join(f":{key}" for key in params), params
 
 
 class Database:

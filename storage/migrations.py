@@ -320,6 +320,33 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX alta_adds_state ON alta_adds (state, created_at);
         """,
     ),
+    Migration(
+        13,
+        "alerts: indexed routing reads, subjects that ended, ages for pruning",
+        """
+        -- a watcher's commit reads the subscriptions, silences and cards of ITS subjects only;
+        -- a filter as compared (any case, ids without leading zeros) is written by the repo,
+        -- and rows from before this column are keyed at start (SubscriptionsRepo.key_filters)
+        ALTER TABLE subscriptions ADD COLUMN filter_key TEXT NOT NULL DEFAULT '';
+        CREATE INDEX subscriptions_filter_key ON subscriptions (filter_key);
+        CREATE INDEX subject_silences_subject ON subject_silences (subject_key);
+        CREATE INDEX status_cards_subject ON status_cards (subject_key);
+        -- the sender's "routine news of this subject went out when?" (one line per window)
+        CREATE INDEX outbox_subject ON outbox (chat_id, thread_id, subject_key, state);
+        ALTER TABLE subject_silences ADD COLUMN since TEXT;   -- NULL: set before this column
+        ALTER TABLE status_cards ADD COLUMN updated_at TEXT;  -- NULL: set before this column
+
+        -- a subject whose last news ended it (trip finished, task closed, tracking ended):
+        -- its subscriptions, cards, silences and snapshot are pruned a while later
+        CREATE TABLE ended_subjects (
+            subject_key     TEXT PRIMARY KEY,
+            source          TEXT NOT NULL,                -- the watcher (its snapshots' source)
+            subject_id      TEXT NOT NULL,
+            ended_at        TEXT NOT NULL
+        );
+        CREATE INDEX ended_subjects_at ON ended_subjects (ended_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

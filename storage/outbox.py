@@ -3,12 +3,13 @@ transaction, and drained by the sender. Unique per (chat, topic, dedupe_key)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import aiosqlite
 
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import Database, from_db_time, in_lists, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -172,9 +173,19 @@ class OutboxRepo:
         )
         return [(row["chat_id"], row["n"], row["reason"] or "") for row in rows]
 
-    async def cleanup(self, older_than: timedelta) -> int:
-        """Sent rows are history after a while; failed ones are kept for a look, then go too."""
-        return await self.db.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') AND created_at < ?",
-            (to_db_time(utcnow() - older_than),),
-        )
+    async def last_sent_at(
+        self, chat_id: int, thread_id: int, subject_key: str, kinds: Collection[str]
+    ) -> datetime | None:
+        """When news of ``kinds`` about this subject last went out to this chat (topic)."""
+        latest: datetime | None = None
+        for marks, params in in_lists("k", kinds):
+            row = await self.db.fetchone(
+                "SELECT max(sent_at) AS t FROM outbox WHERE chat_id = :chat "
+                "AND thread_id = :thread AND subject_key = :subject AND state = 'sent' "
+                f"AND kind IN ({marks})",
+                {"chat": chat_id, "thread": thread_id, "subject": subject_key, **params},
+            )
+            moment = from_db_time(row["t"]) if row else None
+            if moment is not None and (latest is None or moment > latest):
+                latest = moment
+        return latest

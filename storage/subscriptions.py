@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiosqlite
 
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import Database, from_db_time, in_lists, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ def zone_named(name: str | None) -> ZoneInfo | None:
         return None
 
 
+def filter_key(text: str) -> str:
+    """A subject filter or key as compared: any case, and an id of digits with or without its
+    leading zeros (`task:23` is task №000023, as people type it)."""
+    kind, colon, value = text.casefold().partition(":")
+    if colon and value.isdigit():
+        value = value.lstrip("0") or "0"
+    return f"{kind}{colon}{value}"
+
+
 def effective_zone(topic: ChatPrefs, chat: ChatPrefs | None, default: ZoneInfo) -> ZoneInfo:
     """A forum topic's own zone, else its chat's, else the bot's (BOT_TIMEZONE).
 
@@ -73,10 +82,19 @@ class SubscriptionsRepo:
     ) -> bool:
         """True if the subscription is new."""
         changed = await self.db.execute(
-            "INSERT OR IGNORE INTO subscriptions "
-            "(chat_id, thread_id, selector, filter, created_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, thread_id, selector, filter, by, to_db_time(utcnow())),
+            "INSERT INTO subscriptions "
+            "(chat_id, thread_id, selector, filter, filter_key, created_by, created_at) "
+            "VALUES (:chat, :thread, :selector, :filter, :key, :by, :at) "
+            "ON CONFLICT (chat_id, thread_id, selector, filter) DO NOTHING",
+            {
+                "chat": chat_id,
+                "thread": thread_id,
+                "selector": selector,
+                "filter": filter,
+                "key": filter_key(filter),
+                "by": by,
+                "at": to_db_time(utcnow()),
+            },
         )
         return changed == 1
 
@@ -100,10 +118,22 @@ class SubscriptionsRepo:
                 [(chat_id, thread_id, selector, filter) for selector in remove],
             )
             await conn.executemany(
-                "INSERT OR IGNORE INTO subscriptions "
-                "(chat_id, thread_id, selector, filter, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(chat_id, thread_id, selector, filter, by, now) for selector in add],
+                "INSERT INTO subscriptions "
+                "(chat_id, thread_id, selector, filter, filter_key, created_by, created_at) "
+                "VALUES (:chat, :thread, :selector, :filter, :key, :by, :at) "
+                "ON CONFLICT (chat_id, thread_id, selector, filter) DO NOTHING",
+                [
+                    {
+                        "chat": chat_id,
+                        "thread": thread_id,
+                        "selector": selector,
+                        "filter": filter,
+                        "key": filter_key(filter),
+                        "by": by,
+                        "at": now,
+                    }
+                    for selector in add
+                ],
             )
 
     async def remove(self, chat_id: int, thread_id: int, selector: str, filter: str = "") -> bool:
@@ -135,6 +165,44 @@ class SubscriptionsRepo:
             "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
         )
         return [Subscription(*row) for row in rows]
+
+    async def for_subjects(self, subject_keys: Collection[str]) -> list[Subscription]:
+        """The subscriptions that could match alerts about ``subject_keys``: those for any
+        subject, those with a tag filter (people type a few; routing compares the tags), and
+        those naming one of these subjects (by :func:`filter_key`). Indexed reads: the
+        subscriptions made for other subjects (every order, task and wagon a chat ever
+        watched) are not read at all."""
+        columns = "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
+        rows = list(await self.db.fetchall(f"{columns} WHERE filter_key = ''"))
+        rows += await self.db.fetchall(
+            f"{columns} WHERE filter_key >= :low AND filter_key < :high",
+            {"low": "tag:", "high": "tag;"},
+        )
+        for marks, params in in_lists("f", {filter_key(key) for key in subject_keys}):
+            rows += await self.db.fetchall(f"{columns} WHERE filter_key IN ({marks})", params)
+        return [Subscription(*row) for row in rows]
+
+    async def key_filters(self) -> int:
+        """Key the subscriptions written before ``filter_key`` existed (once, at start)."""
+        rows = await self.db.fetchall(
+            "SELECT id, filter FROM subscriptions WHERE filter_key = '' AND filter != ''"
+        )
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE subscriptions SET filter_key = :key WHERE id = :id",
+                [{"key": filter_key(row["filter"]), "id": row["id"]} for row in rows],
+            )
+        return len(rows)
+
+    async def prefs_of(self, chat_ids: Collection[int]) -> dict[tuple[int, int], ChatPrefs]:
+        """Preferences of these chats (all their topics)."""
+        found: dict[tuple[int, int], ChatPrefs] = {}
+        for marks, params in in_lists("c", chat_ids):
+            rows = await self.db.fetchall(
+                f"SELECT * FROM chat_prefs WHERE chat_id IN ({marks})", params
+            )
+            found.update({(row["chat_id"], row["thread_id"]): _prefs(row) for row in rows})
+        return found
 
     async def remove_chat(self, chat_id: int) -> None:
         await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
