@@ -1,10 +1,16 @@
-"""Phones are normalised once, at the edge, to MSISDN ``7XXXXXXXXXX`` (region RU)."""
+"""Phones are normalised once, at the edge, to MSISDN ``7XXXXXXXXXX`` (region RU).
+
+``phonenumbers`` (about a megabyte of code) is imported at the first phone someone types, not
+when the bot starts: most runs read no phone for hours.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import phonenumbers
+if TYPE_CHECKING:
+    import phonenumbers
 
 MSISDN_LENGTH = 11
 # Digits and the punctuation people type. Letters are refused before phonenumbers sees them:
@@ -18,6 +24,8 @@ class BadPhone(ValueError):
 
 def _parse_russian(text: str) -> phonenumbers.PhoneNumber | None:
     """The number in ``text`` if it is in the Russian (+7) plan with 10 national digits."""
+    import phonenumbers
+
     raw = text.strip()
     if not raw or len(raw) > 32 or not _PHONE_CHARS.fullmatch(raw):
         return None
@@ -36,6 +44,8 @@ def normalize_phone(text: str) -> str:
     Raises :class:`BadPhone` for anything that is not a valid Russian number; no upstream
     call is ever made with such input.
     """
+    import phonenumbers
+
     number = _parse_russian(text)
     if number is None or not phonenumbers.is_valid_number(number):
         raise BadPhone(text)
@@ -45,6 +55,8 @@ def normalize_phone(text: str) -> str:
 def possible_phone(text: str) -> str | None:
     """Like :func:`normalize_phone`, but only asks that the number be *possible* (right length
     and plan), not allocated: enough for a subscription filter, which calls nobody."""
+    import phonenumbers
+
     number = _parse_russian(text)
     if number is None or not phonenumbers.is_possible_number(number):
         return None

@@ -43,15 +43,29 @@ def test_arrows_point_one_way(package):
     assert not offenders, f"{package}/ imports what it must not: {offenders}"
 
 
-def test_running_the_bot_loads_no_stand_in():
-    """What `logibot run` imports (the app and every registered service) holds no simulator
-    and nothing else of sandbox/."""
+# Libraries the bot needs only when someone types a phone or a container number: imported
+# there, so that an idle bot does not carry them (issue 16, idle memory in `make bench`).
+LOADED_AT_FIRST_USE = ("phonenumbers", "stdnum", "pydoc")
+
+
+@pytest.fixture(scope="module")
+def loaded_by_the_app() -> list[str]:
+    """The modules `import bot.app` loads (the app and every registered service)."""
     probe = "import sys, bot.app; print('\\n'.join(sorted(sys.modules)))"
-    loaded = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.split()
-    assert "handlers.movizor.service" in loaded  # the probe sees the services
-    assert [name for name in loaded if name.split(".")[0] == "sandbox"] == []
+
+
+def test_running_the_bot_loads_no_stand_in(loaded_by_the_app):
+    """What `logibot run` imports holds no simulator and nothing else of sandbox/."""
+    assert "handlers.movizor.service" in loaded_by_the_app  # the probe sees the services
+    assert [name for name in loaded_by_the_app if name.split(".")[0] == "sandbox"] == []
+
+
+def test_running_the_bot_leaves_libraries_of_rare_inputs_unloaded(loaded_by_the_app):
+    top_levels = {name.split(".")[0] for name in loaded_by_the_app}
+    assert top_levels & set(LOADED_AT_FIRST_USE) == set()
 
 
 def test_the_check_itself_sees_a_backward_import(tmp_path):
