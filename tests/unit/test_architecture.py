@@ -6,6 +6,7 @@ CLI's lazy `logibot demo` entry point."""
 import ast
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,30 @@ def test_running_the_bot_loads_no_stand_in(loaded_by_the_app):
 def test_running_the_bot_leaves_libraries_of_rare_inputs_unloaded(loaded_by_the_app):
     top_levels = {name.split(".")[0] for name in loaded_by_the_app}
     assert top_levels & set(LOADED_AT_FIRST_USE) == set()
+
+
+def test_the_services_answer_models_are_built_at_their_first_answer():
+    """A pydantic model's validator costs memory when it is built; a service's answer models
+    are built when its first answer comes (``defer_build``), so a bot without that service
+    never builds them."""
+    probe = textwrap.dedent(
+        """
+        import bot.app, pydantic
+
+        def subclasses(cls):
+            for sub in cls.__subclasses__():
+                yield sub
+                yield from subclasses(sub)
+
+        ours = [m for m in subclasses(pydantic.BaseModel) if m.__module__[:13] == "integrations."]
+        assert len(ours) > 20, len(ours)  # the probe sees the models
+        print("\\n".join(m.__qualname__ for m in ours if m.__pydantic_complete__))
+        """
+    )
+    built = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert built == []
 
 
 def test_the_check_itself_sees_a_backward_import(tmp_path):
