@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +29,24 @@ Params = Sequence[Any] | Mapping[str, Any]
 BUSY_TIMEOUT_MS = 5000
 
 
-def utcnow() -> datetime:
+def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# The one clock the bot reads "now" from. Only `make demo` changes it (set_clock): there the
+# simulated services run faster than real time, and the bot's times must be theirs.
+_clock: Callable[[], datetime] = _wall_clock
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC, on the bot's clock."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Run the bot on ``clock`` (``None``: the wall clock again)."""
+    global _clock
+    _clock = clock or _wall_clock
 
 
 def to_db_time(value: datetime) -> str:

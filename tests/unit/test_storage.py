@@ -1,12 +1,14 @@
 import asyncio
 import contextlib
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
 from storage import Repos
 from storage.chats import ChatStatus
-from storage.db import Database
+from storage.db import Database, utcnow
+from storage.live_follows import LiveFollow
 from storage.migrations import LATEST_VERSION, MIGRATIONS
 from storage.users import Role
 
@@ -84,6 +86,30 @@ async def test_chats_move_keeps_approval(tmp_path):
         moved = await chats.get(-1005)
         assert moved is not None and moved.status is ChatStatus.APPROVED
         assert moved.type == "supergroup"
+
+
+async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along(tmp_path):
+    async with Database(tmp_path / "b.sqlite3") as db:
+        repos = Repos.on(db)
+        await repos.chats.upsert(
+            -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
+        )
+        token = await repos.confirmations.create(user_id=1, chat_id=-5, action="x", payload={})
+        await repos.taximaster.sending("key-1", chat_id=-5, thread_id=0, user_id=1, payload={})
+        follow = LiveFollow(-5, 0, "79991234567", "Петров", "ru", 42, utcnow(), 55.7, 37.6)
+        await repos.live_follows.save(follow)
+        await repos.live_follows.save(replace(follow, chat_id=-7))  # another group's stays
+
+        assert await repos.chats.move(-5, -1005)
+
+        claimed = await repos.confirmations.claim(token, user_id=1)
+        assert claimed is not None and claimed.chat_id == -1005
+        order = await repos.taximaster.get("key-1")
+        assert order is not None and order.chat_id == -1005
+        follows = {f.chat_id: f for f in await repos.live_follows.all()}
+        assert set(follows) == {-1005, -7}
+        assert follows[-1005].message_id == 0  # the old message stays in the old group
+        assert follows[-7].message_id == 42
 
 
 async def test_confirmation_is_claimed_once(tmp_path):

@@ -95,7 +95,7 @@ class AltaSimulator(VendorSimulator[Call]):
         self.login = login
         self.sa = sa
         self.secret = make_secret(sa, password)
-        self._forced: NextCalls[tuple[str, str]] = NextCalls()
+        self._forced: NextCalls[tuple[str, str, str | None]] = NextCalls()
         self._omitted: dict[str, int] = {}  # hash -> track_list answers still to leave it out
 
         self.rng = random.Random(seed)
@@ -243,12 +243,21 @@ class AltaSimulator(VendorSimulator[Call]):
         """The next ``times`` ``track_list`` answers leave this request out (it still exists)."""
         self._omitted[request_hash] = times
 
-    def force_error(self, action: str, reason: str, *, times: int = 1, detail: str = "") -> None:
+    def force_error(
+        self,
+        action: str,
+        reason: str,
+        *,
+        times: int = 1,
+        detail: str = "",
+        descr: str | None = None,
+    ) -> None:
         """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS
-        (its words, then ``detail`` after a colon)."""
+        (its words, then ``detail`` after a colon); ``descr`` puts other words in Alta's mouth
+        instead (an error the client does not know)."""
         if reason not in ERRORS:
             raise ValueError(f"unknown error reason {reason!r}")
-        self._forced.add(action, (reason, detail), times)
+        self._forced.add(action, (reason, detail, descr), times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -278,7 +287,9 @@ class AltaSimulator(VendorSimulator[Call]):
             return _json({"status": "ok"})
         forced = self._forced.pop(action)
         if forced is not None:
-            return _json([_error_head(*forced)])
+            reason, detail, descr = forced
+            head = _error_head(reason, detail)
+            return _json([head if descr is None else {**head, "descr": descr}])
         try:
             head, body = handler(params, now)
         except SimError as error:
