@@ -89,7 +89,12 @@ async def run() -> list[Row]:
     if result.exit_code != 0 and result.output.strip():
         print(f"`logibot run` output:\n{result.output.rstrip()}", file=sys.stderr)
     return [
-        Row(f"idle `logibot run`: VmRSS after {IDLE_SECONDS:g} s idle", result.rss / MB, "MB"),
+        Row(
+            f"idle `logibot run`: VmRSS after {IDLE_SECONDS:g} s idle",
+            result.rss / MB,
+            "MB",
+            decimals=1,
+        ),
         Row("idle `logibot run`: VmHWM (peak RSS)", result.peak_rss / MB, "MB", decimals=1),
         Row("floor: VmRSS of `import aiogram` alone", floor / MB, "MB", decimals=1),
         Row(
