@@ -21,7 +21,7 @@ from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import SubscriptionsRepo
-from storage.taximaster import TaxiMasterOrdersRepo
+from storage.taximaster import TaxiMasterCreatesRepo
 from storage.users import UsersRepo
 
 
@@ -43,7 +43,7 @@ class Repos:
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
     mobiforce_creates: MobiforceCreatesRepo
-    taximaster: TaxiMasterOrdersRepo
+    taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
 
     @classmethod
@@ -63,6 +63,6 @@ class Repos:
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
             mobiforce_creates=MobiforceCreatesRepo(db),
-            taximaster=TaxiMasterOrdersRepo(db),
+            taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
         )

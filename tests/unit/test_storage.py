@@ -95,7 +95,9 @@ async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along
             -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
         )
         token = await repos.confirmations.create(user_id=1, chat_id=-5, action="x", payload={})
-        await repos.taximaster.sending("key-1", chat_id=-5, thread_id=0, user_id=1, payload={})
+        create = await repos.taximaster.sending(
+            order_key="key-1", chat_id=-5, thread_id=0, user_id=1, locale="ru", payload={}
+        )
         follow = LiveFollow(-5, 0, "79991234567", "Петров", "ru", 42, utcnow(), 55.7, 37.6)
         await repos.live_follows.save(follow)
         await repos.live_follows.save(replace(follow, chat_id=-7))  # another group's stays
@@ -104,7 +106,7 @@ async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along
 
         claimed = await repos.confirmations.claim(token, user_id=1)
         assert claimed is not None and claimed.chat_id == -1005
-        order = await repos.taximaster.get("key-1")
+        order = await repos.taximaster.get(create.create_id)
         assert order is not None and order.chat_id == -1005
         follows = {f.chat_id: f for f in await repos.live_follows.all()}
         assert set(follows) == {-1005, -7}
