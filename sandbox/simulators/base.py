@@ -2,7 +2,7 @@
 loopback port, a simulated clock, a log of the calls it got, and faults queued for the next
 calls of a function (a gateway error, no answer, a dropped connection, a garbled answer —
 before the call reaches the service, or after it has been carried out, when only the answer is
-lost).
+lost) or held until the test releases them.
 
 Each vendor's simulator subclasses :class:`VendorSimulator` and keeps only its vendor's rules:
 its URLs, how it reads a call and checks the key, its envelope and error codes, its limits.
@@ -101,6 +101,9 @@ class VendorSimulator(Generic[SeenT]):
         self._started_mono = time.monotonic()
         self._advanced = timedelta(0)
         self._faults: NextCalls[Fault] = NextCalls(self.CALLS, self.CALL_KIND)
+        self._holds: NextCalls[bool] = NextCalls(self.CALLS, self.CALL_KIND)
+        self._released = asyncio.Event()
+        self.held = asyncio.Event()  # set when a held call has arrived (hold_next)
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -118,6 +121,7 @@ class VendorSimulator(Generic[SeenT]):
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -158,6 +162,17 @@ class VendorSimulator(Generic[SeenT]):
         """The next ``times`` calls of ``name`` fail below the API (see :class:`Fault`)."""
         self._faults.add(name, Fault(fault, after), times)
 
+    def hold_next(self, name: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``name`` arrive (:attr:`held` is set) and wait, not yet
+        carried out, until :meth:`release`; then they are carried out even if the caller has
+        gone meanwhile (killed with the call in flight)."""
+        self._holds.add(name, True, times)
+        self._released.clear()
+        self.held.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     async def _serve(
         self, request: web.Request, seen: SeenT, answer: Callable[[], web.Response]
     ) -> web.StreamResponse:
@@ -167,10 +182,19 @@ class VendorSimulator(Generic[SeenT]):
         fault = self._faults.pop(seen.name)
         if fault is not None and not fault.after:
             return await self._fail(request, fault.kind)
-        response = answer()
+        if self._holds.pop(seen.name):
+            # Carried out in a task of its own: a caller that dies meanwhile does not stop it.
+            response = await asyncio.shield(asyncio.ensure_future(self._when_released(answer)))
+        else:
+            response = answer()
         if fault is not None:
             return await self._fail(request, fault.kind)
         return response
+
+    async def _when_released(self, answer: Callable[[], web.Response]) -> web.Response:
+        self.held.set()
+        await self._released.wait()
+        return answer()
 
     async def _fail(self, request: web.Request, kind: int | str) -> web.StreamResponse:
         """What the caller gets instead of an answer. A subclass adds kinds of its own."""
