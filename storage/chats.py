@@ -86,7 +86,13 @@ class ChatsRepo:
                 "UPDATE chats SET id = ?, type = ?, updated_at = ? WHERE id = ?",
                 (new_id, new_type, to_db_time(utcnow()), old_id),
             )
-            for table in ("subscriptions", "chat_prefs", "subject_silences", "status_cards"):
+            for table in (
+                "subscriptions",
+                "chat_prefs",
+                "subject_silences",
+                "status_cards",
+                "alert_storms",
+            ):
                 await conn.execute(
                     f"UPDATE OR REPLACE {table} SET chat_id = ? WHERE chat_id = ?",
                     (new_id, old_id),

@@ -385,6 +385,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         DROP TABLE taximaster_orders;
         """,
     ),
+    Migration(
+        15,
+        "alert storms: chats whose alerts go out summarized, and how many so far",
+        """
+        -- one row per chat (forum topic) that got summarized alerts in the chat's current
+        -- storm; the rows go when the storm ends (its "storm ended, N alerts" line is sent)
+        CREATE TABLE alert_storms (
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            since           TEXT NOT NULL,                -- when the chat's storm began
+            last_dense_at   TEXT NOT NULL,                -- the last time it needed density
+            summarized      INTEGER NOT NULL DEFAULT 0,   -- alerts sent in summaries here
+            PRIMARY KEY (chat_id, thread_id)
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
