@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_check(settings))
         from sandbox.demo import run_demo
 
+        # The demo has no loop-level handlers: a SIGTERM unwinds it like Ctrl+C, so the
+        # sandbox it started is closed on the way out.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         return asyncio.run(run_demo(speed=args.speed))
     except ConfigError as exc:
         print("logibot: the configuration has problems:", file=sys.stderr)
@@ -70,13 +74,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def exit_quietly(signum: int, frame: object) -> None:
-    """SIGTERM before the event loop runs (while importing): nothing is open yet.
+    """SIGTERM before the event loop's own handler is in place (while importing): nothing is
+    open yet, so the process ends here with 0.
 
-    Further SIGTERMs are ignored from here on: a supervisor that repeats its SIGTERM (as
-    `docker stop` or a test's clean-up may) must not raise a second SystemExit in the middle of
-    the first one's unwinding, which ends the process with 1 instead of 0."""
+    Not by raising SystemExit: an exception raised by a signal handler that happens to run
+    inside a finalizer (a ``__del__``, a weakref callback — common while importing) is printed
+    and swallowed, the SIGTERM is lost and the process goes on to run the bot. A supervisor that
+    repeats its SIGTERM meanwhile is ignored, not a second exit."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise SystemExit(0)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stream has nothing left to lose
+    os._exit(0)
 
 
 async def _run(settings: Settings) -> int:
