@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import os
 import signal
@@ -83,10 +84,8 @@ def exit_quietly(signum: int, frame: object) -> None:
     repeats its SIGTERM meanwhile is ignored, not a second exit."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):  # a closed stream has nothing to lose
             stream.flush()
-        except (OSError, ValueError):
-            pass  # a closed or broken stream has nothing left to lose
     os._exit(0)
 
 
