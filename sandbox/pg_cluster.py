@@ -83,7 +83,7 @@ class ThrowawayPostgres:
         self.folder: Path | None = None
         self.port = 0
         self._names = itertools.count(1)
-        self._run_as: dict[str, int] = {}
+        self._owner: pwd.struct_passwd | None = None  # as root: who runs the server
 
     @property
     def data(self) -> Path:
@@ -98,9 +98,8 @@ class ThrowawayPostgres:
         self.folder = Path(tempfile.mkdtemp(prefix="logibot-pg-"))
         atexit.register(self.stop)
         if os.geteuid() == 0:
-            owner = pwd.getpwnam(UNPRIVILEGED)
-            os.chown(self.folder, owner.pw_uid, owner.pw_gid)
-            self._run_as = {"user": owner.pw_uid, "group": owner.pw_gid, "extra_groups": []}
+            self._owner = pwd.getpwnam(UNPRIVILEGED)
+            os.chown(self.folder, self._owner.pw_uid, self._owner.pw_gid)
         self._tool(
             "initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "--no-locale",
             "--encoding=UTF8", "--no-sync",
@@ -123,10 +122,10 @@ class ThrowawayPostgres:
     def stop(self) -> None:
         if self.folder is None:
             return
-        folder, self.folder = self.folder, None
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
-            self._tool("pg_ctl", "-D", str(folder / "data"), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+            self._tool("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
         atexit.unregister(self.stop)
 
     def server_log(self) -> str:
@@ -134,13 +133,16 @@ class ThrowawayPostgres:
         return log.read_text(errors="replace")[-4000:] if log and log.exists() else ""
 
     def _tool(self, name: str, *args: str) -> None:
+        owner = self._owner
         subprocess.run(
             [str(self.bindir / name), *args],
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=self.folder,
-            **self._run_as,  # type: ignore[arg-type]
+            user=owner.pw_uid if owner else None,
+            group=owner.pw_gid if owner else None,
+            extra_groups=[] if owner else None,
         )
 
     def __enter__(self) -> ThrowawayPostgres:

@@ -34,7 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, CursorResult, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -47,6 +48,7 @@ POOL_SIZE = 5  # PostgreSQL: connections for writes, and as many for reads (each
 
 Statement = str | Executable
 Params = Mapping[str, Any] | None
+ManyParams = Params | Sequence[Mapping[str, Any]]  # a list: the statement once for each
 T = TypeVar("T")
 
 
@@ -119,7 +121,7 @@ class Transaction:
     def dialect(self) -> str:
         return self.connection.dialect.name
 
-    async def execute(self, statement: Statement, params: Params = None) -> CursorResult[Any]:
+    async def execute(self, statement: Statement, params: ManyParams = None) -> CursorResult[Any]:
         return await self.connection.execute(_statement(statement), params)
 
     async def executemany(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -132,6 +134,12 @@ class Transaction:
 
     async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[Row[Any]]:
         return (await self.execute(statement, params)).fetchall()
+
+
+def insert_for(tx: Transaction, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` that takes ``.on_conflict_do_nothing(...)``/``.on_conflict_do_update(...)``:
+    the same SQL on both engines, but SQLAlchemy keeps the construct per dialect."""
+    return (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(table)
 
 
 class Database:

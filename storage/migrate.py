@@ -30,6 +30,12 @@ LEGACY_REVISIONS = {legacy.LATEST_VERSION: BASELINE}
 MIGRATION_LOCK_KEY = 1_702_017  # pg_advisory_xact_lock: one process migrates at a time
 
 
+def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """What Alembic compares (``include_name``): not the table where logibot before Alembic
+    recorded its migrations, which an upgraded SQLite file keeps as history."""
+    return not (type_ == "table" and name == "schema_migrations")
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))

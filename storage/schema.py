@@ -134,10 +134,10 @@ outbox = sa.Table(
     _time("created_at"),
     _time("sent_at", nullable=True),
     sa.Column("message_id", BigId),
+    sa.Column("claimed_by", sa.Text),  # the sender sending it now (storage/outbox.py)
+    _time("claimed_until", nullable=True),
     sa.UniqueConstraint("chat_id", "thread_id", "dedupe_key"),
-    sa.CheckConstraint(
-        "state IN ('pending', 'sent', 'failed', 'dropped')", name="outbox_state"
-    ),
+    sa.CheckConstraint("state IN ('pending', 'sent', 'failed', 'dropped')", name="outbox_state"),
     sqlite_autoincrement=True,
 )
 sa.Index("outbox_due", outbox.c.state, outbox.c.not_before, outbox.c.id)

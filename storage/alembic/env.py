@@ -10,6 +10,7 @@ import os
 from alembic import context
 from sqlalchemy import Connection
 
+from storage.migrate import is_ours
 from storage.schema import metadata
 
 
@@ -17,6 +18,7 @@ def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_name=is_ours,
         # SQLite alters a table by copying it: autogenerate writes batch operations.
         render_as_batch=True,
     )

@@ -106,7 +106,7 @@ def refused(h: BotHarness) -> list[str]:
 async def outbox_states(h: BotHarness) -> list[str]:
     assert h.app is not None
     rows = await h.app.repos.db.fetchall("SELECT state FROM outbox ORDER BY id")
-    return [row["state"] for row in rows]
+    return [row.state for row in rows]
 
 
 async def all_sent(h: BotHarness) -> bool:
@@ -189,7 +189,7 @@ async def test_a_group_the_bot_is_not_in_is_disabled_and_admins_are_told(tmp_pat
         chat = await repos.chats.get(stranger_group)
         assert chat is not None and chat.status is ChatStatus.DISABLED
         states = await repos.db.fetchall("SELECT chat_id, state FROM outbox ORDER BY chat_id")
-        assert {(r["chat_id"], r["state"]) for r in states} == {
+        assert {(r.chat_id, r.state) for r in states} == {
             (stranger_group, "failed"),
             (GROUP, "sent"),  # the other chat is not held up
         }
@@ -260,9 +260,9 @@ async def test_a_group_that_became_a_supergroup_gets_its_alerts_at_the_new_id(tm
         # A row still addressed to the old id (queued before the bot heard of the upgrade):
         # Telegram refuses it with migrate_to_chat_id and the sender re-sends at the new id.
         stale = alert(2)
-        async with repos.db.transaction() as conn:
+        async with repos.db.transaction() as tx:
             await insert_rows(
-                conn,
+                tx,
                 [
                     NewOutboxRow(
                         GROUP,
@@ -308,7 +308,7 @@ async def test_network_errors_are_retried_later(tmp_path):
 
         async def failed_once() -> bool:
             row = await repos.db.fetchone("SELECT attempts, last_error FROM outbox")
-            return bool(row and row["attempts"] >= 1 and "Network" in (row["last_error"] or ""))
+            return bool(row and row.attempts >= 1 and "Network" in (row.last_error or ""))
 
         await eventually(failed_once)
         await h.emu.start(port=port)
@@ -479,7 +479,7 @@ async def test_a_queued_alert_is_dropped_when_its_chat_no_longer_wants_it(tmp_pa
         await repos.subscriptions.add(COLLEAGUE, 0, "area:drivers", by=ADMIN)
         await h.app.sender.stop()
         await h.app.pipeline.commit("test", [alert(1)], cursor=None)
-        assert {r["chat_id"] for r in await repos.db.fetchall("SELECT chat_id FROM outbox")} == {
+        assert {r.chat_id for r in await repos.db.fetchall("SELECT chat_id FROM outbox")} == {
             GROUP,
             COLLEAGUE,
         }
@@ -546,7 +546,7 @@ async def test_an_error_text_stored_with_a_row_carries_no_token(tmp_path, monkey
                 "SELECT last_error FROM outbox WHERE last_error IS NOT NULL"
             )
         )
-        assert token not in rows[0]["last_error"] and "bot***" in rows[0]["last_error"]
+        assert token not in rows[0].last_error and "bot***" in rows[0].last_error
 
 
 async def test_pins_wait_until_the_queued_alerts_are_out(tmp_path):

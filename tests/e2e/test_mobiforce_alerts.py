@@ -88,7 +88,7 @@ async def test_a_change_reaches_the_watching_group_as_one_alert_naming_what_chan
 
 async def _sent_all(h):
     rows = await h.app.repos.db.fetchall("SELECT state FROM outbox")
-    return rows and all(row["state"] == "sent" for row in rows)
+    return rows and all(row.state == "sent" for row in rows)
 
 
 async def test_a_rejected_key_is_reported_once_and_stops_calls_until_resume(tmp_path):

@@ -84,7 +84,7 @@ async def test_a_burst_of_40_arrives_complete_and_grouped(world):
 
 async def _all_delivered(h):
     rows = await h.app.repos.db.fetchall("SELECT state FROM outbox")
-    return len(rows) >= 40 and all(row["state"] == "sent" for row in rows)
+    return len(rows) >= 40 and all(row.state == "sent" for row in rows)
 
 
 async def test_a_rejected_key_locks_calls_until_resume(tmp_path):

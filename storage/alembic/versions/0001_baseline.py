@@ -21,7 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Coordinate = sa.Double().with_variant(sa.REAL(), "sqlite")
+Coordinate: sa.types.TypeEngine[float] = sa.Double().with_variant(sa.REAL(), "sqlite")
 
 
 def _text(name: str, *, default: str | None = None) -> sa.Column[str]:
