@@ -7,6 +7,7 @@ or SIGTERM/SIGINT when ``handle_signals`` is on.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +42,19 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 20
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """What start-up made (modules, routers, the SQL compiled cache…) lives as long as the
+    process: move it out of the garbage collector's way (gc.freeze), or every full collection
+    walks it again. Measured by `make bench` it was a third of the CPU an alert costs. Once per
+    process, after a collection so no garbage is kept forever."""
+    global _heap_frozen
+    if not _heap_frozen:
+        gc.collect()
+        gc.freeze()
+        _heap_frozen = True
 
 
 class LogiBot:
@@ -169,6 +183,7 @@ class LogiBot:
         for runtime in self.services.values():
             await runtime.start()
         await self.sender.start()
+        freeze_startup_heap()
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """Poll until stopped; then the shutdown hook finishes work and everything closes."""

@@ -32,7 +32,7 @@ class AlertStateRepo:
     # --- inhibiting states ---------------------------------------------------------------
     async def active_states(self) -> set[tuple[str, str]]:
         rows = await self.db.fetchall("SELECT subject_key, state FROM subject_states")
-        return {(row.subject_key, row.state) for row in rows}
+        return {(subject_key, state) for subject_key, state in rows}
 
     # --- silences: "Принял" (until the subject changes) and "Тишина 1 ч" (until a time) -----
     async def silence(
@@ -71,8 +71,8 @@ class AlertStateRepo:
             else self.db.fetchall(sql + " WHERE chat_id = :chat_id", {"chat_id": chat_id})
         )
         return {
-            (row.chat_id, row.thread_id, row.subject_key, row.kind): from_db_time(row.until)
-            for row in rows
+            (chat_id, thread_id, subject_key, kind): from_db_time(until)
+            for chat_id, thread_id, subject_key, kind, until in rows
         }
 
     # --- status cards --------------------------------------------------------------------
