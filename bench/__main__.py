@@ -21,6 +21,7 @@ from bench import (
     alerts_stream,
     alerts_throughput,
     alta_cycle,
+    commit_cost,
     help_latency,
     idle_memory,
     mobiforce_cycle,
@@ -53,6 +54,7 @@ SECTIONS: tuple[Section, ...] = (
     alta_cycle,
     outbox_backlog,
     OnPostgres(outbox_backlog),
+    commit_cost,
     alerts_stream,
 )
 

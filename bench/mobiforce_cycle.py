@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bench.report import Row, at_most, exactly
 from bot.alerts.pipeline import AlertPipeline
 from bot.config import Settings
+from handlers.mobiforce.facts import TaskFactsBook
 from integrations.base import Snapshot
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.watcher import MobiforceWatcher
@@ -57,7 +58,11 @@ async def _measure(sim: MobiforceSimulator, repos: Repos) -> list[Row]:
         return await repos.snapshots.get("mobiforce", ids)
 
     cap = Settings.model_fields["mobiforce_max_tasks_per_cycle"].default
-    watcher = MobiforceWatcher(client, snapshots, max_tasks_per_cycle=cap)
+    # As the bot runs it: who each task is for comes from the bot's own rows (get-task as
+    # documented does not say), one query a cycle.
+    watcher = MobiforceWatcher(
+        client, snapshots, max_tasks_per_cycle=cap, facts=TaskFactsBook(repos)
+    )
     pipeline = AlertPipeline(repos, ZoneInfo("Europe/Moscow"))
     tasks = [
         sim.add_task({"template": {"id": template.id}, "contractor": {"id": client_row.id}})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -21,6 +22,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.access import AccessMiddleware
+from bot.alerts.chat_tail import ChatTail
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.scheduler import AlertScheduler
 from bot.alerts.sender import AlertSender, SendLimits
@@ -38,6 +40,7 @@ from handlers import build_root_router
 from integrations.base import Watcher
 from storage import Repos
 from storage.db import Database
+from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,8 @@ class LogiBot:
         self.requests = TelegramRequestMiddleware(self.metrics)
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         session.middleware(self.requests)
+        self.tail = ChatTail()  # the newest message and open wizard questions per chat
+        session.middleware(self.tail)
         self.bot = Bot(
             token=settings.bot_token.get_secret_value(),
             session=session,
@@ -101,8 +106,10 @@ class LogiBot:
             self.metrics,
             default_tz=settings.timezone,
             limits=send_limits or SendLimits(),
+            tail=self.tail,
+            routine_window=timedelta(minutes=settings.alert_routine_minutes),
         )
-        self.scheduler = AlertScheduler(self.repos)
+        self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
             settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
         )
@@ -123,6 +130,8 @@ class LogiBot:
         # wizard or toggle twice (updates of different people still run concurrently).
         dp = Dispatcher(events_isolation=SimpleEventIsolation())
         dp.update.outer_middleware(self.tracker)
+        dp.message.outer_middleware(self.tail.incoming)
+        self.tail.step_open = self._step_open
         LocaleMiddleware(self.i18n).setup(dp)
         access = AccessMiddleware(self.repos, self.i18n)
         dp.message.middleware(access)
@@ -134,6 +143,11 @@ class LogiBot:
         dp.workflow_data.update(self.dependencies())
         dp.shutdown.register(self._on_shutdown)
         return dp
+
+    async def _step_open(self, chat_id: int, user_id: int, thread_id: int) -> bool:
+        """Whether this person has a wizard step open in this chat (topic): an FSM state."""
+        context = self.dp.fsm.resolve_context(self.bot, chat_id, user_id, thread_id or None)
+        return context is not None and await context.get_state() is not None
 
     def add_watcher(self, watcher: Watcher, every_seconds: int) -> WatchRunner:
         health = self.health.integrations.setdefault(
@@ -171,6 +185,7 @@ class LogiBot:
 
     async def start(self) -> None:
         await self.db.open()
+        await self.repos.subscriptions.key_filters()  # rows from before migration 13
         await self.repos.users.ensure_admins(self.settings.admin_ids)
         if self.settings.http_port:
             await self.health_server.start(self.settings.http_port)

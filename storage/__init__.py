@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.alert_state import AlertStateRepo
+from storage.alta import AltaAddsRepo
 from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
@@ -15,6 +16,7 @@ from storage.db import Database
 from storage.drivers import DriversRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
+from storage.mobiforce_creates import MobiforceCreatesRepo
 from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
@@ -40,7 +42,9 @@ class Repos:
     live_follows: LiveFollowsRepo
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
+    mobiforce_creates: MobiforceCreatesRepo
     taximaster: TaxiMasterOrdersRepo
+    alta_adds: AltaAddsRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -58,5 +62,7 @@ class Repos:
             live_follows=LiveFollowsRepo(db),
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
+            mobiforce_creates=MobiforceCreatesRepo(db),
             taximaster=TaxiMasterOrdersRepo(db),
+            alta_adds=AltaAddsRepo(db),
         )

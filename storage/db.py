@@ -28,7 +28,7 @@ import contextlib
 import fcntl
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,8 @@ from sqlalchemy.engine import URL, CursorResult, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
+
+from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,19 @@ def to_db_time(value: datetime) -> str:
 
 def from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+IN_CHUNK = 500  # values per ``IN (...)`` list: well under any database's parameter limit
+
+
+def in_lists(name: str, values: Iterable[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``:name0, :name1, …`` and their named parameters, ``IN_CHUNK`` values at a time, for
+    ``WHERE x IN ({marks})`` over a list of any length (each distinct value once)."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        params = {f"{name}{i}": value for i, value in enumerate(chunk)}
+        yield ", ".join(f":{key}" for key in params), params
 
 
 class DatabaseLocked(RuntimeError):
@@ -176,8 +191,6 @@ class Database:
         else:
             self._open_postgresql()
         if migrate:
-            from storage.migrate import upgrade
-
             try:
                 await upgrade(self)
             except BaseException:

@@ -8,6 +8,7 @@ Cyrillic alone), so a LIKE over it finds «ромашка» in «ООО «Ром
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from storage.db import Database, to_db_time, utcnow
 
 Kind = Literal["template", "employee", "contractor", "task"]
+SEARCH_KEY_LENGTH = 12
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,53 @@ class MobiforceRepo:
             {"kind": kind, "name": name},
         )
         return [_entry(row) for row in rows]
+
+    async def by_number(self, kind: Kind, number: str) -> list[Entry]:
+        """Entries named ``number`` as people type it: exactly, in other letter case, or (a
+        number of digits) with or without leading zeros — «23» finds «000023»."""
+        number = number.strip()
+        found = await self.by_name(kind, number)
+        if found or not number:
+            return found
+        alike = "upper(name) = upper(:number)"
+        if number.isdigit():  # the same digits after the zeros, and nothing but digits
+            alike += (
+                " OR (ltrim(name, '0') = :digits AND name <> '' AND ltrim(name, '0123456789') = '')"
+            )
+        rows = await self.db.fetchall(
+            "SELECT kind, id, name, data FROM mobiforce_directory "
+            f"WHERE kind = :kind AND ({alike}) ORDER BY id DESC",
+            {"kind": kind, "number": number, "digits": number.lstrip("0")},
+        )
+        return [_entry(row) for row in rows]
+
+    async def names(self, kind: Kind, ids: Iterable[int]) -> dict[int, str]:
+        """Names of these ids (those the directory knows)."""
+        wanted = {f"i{n}": entry_id for n, entry_id in enumerate(dict.fromkeys(ids))}
+        if not wanted:
+            return {}
+        rows = await self.db.fetchall(
+            "SELECT id, name FROM mobiforce_directory WHERE kind = :kind AND id IN "
+            f"({', '.join(':' + key for key in wanted)})",
+            {"kind": kind, **wanted},
+        )
+        return {int(row.id): row.name for row in rows}
+
+    async def save_search(self, query: str) -> str:
+        """A short key for ``query`` (a page button carries the key, not the text)."""
+        key = hashlib.sha1(query.encode()).hexdigest()[:SEARCH_KEY_LENGTH]
+        await self.db.execute(
+            "INSERT INTO mobiforce_searches (key, query, created_at) VALUES (:key, :query, :now) "
+            "ON CONFLICT (key) DO NOTHING",
+            {"key": key, "query": query, "now": to_db_time(utcnow())},
+        )
+        return key
+
+    async def search_of(self, key: str) -> str | None:
+        row = await self.db.fetchone(
+            "SELECT query FROM mobiforce_searches WHERE key = :key", {"key": key}
+        )
+        return str(row.query) if row else None
 
     async def find(
         self, kind: Kind, text: str = "", *, limit: int = 10, offset: int = 0, newest: bool = False

@@ -13,14 +13,23 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 
-from storage.db import AnyRow, Database, Transaction, from_db_time, insert_for, to_db_time, utcnow
+from storage.db import (
+    AnyRow,
+    Database,
+    Transaction,
+    from_db_time,
+    in_lists,
+    insert_for,
+    to_db_time,
+    utcnow,
+)
 from storage.schema import outbox
 
 CLAIM_LEASE = timedelta(minutes=5)  # how long a dead sender's claim keeps others off its rows
@@ -243,12 +252,22 @@ class OutboxRepo:
         )
         return [(row.chat_id, row.n, row.reason or "") for row in rows]
 
-    async def cleanup(self, older_than: timedelta) -> int:
-        """Sent rows are history after a while; failed ones are kept for a look, then go too."""
-        return await self.db.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') AND created_at < :old",
-            {"old": to_db_time(utcnow() - older_than)},
-        )
+    async def last_sent_at(
+        self, chat_id: int, thread_id: int, subject_key: str, kinds: Collection[str]
+    ) -> datetime | None:
+        """When news of ``kinds`` about this subject last went out to this chat (topic)."""
+        latest: datetime | None = None
+        for marks, params in in_lists("k", kinds):
+            row = await self.db.fetchone(
+                "SELECT max(sent_at) AS latest FROM outbox WHERE chat_id = :chat "
+                "AND thread_id = :thread AND subject_key = :subject AND state = 'sent' "
+                f"AND kind IN ({marks})",
+                {"chat": chat_id, "thread": thread_id, "subject": subject_key, **params},
+            )
+            moment = from_db_time(row.latest) if row else None
+            if moment is not None and (latest is None or moment > latest):
+                latest = moment
+        return latest
 
 
 def chat_due_query(chat_id: int, now: str, *, limit: int) -> Select[Any]:

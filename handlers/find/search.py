@@ -60,11 +60,8 @@ class Found:
 
 
 async def known_task_numbers(directory: MobiforceDirectory, text: str) -> list[str]:
-    """Task numbers the bot's directory knows equal to ``text`` (one, or none)."""
-    number = text.strip().lstrip("№#").strip()
-    if not number:
-        return []
-    return sorted({entry.name for entry in await directory.repo.by_name("task", number)})
+    """Task numbers the bot's directory knows for ``text`` («23» is №000023)."""
+    return sorted({entry.name for entry in await directory.numbered(text)})
 
 
 async def order_exists(taximaster: TaxiMasterClient, repos: Repos, order_id: int) -> bool:

@@ -51,7 +51,11 @@ for key, fmt in (
     ("result_status", as_text),
     ("result", as_text),
     ("closed_at", as_time),
+    ("props", as_text),
     ("changes", changes_in_words),
     ("task_id", hidden),
+    # system.events_skipped: tasks the feed moved past without reading them
+    ("skipped_task_ids", as_text),
+    ("skipped_total", as_text),
 ):
     register_field(key, fmt, source=SOURCE, label_key=f"mobiforce.field.{key}")

@@ -14,8 +14,10 @@ class TaskCb(CallbackData, prefix="mft"):
 
 
 class TasksPageCb(CallbackData, prefix="mfp"):
+    """A /tasks page; ``s`` is the stored search's short key ("" for all tasks)."""
+
     page: int
-    q: str = ""
+    s: str = ""
 
 
 class ClientCb(CallbackData, prefix="mfc"):
@@ -28,3 +30,11 @@ class NewTaskCb(CallbackData, prefix="mfw"):
 
     step: str
     value: int = 0
+
+
+class CreateCb(CallbackData, prefix="mfn"):
+    """The choice after a `/task new` whose answer was lost: ``act`` "retry" or "drop";
+    ``m`` is the task's marker (the number the bot gave it)."""
+
+    act: str
+    m: str

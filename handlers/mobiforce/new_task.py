@@ -1,9 +1,8 @@
-"""`/task new`: template -> client (found locally, or a new one) -> address -> executor ->
-planned start -> the template's required fields -> summary with a one-shot «✅ Создать».
+"""`/task new`, the first steps: template -> client (found locally, or a new one) -> address ->
+executor -> planned start. The template's required fields and the summary follow in
+:mod:`handlers.mobiforce.task_fields`; creating the task in :mod:`handlers.mobiforce.create_task`.
 
 Every typed step goes through bot.prompts.ask, so the wizard works in groups under privacy mode.
-The confirm is one-shot; when Mobiforce does not answer a create, «🔁 Повторить» first looks
-for the task the lost answer may have created, so a retry never makes a second task.
 """
 
 from __future__ import annotations
@@ -15,34 +14,24 @@ from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.access import role_name
-from bot.confirm import ask_to_confirm, on_confirm
-from bot.i18n import PoI18n
-from bot.phones import BadPhone, format_phone, normalize_phone
+from bot.phones import BadPhone, normalize_phone
 from bot.policy import allows, rule_of
 from bot.prompts import ask
+from bot.texts import clip
 from handlers.mobiforce.callbacks import NewTaskCb
+from handlers.mobiforce.common import button_keyboard, topic_of
 from handlers.mobiforce.directory import MobiforceDirectory
-from handlers.mobiforce.render import when
-from handlers.mobiforce.tasks import error_text, topic_of
+from handlers.mobiforce.flows import NewTaskFlow
+from handlers.mobiforce.picker import PICK_PAGE, matching, pick_keyboard
+from handlers.mobiforce.task_fields import next_field
 from handlers.movizor.parsing import parse_when, when_example
 from integrations.mobiforce.client import MobiforceClient
-from integrations.mobiforce.errors import (
-    MobiforceError,
-    MobiforceRejected,
-    MobiforceUnavailable,
-)
-from integrations.mobiforce.inputs import Address, ContractorInput, TaskInput
-from integrations.mobiforce.models import PHOTO_FIELD_TYPE, Task
-from integrations.mobiforce.watcher import snapshot_of
 from storage import Repos
-from storage.confirmations import Confirmation
 from storage.db import utcnow
 from storage.mobiforce import Entry
 from storage.users import User
@@ -53,28 +42,6 @@ RULE: Final = "task new"  # bot/policy.py SUBCOMMANDS
 MAX_BUTTONS: Final = 8
 MAX_TEXT: Final = 200
 TOMORROW_HOUR: Final = 9
-LIST_TYPE, BOOL_TYPE, NUMBER_TYPE = "5", "4", "2"
-TWIN_CANDIDATES: Final = 10
-
-
-class NewTaskFlow(StatesGroup):
-    template = State()
-    client = State()
-    client_name = State()
-    client_address = State()
-    client_phone = State()
-    address = State()
-    executor = State()
-    start = State()
-    field = State()
-
-
-def button_keyboard(buttons: list[tuple[str, NewTaskCb]]) -> InlineKeyboardMarkup:
-    keyboard = InlineKeyboardBuilder()
-    for text, data in buttons:
-        keyboard.button(text=text[:64], callback_data=data)
-    keyboard.adjust(1)
-    return keyboard.as_markup()
 
 
 async def refuse_unless_dispatcher(message: Message, user: User) -> bool:
@@ -111,11 +78,71 @@ async def start_wizard(
         return
     await state.clear()
     await state.set_state(NewTaskFlow.template)
-    await state.set_data({"props": {}, "thread": topic_of(message)})
-    keyboard = button_keyboard(
-        [(t.name, NewTaskCb(step="tpl", value=t.id)) for t in templates[:20]]
+    await state.set_data({"props": {}, "thread": topic_of(message), "query": ""})
+    await ask(
+        message, pick_text("tasks.new.ask_template", templates, ""), template_keyboard(templates)
     )
-    await message.answer(_("tasks.new.ask_template"), reply_markup=keyboard)
+
+
+# --- the pick lists: a page of buttons, ◀️ ▶️, a typed part of the name narrows them ----------
+def pick_text(key: str, entries: list[Entry], query: str) -> str:
+    text = _(key)
+    if query:
+        return (
+            text
+            + "\n"
+            + _("tasks.new.pick_found").format(
+                query=html.quote(clip(query, 40)), count=len(entries)
+            )
+        )
+    if len(entries) > PICK_PAGE:
+        text += "\n" + _("tasks.new.pick_hint").format(count=len(entries))
+    return text
+
+
+def template_keyboard(templates: list[Entry], page: int = 0) -> InlineKeyboardMarkup:
+    return pick_keyboard(templates, page, pick="tpl", turn="tplpg")
+
+
+def executor_keyboard(employees: list[Entry], page: int = 0) -> InlineKeyboardMarkup:
+    extra = [(_("tasks.new.btn_no_executor"), NewTaskCb(step="noexe"))]
+    return pick_keyboard(employees, page, pick="exe", turn="exepg", extra=extra)
+
+
+async def mobile_employees(repos: Repos) -> list[Entry]:
+    return [e for e in await repos.mobiforce.all("employee") if e.data.get("mobile")]
+
+
+async def template_typed(message: Message, state: FSMContext, repos: Repos) -> None:
+    query = (message.text or "").strip()[:MAX_TEXT]
+    found = matching(await repos.mobiforce.all("template"), query)
+    await state.update_data(query=query)
+    await ask(message, pick_text("tasks.new.ask_template", found, query), template_keyboard(found))
+
+
+async def executor_typed(message: Message, state: FSMContext, repos: Repos) -> None:
+    query = (message.text or "").strip()[:MAX_TEXT]
+    found = matching(await mobile_employees(repos), query)
+    await state.update_data(query=query)
+    await ask(message, pick_text("tasks.new.ask_executor", found, query), executor_keyboard(found))
+
+
+async def page_turned(
+    callback: CallbackQuery, callback_data: NewTaskCb, state: FSMContext, repos: Repos
+) -> None:
+    """◀️ ▶️ of a pick list: the same list (narrowed as it was), another page."""
+    query = str((await state.get_data()).get("query") or "")
+    if callback_data.step == "tplpg":
+        keyboard = template_keyboard(
+            matching(await repos.mobiforce.all("template"), query), callback_data.value
+        )
+    else:
+        keyboard = executor_keyboard(
+            matching(await mobile_employees(repos), query), callback_data.value
+        )
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=keyboard)
 
 
 async def template_picked(
@@ -276,15 +303,17 @@ async def client_address_pressed(callback: CallbackQuery, state: FSMContext, rep
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.edit_reply_markup(reply_markup=None)
-        await ask_executor(callback.message, state, repos)
+        await ask_executor(callback.message, state, repos, callback.from_user)
 
 
-async def ask_executor(message: Message, state: FSMContext, repos: Repos) -> None:
+async def ask_executor(
+    message: Message, state: FSMContext, repos: Repos, who: TgUser | None = None
+) -> None:
     await state.set_state(NewTaskFlow.executor)
-    employees = [e for e in await repos.mobiforce.all("employee") if e.data.get("mobile")]
-    buttons = [(e.name, NewTaskCb(step="exe", value=e.id)) for e in employees[:20]]
-    buttons.append((_("tasks.new.btn_no_executor"), NewTaskCb(step="noexe")))
-    await message.answer(_("tasks.new.ask_executor"), reply_markup=button_keyboard(buttons))
+    await state.update_data(query="")
+    employees = await mobile_employees(repos)
+    text = pick_text("tasks.new.ask_executor", employees, "")
+    await ask(message, text, executor_keyboard(employees), who=who)
 
 
 async def executor_picked(
@@ -392,299 +421,5 @@ async def set_start(
     await next_field(message, state, repos, user, tz, who)
 
 
-async def next_field(
-    message: Message,
-    state: FSMContext,
-    repos: Repos,
-    user: User,
-    tz: ZoneInfo,
-    who: TgUser | None = None,
-) -> None:
-    """Ask the next required field of the template; photos are left to the executor."""
-    data = await state.get_data()
-    required = data.get("required") or []
-    index = data.get("field", 0)
-    while index < len(required) and required[index]["type"] == PHOTO_FIELD_TYPE:
-        index += 1
-    if index >= len(required):
-        await show_summary(message, state, repos, user, tz)
-        return
-    await state.update_data(field=index)
-    await state.set_state(NewTaskFlow.field)
-    spec = required[index]
-    text = _("tasks.new.ask_field").format(name=html.quote(spec["name"]))
-    keyboard = None
-    if spec["type"] == LIST_TYPE and spec["values"]:
-        keyboard = button_keyboard(
-            [(value, NewTaskCb(step="val", value=i)) for i, value in enumerate(spec["values"])]
-        )
-    elif spec["type"] == BOOL_TYPE:
-        keyboard = button_keyboard(
-            [
-                (_("field.yes"), NewTaskCb(step="val", value=1)),
-                (_("field.no"), NewTaskCb(step="val", value=0)),
-            ]
-        )
-    if keyboard is not None:
-        await message.answer(text, reply_markup=keyboard)
-    else:
-        await ask(message, text, who=who)
-
-
-async def field_typed(
-    message: Message, state: FSMContext, repos: Repos, user: User, timezone: ZoneInfo
-) -> None:
-    data = await state.get_data()
-    spec = data["required"][data["field"]]
-    typed = (message.text or "").strip()
-    value: Any = typed
-    if spec["type"] in (LIST_TYPE, BOOL_TYPE):
-        await message.answer(_("tasks.new.press_a_button"))
-        return
-    if spec["type"] == NUMBER_TYPE:
-        try:
-            value = float(typed.replace(",", ".").replace(" ", ""))
-        except ValueError:
-            await ask(message, _("tasks.new.bad_number").format(text=html.quote(typed[:40])))
-            return
-        value = int(value) if value.is_integer() else value
-    elif not typed or len(typed) > MAX_TEXT:
-        await ask(message, _("tasks.new.bad_text").format(max=MAX_TEXT))
-        return
-    await field_done(message, state, value, repos, user, timezone)
-
-
-async def value_pressed(
-    callback: CallbackQuery,
-    callback_data: NewTaskCb,
-    state: FSMContext,
-    repos: Repos,
-    user: User,
-    timezone: ZoneInfo,
-) -> None:
-    data = await state.get_data()
-    spec = data["required"][data["field"]]
-    if spec["type"] == BOOL_TYPE:
-        value: Any = bool(callback_data.value)
-    elif 0 <= callback_data.value < len(spec["values"]):
-        value = spec["values"][callback_data.value]
-    else:
-        await callback.answer(_("error.button_expired"), show_alert=True)
-        return
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
-        await field_done(callback.message, state, value, repos, user, timezone, callback.from_user)
-
-
-async def field_done(
-    message: Message,
-    state: FSMContext,
-    value: Any,
-    repos: Repos,
-    user: User,
-    tz: ZoneInfo,
-    who: TgUser | None = None,
-) -> None:
-    data = await state.get_data()
-    spec = data["required"][data["field"]]
-    props = {**data.get("props", {}), str(spec["id"]): value}
-    await state.update_data(props=props, field=data["field"] + 1)
-    await next_field(message, state, repos, user, tz, who)
-
-
-def summary_text(data: dict[str, Any], tz: ZoneInfo) -> str:
-    start = datetime.fromisoformat(data["start"])
-    end = datetime.fromisoformat(data["end"]) if data.get("end") else None
-    lines = [
-        _("tasks.new.summary"),
-        _("tasks.new.sum_template").format(template=html.quote(data["template"])),
-        _("tasks.new.sum_client").format(client=html.quote(data["client"]))
-        + (_("tasks.new.sum_new_client") if data.get("new_client") else ""),
-        _("tasks.card.address").format(address=html.quote(data.get("address") or "—")),
-        _("tasks.card.executor").format(
-            executor=html.quote(data.get("executor") or "") or _("tasks.new.sum_draft")
-        ),
-        _("tasks.card.planned").format(
-            when=when(start, tz) + (f" – {end.astimezone(tz).strftime('%H:%M')}" if end else "")
-        ),
-    ]
-    new_client = data.get("new_client") or {}
-    if new_client.get("phone"):
-        lines.append(_("tasks.client.phone").format(phone=format_phone(new_client["phone"])))
-    names = {str(spec["id"]): spec["name"] for spec in data.get("required") or []}
-    for field_id, value in (data.get("props") or {}).items():
-        shown = (_("field.yes") if value else _("field.no")) if isinstance(value, bool) else value
-        lines.append(f"• {html.quote(names.get(field_id, field_id))}: {html.quote(str(shown))}")
-    return "\n".join(lines)
-
-
-async def show_summary(
-    message: Message, state: FSMContext, repos: Repos, user: User, tz: ZoneInfo
-) -> None:
-    data = await state.get_data()
-    await state.clear()
-    payload = {
-        key: data.get(key)
-        for key in (
-            "template_id",
-            "template",
-            "client_id",
-            "client",
-            "new_client",
-            "address",
-            "executor_id",
-            "executor",
-            "start",
-            "end",
-            "props",
-            "required",
-            "thread",
-        )
-    }
-    payload["key"] = f"logibot-{user.id}-{int(utcnow().timestamp() * 1000)}"
-    await ask_to_confirm(
-        message,
-        repos,
-        user_id=user.id,
-        action="mobiforce.create",
-        payload=payload,
-        question=summary_text(payload, tz),
-        yes_text=_("tasks.new.btn_create"),
-        no_text=_("tasks.new.btn_cancel"),
-    )
-
-
 async def stale_button(callback: CallbackQuery) -> None:
     await callback.answer(_("error.button_expired"), show_alert=True)
-
-
-# --- creating -----------------------------------------------------------------------------------
-def task_input(payload: dict[str, Any], contractor_id: int) -> TaskInput:
-    executor = payload.get("executor_id")
-    props = {int(k): v for k, v in (payload.get("props") or {}).items()}
-    return TaskInput(
-        template_id=int(payload["template_id"]),
-        contractor_id=contractor_id,
-        employee_id=int(executor) if executor else None,
-        draft=not executor,
-        address=Address(payload["address"]) if payload.get("address") else None,
-        planned_start=datetime.fromisoformat(payload["start"]),
-        planned_end=datetime.fromisoformat(payload["end"]) if payload.get("end") else None,
-        props=props,
-    )
-
-
-async def client_id_for(
-    payload: dict[str, Any], mobiforce: MobiforceClient, directory: MobiforceDirectory
-) -> int:
-    """The task's client; a new client is created first (Mobiforce requires it), under an
-    external id of this confirmation, so a retry finds it instead of creating a second."""
-    new_client = payload.get("new_client")
-    if not new_client:
-        return int(payload["client_id"])
-    external_id = str(payload["key"])
-    try:
-        return (await mobiforce.get_contractor_by_external_id(external_id)).id
-    except MobiforceRejected:
-        pass
-    contractor_id = await mobiforce.create_contractor(
-        ContractorInput(
-            name=new_client["name"],
-            external_id=external_id,
-            address=Address(new_client["address"]) if new_client.get("address") else None,
-            phones=[new_client["phone"]] if new_client.get("phone") else (),
-        )
-    )
-    await directory.remember_contractor(contractor_id, new_client["name"])
-    return contractor_id
-
-
-def is_twin(task: Task, payload: dict[str, Any], contractor_id: int) -> bool:
-    start = datetime.fromisoformat(payload["start"])
-    return (
-        task.template is not None
-        and task.template.id == int(payload["template_id"])
-        and task.contractor is not None
-        and task.contractor.id == contractor_id
-        and task.planned_start is not None
-        and abs((task.planned_start - start).total_seconds()) < 60
-    )
-
-
-async def find_twin(
-    payload: dict[str, Any], contractor_id: int, mobiforce: MobiforceClient, repos: Repos
-) -> Task | None:
-    """After a create whose answer was lost: the task it made, if it made one. The newest
-    tasks of the change feed past the watcher's cursor, and those the watcher has just seen."""
-    candidates: list[int] = []
-    cursor = await repos.alert_state.cursor("mobiforce")
-    if cursor and cursor.isdigit():
-        rows = await mobiforce.get_updates(int(cursor))
-        candidates += [row.object_id for row in reversed(rows)]
-    recent = await repos.mobiforce.find("task", "", limit=TWIN_CANDIDATES, newest=True)
-    candidates += [entry.id for entry in recent]
-    for task_id in list(dict.fromkeys(candidates))[:TWIN_CANDIDATES]:
-        try:
-            task = await mobiforce.get_task(task_id)
-        except MobiforceRejected:
-            continue
-        if is_twin(task, payload, contractor_id):
-            return task
-    return None
-
-
-@on_confirm("mobiforce.create", rule=RULE)
-async def create_confirmed(
-    callback: CallbackQuery,
-    confirmation: Confirmation,
-    mobiforce: MobiforceClient,
-    mobiforce_directory: MobiforceDirectory,
-    repos: Repos,
-    i18n: PoI18n,
-) -> str:
-    payload = dict(confirmation.payload)
-    try:
-        contractor_id = await client_id_for(payload, mobiforce, mobiforce_directory)
-        task: Task | None = None
-        if payload.get("retry"):
-            task = await find_twin(payload, contractor_id, mobiforce, repos)
-        if task is None:
-            task_id = await mobiforce.create_task(task_input(payload, contractor_id))
-            task = await mobiforce.get_task(task_id)
-    except MobiforceUnavailable as exc:
-        # The create may have happened: offer a retry that looks for it first.
-        log.warning("mobiforce create-task: no answer (%s); offering a safe retry", exc)
-        if isinstance(callback.message, Message):
-            await ask_to_confirm(
-                callback.message,
-                repos,
-                user_id=confirmation.user_id,
-                action="mobiforce.create",
-                payload={**payload, "retry": True},
-                question=_("tasks.new.retry_question"),
-                yes_text=_("tasks.new.btn_retry"),
-                no_text=_("tasks.new.btn_cancel"),
-            )
-        return error_text(exc, i18n)
-    except MobiforceError as exc:
-        return error_text(exc, i18n)
-    await watch_task(task, confirmation, repos, mobiforce_directory)
-    await repos.audit.record(
-        confirmation.user_id, "mobiforce.create", str(task.id), number=task.number
-    )
-    key = "tasks.new.done_draft" if task.draft else "tasks.new.done_sent"
-    return _(key).format(number=html.quote(task.number), client=html.quote(str(payload["client"])))
-
-
-async def watch_task(
-    task: Task, confirmation: Confirmation, repos: Repos, directory: MobiforceDirectory
-) -> None:
-    """The chat that created the task watches it; the watcher knows it already (no alert for
-    the chat's own creation)."""
-    await repos.snapshots.put("mobiforce", str(task.id), snapshot_of(task))
-    await directory.remember_task(task)
-    thread = int(str(confirmation.payload.get("thread") or 0))
-    await repos.subscriptions.add(
-        confirmation.chat_id, thread, "all", f"task:{task.number}", by=confirmation.user_id
-    )

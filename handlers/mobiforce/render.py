@@ -10,10 +10,13 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
 from bot.phones import format_phone
+from bot.texts import TELEGRAM_TEXT_LIMIT, clip, telegram_length
+from integrations.mobiforce.facts import TaskFacts
 from integrations.mobiforce.models import Contractor, Task, TaskItem, photo_count
 from storage.mobiforce import Entry
 
 MAX_VALUE = 200
+MAX_NAME = 100
 
 
 def when(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -36,7 +39,7 @@ def item_value(item: TaskItem) -> str:
         count = photo_count(item.value)
         return _("tasks.card.photos").format(count=count) if count else "—"
     value: Any = item.value
-    if value in (None, "", [], {}):
+    if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return _("field.yes") if value else _("field.no")
@@ -44,7 +47,7 @@ def item_value(item: TaskItem) -> str:
         value = ", ".join(str(v.get("name", v) if isinstance(v, dict) else v) for v in value)
     elif isinstance(value, dict):
         value = value.get("name") or value.get("value") or ""
-    return html.quote(str(value)[:MAX_VALUE])
+    return html.quote(clip(str(value), MAX_VALUE))
 
 
 def state_text(task: Task) -> str:
@@ -57,41 +60,66 @@ def state_text(task: Task) -> str:
     return _("tasks.state.sent") + (f" · {html.quote(status)}" if status else "")
 
 
-def render_task(task: Task, tz: ZoneInfo, executor_phone: str = "") -> str:
-    lines = [
+def render_task(task: Task, facts: TaskFacts, tz: ZoneInfo, executor_phone: str = "") -> str:
+    """The task card; one message whatever the task holds: field lines that do not fit are
+    left out, and a last line says how many."""
+    head = [
         _("tasks.card.title").format(
             number=html.quote(task.number),
-            template=html.quote(task.template.name if task.template else "—"),
+            template=html.quote(clip(task.template.name, MAX_NAME) if task.template else "—"),
         ),
-        _("tasks.card.client").format(
-            client=html.quote(task.contractor.name if task.contractor else "—")
-        ),
-        _("tasks.card.address").format(address=html.quote(task.address or "—")),
+        _("tasks.card.client").format(client=html.quote(clip(facts.client, MAX_NAME) or "—")),
+        _("tasks.card.address").format(address=html.quote(clip(facts.address, MAX_VALUE) or "—")),
     ]
-    executor = html.quote(task.employee.name) if task.employee else _("tasks.card.no_executor")
+    if facts.executor:
+        executor = html.quote(clip(facts.executor, MAX_NAME))
+    elif facts.executor_id is None and facts.executor_known:
+        executor = _("tasks.card.no_executor")
+    else:  # not said (the document's get-task never says), or an id without a name
+        executor = "—"
     if executor_phone:
         executor += f" · {format_phone(executor_phone)}"
-    lines.append(_("tasks.card.executor").format(executor=executor))
-    lines.append(
-        _("tasks.card.planned").format(when=span(task.planned_start, task.planned_end, tz))
-    )
-    lines.append(_("tasks.card.state").format(state=state_text(task)))
+    head.append(_("tasks.card.executor").format(executor=executor))
+    head.append(_("tasks.card.planned").format(when=span(task.planned_start, task.planned_end, tz)))
+    head.append(_("tasks.card.state").format(state=state_text(task)))
     if task.closed and task.results_description:
-        lines.append(
-            _("tasks.card.result").format(result=html.quote(task.results_description[:MAX_VALUE]))
+        head.append(
+            _("tasks.card.result").format(
+                result=html.quote(clip(task.results_description, MAX_VALUE))
+            )
         )
+    items: list[str] = []
     if task.props:
-        lines.append(_("tasks.card.props"))
-        lines += [f"• {html.quote(i.name)}: {item_value(i)}" for i in task.props]
+        items.append(_("tasks.card.props"))
+        items += [f"• {html.quote(clip(i.name, MAX_NAME))}: {item_value(i)}" for i in task.props]
     if task.checklist:
         filled = sum(1 for item in task.checklist if item.is_filled)
-        lines.append(_("tasks.card.checklist").format(filled=filled, total=len(task.checklist)))
-        lines += [
-            f"{'✅' if i.is_filled else '▫️'} {html.quote(i.name)}: {item_value(i)}"
+        items.append(_("tasks.card.checklist").format(filled=filled, total=len(task.checklist)))
+        items += [
+            f"{'✅' if i.is_filled else '▫️'} {html.quote(clip(i.name, MAX_NAME))}: {item_value(i)}"
             for i in task.checklist
         ]
-    lines.append(_("tasks.card.id").format(id=task.id))
-    return "\n".join(lines)
+    tail = [_("tasks.card.id").format(id=task.id)]
+    return "\n".join(fit(head, items, tail))
+
+
+def fit(head: list[str], items: list[str], tail: list[str]) -> list[str]:
+    """``head + items + tail`` within one message: the last items give way to a line that
+    says how many were left out."""
+    sizes = [telegram_length(line) + 1 for line in head + items + tail]  # +1: the newline
+    if sum(sizes) - 1 <= TELEGRAM_TEXT_LIMIT:
+        return head + items + tail
+    more = _("tasks.card.more").format(count=len(items))  # the longest it can be
+    room = TELEGRAM_TEXT_LIMIT - sum(sizes[: len(head)]) - sum(sizes[len(head) + len(items) :])
+    room -= telegram_length(more) + 1
+    kept = 0
+    for size in sizes[len(head) : len(head) + len(items)]:
+        if size > room:
+            break
+        room -= size
+        kept += 1
+    more = _("tasks.card.more").format(count=len(items) - kept)
+    return [*head, *items[:kept], more, *tail]
 
 
 STATE_ICONS = {"draft": "📝", "sent": "📤", "closed": "✅"}
@@ -99,16 +127,17 @@ STATE_ICONS = {"draft": "📝", "sent": "📤", "closed": "✅"}
 
 def task_line(entry: Entry) -> str:
     data = entry.data
-    parts = [f"{STATE_ICONS.get(str(data.get('state')), '•')} №{html.quote(entry.name)}"]
+    icon = STATE_ICONS.get(str(data.get("state")), "•")
+    parts = [f"{icon} №{html.quote(clip(entry.name, MAX_NAME))}"]
     for key in ("client", "template", "executor"):
         if data.get(key):
-            parts.append(html.quote(str(data[key])))
+            parts.append(html.quote(clip(str(data[key]), MAX_NAME)))
     return " · ".join(parts)
 
 
 def task_button(entry: Entry) -> str:
     client = str(entry.data.get("client") or "")
-    return (f"№{entry.name}" + (f" · {client}" if client else ""))[:64]
+    return clip(f"№{entry.name}" + (f" · {client}" if client else ""), 64)
 
 
 def render_contractor(contractor: Contractor) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from bot.config import Settings
 from bot.services import ServiceContext, ServiceSpec, register
 from handlers.mobiforce.directory import MobiforceDirectory
+from handlers.mobiforce.facts import TaskFactsBook
 from handlers.mobiforce.router import make_router
 from integrations.base import Snapshot, SnapshotReader, Watcher, WatchResult
 from integrations.mobiforce.client import MobiforceClient
@@ -66,6 +67,7 @@ class MobiforceRuntime:
             self.client,
             snapshot_reader(ctx.repos),
             max_tasks_per_cycle=settings.mobiforce_max_tasks_per_cycle,
+            facts=TaskFactsBook(ctx.repos),
         )
         self.watcher = DirectoryFeedingWatcher(inner, self.directory)
         self.poll_seconds = settings.mobiforce_poll_seconds

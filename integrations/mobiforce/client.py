@@ -26,18 +26,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import httpx
 from aiolimiter import AsyncLimiter
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from integrations.http import ClientStats, VendorClient, shared_tls_context
+from integrations.mobiforce import wire
 from integrations.mobiforce.commands import COMMANDS, FEED_PAGE_SIZE, PAGE_SIZE, Kind
 from integrations.mobiforce.errors import (
     MobiforceAuthError,
+    MobiforceBadAnswer,
     MobiforceDisabled,
     MobiforceError,
     MobiforceLimitExceeded,
@@ -60,7 +61,6 @@ from integrations.mobiforce.models import (
     Contractor,
     ContractorListItem,
     ContractorPerson,
-    Created,
     Employee,
     Equipment,
     ListItem,
@@ -78,9 +78,7 @@ __all__ = ["DEFAULT_MAX_PAGES", "MobiforceClient", "MobiforceStats"]
 logger = logging.getLogger("integrations.mobiforce")
 
 DEFAULT_MAX_PAGES: Final = 100  # 1,000 rows: a directory sync, never a keystroke
-_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
-M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 Query = Mapping[str, str | int]
 
@@ -136,20 +134,25 @@ class MobiforceClient(VendorClient):
 
     async def create_task(self, task: TaskInput) -> int:
         """Create a task; returns its internal id. A new client must be created first."""
-        return await self._request("create-task", body=task.to_wire(), parse=_created)
+        return await self._request("create-task", body=task.to_wire(), parse=wire.created)
 
     async def update_task(self, task_id: int, task: TaskInput) -> int:
         """Change a task. Mobiforce changes drafts only (else :class:`MobiforceTaskNotEditable`)."""
         return await self._request(
-            "update-task", query=_id(task_id), body=task.to_wire(), parse=_id_or(task_id)
+            "update-task",
+            query=wire.id_query(task_id),
+            body=task.to_wire(),
+            parse=wire.id_or(task_id),
         )
 
     async def get_task(self, task_id: int) -> Task:
-        return await self._request("get-task", query=_id(task_id), parse=_one(Task))
+        return await self._request("get-task", query=wire.id_query(task_id), parse=wire.one(Task))
 
     async def get_task_list(self, page: int = 0) -> list[ListItem]:
         """One page (10 rows) of tasks: internal id and number (``name``)."""
-        return await self._request("get-task-list", query=_page(page), parse=_rows(ListItem))
+        return await self._request(
+            "get-task-list", query=wire.page_query(page), parse=wire.rows(ListItem)
+        )
 
     def iter_tasks(self, *, max_pages: int = DEFAULT_MAX_PAGES) -> AsyncIterator[ListItem]:
         return self._iterate(self.get_task_list, max_pages)
@@ -161,31 +164,34 @@ class MobiforceClient(VendorClient):
         The answer is undocumented: returned as parsed JSON."""
         body = [item.to_wire() for item in fields]
         return await self._request(
-            "add-template-fields-to-task", query=_id(task_id), body=body, parse=_raw
+            "add-template-fields-to-task", query=wire.id_query(task_id), body=body, parse=wire.raw
         )
 
     async def remove_template_fields_from_task(self, task_id: int, field_ids: Sequence[int]) -> Any:
         body = [{"field": {"id": int(field_id)}} for field_id in field_ids]
         return await self._request(
-            "remove-template-fields-from-task", query=_id(task_id), body=body, parse=_raw
+            "remove-template-fields-from-task",
+            query=wire.id_query(task_id),
+            body=body,
+            parse=wire.raw,
         )
 
     async def create_comment(self, task_id: int, message: str) -> int:
         """Comment on a task; returns the comment id."""
         body = {"message": message, "task": {"id": int(task_id)}}
-        return await self._request("create-comment", body=body, parse=_created)
+        return await self._request("create-comment", body=body, parse=wire.created)
 
     async def close_task(self, task_id: int, result_status: int | str, description: str) -> int:
         """Close a task (``/v4/``) with the id of a completion status of the account."""
         body = {"result_status": str(result_status), "results_description": description}
         return await self._request(
-            "close-task", query=_id(task_id), body=body, parse=_id_or(task_id)
+            "close-task", query=wire.id_query(task_id), body=body, parse=wire.id_or(task_id)
         )
 
     async def get_taskupdates(self, since_id: int | None = None) -> list[TaskUpdateEvent]:
         """Legacy change list (up to 100 rows, once per 5 minutes); prefer :meth:`get_updates`."""
-        query = {} if since_id is None else _id(since_id)
-        return await self._request("get-taskupdates", query=query, parse=_rows(TaskUpdateEvent))
+        query = {} if since_id is None else wire.id_query(since_id)
+        return await self._request("get-taskupdates", query=query, parse=wire.rows(TaskUpdateEvent))
 
     # --- the change feed ----------------------------------------------------------------------
 
@@ -193,7 +199,7 @@ class MobiforceClient(VendorClient):
         """Objects of ``type`` changed after ``usn`` (up to 3000, ascending usn; each row
         carries its object's id and latest usn). ``usn=0`` on the first exchange."""
         query: dict[str, str | int] = {"type": type, "usn": int(usn)}
-        rows = await self._request("get-updates", query=query, parse=_rows(Update))
+        rows = await self._request("get-updates", query=query, parse=wire.rows(Update))
         rows.sort(key=lambda row: row.usn)
         if len(rows) > FEED_PAGE_SIZE:
             logger.info("mobiforce get-updates: %d rows, more than documented", len(rows))
@@ -202,31 +208,33 @@ class MobiforceClient(VendorClient):
     # --- contractors (clients), persons, phones, subdivisions ---------------------------------
 
     async def create_contractor(self, contractor: ContractorInput) -> int:
-        return await self._request("create-contractor", body=contractor.to_wire(), parse=_created)
+        return await self._request(
+            "create-contractor", body=contractor.to_wire(), parse=wire.created
+        )
 
     async def update_contractor(self, contractor_id: int, contractor: ContractorInput) -> int:
         return await self._request(
             "update-contractor",
-            query=_id(contractor_id),
+            query=wire.id_query(contractor_id),
             body=contractor.to_wire(),
-            parse=_id_or(contractor_id),
+            parse=wire.id_or(contractor_id),
         )
 
     async def get_contractor(self, contractor_id: int) -> Contractor:
         return await self._request(
-            "get-contractor", query=_id(contractor_id), parse=_one(Contractor)
+            "get-contractor", query=wire.id_query(contractor_id), parse=wire.one(Contractor)
         )
 
     async def get_contractor_by_external_id(self, external_id: str) -> Contractor:
         return await self._request(
             "get-contractor-by-external-id",
             query={"external-id": external_id},
-            parse=_one(Contractor),
+            parse=wire.one(Contractor),
         )
 
     async def get_contractor_list(self, page: int = 0) -> list[ContractorListItem]:
         return await self._request(
-            "get-contractor-list", query=_page(page), parse=_rows(ContractorListItem)
+            "get-contractor-list", query=wire.page_query(page), parse=wire.rows(ContractorListItem)
         )
 
     def iter_contractors(
@@ -236,84 +244,92 @@ class MobiforceClient(VendorClient):
 
     async def create_contractor_person(self, person: PersonInput) -> int:
         return await self._request(
-            "create-contractor-person", body=person.to_wire(), parse=_created
+            "create-contractor-person", body=person.to_wire(), parse=wire.created
         )
 
     async def update_contractor_person(self, person_id: int, person: PersonInput) -> int:
         return await self._request(
             "update-contractor-person",
-            query=_id(person_id),
+            query=wire.id_query(person_id),
             body=person.to_wire(),
-            parse=_id_or(person_id),
+            parse=wire.id_or(person_id),
         )
 
     async def get_contractor_person(self, person_id: int) -> ContractorPerson:
         return await self._request(
-            "get-contractor-person", query=_id(person_id), parse=_one(ContractorPerson)
+            "get-contractor-person",
+            query=wire.id_query(person_id),
+            parse=wire.one(ContractorPerson),
         )
 
     async def delete_contractor_person(self, person_id: int) -> int:
         return await self._request(
-            "delete-contractor-person", query=_id(person_id), parse=_id_or(person_id)
+            "delete-contractor-person", query=wire.id_query(person_id), parse=wire.id_or(person_id)
         )
 
     async def create_contractor_phone(self, phone: PhoneInput) -> int:
-        return await self._request("create-contractor-phone", body=phone.to_wire(), parse=_created)
+        return await self._request(
+            "create-contractor-phone", body=phone.to_wire(), parse=wire.created
+        )
 
     async def update_contractor_phone(self, phone_id: int, phone: PhoneInput) -> int:
         return await self._request(
             "update-contractor-phone",
-            query=_id(phone_id),
+            query=wire.id_query(phone_id),
             body=phone.to_wire(),
-            parse=_id_or(phone_id),
+            parse=wire.id_or(phone_id),
         )
 
     async def get_contractor_phone(self, phone_id: int) -> Phone:
-        return await self._request("get-contractor-phone", query=_id(phone_id), parse=_one(Phone))
+        return await self._request(
+            "get-contractor-phone", query=wire.id_query(phone_id), parse=wire.one(Phone)
+        )
 
     async def delete_contractor_phone(self, phone_id: int) -> int:
         return await self._request(
-            "delete-contractor-phone", query=_id(phone_id), parse=_id_or(phone_id)
+            "delete-contractor-phone", query=wire.id_query(phone_id), parse=wire.id_or(phone_id)
         )
 
     async def add_subdivision(self, subdivision: SubdivisionInput) -> int:
         if subdivision.contractor_id is None:
             raise ValueError("add-subdivision needs the client's contractor_id")
-        return await self._request("add-subdivision", body=subdivision.to_wire(), parse=_created)
+        return await self._request(
+            "add-subdivision", body=subdivision.to_wire(), parse=wire.created
+        )
 
     async def update_subdivision(self, subdivision_id: int, subdivision: SubdivisionInput) -> int:
         body = subdivision.to_wire()
         body.pop("contractor_id", None)  # not part of the documented update body
         return await self._request(
             "update-subdivision",
-            query=_id(subdivision_id),
+            query=wire.id_query(subdivision_id),
             body=body,
-            parse=_id_or(subdivision_id),
+            parse=wire.id_or(subdivision_id),
         )
 
     # --- template fields and templates --------------------------------------------------------
 
     async def create_template_field(self, template_field: TemplateFieldInput) -> int:
         return await self._request(
-            "create-template-field", body=template_field.to_wire(), parse=_created
+            "create-template-field", body=template_field.to_wire(), parse=wire.created
         )
 
     async def update_template_field(self, field_id: int, template_field: TemplateFieldInput) -> int:
         return await self._request(
             "update-template-field",
-            query=_id(field_id),
+            query=wire.id_query(field_id),
             body=template_field.to_wire(),
-            parse=_id_or(field_id),
+            parse=wire.id_or(field_id),
         )
 
     async def get_template_field(self, field_id: int) -> TemplateField:
         return await self._request(
-            "get-template-field", query=_id(field_id), parse=_one(TemplateField)
+            "get-template-field", query=wire.id_query(field_id), parse=wire.one(TemplateField)
         )
 
     async def get_template_field_list(self, page: int = 0) -> list[ListItem]:
         return await self._request(
-            "get-template-field-list", query=_page(page), parse=_rows(ListItem)
+            "get-template-field-list", query=wire.page_query(page), parse=wire.rows(ListItem)
         )
 
     def iter_template_fields(
@@ -323,52 +339,58 @@ class MobiforceClient(VendorClient):
 
     async def delete_template_field(self, field_id: int) -> int:
         return await self._request(
-            "delete-template-field", query=_id(field_id), parse=_id_or(field_id)
+            "delete-template-field", query=wire.id_query(field_id), parse=wire.id_or(field_id)
         )
 
     async def create_template(self, template: TemplateInput) -> int:
-        return await self._request("create-template", body=template.to_wire(), parse=_created)
+        return await self._request("create-template", body=template.to_wire(), parse=wire.created)
 
     async def update_template(self, template_id: int, template: TemplateInput) -> int:
         return await self._request(
             "update-template",
-            query=_id(template_id),
+            query=wire.id_query(template_id),
             body=template.to_wire(),
-            parse=_id_or(template_id),
+            parse=wire.id_or(template_id),
         )
 
     async def get_template(self, template_id: int) -> Template:
         """A template with its fields and visit duration (the document's second
         "get-template-field" section)."""
-        return await self._request("get-template", query=_id(template_id), parse=_one(Template))
+        return await self._request(
+            "get-template", query=wire.id_query(template_id), parse=wire.one(Template)
+        )
 
     async def get_template_list(self, page: int = 0) -> list[ListItem]:
-        return await self._request("get-template-list", query=_page(page), parse=_rows(ListItem))
+        return await self._request(
+            "get-template-list", query=wire.page_query(page), parse=wire.rows(ListItem)
+        )
 
     def iter_templates(self, *, max_pages: int = DEFAULT_MAX_PAGES) -> AsyncIterator[ListItem]:
         return self._iterate(self.get_template_list, max_pages)
 
     async def delete_template(self, template_id: int) -> int:
         return await self._request(
-            "delete-template", query=_id(template_id), parse=_id_or(template_id)
+            "delete-template", query=wire.id_query(template_id), parse=wire.id_or(template_id)
         )
 
     # --- equipment ----------------------------------------------------------------------------
 
     async def create_equipment_model(self, model: EquipmentModelInput) -> int:
-        return await self._request("create-equipment-model", body=model.to_wire(), parse=_created)
+        return await self._request(
+            "create-equipment-model", body=model.to_wire(), parse=wire.created
+        )
 
     async def update_equipment_model(self, model_id: int, model: EquipmentModelInput) -> int:
         return await self._request(
             "update-equipment-model",
-            query=_id(model_id),
+            query=wire.id_query(model_id),
             body=model.to_wire(),
-            parse=_id_or(model_id),
+            parse=wire.id_or(model_id),
         )
 
     async def get_equipment_model_list(self, page: int = 0) -> list[ListItem]:
         return await self._request(
-            "get-equipment-model-list", query=_page(page), parse=_rows(ListItem)
+            "get-equipment-model-list", query=wire.page_query(page), parse=wire.rows(ListItem)
         )
 
     def iter_equipment_models(
@@ -378,38 +400,44 @@ class MobiforceClient(VendorClient):
 
     async def delete_equipment_model(self, model_id: int) -> int:
         return await self._request(
-            "delete-equipment-model", query=_id(model_id), parse=_id_or(model_id)
+            "delete-equipment-model", query=wire.id_query(model_id), parse=wire.id_or(model_id)
         )
 
     async def create_equipment(self, equipment: EquipmentInput) -> int:
-        return await self._request("create-equipment", body=equipment.to_wire(), parse=_created)
+        return await self._request("create-equipment", body=equipment.to_wire(), parse=wire.created)
 
     async def update_equipment(self, equipment_id: int, equipment: EquipmentInput) -> int:
         return await self._request(
             "update-equipment",
-            query=_id(equipment_id),
+            query=wire.id_query(equipment_id),
             body=equipment.to_wire(),
-            parse=_id_or(equipment_id),
+            parse=wire.id_or(equipment_id),
         )
 
     async def get_equipment(self, equipment_id: int) -> Equipment:
-        return await self._request("get-equipment", query=_id(equipment_id), parse=_one(Equipment))
+        return await self._request(
+            "get-equipment", query=wire.id_query(equipment_id), parse=wire.one(Equipment)
+        )
 
     async def get_equipment_list(self, page: int = 0) -> list[ListItem]:
-        return await self._request("get-equipment-list", query=_page(page), parse=_rows(ListItem))
+        return await self._request(
+            "get-equipment-list", query=wire.page_query(page), parse=wire.rows(ListItem)
+        )
 
     def iter_equipment(self, *, max_pages: int = DEFAULT_MAX_PAGES) -> AsyncIterator[ListItem]:
         return self._iterate(self.get_equipment_list, max_pages)
 
     async def delete_equipment(self, equipment_id: int) -> int:
         return await self._request(
-            "delete-equipment", query=_id(equipment_id), parse=_id_or(equipment_id)
+            "delete-equipment", query=wire.id_query(equipment_id), parse=wire.id_or(equipment_id)
         )
 
     # --- employees ----------------------------------------------------------------------------
 
     async def get_employee_list(self, page: int = 0) -> list[Employee]:
-        return await self._request("get-employee-list", query=_page(page), parse=_rows(Employee))
+        return await self._request(
+            "get-employee-list", query=wire.page_query(page), parse=wire.rows(Employee)
+        )
 
     def iter_employees(self, *, max_pages: int = DEFAULT_MAX_PAGES) -> AsyncIterator[Employee]:
         return self._iterate(self.get_employee_list, max_pages)
@@ -450,7 +478,7 @@ class MobiforceClient(VendorClient):
                 return parse(payload)
             except (ValidationError, ValueError, TypeError) as exc:
                 count = exc.error_count() if isinstance(exc, ValidationError) else 1
-                raise MobiforceUnavailable(
+                raise MobiforceBadAnswer(
                     f"{command}: answer does not match the documented format ({count} errors)",
                     command=command,
                 ) from None
@@ -507,8 +535,8 @@ class MobiforceClient(VendorClient):
 
     def _payload(self, command: str, response: httpx.Response) -> Any:
         status = response.status_code
-        payload = parse_json(response.content)
-        if status in (400, 401) or (status == 200 and _looks_like_error(payload)):
+        payload = wire.parse_json(response.content)
+        if status in (400, 401) or (status == 200 and wire.looks_like_error(payload)):
             error_status = status if status != 200 else 400
             raise self._vendor_error(
                 command, error_status, payload if isinstance(payload, dict) else {}
@@ -522,7 +550,7 @@ class MobiforceClient(VendorClient):
                 http_status=status,
                 retryable=status >= 500,
             )
-        if payload is _NOT_JSON:
+        if payload is wire.NOT_JSON:
             logger.warning("mobiforce %s: answer is not JSON (HTTP %s)", command, status)
             raise MobiforceUnavailable(
                 f"{command}: answer is not JSON", command=command, retryable=True
@@ -557,88 +585,3 @@ class MobiforceClient(VendorClient):
             code="CLIENT_BUDGET",
             command=command,
         )
-
-
-# --- parsing helpers ----------------------------------------------------------------------------
-
-_NOT_JSON: Final = object()
-
-
-def parse_json(content: bytes) -> Any:
-    """JSON, tolerating the trailing commas of the document's samples; ``None`` for an empty
-    body; :data:`_NOT_JSON` for anything else (an HTML error page, a cut answer)."""
-    text = content.decode("utf-8", errors="replace").strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return json.loads(_TRAILING_COMMA.sub(r"\1", text))
-    except ValueError:
-        return _NOT_JSON
-
-
-def _looks_like_error(payload: Any) -> bool:
-    """An error object sent with HTTP 200: only ``code`` and ``description``."""
-    return (
-        isinstance(payload, dict)
-        and "description" in payload
-        and "code" in payload
-        and set(payload) <= {"code", "description"}
-    )
-
-
-def _id(value: int | str) -> dict[str, str | int]:
-    return {"id": int(value)}
-
-
-def _page(page: int) -> dict[str, str | int]:
-    if page < 0:
-        raise ValueError("page counts from 0")
-    return {"page": int(page)}
-
-
-def _raw(payload: Any) -> Any:
-    return payload
-
-
-def _created(payload: Any) -> int:
-    return Created.model_validate(payload).id
-
-
-def _id_or(default: int) -> Callable[[Any], int]:
-    """For writes on an existing object: the id from the answer, or the one we sent when the
-    answer has none (the change happened; its answer is only an echo)."""
-
-    def parse(payload: Any) -> int:
-        try:
-            return Created.model_validate(payload).id
-        except ValidationError:
-            return int(default)
-
-    return parse
-
-
-def _one(model: type[M]) -> Callable[[Any], M]:
-    def parse(payload: Any) -> M:
-        if isinstance(payload, list) and len(payload) == 1:
-            payload = payload[0]
-        return model.model_validate(payload)
-
-    return parse
-
-
-def _rows(model: type[M]) -> Callable[[Any], list[M]]:
-    """A list of ``model``; ``null``, ``{}`` and PHP's keyed objects included."""
-    adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
-
-    def parse(payload: Any) -> list[M]:
-        if payload in (None, "", {}):
-            payload = []
-        elif isinstance(payload, dict):
-            payload = list(payload.values())
-        return adapter.validate_python(payload)
-
-    return parse

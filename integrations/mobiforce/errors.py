@@ -18,6 +18,7 @@ dispatcher sees what Mobiforce said without a raw JSON. Codes are kept as given 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -72,6 +73,11 @@ class MobiforceUnavailable(MobiforceError, UpstreamUnavailable):
 
     default_message = "Мобифорс сейчас недоступен. Попробуйте через минуту."
     default_message_en = "Mobiforce is unavailable right now. Please try again in a minute."
+
+
+class MobiforceBadAnswer(MobiforceUnavailable):
+    """An answer that is JSON but not in the shape the document shows (a task whose fields do
+    not parse). Repeating the call brings the same answer: it is not retried."""
 
 
 class MobiforceAuthError(MobiforceError, IntegrationDisabled):
@@ -167,6 +173,18 @@ _UNKNOWN_RU = (
 _UNKNOWN_EN = (
     "Mobiforce answered with an error (HTTP {status}). Try later or tell the administrator."
 )
+
+
+# What a refusal says when the object is not there (the document enumerates no codes: the text
+# is all there is). Anything else a 400 says is not "gone".
+_GONE = re.compile(
+    r"не\s+найден|не\s+существ|удал[её]н|not\s+found|does\s+not\s+exist|deleted", re.I
+)
+
+
+def says_gone(error: MobiforceError) -> bool:
+    """Whether ``error`` is a refusal saying the object does not exist (any more)."""
+    return isinstance(error, MobiforceRejected) and bool(_GONE.search(error.vendor_text))
 
 
 def lookup(command: str, http_status: int) -> ErrorSpec | None:

@@ -9,14 +9,43 @@ left as ``None`` are not sent at all.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any, Final, Literal
 
 from integrations.mobiforce.models import to_wire_time
 
 Json = dict[str, Any]
+
+# A number field's value: below this in size, at most this many decimal places.
+MAX_NUMBER: Final = Decimal(10) ** 12
+MAX_DECIMALS: Final = 6
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def parse_number(text: str) -> int | float:
+    """A number field's value as people type it («1 200», «99,5», «-3») -> the number to send.
+    ``ValueError`` for anything else: words, «inf», «nan», «1e308», a size of 10¹² or more,
+    more than six decimal places."""
+    cleaned = re.sub(r"[\s\u00a0\u202f]", "", text).replace(",", ".")
+    if not _NUMBER.fullmatch(cleaned):
+        raise ValueError(f"not a number: {text[:40]!r}")
+    value = Decimal(cleaned)
+    exponent = value.as_tuple().exponent
+    if abs(value) >= MAX_NUMBER or (isinstance(exponent, int) and -exponent > MAX_DECIMALS):
+        raise ValueError(f"not a sensible number: {text[:40]!r}")
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no Infinity or NaN: such a value is refused before anything is sent."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"a field value must be a finite number, not {value}")
+    return value
 
 
 def _ref(value: int | None) -> Json | None:
@@ -93,7 +122,7 @@ class TaskInput:
         body["plannedEndVisitTime"] = to_wire_time(self.planned_end) if self.planned_end else None
         if self.props:
             body["props"] = [
-                {"field": {"id": int(field_id)}, "value": value}
+                {"field": {"id": int(field_id)}, "value": _finite(value)}
                 for field_id, value in self.props.items()
             ]
         return _compact(body)

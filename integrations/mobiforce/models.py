@@ -96,8 +96,12 @@ def _to_float(value: Any) -> Any:
     return value
 
 
+_RUSSIAN_TIME = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+
+
 def parse_time(value: Any) -> datetime | None:
-    """Every time form Mobiforce uses -> an aware datetime (``None`` for blanks and zeros)."""
+    """Every time form Mobiforce uses -> an aware datetime (``None`` for blanks and zeros).
+    A text in no known form raises ``ValueError``."""
     value = _blank_to_none(value)
     if value is None or isinstance(value, datetime):
         return value if value is None or value.tzinfo else value.replace(tzinfo=MOSCOW_TZ)
@@ -105,8 +109,12 @@ def parse_time(value: Any) -> datetime | None:
     if re.fullmatch(r"\d+(\.\d+)?", text):
         seconds = float(text)
         return None if seconds <= 0 else datetime.fromtimestamp(seconds, UTC)
-    if text.startswith("0000-00-00"):
+    if text.startswith(("0000-00-00", "00.00.0000")):
         return None
+    russian = _RUSSIAN_TIME.fullmatch(text)
+    if russian:  # ДД.ММ.ГГГГ ЧЧ:ММ[:СС], Moscow time
+        day, month, year, hour, minute, second = (int(part or 0) for part in russian.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=MOSCOW_TZ)
     moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
     return moment if moment.tzinfo else moment.replace(tzinfo=MOSCOW_TZ)
 
@@ -279,6 +287,19 @@ class Task(_Model):
     @property
     def number(self) -> str:
         return self.name or str(self.id)
+
+    def carries(self, name: str) -> bool:
+        """Whether the answer had the field ``name`` at all (``null`` included): a field a real
+        account may add, which the document's get-task does not show."""
+        return name in self.model_fields_set
+
+    @property
+    def closing_known(self) -> bool:
+        """Whether this answer can tell an open task from a closed one (get-task documents no
+        status; an account that sends one, or the closing time, can)."""
+        return any(
+            self.carries(name) for name in ("status", "closed_at", "result_status", "closed_flag")
+        )
 
     @property
     def closed(self) -> bool:

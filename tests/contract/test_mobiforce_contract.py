@@ -7,12 +7,15 @@ both parametrized over those tables: a command or error added there without a te
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from integrations.errors import IntegrationDisabled, RateLimited, UpstreamUnavailable
@@ -48,6 +51,8 @@ from integrations.mobiforce.inputs import (
 )
 from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 from sandbox.simulators.mobiforce.state import SimContractor, SimEmployee, SimField, SimTemplate
+
+DATA = Path(__file__).parent.parent / "data" / "mobiforce"
 
 KEY = "mf-s3cret-KEY-0042"
 T0 = datetime(2024, 5, 13, 9, 0, tzinfo=UTC)  # Monday, 12:00 in Moscow
@@ -141,21 +146,23 @@ async def happy_create_task(sim: MobiforceSimulator, client: MobiforceClient, a:
     assert task.number == "A-17" and task.draft
     # The end comes from the template's visit duration; the address from the client.
     assert task.planned_end == T0 + timedelta(hours=4)
-    assert task.address == "г Москва, Ленинский пр-кт, д 21"
+    assert sim.task(task_id).address.text == "г Москва, Ленинский пр-кт, д 21"
 
 
 async def happy_update_task(sim: MobiforceSimulator, client: MobiforceClient, a: Account) -> None:
     task_id = await client.create_task(task_input(a))
     assert await client.update_task(task_id, task_input(a, draft=False)) == task_id
     task = await client.get_task(task_id)
-    assert not task.draft and task.employee is not None and task.employee.id == a.executor.id
+    assert not task.draft and sim.task(task_id).employee_id == a.executor.id
 
 
 async def happy_get_task(sim: MobiforceSimulator, client: MobiforceClient, a: Account) -> None:
     task_id = await client.create_task(task_input(a, draft=False))
     task = await client.get_task(task_id)
     assert task.id == task_id and task.template is not None and task.template.name == "Доставка"
-    assert task.contractor is not None and task.contractor.name == "ООО «Ромашка»"
+    # As the document shows it: no executor, client, address, status or closing.
+    assert not any(task.carries(name) for name in ("employee", "contractor", "address"))
+    assert not task.closing_known and task.contractor is None
     assert [item.name for item in task.checklist] == ["Фото накладной", "Сумма к оплате"]
     assert task.props[0].value == "Срочный" and task.props[0].required
     assert task.checklist[0].is_photo and not task.closed
@@ -219,12 +226,10 @@ async def happy_close_task(sim: MobiforceSimulator, client: MobiforceClient, a: 
         "result_status": "74",
         "results_description": "Задача отменена клиентом",
     }
-    task = await client.get_task(task_id)
-    assert (
-        task.closed
-        and task.closed_at == T0
-        and task.results_description == "Задача отменена клиентом"
-    )
+    closed = sim.task(task_id)
+    assert closed.closed and closed.closed_at == T0
+    assert closed.results_description == "Задача отменена клиентом"
+    assert not (await client.get_task(task_id)).closing_known  # the document's get-task
 
 
 async def happy_get_taskupdates(
@@ -890,3 +895,53 @@ async def test_key_never_in_logs_or_errors(
         assert KEY not in text
     assert len(errors) == 3
     assert KEY not in caplog.text
+
+
+# --- get-task: the document's shape by default, a richer one as an option ------------------------
+
+
+async def test_get_task_answers_exactly_the_documents_fields(
+    sim: MobiforceSimulator, client: MobiforceClient, account: Account
+) -> None:
+    sample = json.loads((DATA / "get_task.json").read_text(encoding="utf-8"))
+    task_id = await client.create_task(task_input(account, draft=False))
+    await client.get_task(task_id)
+    response = await _raw_get_task(sim, task_id)
+    assert set(response) == set(sample)
+    assert set(response["checklist"][0]) == set(sample["checklist"][0])
+
+
+async def test_the_rich_shape_adds_executor_and_client_as_bare_ids_and_the_closing(
+    account: Account,
+) -> None:
+    rich = MobiforceSimulator(KEY, clock=lambda: T0, task_shape="rich")
+    await rich.start()
+    try:
+        template = rich.add_template("Доставка", visit_minutes=60)
+        executor = rich.add_employee("Петров Иван")
+        client_row = rich.add_contractor("ООО «Ромашка»", "г Москва")
+        async with make_client(rich) as client:
+            task_id = await client.create_task(
+                TaskInput(template.id, client_row.id, executor.id, draft=False)
+            )
+            await client.close_task(task_id, 74, "Готово")
+            task = await client.get_task(task_id)
+        assert task.employee is not None and (task.employee.id, task.employee.name) == (
+            executor.id,
+            "",
+        )
+        assert task.contractor is not None and task.contractor.id == client_row.id
+        assert task.closing_known and task.closed and task.results_description == "Готово"
+    finally:
+        await rich.stop()
+
+
+async def _raw_get_task(sim: MobiforceSimulator, task_id: int) -> dict[str, Any]:
+    assert sim.base_url is not None
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(
+            f"{sim.base_url}/v5/get-task",
+            params={"id": task_id},
+            headers={"Authorization": f"key={KEY}"},
+        )
+    return answer.json()  # type: ignore[no-any-return]

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from integrations.mobiforce.client import parse_json
 from integrations.mobiforce.inputs import Address, ContractorInput, PersonInput, TaskInput
 from integrations.mobiforce.models import (
     Contractor,
@@ -22,6 +21,7 @@ from integrations.mobiforce.models import (
     Update,
     parse_time,
 )
+from integrations.mobiforce.wire import parse_json
 
 DATA = Path(__file__).parent.parent / "data" / "mobiforce"
 

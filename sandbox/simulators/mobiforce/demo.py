@@ -7,7 +7,9 @@ from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 
 
 async def demo(speed: float) -> DemoBackend:
-    sim = MobiforceSimulator("demo-mobiforce-key", speed=speed, seed_demo=True)
+    # The demo account answers get-task with more than the document shows (executor, client,
+    # status), as real accounts may: the cards and alerts show them.
+    sim = MobiforceSimulator("demo-mobiforce-key", speed=speed, seed_demo=True, task_shape="rich")
     await sim.start()
     settings = {
         "mobiforce_base_url": sim.base_url,

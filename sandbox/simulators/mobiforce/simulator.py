@@ -58,9 +58,10 @@ from sandbox.simulators.mobiforce.state import (
 from sandbox.simulators.mobiforce.tasks import TaskDesk
 from sandbox.simulators.mobiforce.world import World
 
-__all__ = ["FaultKind", "MobiforceSimulator"]
+__all__ = ["FaultKind", "MobiforceSimulator", "TaskShape"]
 
-FaultKind = Literal["timeout", "bad_json", "html", "trailing_commas"]
+FaultKind = Literal["timeout", "drop", "bad_json", "html", "trailing_commas"]
+TaskShape = Literal["document", "rich"]
 Handler = Callable[[dict[str, str], Any, datetime], Any]
 
 
@@ -76,6 +77,7 @@ class MobiforceSimulator:
         seed_demo: bool = False,
         seed: int = 0,
         auto_employees: bool | None = None,
+        task_shape: TaskShape = "document",
     ) -> None:
         self.key = key
         self.speed = speed
@@ -88,7 +90,7 @@ class MobiforceSimulator:
         self._started_wall = datetime.now(UTC)
         self._started_mono = time.monotonic()
         self._advanced = timedelta(0)
-        self._faults: dict[str, deque[int | str]] = {}
+        self._faults: dict[str, deque[tuple[int | str, bool]]] = {}
         self._forced: dict[str, deque[SimError]] = {}
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -97,7 +99,7 @@ class MobiforceSimulator:
         self.rng = random.Random(seed)
         self.world = World(self.now())
         auto = seed_demo if auto_employees is None else auto_employees
-        self.desk = TaskDesk(self.world, self.rng, auto=auto)
+        self.desk = TaskDesk(self.world, self.rng, auto=auto, shape=task_shape)
         self.equipment = EquipmentDesk(self.world)
         world, desk, equipment = self.world, self.desk, self.equipment
         self._handlers: dict[str, Handler] = {
@@ -275,6 +277,12 @@ class MobiforceSimulator:
             task.address = SimAddress(text=address)
         self.desk.changed(task, self.now())
 
+    def answer_task_with(self, task_id: int, **fields: Any) -> None:
+        """get-task of this task answers these fields instead (a date in a form the client
+        does not know, a value of another type): what a real account may send one day."""
+        self.desk.overrides.setdefault(task_id, {}).update(fields)
+        self.desk.changed(self.desk.task(task_id), self.now())
+
     @property
     def usn(self) -> int:
         """The newest task usn."""
@@ -283,12 +291,22 @@ class MobiforceSimulator:
     def calls_of(self, command: str) -> int:
         return sum(1 for name, _, _ in self.requests if name == command)
 
-    def fail_next(self, command: str, fault: int | FaultKind = 500, *, times: int = 1) -> None:
+    def fail_next(
+        self,
+        command: str,
+        fault: int | FaultKind = 500,
+        *,
+        times: int = 1,
+        after: bool = False,
+    ) -> None:
         """The next ``times`` calls of ``command`` fail below the API: an HTTP status, a
-        ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"``, an ``"html"`` page;
-        or answer normally but with the document's ``"trailing_commas"``."""
+        ``"timeout"`` (no answer for ``fault_delay`` s), ``"drop"`` (the connection closes
+        without an answer), ``"bad_json"``, an ``"html"`` page; or answer normally but with the
+        document's ``"trailing_commas"``. With ``after`` the account carries the call out
+        first and only its answer is lost: a create that happened, which the caller cannot
+        know."""
         self._check(command)
-        self._faults.setdefault(command, deque()).extend([fault] * times)
+        self._faults.setdefault(command, deque()).extend([(fault, after)] * times)
 
     def force_error(
         self,
@@ -327,9 +345,9 @@ class MobiforceSimulator:
         self.requests.append((command, query, body))
 
         faults = self._faults.get(command)
-        fault = faults.popleft() if faults else None
-        if fault is not None and fault != "trailing_commas":
-            return await self._fault(fault)
+        fault, after = faults.popleft() if faults else (None, False)
+        if fault is not None and fault != "trailing_commas" and not after:
+            return await self._fault(request, fault)
         if _key_of(request.headers.get("Authorization", "")) != self.key:
             return _error(BAD_KEY)
         if request.method != spec.method and not (
@@ -346,12 +364,18 @@ class MobiforceSimulator:
             answer = self._handlers[command](query, body, now)
         except SimError as error:
             return _error(error)
+        if fault is not None and fault != "trailing_commas" and after:
+            return await self._fault(request, fault)
         text = json.dumps(answer, ensure_ascii=False, indent=1)
         if fault == "trailing_commas":
             text = re.sub(r"(\S)(\n\s*[}\]])", r"\1,\2", text)
         return web.Response(text=text, content_type="application/json")
 
-    async def _fault(self, fault: int | str) -> web.StreamResponse:
+    async def _fault(self, request: web.Request, fault: int | str) -> web.StreamResponse:
+        if fault == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)  # never reaches the caller
         if fault == "timeout":
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.fault_delay)

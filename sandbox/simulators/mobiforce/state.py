@@ -2,8 +2,8 @@
 
 Plain dataclasses, one per Mobiforce object. Rendering follows the document's samples: ids as
 strings, task times as ISO 8601 UTC with ``Z``, contractor times as unix seconds in a string.
-``get-task`` also renders what a real account may add (executor, client, address, status,
-closing): by the names create-task takes, so the client reads them the same way.
+``get-task`` renders the document's sample fields; its "rich" shape adds what a real account
+may add (executor, client, address, status, closing): by the names create-task takes.
 """
 
 from __future__ import annotations

@@ -61,10 +61,14 @@ def _planned(value: Any) -> datetime | None:
 class TaskDesk:
     """The task commands of one simulated account, and its mobile employees."""
 
-    def __init__(self, world: World, rng: random.Random, *, auto: bool) -> None:
+    def __init__(
+        self, world: World, rng: random.Random, *, auto: bool, shape: str = "document"
+    ) -> None:
         self.world = world
         self.rng = rng
         self.auto = auto
+        self.shape = shape  # get-task: "document" (the sample's fields) or "rich"
+        self.overrides: dict[int, Json] = {}  # fields a test makes get-task answer instead
         self.tasks: dict[int, SimTask] = {}
         self.legacy_log: list[tuple[int, int, datetime]] = []  # (event id, task id, time)
         self._legacy_ids = itertools.count(866800)
@@ -190,10 +194,10 @@ class TaskDesk:
     # --- reads ----------------------------------------------------------------------------------
 
     def task_json(self, task: SimTask) -> Json:
+        """get-task: exactly the fields of the document's sample; with the "rich" shape also
+        what a real account "may return more": the executor and the client as bare ids, the
+        address, a status and the closing."""
         template = self.world.templates[task.template_id]
-        employee = self.world.employees.get(task.employee_id)
-        contractor = self.world.contractors.get(task.contractor_id)
-        status_id, status_name = STATUS_NAMES[task.state]
         body: Json = {
             "id": str(task.id),
             "createdAt": iso_z(task.created_at),
@@ -204,11 +208,17 @@ class TaskDesk:
             "name": task.number,
             "props": [item.to_json() for item in task.props],
             "checklist": [item.to_json() for item in task.checklist],
-            # Beyond the document's sample (a real account "may return more fields"):
-            "employee": {"id": str(employee.id), "name": employee.name} if employee else None,
-            "contractor": (
-                {"id": str(contractor.id), "name": contractor.name} if contractor else None
-            ),
+        }
+        if self.shape == "rich":
+            body.update(self.rich_fields(task))
+        body.update(self.overrides.get(task.id, {}))
+        return body
+
+    def rich_fields(self, task: SimTask) -> Json:
+        status_id, status_name = STATUS_NAMES[task.state]
+        return {
+            "employee": {"id": task.employee_id} if task.employee_id else None,
+            "contractor": {"id": task.contractor_id} if task.contractor_id else None,
             **task.address.to_json(),
             "verificationRequired": task.verification_required,
             "status": {"id": status_id, "name": status_name},
@@ -220,7 +230,6 @@ class TaskDesk:
             ),
             "resultsDescription": task.results_description,
         }
-        return body
 
     def get_task(self, query: dict[str, str], body: Any, now: datetime) -> Json:
         return self.task_json(self.task(id_param(query)))
