@@ -27,6 +27,7 @@ from bench import (
     mobiforce_cycle,
     movizor_cycle,
     outbox_backlog,
+    startup,
     taximaster_cycle,
 )
 from bench.databases import OnPostgres
@@ -45,6 +46,7 @@ class Section(Protocol):
 SECTIONS: tuple[Section, ...] = (
     help_latency,
     OnPostgres(help_latency),
+    startup,
     idle_memory,
     alerts_throughput,
     OnPostgres(alerts_throughput),

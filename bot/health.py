@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +27,11 @@ POLLING_STALE_SECONDS = 120
 # What /healthz shows instead of an error text to a request from outside the machine.
 HIDDEN = "hidden: ask /healthz on the machine itself (loopback)"
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def shown(error: str | None, with_texts: bool) -> str | None:
+    """An error text as /healthz shows it: itself on loopback, else only that there is one."""
+    return error if with_texts or error is None else HIDDEN
 
 
 def asked_on_loopback(request: web.Request) -> bool:
@@ -73,7 +77,7 @@ class IntegrationHealth:
     def as_dict(self, *, with_texts: bool = True) -> dict[str, object]:
         """The integration's health; without ``with_texts`` no error text or notice field
         (only that there is one)."""
-        error = self.last_error if with_texts or self.last_error is None else HIDDEN
+        error = shown(self.last_error, with_texts)
         return {
             "enabled": self.enabled,
             "paused": self.paused,
@@ -91,9 +95,82 @@ class IntegrationHealth:
 
 
 @dataclass
+class PollingWatch:
+    """How getUpdates is doing (monotonic times), kept by the Bot API request middleware."""
+
+    first_sent: float | None = None  # polling began: the first getUpdates went out
+    last_ok: float | None = None  # the last getUpdates Telegram answered
+    last_error: str | None = None  # why the latest getUpdates failed; None once one succeeds
+
+    def sent(self) -> None:
+        if self.first_sent is None:
+            self.first_sent = time.monotonic()
+
+    def answered(self) -> None:
+        self.last_ok, self.last_error = time.monotonic(), None
+
+    def failed(self, error: str) -> None:
+        self.last_error = error
+
+    @property
+    def started(self) -> bool:
+        return self.first_sent is not None
+
+    def seconds_since_ok(self) -> float | None:
+        """Since the last answer (or since polling began, while the first long poll waits)."""
+        since = self.last_ok if self.last_ok is not None else self.first_sent
+        return None if since is None else time.monotonic() - since
+
+    def alive(self) -> bool:
+        age = self.seconds_since_ok()
+        return age is not None and age < POLLING_STALE_SECONDS and self.last_error is None
+
+
+@dataclass
+class StartupProgress:
+    """Start-up until polling begins: while Telegram does not answer getMe the bot keeps trying
+    (bot/startup.py) and /healthz says "starting" for ``grace_seconds``, then "fail"."""
+
+    grace_seconds: float
+    began: float = field(default_factory=time.monotonic)
+    telegram_ok_at: float | None = None
+    attempts: int = 0  # getMe calls so far
+    last_error: str | None = None
+
+    @property
+    def telegram_ok(self) -> bool:
+        return self.telegram_ok_at is not None
+
+    def telegram_answered(self) -> None:
+        self.telegram_ok_at = time.monotonic()
+
+    def within_grace(self) -> bool:
+        return time.monotonic() - self.began < self.grace_seconds
+
+    def as_dict(self, *, with_texts: bool = True) -> dict[str, object]:
+        """``seconds``: waited so far, or (once Telegram answered) how long it took."""
+        until = self.telegram_ok_at if self.telegram_ok_at is not None else time.monotonic()
+        return {
+            "telegram": "ok" if self.telegram_ok else "waiting",
+            "attempts": self.attempts,
+            "last_error": shown(self.last_error, with_texts),
+            "seconds": round(until - self.began, 1),
+        }
+
+
+@dataclass
 class HealthState:
     integrations: dict[str, IntegrationHealth] = field(default_factory=dict)
-    polling_last_ok: Callable[[], float | None] = lambda: None
+    polling: PollingWatch = field(default_factory=PollingWatch)
+    startup: StartupProgress = field(default_factory=lambda: StartupProgress(grace_seconds=60))
+
+    def status(self, database_ok: bool) -> str:
+        """ok, or "starting" before polling began (within the grace), or fail."""
+        if database_ok and self.polling.alive():
+            return "ok"
+        if database_ok and not self.polling.started and self.startup.within_grace():
+            return "starting"
+        return "fail"
 
 
 class HealthServer:
@@ -122,18 +199,20 @@ class HealthServer:
 
     async def healthz(self, request: web.Request) -> web.Response:
         database_ok = await self.db.ping()
-        last_poll = self.state.polling_last_ok()
-        polling_age = None if last_poll is None else time.monotonic() - last_poll
-        polling_ok = polling_age is not None and polling_age < POLLING_STALE_SECONDS
+        polling = self.state.polling
+        polling_age = polling.seconds_since_ok()
+        with_texts = asked_on_loopback(request)
         body = {
-            "status": "ok" if database_ok and polling_ok else "fail",
+            "status": self.state.status(database_ok),
             "database": "ok" if database_ok else "fail",
+            "startup": self.state.startup.as_dict(with_texts=with_texts),
             "telegram_polling": {
-                "alive": polling_ok,
+                "alive": polling.alive(),
                 "seconds_since_last_poll": None if polling_age is None else round(polling_age, 1),
+                "last_error": shown(polling.last_error, with_texts),
             },
             "integrations": {
-                name: health.as_dict(with_texts=asked_on_loopback(request))
+                name: health.as_dict(with_texts=with_texts)
                 for name, health in self.state.integrations.items()
             },
         }

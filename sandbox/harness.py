@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,22 @@ class BotHarness:
         settings: dict[str, Any] | None = None,
         extra_routers: Callable[[], list[Router]] | None = None,
         watchers: Callable[[], list[tuple[Watcher, int]]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         database_url: str | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.database_url = database_url or f"sqlite:///{self.workdir / 'logibot.sqlite3'}"
         self.admin_ids = admin_ids or []
-        self.emu = TelegramEmulator(token=TOKEN, bot_username="logibot", limits=limits)
+        # ``clock`` is Telegram's (the emulator's): a ManualClock lets a test age a button press;
+        # ``wall_clock`` dates its messages (the demo's is simulated time).
+        self.emu = TelegramEmulator(
+            token=TOKEN,
+            bot_username="logibot",
+            limits=limits,
+            clock=clock,
+            wall_clock=wall_clock,
+        )
         self.extra_settings = settings or {}
         self.extra_routers = extra_routers  # tests add handlers of their own (built per start)
         self.watchers = watchers  # (watcher, poll seconds) beside the configured integrations

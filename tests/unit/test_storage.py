@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import sqlite3
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from storage import Repos
 from storage import legacy_migrations as legacy
 from storage.chats import ChatStatus
 from storage.db import Database, DatabaseLocked, utcnow
+from storage.live_follows import LiveFollow
 from storage.migrate import current_revision, head, is_ours
 from storage.outbox import NewOutboxRow, OutboxRepo, chat_due_query, insert_rows
 from storage.schema import metadata
@@ -105,9 +107,15 @@ def make_old_file(path, version: int) -> None:
             "VALUES (42, 'Анна', 'dispatcher', '2026-01-01T00:00:00+00:00', "
             "'2026-01-01T00:00:00+00:00')"
         )
+        if 7 <= version < 14:  # a taxi order the bot sent, before creates had a table
+            conn.execute(
+                "INSERT INTO taximaster_orders (order_key, order_id, chat_id, user_id, payload, "
+                "created_at, updated_at) VALUES ('key-7', 555, -5, 42, '{}', :at, :at)",
+                {"at": "2026-01-01T00:00:00+00:00"},
+            )
 
 
-@pytest.mark.parametrize("version", [1, 9, 10, 11, 12, legacy.LATEST_VERSION])
+@pytest.mark.parametrize("version", [1, 9, 10, 11, 13, legacy.LATEST_VERSION])
 async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, version):
     path = tmp_path / "old.sqlite3"
     make_old_file(path, version)
@@ -127,6 +135,9 @@ async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, v
         assert differences == []
         user = await Repos.on(db).users.get(42)
         assert user is not None and user.role is Role.DISPATCHER and user.first_name == "Анна"
+        if 7 <= version < 14:  # revision 0005 moved it to taximaster_creates
+            order = await Repos.on(db).taximaster.get("key-7")
+            assert order is not None and order.order_id == 555 and order.state == "created"
         history = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         recorded = max(version, legacy.BASELINE_VERSION)  # the old ones ran up to the baseline
         assert [r.version for r in history] == [
@@ -215,6 +226,31 @@ async def test_a_move_onto_rows_already_at_the_new_id(db):
     left = await db.fetchall("SELECT state FROM outbox WHERE chat_id = -5")
     assert [row.state for row in left] == ["dropped"]
     assert not await repos.chats.move(-5, -1005)  # the second service message: nothing to move
+
+
+async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along(db):
+    repos = Repos.on(db)
+    await repos.chats.upsert(
+        -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
+    )
+    token = await repos.confirmations.create(user_id=1, chat_id=-5, action="x", payload={})
+    create = await repos.taximaster.sending(
+        order_key="key-1", chat_id=-5, thread_id=0, user_id=1, locale="ru", payload={}
+    )
+    follow = LiveFollow(-5, 0, "79991234567", "Петров", "ru", 42, utcnow(), 55.7, 37.6)
+    await repos.live_follows.save(follow)
+    await repos.live_follows.save(replace(follow, chat_id=-7))  # another group's stays
+
+    assert await repos.chats.move(-5, -1005)
+
+    claimed = await repos.confirmations.claim(token, user_id=1)
+    assert claimed is not None and claimed.chat_id == -1005
+    order = await repos.taximaster.get(create.create_id)
+    assert order is not None and order.chat_id == -1005
+    follows = {f.chat_id: f for f in await repos.live_follows.all()}
+    assert set(follows) == {-1005, -7}
+    assert follows[-1005].message_id == 0  # the old message stays in the old group
+    assert follows[-7].message_id == 42
 
 
 async def test_confirmation_is_claimed_once(db):
