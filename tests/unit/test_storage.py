@@ -22,14 +22,11 @@ from storage.migrate import current_revision, head, is_ours
 from storage.outbox import NewOutboxRow, OutboxRepo, chat_due_query, insert_rows
 from storage.schema import metadata
 from storage.users import Role
-from tests.conftest import DATABASES
 
 BIG_CHAT = -1_002_345_678_901  # a supergroup id: more than 32 bits
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture
