@@ -127,11 +127,6 @@ def engine_url(target: str | Path) -> URL:
     raise ValueError(f"unsupported database URL scheme {url.drivername!r}: sqlite or postgresql")
 
 
-def redacted(target: str | Path) -> str:
-    """The URL as it may be shown: without its password."""
-    return engine_url(target).render_as_string(hide_password=True)
-
-
 @functools.lru_cache(maxsize=4096)
 def _text(sql: str) -> Executable:
     return text(sql)

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from storage import Repos
 from storage import legacy_migrations as legacy
@@ -306,6 +306,21 @@ async def test_a_claim_skips_rows_another_transaction_has_locked(db):
         # Were the lock waited for, this would never finish while the transaction is open.
         claimed = await asyncio.wait_for(OutboxRepo(db).claim_for_chat(-1), timeout=30)
     assert [row.id for row in claimed] != [held] and len(claimed) == 1
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_dedicated_connection_holds_a_session_lock_outside_the_pools(db):
+    """What a leader election needs: a connection of its own whose session-level advisory lock
+    lasts across transactions and ends when the connection does."""
+    lock, try_lock = text("SELECT pg_advisory_lock(17)"), text("SELECT pg_try_advisory_lock(17)")
+    async with db.dedicated_connection() as leader:
+        await leader.execute(lock)
+        async with db.transaction() as tx:  # the pools' connections are other sessions
+            assert (await tx.execute(try_lock)).scalar() is False
+        async with db.dedicated_connection() as other:
+            assert (await other.execute(try_lock)).scalar() is False
+    async with db.dedicated_connection() as successor:
+        assert (await successor.execute(try_lock)).scalar() is True
 
 
 # --- transactions ----------------------------------------------------------------------------
