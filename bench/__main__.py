@@ -18,6 +18,7 @@ import traceback
 from typing import Protocol
 
 from bench import (
+    alerts_storm,
     alerts_stream,
     alerts_throughput,
     alta_cycle,
@@ -58,6 +59,7 @@ SECTIONS: tuple[Section, ...] = (
     OnPostgres(outbox_backlog),
     commit_cost,
     alerts_stream,
+    alerts_storm,
 )
 
 

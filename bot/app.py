@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -112,7 +113,7 @@ class LogiBot:
             self.i18n,
             self.metrics,
             default_tz=settings.timezone,
-            limits=send_limits or SendLimits(),
+            limits=self._send_limits(send_limits or SendLimits()),
             tail=self.tail,
             routine_window=timedelta(minutes=settings.alert_routine_minutes),
         )
@@ -131,6 +132,10 @@ class LogiBot:
             self.add_watcher(watcher, every_seconds)
         self.tracker = UpdateTracker(self.metrics)
         self.dp = self._build_dispatcher(extra_routers)
+
+    def _send_limits(self, limits: SendLimits) -> SendLimits:
+        """``ALERT_STORM_MODE=off`` turns storm mode off whatever the limits say."""
+        return replace(limits, storm=limits.storm and self.settings.alert_storm_mode)
 
     def _build_dispatcher(self, extra_routers: Sequence[Router]) -> Dispatcher:
         # One update at a time per (chat, user): two fast taps or messages never interleave in a

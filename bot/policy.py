@@ -142,6 +142,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     # An alert's buttons silence it for the whole chat: in a group, what /mute needs there.
     "button.alert_ack": Rule(V, in_groups=D),
     "button.alert_silence": Rule(V, in_groups=D),
+    "button.alert_list": Rule(V),  # a storm summary's list and its subjects: reading only
     "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked
     "button.access_request": Rule(A),
     "button.chat_status": Rule(A),

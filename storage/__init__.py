@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.alert_state import AlertStateRepo
+from storage.alert_storms import AlertStormsRepo
 from storage.alta import AltaAddsRepo
 from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
@@ -39,6 +40,7 @@ class Repos:
     subscriptions: SubscriptionsRepo
     outbox: OutboxRepo
     alert_state: AlertStateRepo
+    alert_storms: AlertStormsRepo
     drivers: DriversRepo
     live_follows: LiveFollowsRepo
     snapshots: SnapshotsRepo
@@ -59,6 +61,7 @@ class Repos:
             subscriptions=SubscriptionsRepo(db),
             outbox=OutboxRepo(db),
             alert_state=AlertStateRepo(db),
+            alert_storms=AlertStormsRepo(db),
             drivers=DriversRepo(db),
             live_follows=LiveFollowsRepo(db),
             snapshots=SnapshotsRepo(db),

@@ -32,6 +32,7 @@ _MOVED_WITH_THE_CHAT = {
     "chat_prefs": ("thread_id",),
     "subject_silences": ("thread_id", "subject_key", "kind"),
     "status_cards": ("thread_id", "subject_key"),
+    "alert_storms": ("thread_id",),
 }
 
 

@@ -2,7 +2,7 @@
 
 A SQLite file made by an older logibot records them in ``schema_migrations``. At start a file
 below 10 is brought to 10 with these (in the same transaction as the rest of the upgrade) and
-stamped with the Alembic baseline, the schema after 10; a file at 11 to 14 is stamped with
+stamped with the Alembic baseline, the schema after 10; a file at 11 to 15 is stamped with
 the Alembic revision that makes the same change (``storage/migrate.py``). New schema changes
 are Alembic migrations in ``storage/alembic/versions``, never additions here.
 """
@@ -391,6 +391,22 @@ MIGRATIONS: tuple[Migration, ...] = (
                    order_id, chat_id, thread_id, user_id, payload, created_at, updated_at
             FROM taximaster_orders;
         DROP TABLE taximaster_orders;
+        """,
+    ),
+    Migration(
+        15,
+        "alert storms: chats whose alerts go out summarized, and how many so far",
+        """
+        -- one row per chat (forum topic) that got summarized alerts in the chat's current
+        -- storm; the rows go when the storm ends (its "storm ended, N alerts" line is sent)
+        CREATE TABLE alert_storms (
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            since           TEXT NOT NULL,                -- when the chat's storm began
+            last_dense_at   TEXT NOT NULL,                -- the last time it needed density
+            summarized      INTEGER NOT NULL DEFAULT 0,   -- alerts sent in summaries here
+            PRIMARY KEY (chat_id, thread_id)
+        );
         """,
     ),
 )

@@ -317,3 +317,13 @@ ended_subjects = sa.Table(
     _time("ended_at"),
 )
 sa.Index("ended_subjects_at", ended_subjects.c.ended_at)
+
+alert_storms = sa.Table(
+    "alert_storms",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    _time("since"),  # when the chat's storm began
+    _time("last_dense_at"),  # the last time it needed density
+    sa.Column("summarized", sa.Integer, nullable=False, server_default="0"),  # alerts summarized
+)

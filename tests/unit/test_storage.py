@@ -112,7 +112,7 @@ def make_old_file(path, version: int) -> None:
             )
 
 
-@pytest.mark.parametrize("version", [1, 9, 10, 11, 13, legacy.LATEST_VERSION])
+@pytest.mark.parametrize("version", [1, 9, 10, 11, 14, legacy.LATEST_VERSION])
 async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, version):
     path = tmp_path / "old.sqlite3"
     make_old_file(path, version)
