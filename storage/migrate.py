@@ -13,16 +13,16 @@ connection, in ONE transaction.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 import storage.legacy_migrations as legacy
 
@@ -38,6 +38,7 @@ LEGACY_REVISIONS = {
     15: "0006",
 }
 MIGRATION_LOCK_KEY = 1_702_017  # pg_advisory_xact_lock: one process migrates at a time
+T = TypeVar("T")
 
 
 class Migratable(Protocol):
@@ -46,8 +47,7 @@ class Migratable(Protocol):
     @property
     def is_sqlite(self) -> bool: ...
 
-    @property
-    def reads(self) -> AsyncEngine: ...
+    async def inspect(self, work: Callable[[Connection], T]) -> T: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
@@ -99,7 +99,4 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def current_revision(db: Migratable) -> str | None:
-    async with db.reads.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+    return await db.inspect(lambda sync: MigrationContext.configure(sync).get_current_revision())

@@ -58,8 +58,7 @@ async def schema_differences(db: Database) -> list[object]:
             warnings.filterwarnings("ignore", ".*expression-based index")
             return compare_metadata(context, metadata)
 
-    async with db.reads.connect() as connection:
-        return await connection.run_sync(compare)
+    return await db.inspect(compare)
 
 
 # --- migrations ------------------------------------------------------------------------------
@@ -250,6 +249,20 @@ async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along
     assert follows[-7].message_id == 42
 
 
+async def test_a_chats_zone_read_before_a_move_is_not_kept_after_it(db):
+    """Every update reads its chat's zone; on SQLite the answer is remembered, but only until
+    the next commit: the join of the new id reads it before the move brings the old group's."""
+    repos = Repos.on(db)
+    await repos.chats.upsert(
+        -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
+    )
+    await repos.subscriptions.set_timezone(-5, 0, "Asia/Omsk")
+    assert (await repos.subscriptions.prefs(-1005)).timezone is None  # the join, first
+    assert (await repos.subscriptions.prefs(-1005)).timezone is None  # remembered
+    await repos.chats.move(-5, -1005)
+    assert (await repos.subscriptions.prefs(-1005)).timezone == "Asia/Omsk"
+
+
 async def test_confirmation_is_claimed_once(db):
     confirmations = Repos.on(db).confirmations
     token = await confirmations.create(user_id=1, chat_id=1, action="x", payload={"a": 1})
@@ -342,7 +355,7 @@ async def test_one_chats_due_rows_are_found_through_an_index(tmp_path):
     every other chat (make bench measures it: the ratio at 100,000 vs 1,000 pending rows)."""
     async with Database(tmp_path / "plan.sqlite3") as db:
         query = chat_due_query(-1, "2026-01-01", limit=500)
-        compiled = query.compile(db.reads.sync_engine, compile_kwargs={"literal_binds": True})
+        compiled = query.compile(db.writes.sync_engine, compile_kwargs={"literal_binds": True})
         plan = await db.fetchall(f"EXPLAIN QUERY PLAN {compiled}")
     details = " ".join(row.detail for row in plan)
     assert "USING INDEX outbox_chat_due (chat_id=? AND state=?" in details
