@@ -36,6 +36,7 @@ from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProg
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
+from bot.ownership import Ownership
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
 from bot.startup import wait_for_telegram
 from bot.telegram_requests import TelegramRequestMiddleware
@@ -117,6 +118,7 @@ class LogiBot:
             tail=self.tail,
             routine_window=timedelta(minutes=settings.alert_routine_minutes),
         )
+        self.ownership = Ownership(self.bot, self.repos, self.pipeline)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
             settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
@@ -184,6 +186,7 @@ class LogiBot:
             "admin_ids": list(self.settings.admin_ids),
             "timezone": self.settings.timezone,
             "pipeline": self.pipeline,
+            "ownership": self.ownership,
             "scheduler": self.scheduler,
             "services": self.services,
             # Every service's names, None while it is not configured.

@@ -79,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def exit_quietly(signum: int, frame: object) -> None:
-    """SIGTERM before the event loop runs (while importing): nothing is open yet."""
+    """SIGTERM before the event loop runs (while importing): nothing is open yet.
+
+    Further SIGTERMs are ignored from here on: a supervisor that repeats its SIGTERM (as
+    `docker stop` or a test's clean-up may) must not raise a second SystemExit in the middle of
+    the first one's unwinding, which ends the process with 1 instead of 0."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(0)
 
 

@@ -158,6 +158,8 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.alta_add_settings": Rule(D, service="alta"),
     "button.alta_wagons_page": Rule(V, service="alta"),
     "button.taximaster_order_refresh": Rule(V, service="taximaster"),
+    # An order nobody here watches goes on the poll only by an admin's explicit choice.
+    "button.taximaster_order_watch": Rule(A, service="taximaster"),
     "button.taximaster_crew_map": Rule(V, service="taximaster"),
     "button.taximaster_crews_page": Rule(V, service="taximaster"),
 }

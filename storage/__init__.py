@@ -16,6 +16,7 @@ from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
+from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
 from storage.mobiforce_creates import MobiforceCreatesRepo
@@ -48,6 +49,7 @@ class Repos:
     mobiforce_creates: MobiforceCreatesRepo
     taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
+    item_owners: ItemOwnersRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -69,4 +71,5 @@ class Repos:
             mobiforce_creates=MobiforceCreatesRepo(db),
             taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
+            item_owners=ItemOwnersRepo(db),
         )

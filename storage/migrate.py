@@ -4,7 +4,7 @@ connection, in ONE transaction.
 - An empty database gets every migration from the baseline (``0001``: the schema of the
   hand-written migrations 1-10).
 - A SQLite file of an older logibot (``schema_migrations``) below 10 is brought to 10 by the
-  old migrations and stamped with the baseline; one at 11-15 is stamped with the revision that
+  old migrations and stamped with the baseline; one at 11-16 is stamped with the revision that
   made the same change; then it is upgraded like any other: in place, data kept.
 - Two processes starting at once: on SQLite the transaction's BEGIN IMMEDIATE makes the second
   wait; on PostgreSQL a transaction-level advisory lock does.
@@ -36,6 +36,7 @@ LEGACY_REVISIONS = {
     13: "0004",
     14: "0005",
     15: "0006",
+    16: "0007",
 }
 MIGRATION_LOCK_KEY = 1_702_017  # pg_advisory_xact_lock: one process migrates at a time
 T = TypeVar("T")

@@ -174,6 +174,20 @@ class SubscriptionsRepo:
             rows += await self.db.fetchall(f"{_SUBSCRIPTION} WHERE filter_key IN ({marks})", params)
         return [_subscription(row) for row in rows]
 
+    async def watchers(self, subject_keys: Collection[str]) -> dict[str, set[int]]:
+        """The chats watching each of ``subject_keys``: those with a subscription naming it
+        (by :func:`filter_key`; any selector, any topic). Subjects nobody watches are absent."""
+        found: dict[str, set[int]] = {}
+        for marks, params in in_lists("f", {filter_key(key) for key in subject_keys}):
+            rows = await self.db.fetchall(
+                "SELECT DISTINCT filter_key, chat_id FROM subscriptions "
+                f"WHERE filter_key IN ({marks})",
+                params,
+            )
+            for row in rows:
+                found.setdefault(row.filter_key, set()).add(row.chat_id)
+        return found
+
     async def key_filters(self) -> int:
         """Key the subscriptions written before ``filter_key`` existed (once, at start)."""
         rows = await self.db.fetchall(

@@ -281,6 +281,24 @@ async def test_an_outbox_row_is_inserted_once_per_dedupe_key(db):
     assert await Repos.on(db).outbox.depth() == 4
 
 
+async def test_key_ranges_read_right_where_the_database_sorts_by_language(postgres):
+    """A server's database often sorts text by a language's rules, where ':' and ';' are equal
+    at first: the key columns read by ranges sort by bytes all the same."""
+    url = await postgres.new_database(icu_locale="ru-RU")
+    try:
+        async with Database(url) as db:
+            repos = Repos.on(db)
+            await repos.subscriptions.add(-1, 0, "all", "tag:Склад", by=1)
+            await repos.subscriptions.add(-1, 0, "all", "task:5", by=1)
+            found = await repos.subscriptions.for_subjects(["driver:7999"])
+            assert [s.filter for s in found] == ["tag:Склад"]
+            await repos.item_owners.record("task:5", chat_id=-1, thread_id=0, user_id=1)
+            await repos.item_owners.record("taxi:1", chat_id=-1, thread_id=0, user_id=1)
+            assert [o.subject_key for o in await repos.item_owners.of_type("task")] == ["task:5"]
+    finally:
+        await postgres.drop_database(url)
+
+
 # --- the outbox claim ------------------------------------------------------------------------
 async def test_two_senders_never_claim_the_same_rows(db):
     first, second = OutboxRepo(db), OutboxRepo(db)
