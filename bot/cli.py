@@ -1,4 +1,4 @@
-"""`logibot run | demo | check | healthcheck`."""
+"""`logibot run | demo | check | healthcheck | copy-db`."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         "healthcheck",
         help="exit 0 when /healthz on HTTP_PORT says ok, else 1 (the container's HEALTHCHECK)",
     )
+    copy = sub.add_parser(
+        "copy-db", help="copy every table into another, empty database and verify the row counts"
+    )
+    copy.add_argument("source", help="sqlite:///path/file.sqlite3 or postgresql://…")
+    copy.add_argument("target", help="sqlite:///path/file.sqlite3 or postgresql://…")
     args = parser.parse_args(argv)
     if args.command == "healthcheck":
         from bot.healthcheck import healthcheck
@@ -58,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings()
             setup_logging(settings.log_level, settings.log_format, settings.secrets())
             return asyncio.run(_check(settings))
+        if args.command == "copy-db":
+            from bot.copy_db import copy_db
+
+            return asyncio.run(copy_db(args.source, args.target))
         from sandbox.demo import run_demo
 
         # The demo has no loop-level handlers: a SIGTERM unwinds it like Ctrl+C, so the

@@ -23,8 +23,8 @@ async def open_database(db: Database) -> None:
     """Open (and migrate) the database, after checking that its folder and files are writable:
     checked first, because a failed connect leaves aiosqlite's thread behind, and SQLite's
     own message says nothing of permissions."""
-    if str(db.path) != ":memory:":
-        problem = access_problem(db.path)
+    if db.sqlite_path is not None:
+        problem = access_problem(db.sqlite_path)
         if problem is not None:
             raise ConfigError([problem])
     await db.open()

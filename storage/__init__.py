@@ -1,4 +1,5 @@
-"""Persistence: aiosqlite database, migrations and one small repository per table group.
+"""Persistence: SQLite or PostgreSQL (storage/db.py), migrations and one small repository per
+table group.
 
 Storage knows nothing of aiogram or Telegram objects: it deals in ids and plain values.
 """

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
-from storage.db import Database, from_db_time, in_lists, to_db_time, utcnow
+from storage.db import AnyRow, Database, Transaction, from_db_time, in_lists, to_db_time, utcnow
 
 SilenceKey = tuple[int, int, str, str]  # chat, topic, subject, kind ('' = every kind)
 
@@ -23,12 +21,14 @@ class Silence:
     by_user: int | None
 
 
-def _silences(rows: list[aiosqlite.Row]) -> dict[SilenceKey, datetime | None]:
+_CARD = "chat_id = :chat AND thread_id = :thread AND subject_key = :subject"
+
+
+def _silences(rows: Sequence[AnyRow]) -> dict[SilenceKey, datetime | None]:
+    # By position: routing reads them by the thousand (chat, topic, subject, kind, until).
     return {
-        (row["chat_id"], row["thread_id"], row["subject_key"], row["kind"]): from_db_time(
-            row["until"]
-        )
-        for row in rows
+        (chat_id, thread_id, subject_key, kind): from_db_time(until)
+        for chat_id, thread_id, subject_key, kind, until in rows
     }
 
 
@@ -38,22 +38,24 @@ class AlertStateRepo:
 
     # --- cursors (always advanced inside the outbox transaction) ---------------------------
     async def cursor(self, source: str) -> str | None:
-        row = await self.db.fetchone("SELECT value FROM cursors WHERE source = ?", (source,))
-        return row["value"] if row else None
+        row = await self.db.fetchone(
+            "SELECT value FROM cursors WHERE source = :source", {"source": source}
+        )
+        return row.value if row else None
 
     @staticmethod
-    async def set_cursor(conn: aiosqlite.Connection, source: str, value: str) -> None:
-        await conn.execute(
-            "INSERT INTO cursors (source, value, updated_at) VALUES (?, ?, ?) "
+    async def set_cursor(tx: Transaction, source: str, value: str) -> None:
+        await tx.execute(
+            "INSERT INTO cursors (source, value, updated_at) VALUES (:source, :value, :now) "
             "ON CONFLICT (source) DO UPDATE SET value = excluded.value, "
             "updated_at = excluded.updated_at",
-            (source, value, to_db_time(utcnow())),
+            {"source": source, "value": value, "now": to_db_time(utcnow())},
         )
 
     # --- inhibiting states ---------------------------------------------------------------
     async def active_states(self) -> set[tuple[str, str]]:
         rows = await self.db.fetchall("SELECT subject_key, state FROM subject_states")
-        return {(row["subject_key"], row["state"]) for row in rows}
+        return {(subject_key, state) for subject_key, state in rows}
 
     async def states_of(self, subject_keys: Collection[str]) -> set[tuple[str, str]]:
         """The active states of these subjects only (by primary key)."""
@@ -63,7 +65,7 @@ class AlertStateRepo:
                 f"SELECT subject_key, state FROM subject_states WHERE subject_key IN ({marks})",
                 params,
             )
-            found |= {(row["subject_key"], row["state"]) for row in rows}
+            found |= {(subject_key, state) for subject_key, state in rows}
         return found
 
     # --- silences: "Принял" (until the subject changes) and "Тишина 1 ч" (until a time) -----
@@ -100,7 +102,7 @@ class AlertStateRepo:
         rows = await (
             self.db.fetchall(sql)
             if chat_id is None
-            else self.db.fetchall(sql + " WHERE chat_id = ?", (chat_id,))
+            else self.db.fetchall(sql + " WHERE chat_id = :chat", {"chat": chat_id})
         )
         return _silences(rows)
 
@@ -126,12 +128,12 @@ class AlertStateRepo:
         )
         return [
             Silence(
-                row["chat_id"],
-                row["thread_id"],
-                row["subject_key"],
-                row["kind"],
-                from_db_time(row["until"]),
-                row["by_user"],
+                row.chat_id,
+                row.thread_id,
+                row.subject_key,
+                row.kind,
+                from_db_time(row.until),
+                row.by_user,
             )
             for row in rows
         ]
@@ -148,19 +150,18 @@ class AlertStateRepo:
     # --- status cards --------------------------------------------------------------------
     async def card(self, chat_id: int, thread_id: int, subject_key: str) -> int | None:
         row = await self.db.fetchone(
-            "SELECT message_id FROM status_cards WHERE chat_id = ? AND thread_id = ? "
-            "AND subject_key = ?",
-            (chat_id, thread_id, subject_key),
+            f"SELECT message_id FROM status_cards WHERE {_CARD}",
+            {"chat": chat_id, "thread": thread_id, "subject": subject_key},
         )
-        return int(row["message_id"]) if row else None
+        return int(row.message_id) if row else None
 
     async def set_card(
         self, chat_id: int, thread_id: int, subject_key: str, message_id: int | None
     ) -> None:
         if message_id is None:
             await self.db.execute(
-                "DELETE FROM status_cards WHERE chat_id = ? AND thread_id = ? AND subject_key = ?",
-                (chat_id, thread_id, subject_key),
+                f"DELETE FROM status_cards WHERE {_CARD}",
+                {"chat": chat_id, "thread": thread_id, "subject": subject_key},
             )
             return
         await self.db.execute(

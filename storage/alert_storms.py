@@ -30,11 +30,11 @@ class AlertStormsRepo:
         )
         return [
             StormRow(
-                row["chat_id"],
-                row["thread_id"],
-                from_db_time(row["since"]) or datetime.min,
-                from_db_time(row["last_dense_at"]) or datetime.min,
-                int(row["summarized"]),
+                row.chat_id,
+                row.thread_id,
+                from_db_time(row.since) or datetime.min,
+                from_db_time(row.last_dense_at) or datetime.min,
+                int(row.summarized),
             )
             for row in rows
         ]

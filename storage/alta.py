@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-import aiosqlite
-
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import AnyRow, Database, from_db_time, to_db_time, utcnow
 
 STATES: Final = ("sending", "added", "refused", "unknown", "declined", "absent")
 UNRESOLVED: Final = ("sending", "unknown", "declined")
@@ -42,17 +40,17 @@ class AddAttempt:
 _COLUMNS = "token, chat_id, thread_id, user_id, payload, state, hashes, created_at, updated_at"
 
 
-def _attempt(row: aiosqlite.Row) -> AddAttempt:
+def _attempt(row: AnyRow) -> AddAttempt:
     return AddAttempt(
-        token=row["token"],
-        chat_id=row["chat_id"],
-        thread_id=row["thread_id"],
-        user_id=row["user_id"],
-        payload=json.loads(row["payload"]),
-        state=row["state"],
-        hashes=json.loads(row["hashes"]),
-        created_at=from_db_time(row["created_at"]) or utcnow(),
-        updated_at=from_db_time(row["updated_at"]) or utcnow(),
+        token=row.token,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        user_id=row.user_id,
+        payload=json.loads(row.payload),
+        state=row.state,
+        hashes=json.loads(row.hashes),
+        created_at=from_db_time(row.created_at) or utcnow(),
+        updated_at=from_db_time(row.updated_at) or utcnow(),
     )
 
 
@@ -61,15 +59,11 @@ class AltaAddsRepo:
         self.db = db
 
     async def _select(self, where: str, params: Mapping[str, Any]) -> list[AddAttempt]:
-        async with self.db.reader.execute(
-            f"SELECT {_COLUMNS} FROM alta_adds WHERE {where}", dict(params)
-        ) as cursor:
-            return [_attempt(row) for row in await cursor.fetchall()]
+        rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM alta_adds WHERE {where}", params)
+        return [_attempt(row) for row in rows]
 
     async def _write(self, sql: str, params: Mapping[str, Any]) -> int:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(sql, dict(params))
-            return cursor.rowcount
+        return await self.db.execute(sql, params)
 
     async def sending(
         self,

@@ -40,13 +40,13 @@ async def read_audience(db: Database, chat_ids: Collection[int]) -> Audience:
         rows = await db.fetchall(
             f"SELECT id FROM chats WHERE status = 'approved' AND id IN ({marks})", params
         )
-        allowed |= {row["id"] for row in rows}
+        allowed |= {row.id for row in rows}
     for marks, params in in_lists("u", people):
         rows = await db.fetchall(
             f"SELECT id, role FROM users WHERE role IS NOT NULL AND id IN ({marks})", params
         )
-        allowed |= {row["id"] for row in rows}
-        admins |= {row["id"] for row in rows if row["role"] == "admin"}
+        allowed |= {row.id for row in rows}
+        admins |= {row.id for row in rows if row.role == "admin"}
     return Audience(allowed, admins)
 
 
@@ -73,31 +73,34 @@ class CycleWrite:
 
 async def commit_cycle(db: Database, write: CycleWrite, now: datetime) -> int:
     """Write it all atomically; returns the number of new outbox rows."""
-    async with db.transaction() as conn:
-        inserted = await insert_rows(conn, write.rows)
-        for subject, state, active in write.state_changes:
-            if active:
-                await conn.execute(
-                    "INSERT INTO subject_states (subject_key, state, since) "
-                    "VALUES (:subject, :state, :since) ON CONFLICT (subject_key, state) DO NOTHING",
-                    {"subject": subject, "state": state, "since": to_db_time(now)},
-                )
-            else:
-                await conn.execute(
-                    "DELETE FROM subject_states WHERE subject_key = :subject AND state = :state",
-                    {"subject": subject, "state": state},
-                )
+    async with db.transaction() as tx:
+        inserted = await insert_rows(tx, write.rows)
+        # The last change of each (subject, state) is the one that holds.
+        final = {(subject, state): on for subject, state, on in write.state_changes}
+        await tx.executemany(
+            "INSERT INTO subject_states (subject_key, state, since) "
+            "VALUES (:subject, :state, :since) ON CONFLICT (subject_key, state) DO NOTHING",
+            [
+                {"subject": s, "state": st, "since": to_db_time(now)}
+                for (s, st), on in final.items()
+                if on
+            ],
+        )
+        await tx.executemany(
+            "DELETE FROM subject_states WHERE subject_key = :subject AND state = :state",
+            [{"subject": s, "state": st} for (s, st), on in final.items() if not on],
+        )
         # A subject that does something new ends the "acknowledged" silences of its other kinds.
-        await conn.executemany(
+        await tx.executemany(
             "DELETE FROM subject_silences WHERE subject_key = :subject AND kind != '' "
             "AND kind != :kind",
             [{"subject": subject, "kind": kind} for subject, kind in write.changed_subjects],
         )
-        await conn.executemany(
+        await tx.executemany(
             "DELETE FROM ended_subjects WHERE subject_key = :subject",
             [{"subject": subject} for subject in write.revived],
         )
-        await conn.executemany(
+        await tx.executemany(
             "INSERT INTO ended_subjects (subject_key, source, subject_id, ended_at) "
             "VALUES (:key, :source, :id, :at) ON CONFLICT (subject_key) DO UPDATE SET "
             "source = excluded.source, subject_id = excluded.subject_id, "
@@ -108,7 +111,7 @@ async def commit_cycle(db: Database, write: CycleWrite, now: datetime) -> int:
             ],
         )
         if write.snapshots:
-            await SnapshotsRepo.apply(conn, write.source, write.snapshots)
+            await SnapshotsRepo.apply(tx, write.source, write.snapshots)
         if write.cursor is not None:
-            await AlertStateRepo.set_cursor(conn, write.source, write.cursor)
+            await AlertStateRepo.set_cursor(tx, write.source, write.cursor)
     return inserted

@@ -33,11 +33,11 @@ class Owner:
 
 def _owner(row: Any) -> Owner:
     return Owner(
-        subject_key=row["subject_key"],
-        chat_id=row["chat_id"],
-        thread_id=row["thread_id"],
-        user_id=row["user_id"],
-        created_at=from_db_time(row["created_at"]) or utcnow(),
+        subject_key=row.subject_key,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        user_id=row.user_id,
+        created_at=from_db_time(row.created_at) or utcnow(),
     )
 
 
@@ -72,7 +72,7 @@ class ItemOwnersRepo:
             rows = await self.db.fetchall(
                 f"SELECT {_COLUMNS} FROM item_owners WHERE subject_key IN ({marks})", params
             )
-            found.update({row["subject_key"]: _owner(row) for row in rows})
+            found.update({row.subject_key: _owner(row) for row in rows})
         return found
 
     async def of_type(self, subject_type: str) -> list[Owner]:

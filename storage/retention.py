@@ -70,10 +70,10 @@ async def prune(db: Database, now: datetime, rules: Retention) -> dict[str, int]
         "outbox_before": to_db_time(now - timedelta(days=rules.outbox_days)),
     }
     removed: dict[str, int] = {}
-    async with db.transaction() as conn:
+    async with db.transaction() as tx:
         for table, sql in STATEMENTS:
             used = {key: value for key, value in params.items() if f":{key}" in sql}
-            cursor = await conn.execute(sql, used)
-            if cursor.rowcount > 0:
-                removed[table] = removed.get(table, 0) + cursor.rowcount
+            result = await tx.execute(sql, used)
+            if result.rowcount > 0:
+                removed[table] = removed.get(table, 0) + result.rowcount
     return removed

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import aiosqlite
-
-from storage.db import Database, from_db_time, in_lists, to_db_time, utcnow
+from storage.db import AnyRow, Database, from_db_time, in_lists, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -62,38 +60,58 @@ def effective_zone(topic: ChatPrefs, chat: ChatPrefs | None, default: ZoneInfo) 
     return zone_named(topic.timezone) or (zone_named(chat.timezone) if chat else None) or default
 
 
-def _prefs(row: aiosqlite.Row) -> ChatPrefs:
+_ADD = (
+    "INSERT INTO subscriptions "
+    "(chat_id, thread_id, selector, filter, filter_key, created_by, created_at) "
+    "VALUES (:chat_id, :thread_id, :selector, :filter, :key, :by, :now) "
+    "ON CONFLICT (chat_id, thread_id, selector, filter) DO NOTHING"
+)
+_REMOVE = (
+    "DELETE FROM subscriptions WHERE chat_id = :chat_id AND thread_id = :thread_id "
+    "AND selector = :selector AND filter = :filter"
+)
+_SUBSCRIPTION = "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
+_PREFS = "SELECT chat_id, thread_id, muted_until, quiet_from, quiet_to, timezone FROM chat_prefs"
+
+
+def _subscription(row: AnyRow) -> Subscription:
+    return Subscription(*row)  # routing reads every subscription: by position, the fastest
+
+
+def _prefs(row: AnyRow) -> ChatPrefs:
+    chat_id, thread_id, muted_until, quiet_from, quiet_to, timezone = row  # _PREFS's order
     return ChatPrefs(
-        chat_id=row["chat_id"],
-        thread_id=row["thread_id"],
-        muted_until=from_db_time(row["muted_until"]),
-        quiet_from=time.fromisoformat(row["quiet_from"]) if row["quiet_from"] else None,
-        quiet_to=time.fromisoformat(row["quiet_to"]) if row["quiet_to"] else None,
-        timezone=row["timezone"],
+        chat_id=chat_id,
+        thread_id=thread_id,
+        muted_until=from_db_time(muted_until),
+        quiet_from=time.fromisoformat(quiet_from) if quiet_from else None,
+        quiet_to=time.fromisoformat(quiet_to) if quiet_to else None,
+        timezone=timezone,
     )
 
 
 class SubscriptionsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Every update reads its chat's zone: on SQLite the preferences are remembered until
+        # the next commit of anything (Database.sole_writer), so a quiet bot reads them once.
+        self._prefs: dict[tuple[int, int], ChatPrefs] = {}
+        self._prefs_as_of = -1  # Database.commits when they were read
 
     async def add(
         self, chat_id: int, thread_id: int, selector: str, filter: str = "", *, by: int | None
     ) -> bool:
         """True if the subscription is new."""
         changed = await self.db.execute(
-            "INSERT INTO subscriptions "
-            "(chat_id, thread_id, selector, filter, filter_key, created_by, created_at) "
-            "VALUES (:chat, :thread, :selector, :filter, :key, :by, :at) "
-            "ON CONFLICT (chat_id, thread_id, selector, filter) DO NOTHING",
+            _ADD,
             {
-                "chat": chat_id,
-                "thread": thread_id,
+                "chat_id": chat_id,
+                "thread_id": thread_id,
                 "selector": selector,
                 "filter": filter,
                 "key": filter_key(filter),
                 "by": by,
-                "at": to_db_time(utcnow()),
+                "now": to_db_time(utcnow()),
             },
         )
         return changed == 1
@@ -110,61 +128,36 @@ class SubscriptionsRepo:
     ) -> None:
         """Remove some selectors and add others in ONE transaction: nobody ever sees the chat
         hearing neither (or both)."""
-        now = to_db_time(utcnow())
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND selector = ? "
-                "AND filter = ?",
-                [(chat_id, thread_id, selector, filter) for selector in remove],
-            )
-            await conn.executemany(
-                "INSERT INTO subscriptions "
-                "(chat_id, thread_id, selector, filter, filter_key, created_by, created_at) "
-                "VALUES (:chat, :thread, :selector, :filter, :key, :by, :at) "
-                "ON CONFLICT (chat_id, thread_id, selector, filter) DO NOTHING",
-                [
-                    {
-                        "chat": chat_id,
-                        "thread": thread_id,
-                        "selector": selector,
-                        "filter": filter,
-                        "key": filter_key(filter),
-                        "by": by,
-                        "at": now,
-                    }
-                    for selector in add
-                ],
-            )
+        key = {"chat_id": chat_id, "thread_id": thread_id, "filter": filter}
+        extra = {"key": filter_key(filter), "by": by, "now": to_db_time(utcnow())}
+        async with self.db.transaction() as tx:
+            await tx.executemany(_REMOVE, [{**key, "selector": s} for s in remove])
+            await tx.executemany(_ADD, [{**key, **extra, "selector": s} for s in add])
 
     async def remove(self, chat_id: int, thread_id: int, selector: str, filter: str = "") -> bool:
         changed = await self.db.execute(
-            "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND selector = ? "
-            "AND filter = ?",
-            (chat_id, thread_id, selector, filter),
+            _REMOVE,
+            {"chat_id": chat_id, "thread_id": thread_id, "selector": selector, "filter": filter},
         )
         return changed > 0
 
     async def for_chat(self, chat_id: int, thread_id: int = 0) -> list[Subscription]:
         rows = await self.db.fetchall(
-            "SELECT chat_id, thread_id, selector, filter FROM subscriptions "
-            "WHERE chat_id = ? AND thread_id = ? ORDER BY selector, filter",
-            (chat_id, thread_id),
+            f"{_SUBSCRIPTION} WHERE chat_id = :chat_id AND thread_id = :thread_id "
+            "ORDER BY selector, filter",
+            {"chat_id": chat_id, "thread_id": thread_id},
         )
-        return [Subscription(*row) for row in rows]
+        return [_subscription(row) for row in rows]
 
     async def of_chat(self, chat_id: int) -> list[Subscription]:
         """Every subscription of one chat, all its forum topics included."""
         rows = await self.db.fetchall(
-            "SELECT chat_id, thread_id, selector, filter FROM subscriptions WHERE chat_id = ?",
-            (chat_id,),
+            f"{_SUBSCRIPTION} WHERE chat_id = :chat_id", {"chat_id": chat_id}
         )
-        return [Subscription(*row) for row in rows]
+        return [_subscription(row) for row in rows]
 
     async def all(self) -> list[Subscription]:
-        rows = await self.db.fetchall(
-            "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
-        )
-        return [Subscription(*row) for row in rows]
+        return [_subscription(row) for row in await self.db.fetchall(_SUBSCRIPTION)]
 
     async def for_subjects(self, subject_keys: Collection[str]) -> list[Subscription]:
         """The subscriptions that could match alerts about ``subject_keys``: those for any
@@ -172,15 +165,14 @@ class SubscriptionsRepo:
         those naming one of these subjects (by :func:`filter_key`). Indexed reads: the
         subscriptions made for other subjects (every order, task and wagon a chat ever
         watched) are not read at all."""
-        columns = "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
-        rows = list(await self.db.fetchall(f"{columns} WHERE filter_key = ''"))
+        rows = list(await self.db.fetchall(f"{_SUBSCRIPTION} WHERE filter_key = ''"))
         rows += await self.db.fetchall(
-            f"{columns} WHERE filter_key >= :low AND filter_key < :high",
+            f"{_SUBSCRIPTION} WHERE filter_key >= :low AND filter_key < :high",
             {"low": "tag:", "high": "tag;"},
         )
         for marks, params in in_lists("f", {filter_key(key) for key in subject_keys}):
-            rows += await self.db.fetchall(f"{columns} WHERE filter_key IN ({marks})", params)
-        return [Subscription(*row) for row in rows]
+            rows += await self.db.fetchall(f"{_SUBSCRIPTION} WHERE filter_key IN ({marks})", params)
+        return [_subscription(row) for row in rows]
 
     async def watchers(self, subject_keys: Collection[str]) -> dict[str, set[int]]:
         """The chats watching each of ``subject_keys``: those with a subscription naming it
@@ -193,7 +185,7 @@ class SubscriptionsRepo:
                 params,
             )
             for row in rows:
-                found.setdefault(row["filter_key"], set()).add(row["chat_id"])
+                found.setdefault(row.filter_key, set()).add(row.chat_id)
         return found
 
     async def key_filters(self) -> int:
@@ -201,10 +193,10 @@ class SubscriptionsRepo:
         rows = await self.db.fetchall(
             "SELECT id, filter FROM subscriptions WHERE filter_key = '' AND filter != ''"
         )
-        async with self.db.transaction() as conn:
-            await conn.executemany(
+        async with self.db.transaction() as tx:
+            await tx.executemany(
                 "UPDATE subscriptions SET filter_key = :key WHERE id = :id",
-                [{"key": filter_key(row["filter"]), "id": row["id"]} for row in rows],
+                [{"key": filter_key(row.filter), "id": row.id} for row in rows],
             )
         return len(rows)
 
@@ -212,21 +204,32 @@ class SubscriptionsRepo:
         """Preferences of these chats (all their topics)."""
         found: dict[tuple[int, int], ChatPrefs] = {}
         for marks, params in in_lists("c", chat_ids):
-            rows = await self.db.fetchall(
-                f"SELECT * FROM chat_prefs WHERE chat_id IN ({marks})", params
-            )
-            found.update({(row["chat_id"], row["thread_id"]): _prefs(row) for row in rows})
+            rows = await self.db.fetchall(f"{_PREFS} WHERE chat_id IN ({marks})", params)
+            found.update({(p.chat_id, p.thread_id): p for p in map(_prefs, rows)})
         return found
 
     async def remove_chat(self, chat_id: int) -> None:
-        await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        await self.db.execute(
+            "DELETE FROM subscriptions WHERE chat_id = :chat_id", {"chat_id": chat_id}
+        )
 
     # --- preferences -------------------------------------------------------------------
     async def prefs(self, chat_id: int, thread_id: int = 0) -> ChatPrefs:
+        as_of = self.db.commits
+        if self._prefs_as_of != as_of:
+            self._prefs.clear()
+            self._prefs_as_of = as_of
+        remembered = self._prefs.get((chat_id, thread_id))
+        if remembered is not None:
+            return remembered
         row = await self.db.fetchone(
-            "SELECT * FROM chat_prefs WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
+            f"{_PREFS} WHERE chat_id = :chat_id AND thread_id = :thread_id",
+            {"chat_id": chat_id, "thread_id": thread_id},
         )
-        return _prefs(row) if row else ChatPrefs(chat_id, thread_id)
+        prefs = _prefs(row) if row else ChatPrefs(chat_id, thread_id)
+        if self.db.sole_writer and self.db.commits == as_of:  # nothing changed meanwhile
+            self._prefs[(chat_id, thread_id)] = prefs
+        return prefs
 
     async def zone(self, chat_id: int, thread_id: int, default: ZoneInfo) -> ZoneInfo:
         topic = await self.prefs(chat_id, thread_id)
@@ -236,17 +239,20 @@ class SubscriptionsRepo:
     async def all_prefs(self, chat_id: int | None = None) -> dict[tuple[int, int], ChatPrefs]:
         """Preferences of every chat, or of one chat's topics."""
         if chat_id is None:
-            rows = await self.db.fetchall("SELECT * FROM chat_prefs")
+            rows = await self.db.fetchall(_PREFS)
         else:
-            rows = await self.db.fetchall("SELECT * FROM chat_prefs WHERE chat_id = ?", (chat_id,))
-        return {(row["chat_id"], row["thread_id"]): _prefs(row) for row in rows}
+            rows = await self.db.fetchall(
+                f"{_PREFS} WHERE chat_id = :chat_id", {"chat_id": chat_id}
+            )
+        return {(prefs.chat_id, prefs.thread_id): prefs for prefs in map(_prefs, rows)}
 
     async def _set(self, chat_id: int, thread_id: int, column: str, value: object) -> None:
         assert column in {"muted_until", "quiet_from", "quiet_to", "timezone"}
         await self.db.execute(
-            f"INSERT INTO chat_prefs (chat_id, thread_id, {column}) VALUES (?, ?, ?) "
+            f"INSERT INTO chat_prefs (chat_id, thread_id, {column}) "
+            "VALUES (:chat_id, :thread_id, :value) "
             f"ON CONFLICT (chat_id, thread_id) DO UPDATE SET {column} = excluded.{column}",
-            (chat_id, thread_id, value),
+            {"chat_id": chat_id, "thread_id": thread_id, "value": value},
         )
 
     async def set_mute(self, chat_id: int, thread_id: int, until: datetime | None) -> None:
@@ -257,15 +263,16 @@ class SubscriptionsRepo:
     ) -> None:
         # Both ends in one statement: the window is never half old, half new.
         await self.db.execute(
-            "INSERT INTO chat_prefs (chat_id, thread_id, quiet_from, quiet_to) VALUES (?, ?, ?, ?) "
+            "INSERT INTO chat_prefs (chat_id, thread_id, quiet_from, quiet_to) "
+            "VALUES (:chat_id, :thread_id, :start, :end) "
             "ON CONFLICT (chat_id, thread_id) DO UPDATE SET quiet_from = excluded.quiet_from, "
             "quiet_to = excluded.quiet_to",
-            (
-                chat_id,
-                thread_id,
-                start.strftime("%H:%M") if start else None,
-                end.strftime("%H:%M") if end else None,
-            ),
+            {
+                "chat_id": chat_id,
+                "thread_id": thread_id,
+                "start": start.strftime("%H:%M") if start else None,
+                "end": end.strftime("%H:%M") if end else None,
+            },
         )
 
     async def set_timezone(self, chat_id: int, thread_id: int, zone: str | None) -> None:

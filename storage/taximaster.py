@@ -63,18 +63,18 @@ class CreateRecord:
 
 
 def _record(row: Any) -> CreateRecord:
-    sent_at, updated_at = from_db_time(row["sent_at"]), from_db_time(row["updated_at"])
+    sent_at, updated_at = from_db_time(row.sent_at), from_db_time(row.updated_at)
     assert sent_at is not None and updated_at is not None
     return CreateRecord(
-        create_id=row["create_id"],
-        order_key=row["order_key"],
-        state=CreateState(row["state"]),
-        order_id=row["order_id"],
-        chat_id=row["chat_id"],
-        thread_id=row["thread_id"],
-        user_id=row["user_id"],
-        locale=row["locale"],
-        payload=json.loads(row["payload"]),
+        create_id=row.create_id,
+        order_key=row.order_key,
+        state=CreateState(row.state),
+        order_id=row.order_id,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        user_id=row.user_id,
+        locale=row.locale,
+        payload=json.loads(row.payload),
         sent_at=sent_at,
         updated_at=updated_at,
     )
@@ -174,4 +174,4 @@ class TaxiMasterCreatesRepo:
             "AND order_id IS NOT NULL",
             names,
         )
-        return {int(row["order_id"]) for row in rows}
+        return {int(row.order_id) for row in rows}

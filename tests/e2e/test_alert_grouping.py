@@ -69,7 +69,7 @@ async def test_routine_news_reaches_a_chat_once_per_subject_and_window(tmp_path)
                 "SELECT not_before FROM outbox WHERE state = 'pending' AND kind = 'driver.parked'"
             )
             later = utcnow() + timedelta(minutes=9)
-            return len(rows) == 2 and all(row["not_before"] > later.isoformat() for row in rows)
+            return len(rows) == 2 and all(row.not_before > later.isoformat() for row in rows)
 
         await eventually(held)
         assert not any("Клин" in text or "Химки" in text for text in texts(h))
@@ -84,7 +84,7 @@ async def test_routine_news_reaches_a_chat_once_per_subject_and_window(tmp_path)
         rows = await repos.db.fetchall(
             "SELECT id FROM outbox WHERE state = 'pending' AND kind = 'driver.parked'"
         )
-        await repos.outbox.postpone([row["id"] for row in rows], utcnow(), None)
+        await repos.outbox.postpone([row.id for row in rows], utcnow(), None)
         h.app.sender.wake()
         line = await h.emu.wait_for_message(GROUP, lambda m: "Химки" in m.get("text", ""))
         assert "Клин" not in line["text"] and "ещё 1 изменение до этого" in line["text"]

@@ -167,11 +167,10 @@ async def test_declining_the_retry_is_not_called_a_cancellation_and_a_late_reque
 
 async def _age(h: BotHarness, token: str) -> None:
     """Make an attempt look older than SETTLED_AFTER (no wall-clock wait in a test)."""
-    async with h.app.repos.db.transaction() as conn:
-        await conn.execute(
-            "UPDATE alta_adds SET updated_at = '2000-01-01T00:00:00+00:00' WHERE token = ?",
-            (token,),
-        )
+    await h.app.repos.db.execute(
+        "UPDATE alta_adds SET updated_at = '2000-01-01T00:00:00+00:00' WHERE token = :token",
+        {"token": token},
+    )
 
 
 async def test_a_restart_mid_add_is_resolved_not_repeated(harness, sim):

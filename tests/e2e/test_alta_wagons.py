@@ -363,7 +363,7 @@ async def test_logibot_check_proves_the_alta_credentials(tmp_path):
 
 
 async def outbox_kinds(h: BotHarness) -> list[str]:
-    return [row["kind"] for row in await h.app.repos.db.fetchall("SELECT kind FROM outbox")]
+    return [row.kind for row in await h.app.repos.db.fetchall("SELECT kind FROM outbox")]
 
 
 async def test_errors_fail_the_cycle_are_told_to_admins_once_and_never_lock(harness, sim):

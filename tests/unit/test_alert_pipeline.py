@@ -1,4 +1,4 @@
-"""Routing and the outbox transaction, on a real SQLite file."""
+"""Routing and the outbox transaction, on a real SQLite file and a real PostgreSQL database."""
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -31,9 +31,12 @@ def alert(kind="driver.late", phone="79990000001", n=1, tags=()):
     )
 
 
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
+
+
 @pytest.fixture
-async def repos(tmp_path):
-    async with Database(tmp_path / "a.sqlite3") as db:
+async def repos(database_url):
+    async with Database(database_url) as db:
         repos = Repos.on(db)
         for chat in (GROUP, OTHER_GROUP):
             await repos.chats.upsert(

@@ -3,6 +3,7 @@ the subscriptions, with Telegram's word on group membership (a stand-in Bot at t
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from aiogram.types import ChatMemberLeft, ChatMemberMember, User
 from bot.ownership import Ownership, Reason, Viewer
 from storage import Repos
 from storage.db import Database
-from storage.migrations import MIGRATIONS
 from storage.users import Role
+from tests.unit.test_storage import make_old_file
 
 GROUP_A, GROUP_B = -1001, -1002
 CREATOR, MEMBER, OTHER, ADMIN = 11, 12, 13, 14
@@ -136,23 +137,22 @@ async def test_only_items_a_chat_may_see_are_subscribed_to(world):
 
 async def test_the_bots_orders_and_tasks_from_before_the_table_get_their_owners(tmp_path):
     path = tmp_path / "old.sqlite3"
-    old = Database(path)
-    await old.open(migrations=[m for m in MIGRATIONS if m.version < 16])
-    for create_id, state, order_id in (("a", "created", 5001), ("b", "unknown", None)):
-        await old.execute(
-            "INSERT INTO taximaster_creates (create_id, order_key, state, order_id, chat_id, "
-            "thread_id, user_id, payload, sent_at, updated_at) VALUES (:id, :id, :state, "
-            ":order_id, :chat, 4, 7, '{}', '2026-01-01T00:00:00+00:00', "
-            "'2026-01-01T00:00:00+00:00')",
-            {"id": create_id, "state": state, "order_id": order_id, "chat": GROUP_A},
+    make_old_file(path, 15)  # the last version without item_owners
+    with sqlite3.connect(path) as old:
+        for create_id, state, order_id in (("a", "created", 5001), ("b", "unknown", None)):
+            old.execute(
+                "INSERT INTO taximaster_creates (create_id, order_key, state, order_id, chat_id, "
+                "thread_id, user_id, payload, sent_at, updated_at) VALUES (:id, :id, :state, "
+                ":order_id, :chat, 4, 7, '{}', '2026-01-01T00:00:00+00:00', "
+                "'2026-01-01T00:00:00+00:00')",
+                {"id": create_id, "state": state, "order_id": order_id, "chat": GROUP_A},
+            )
+        old.execute(
+            "INSERT INTO mobiforce_creates (marker, task_id, state, chat_id, thread_id, user_id, "
+            "payload, created_at, updated_at) VALUES ('TG-240513-K7Q2', 9, 'created', :chat, 0, "
+            "8, '{}', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
+            {"chat": GROUP_B},
         )
-    await old.execute(
-        "INSERT INTO mobiforce_creates (marker, task_id, state, chat_id, thread_id, user_id, "
-        "payload, created_at, updated_at) VALUES ('TG-240513-K7Q2', 9, 'created', :chat, 0, 8, "
-        "'{}', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
-        {"chat": GROUP_B},
-    )
-    await old.close()
     async with Database(path) as db:
         owners = await Repos.on(db).item_owners.of(["order:5001", "task:TG-240513-K7Q2"])
     assert (owners["order:5001"].chat_id, owners["order:5001"].thread_id) == (GROUP_A, 4)

@@ -32,7 +32,7 @@ async def repos(tmp_path):
 async def count(repos: Repos, table: str, where: str = "1 = 1") -> int:
     row = await repos.db.fetchone(f"SELECT count(*) AS n FROM {table} WHERE {where}")
     assert row is not None
-    return int(row["n"])
+    return int(row.n)
 
 
 def order(kind: str, order_id: str, n: int) -> Alert:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
+
+import pytest
 
 from storage import Repos
 from storage.db import Database, utcnow
-from storage.migrations import MIGRATIONS
 from storage.taximaster import UNSETTLED, CreateState
+from tests.unit.test_storage import make_old_file
 
 PAYLOAD = {"phone": "89123456789", "source": "улица Малышева, 51"}
+
+
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 async def record(repos: Repos, key: str = "k1"):
@@ -19,8 +25,8 @@ async def record(repos: Repos, key: str = "k1"):
     )
 
 
-async def test_a_create_is_recorded_before_it_is_sent_and_moved_once(tmp_path):
-    async with Database(tmp_path / "bot.sqlite3") as db:
+async def test_a_create_is_recorded_before_it_is_sent_and_moved_once(database_url):
+    async with Database(database_url) as db:
         repos = Repos.on(db)
         row = await record(repos)
         assert row.state is CreateState.SENDING and row.order_id is None
@@ -38,8 +44,8 @@ async def test_a_create_is_recorded_before_it_is_sent_and_moved_once(tmp_path):
         assert after is not None and after.state in (CreateState.ADOPTED, CreateState.DISMISSED)
 
 
-async def test_unsettled_rows_and_the_orders_already_ours(tmp_path):
-    async with Database(tmp_path / "bot.sqlite3") as db:
+async def test_unsettled_rows_and_the_orders_already_ours(database_url):
+    async with Database(database_url) as db:
         repos = Repos.on(db)
         sending = await record(repos, "a")
         unknown = await record(repos, "b")
@@ -57,19 +63,17 @@ async def test_unsettled_rows_and_the_orders_already_ours(tmp_path):
 
 async def test_rows_of_the_old_one_row_per_key_table_are_kept(tmp_path):
     path = tmp_path / "old.sqlite3"
-    old = Database(path)
-    await old.open(migrations=[m for m in MIGRATIONS if m.version < 14])
-    for key, order_id in (("answered", 5001), ("lost", None)):
-        await old.execute(
+    make_old_file(path, 13)  # the last version with taximaster_orders
+    with sqlite3.connect(path) as old:
+        old.executemany(
             "INSERT INTO taximaster_orders (order_key, order_id, chat_id, thread_id, user_id, "
             "payload, created_at, updated_at) VALUES (?, ?, 1, 0, 2, '{}', "
             "'2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')",
-            (key, order_id),
+            [("answered", 5001), ("lost", None)],
         )
-    await old.close()
     async with Database(path) as db:
         repos = Repos.on(db)
         answered, lost = await repos.taximaster.get("answered"), await repos.taximaster.get("lost")
         assert answered is not None and answered.state is CreateState.CREATED
         assert lost is not None and lost.state is CreateState.UNKNOWN and lost.order_id is None
-        assert await repos.taximaster.order_ids() == {5001}
+        assert await repos.taximaster.order_ids() == {5001, 555}  # 555: make_old_file's
