@@ -170,6 +170,10 @@ class LogiBot:
         values.on_change(general.ALERT_ROUTINE_MINUTES, routine)
         values.on_change(general.ALERT_STORM_MODE, storm)
         values.on_change(general.AUDIT_DAYS, audit_days)
+        if not self.db.sole_writer:
+            # Another process on the same PostgreSQL may change a setting: look every half
+            # minute (a change made here applies at once).
+            self.scheduler.chores.append(("settings-refresh", values.refresh, 30))
 
     def _rescheduler(self, name: str) -> ChangeHook:
         async def reschedule(seconds: int, _chat: ChatKey | None) -> None:
