@@ -64,8 +64,8 @@ class UpdateQueue:
     ``on_poller_waiting`` is called whenever a long poll starts waiting (and whenever a webhook
     answered), so the emulator's waits can notice that the bot is up and idle. While a webhook
     is set, the updates go to it instead (webhook.py); ``execute`` runs a Bot API call a
-    webhook answered with. ``local_mode`` is a local Bot API server's (``telegram-bot-api --local``): a webhook
-    may be plain HTTP on any port.
+    webhook answered with. ``local_mode`` is a local Bot API server's
+    (``telegram-bot-api --local``): a webhook may be plain HTTP on any port.
     """
 
     def __init__(
