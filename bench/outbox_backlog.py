@@ -59,8 +59,8 @@ async def _fill(db: Database, pending: int) -> None:
     others = [chat for chat in range(1, CHATS + 1) if (chat - 1) % step]
     for n in range(pending - len(rows)):
         rows.append(_row(-others[n % len(others)], f"backlog-{n}", due))
-    async with db.transaction() as conn:
-        await insert_rows(conn, rows)
+    async with db.transaction() as tx:
+        await insert_rows(tx, rows)
 
 
 def _probe_chats() -> list[int]:

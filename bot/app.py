@@ -57,7 +57,8 @@ class LogiBot:
         self.settings = settings
         self.metrics = Metrics()
         self.i18n = build_i18n(settings.bot_language)
-        self.db = Database(settings.database_path)
+        # exclusive: on SQLite, a second bot on the same file refuses to start.
+        self.db = Database(settings.database, exclusive=True)
         self.repos = Repos.on(self.db)
         self.requests = TelegramRequestMiddleware(self.metrics)
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))

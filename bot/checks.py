@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.services import REGISTRY
 from integrations.errors import IntegrationError
 from storage.db import Database
+from storage.migrate import current_revision
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,15 @@ class CheckResult:
 
 
 async def check_database(settings: Settings) -> CheckResult:
-    db = Database(settings.database_path)
+    db = Database(settings.database)
     try:
         await db.open()
-        version = await db.schema_version()
+        revision = await current_revision(db)
     except Exception as exc:
-        return CheckResult("database", False, f"{settings.database_path}: {exc}")
+        return CheckResult("database", False, f"{db.shown_url}: {type(exc).__name__}: {exc}")
     finally:
         await db.close()
-    return CheckResult("database", True, f"{settings.database_path}, schema version {version}")
+    return CheckResult("database", True, f"{db.shown_url}, schema revision {revision}")
 
 
 async def check_telegram(settings: Settings) -> CheckResult:

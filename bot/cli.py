@@ -1,4 +1,4 @@
-"""`logibot run | demo | check`."""
+"""`logibot run | demo | check | copy-db`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the bot against the embedded sandbox, in a console")
     demo.add_argument("--speed", type=float, default=20.0, help="simulated time per real second")
     sub.add_parser("check", help="print the configuration and check every integration")
+    copy = sub.add_parser(
+        "copy-db", help="copy every table into another, empty database and verify the row counts"
+    )
+    copy.add_argument("source", help="sqlite:///path/file.sqlite3 or postgresql://…")
+    copy.add_argument("target", help="sqlite:///path/file.sqlite3 or postgresql://…")
     args = parser.parse_args(argv)
 
     try:
@@ -43,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings()
             setup_logging(settings.log_level, settings.log_format, settings.secrets())
             return asyncio.run(_check(settings))
+        if args.command == "copy-db":
+            from bot.copy_db import copy_db
+
+            return asyncio.run(copy_db(args.source, args.target))
         from sandbox.demo import run_demo
 
         return asyncio.run(run_demo(speed=args.speed))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str = TELEGRAM_DEFAULT_API_URL
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # sqlite:///path/file.sqlite3 or postgresql://user:password@host:5432/db; when unset, the
+    # SQLite file DATABASE_PATH (what every version before DATABASE_URL used).
+    database_url: str | None = None
     database_path: Path = Path("data/logibot.sqlite3")
     bot_timezone: str = "Europe/Moscow"
     bot_language: Literal["ru", "en"] = "ru"
@@ -107,6 +111,19 @@ class Settings(BaseSettings):
             raise ValueError(f"no such file: {value}")
         return value
 
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        value = value.strip()
+        scheme = value.split("://", 1)[0].split("+", 1)[0].lower() if "://" in value else ""
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        if scheme == "sqlite" and not value.split("://", 1)[1].lstrip("/"):
+            raise ValueError("sqlite:/// needs a file path (sqlite:///data/logibot.sqlite3)")
+        return value
+
     @field_validator("bot_timezone", "taximaster_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -178,6 +195,15 @@ class Settings(BaseSettings):
         return tuple(int(d) for d in self.alta_days.split(","))
 
     @property
+    def database(self) -> str:
+        """The database the bot uses: DATABASE_URL, else the SQLite file DATABASE_PATH."""
+        return self.database_url or f"sqlite:///{self.database_path}"
+
+    @property
+    def database_password(self) -> str | None:
+        return urlsplit(self.database_url).password if self.database_url else None
+
+    @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.bot_timezone)
 
@@ -210,7 +236,8 @@ class Settings(BaseSettings):
         """Every secret value, for the log redaction filter."""
         values = [self.bot_token, self.movizor_key, self.mobiforce_api_key]
         values += [self.taximaster_secret, self.alta_password]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        return found + ([self.database_password] if self.database_password else [])
 
 
 def parse_report_times(text: str) -> list[str] | None:
@@ -286,6 +313,8 @@ def masked(settings: Settings) -> dict[str, str]:
     shown: dict[str, str] = {}
     for name, value in settings:
         shown[name.upper()] = _mask(value)
+    if settings.database_password:
+        shown["DATABASE_URL"] = shown["DATABASE_URL"].replace(settings.database_password, "***")
     return shown
 
 

@@ -4,8 +4,9 @@
         reply = await h.say(ADMIN, "/help")
         assert "Команды" in reply["text"]
 
-Everything is real: the bot polls the emulator over HTTP, writes a real SQLite file, and the
-emulator checks every request the way Telegram does (``h.emu.rejected_calls()`` must stay empty).
+Everything is real: the bot polls the emulator over HTTP, writes a real SQLite file (or the
+PostgreSQL database ``database_url`` names), and the emulator checks every request the way
+Telegram does (``h.emu.rejected_calls()`` must stay empty).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ class BotHarness:
         settings: dict[str, Any] | None = None,
         extra_routers: Callable[[], list[Router]] | None = None,
         watchers: Callable[[], list[tuple[Watcher, int]]] | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.workdir = Path(workdir)
+        self.database_url = database_url or f"sqlite:///{self.workdir / 'logibot.sqlite3'}"
         self.admin_ids = admin_ids or []
         self.emu = TelegramEmulator(token=TOKEN, bot_username="logibot", limits=limits)
         self.extra_settings = settings or {}
@@ -62,7 +65,7 @@ class BotHarness:
             "bot_token": TOKEN,
             "telegram_api_url": self.emu.base_url,
             "admin_ids": self.admin_ids,
-            "database_path": self.workdir / "logibot.sqlite3",
+            "database_url": self.database_url,
             "http_port": 0,
             "log_level": "DEBUG",
         }

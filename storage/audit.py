@@ -31,30 +31,31 @@ class AuditRepo:
         **details: object,
     ) -> None:
         await self.db.execute(
-            "INSERT INTO audit_log (at, actor_id, action, target, details) VALUES (?, ?, ?, ?, ?)",
-            (
-                to_db_time(utcnow()),
-                actor_id,
-                action,
-                None if target is None else str(target),
-                json.dumps(details, ensure_ascii=False, default=str),
-            ),
+            "INSERT INTO audit_log (at, actor_id, action, target, details) "
+            "VALUES (:at, :actor_id, :action, :target, :details)",
+            {
+                "at": to_db_time(utcnow()),
+                "actor_id": actor_id,
+                "action": action,
+                "target": None if target is None else str(target),
+                "details": json.dumps(details, ensure_ascii=False, default=str),
+            },
         )
 
     async def latest(self, limit: int = 20) -> list[AuditEntry]:
         rows = await self.db.fetchall(
             "SELECT id, at, actor_id, action, target, details FROM audit_log "
-            "ORDER BY id DESC LIMIT ?",
-            (limit,),
+            "ORDER BY id DESC LIMIT :limit",
+            {"limit": limit},
         )
         return [
             AuditEntry(
-                id=row["id"],
-                at=from_db_time(row["at"]) or utcnow(),
-                actor_id=row["actor_id"],
-                action=row["action"],
-                target=row["target"],
-                details=json.loads(row["details"] or "{}"),
+                id=row.id,
+                at=from_db_time(row.at) or utcnow(),
+                actor_id=row.actor_id,
+                action=row.action,
+                target=row.target,
+                details=json.loads(row.details or "{}"),
             )
             for row in rows
         ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-import aiosqlite
+from sqlalchemy import Row
 
 from storage.db import Database, to_db_time, utcnow
 
@@ -28,14 +29,27 @@ class Chat:
 _COLUMNS = "id, type, title, status, added_by"
 
 
-def _chat(row: aiosqlite.Row) -> Chat:
+# Tables keyed by chat: the rest of each one's key (a moved row replaces one already there).
+_MOVED_WITH_THE_CHAT = {
+    "subscriptions": ("thread_id", "selector", "filter"),
+    "chat_prefs": ("thread_id",),
+    "subject_silences": ("thread_id", "subject_key", "kind"),
+    "status_cards": ("thread_id", "subject_key"),
+}
+
+
+def _chat(row: Row[Any]) -> Chat:
     return Chat(
-        id=row["id"],
-        type=row["type"],
-        title=row["title"],
-        status=ChatStatus(row["status"]),
-        added_by=row["added_by"],
+        id=row.id,
+        type=row.type,
+        title=row.title,
+        status=ChatStatus(row.status),
+        added_by=row.added_by,
     )
+
+
+def _same_key(table: str, columns: tuple[str, ...]) -> str:
+    return " AND ".join(f"other.{c} = {table}.{c}" for c in columns)
 
 
 class ChatsRepo:
@@ -43,7 +57,9 @@ class ChatsRepo:
         self.db = db
 
     async def get(self, chat_id: int) -> Chat | None:
-        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM chats WHERE id = ?", (chat_id,))
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM chats WHERE id = :id", {"id": chat_id}
+        )
         return _chat(row) if row else None
 
     async def upsert(
@@ -53,18 +69,25 @@ class ChatsRepo:
         await self.db.execute(
             """
             INSERT INTO chats (id, type, title, status, added_by, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            VALUES (:id, :type, :title, :status, :added_by, :now, :now)
             ON CONFLICT (id) DO UPDATE SET type = excluded.type, title = excluded.title,
                 status = excluded.status, added_by = excluded.added_by,
                 updated_at = excluded.updated_at
             """,
-            (chat_id, type, title, status.value, added_by, now, now),
+            {
+                "id": chat_id,
+                "type": type,
+                "title": title,
+                "status": status.value,
+                "added_by": added_by,
+                "now": now,
+            },
         )
 
     async def set_status(self, chat_id: int, status: ChatStatus) -> bool:
         changed = await self.db.execute(
-            "UPDATE chats SET status = ?, updated_at = ? WHERE id = ?",
-            (status.value, to_db_time(utcnow()), chat_id),
+            "UPDATE chats SET status = :status, updated_at = :now WHERE id = :id",
+            {"status": status.value, "now": to_db_time(utcnow()), "id": chat_id},
         )
         return changed > 0
 
@@ -76,29 +99,35 @@ class ChatsRepo:
         The service messages (either of them) and the sender's "group was upgraded" error all
         lead here, in any order: once the old row is gone, a second move changes nothing.
         """
-        async with self.db.transaction() as conn:
-            async with conn.execute("SELECT 1 FROM chats WHERE id = ?", (old_id,)) as cursor:
-                if await cursor.fetchone() is None:
-                    return False
-            await conn.execute("DELETE FROM chats WHERE id = ?", (new_id,))
-            await conn.execute(
-                "UPDATE chats SET id = ?, type = ?, updated_at = ? WHERE id = ?",
-                (new_id, new_type, to_db_time(utcnow()), old_id),
+        ids = {"old": old_id, "new": new_id}
+        async with self.db.transaction() as tx:
+            if await tx.fetchone("SELECT 1 FROM chats WHERE id = :old", ids) is None:
+                return False
+            await tx.execute("DELETE FROM chats WHERE id = :new", ids)
+            await tx.execute(
+                "UPDATE chats SET id = :new, type = :type, updated_at = :now WHERE id = :old",
+                {**ids, "type": new_type, "now": to_db_time(utcnow())},
             )
-            for table in ("subscriptions", "chat_prefs", "subject_silences", "status_cards"):
-                await conn.execute(
-                    f"UPDATE OR REPLACE {table} SET chat_id = ? WHERE chat_id = ?",
-                    (new_id, old_id),
+            for table, key in _MOVED_WITH_THE_CHAT.items():
+                await tx.execute(
+                    f"DELETE FROM {table} WHERE chat_id = :new AND EXISTS (SELECT 1 FROM {table} "
+                    f"AS other WHERE other.chat_id = :old AND {_same_key(table, key)})",
+                    ids,
                 )
-            await conn.execute(
-                "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
+                await tx.execute(f"UPDATE {table} SET chat_id = :new WHERE chat_id = :old", ids)
+            # An alert already queued at the new id stays; its twin at the old id stays behind.
+            await tx.execute(
+                "UPDATE outbox SET chat_id = :new WHERE chat_id = :old AND NOT EXISTS (SELECT 1 "
+                "FROM outbox AS other WHERE other.chat_id = :new AND "
+                f"{_same_key('outbox', ('thread_id', 'dedupe_key'))})",
+                ids,
             )
             # A row left behind collided with the same alert already queued at the new id:
             # it is a duplicate, and must not be sent to the old id (which Telegram refuses).
-            await conn.execute(
+            await tx.execute(
                 "UPDATE outbox SET state = 'dropped', last_error = 'dropped: duplicate after "
-                "the group became a supergroup' WHERE chat_id = ? AND state = 'pending'",
-                (old_id,),
+                "the group became a supergroup' WHERE chat_id = :old AND state = 'pending'",
+                ids,
             )
         return True
 

@@ -11,8 +11,9 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-import aiosqlite
+from sqlalchemy import Row
 
 from storage.db import Database, from_db_time, to_db_time, utcnow
 
@@ -42,14 +43,22 @@ class ConfirmationsRepo:
     ) -> str:
         token = secrets.token_urlsafe(9)  # 12 characters: fits callback data with room to spare
         now = utcnow()
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM confirmations WHERE created_at < ?", (to_db_time(now - KEEP),)
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM confirmations WHERE created_at < :old",
+                {"old": to_db_time(now - KEEP)},
             )
-            await conn.execute(
+            await tx.execute(
                 "INSERT INTO confirmations (token, user_id, chat_id, action, payload, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (token, user_id, chat_id, action, json.dumps(payload), to_db_time(now)),
+                "VALUES (:token, :user_id, :chat_id, :action, :payload, :now)",
+                {
+                    "token": token,
+                    "user_id": user_id,
+                    "chat_id": chat_id,
+                    "action": action,
+                    "payload": json.dumps(payload),
+                    "now": to_db_time(now),
+                },
             )
         return token
 
@@ -57,8 +66,8 @@ class ConfirmationsRepo:
         """The unused confirmation ``token`` of this user, without claiming it."""
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM confirmations "
-            "WHERE token = ? AND user_id = ? AND used_at IS NULL",
-            (token, user_id),
+            "WHERE token = :token AND user_id = :user_id AND used_at IS NULL",
+            {"token": token, "user_id": user_id},
         )
         return _confirmation(row) if row else None
 
@@ -66,27 +75,26 @@ class ConfirmationsRepo:
         """Replace the payload of this user's unused confirmation (a summary's settings changed
         before Yes); False if it was used already or isn't theirs."""
         changed = await self.db.execute(
-            "UPDATE confirmations SET payload = ? "
-            "WHERE token = ? AND user_id = ? AND used_at IS NULL",
-            (json.dumps(payload), token, user_id),
+            "UPDATE confirmations SET payload = :payload "
+            "WHERE token = :token AND user_id = :user_id AND used_at IS NULL",
+            {"payload": json.dumps(payload), "token": token, "user_id": user_id},
         )
         return changed == 1
 
     async def claim(self, token: str, *, user_id: int) -> Confirmation | None:
         """Mark the confirmation used and return it, or None if it was used already or isn't
         this user's to press."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE confirmations SET used_at = ? "
-                "WHERE token = ? AND user_id = ? AND used_at IS NULL",
-                (to_db_time(utcnow()), token, user_id),
+        async with self.db.transaction() as tx:
+            claimed = await tx.execute(
+                "UPDATE confirmations SET used_at = :now "
+                "WHERE token = :token AND user_id = :user_id AND used_at IS NULL",
+                {"now": to_db_time(utcnow()), "token": token, "user_id": user_id},
             )
-            if cursor.rowcount != 1:
+            if claimed.rowcount != 1:
                 return None
-            async with conn.execute(
-                f"SELECT {_COLUMNS} FROM confirmations WHERE token = ?", (token,)
-            ) as select:
-                row = await select.fetchone()
+            row = await tx.fetchone(
+                f"SELECT {_COLUMNS} FROM confirmations WHERE token = :token", {"token": token}
+            )
         assert row is not None
         return _confirmation(row)
 
@@ -94,14 +102,14 @@ class ConfirmationsRepo:
 _COLUMNS = "token, user_id, chat_id, action, payload, created_at"
 
 
-def _confirmation(row: aiosqlite.Row) -> Confirmation:
-    created = from_db_time(row["created_at"])
+def _confirmation(row: Row[Any]) -> Confirmation:
+    created = from_db_time(row.created_at)
     assert created is not None
     return Confirmation(
-        token=row["token"],
-        user_id=row["user_id"],
-        chat_id=row["chat_id"],
-        action=row["action"],
-        payload=json.loads(row["payload"]),
+        token=row.token,
+        user_id=row.user_id,
+        chat_id=row.chat_id,
+        action=row.action,
+        payload=json.loads(row.payload),
         created_at=created,
     )

@@ -29,27 +29,31 @@ class CycleWrite:
 
 async def commit_cycle(db: Database, write: CycleWrite, now: datetime) -> int:
     """Write it all atomically; returns the number of new outbox rows."""
-    async with db.transaction() as conn:
-        inserted = await insert_rows(conn, write.rows)
-        for subject, state, active in write.state_changes:
-            if active:
-                await conn.execute(
-                    "INSERT OR IGNORE INTO subject_states (subject_key, state, since) "
-                    "VALUES (?, ?, ?)",
-                    (subject, state, to_db_time(now)),
-                )
-            else:
-                await conn.execute(
-                    "DELETE FROM subject_states WHERE subject_key = ? AND state = ?",
-                    (subject, state),
-                )
+    async with db.transaction() as tx:
+        inserted = await insert_rows(tx, write.rows)
+        # The last change of each (subject, state) is the one that holds.
+        final = {(subject, state): on for subject, state, on in write.state_changes}
+        await tx.executemany(
+            "INSERT INTO subject_states (subject_key, state, since) "
+            "VALUES (:subject, :state, :since) ON CONFLICT (subject_key, state) DO NOTHING",
+            [
+                {"subject": s, "state": st, "since": to_db_time(now)}
+                for (s, st), on in final.items()
+                if on
+            ],
+        )
+        await tx.executemany(
+            "DELETE FROM subject_states WHERE subject_key = :subject AND state = :state",
+            [{"subject": s, "state": st} for (s, st), on in final.items() if not on],
+        )
         # A subject that does something new ends the "acknowledged" silences of its other kinds.
-        await conn.executemany(
-            "DELETE FROM subject_silences WHERE subject_key = ? AND kind != '' AND kind != ?",
-            list(write.changed_subjects),
+        await tx.executemany(
+            "DELETE FROM subject_silences WHERE subject_key = :subject AND kind != '' "
+            "AND kind != :kind",
+            [{"subject": subject, "kind": kind} for subject, kind in write.changed_subjects],
         )
         if write.snapshots:
-            await SnapshotsRepo.apply(conn, write.source, write.snapshots)
+            await SnapshotsRepo.apply(tx, write.source, write.snapshots)
         if write.cursor is not None:
-            await AlertStateRepo.set_cursor(conn, write.source, write.cursor)
+            await AlertStateRepo.set_cursor(tx, write.source, write.cursor)
     return inserted

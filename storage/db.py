@@ -1,32 +1,55 @@
-"""The SQLite database: one aiosqlite connection, WAL, busy timeout, migrations at start.
+"""The database: SQLite (the embedded default) or PostgreSQL, with ONE set of queries for both.
 
-One connection is shared by the whole process. SQLite allows one writer at a time anyway, and a
-single connection means a transaction must never interleave with another coroutine's writes, so
-every write goes through :meth:`Database.transaction`, which holds an asyncio lock.
+SQLAlchemy 2 Core over the async drivers (aiosqlite, asyncpg). Repositories pass SQL text with
+named parameters (``"... WHERE id = :id"``, ``{"id": 1}``) or a Core statement:
+
+    row = await db.fetchone("SELECT title FROM chats WHERE id = :id", {"id": chat_id})
+    async with db.transaction() as tx:
+        await tx.execute(insert(outbox).values(...))
+        await tx.executemany("DELETE FROM x WHERE k = :k", [{"k": 1}, {"k": 2}])
+
+Reads (:meth:`Database.fetchone`, :meth:`Database.fetchall`) see committed data only: never the
+half of another coroutine's open transaction. Writes go through :meth:`Database.transaction`.
+
+How concurrency is kept differs, and only here:
+
+- SQLite: one writer connection and an asyncio lock (SQLite has one writer at a time anyway),
+  transactions BEGIN IMMEDIATE; WAL, so the read connection sees the last commit; a busy timeout.
+  A second process on the same file must not write: ``Database(..., exclusive=True)`` (the bot)
+  takes a lock file and refuses to open if another holds it.
+- PostgreSQL: a pool of connections and real transactions, concurrently; the database's own row
+  locks (``FOR UPDATE SKIP LOCKED`` in the outbox claim) and unique keys do the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import functools
 import logging
-import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
-import aiosqlite
-
-from storage.migrations import MIGRATIONS, Migration
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, CursorResult, Row, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import Executable
 
 log = logging.getLogger(__name__)
 
-# Positional (``?``) or, in new SQL, named (``:name``) parameters.
-Params = Sequence[Any] | Mapping[str, Any]
-
 BUSY_TIMEOUT_MS = 5000
+POOL_SIZE = 5  # PostgreSQL: connections for writes, and as many for reads (each may overflow)
+
+Statement = str | Executable
+Params = Mapping[str, Any] | None
+ManyParams = Params | Sequence[Mapping[str, Any]]  # a list: the statement once for each
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -44,45 +67,183 @@ def from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class Database:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._conn: aiosqlite.Connection | None = None
-        # Reads go through a connection of their own: with WAL it sees only committed data, so a
-        # read never sees another coroutine's half-done transaction on the writer connection.
-        self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+class DatabaseLocked(RuntimeError):
+    """Another process holds this SQLite file."""
+
+
+def engine_url(target: str | Path) -> URL:
+    """``sqlite:///path`` or ``postgresql://user:pass@host/db`` (or a bare SQLite path) -> the
+    URL of its async driver."""
+    if isinstance(target, Path) or "://" not in target:
+        return URL.create("sqlite+aiosqlite", database=str(target))
+    url = make_url(target)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database URL scheme {url.drivername!r}: sqlite or postgresql")
+
+
+def redacted(target: str | Path) -> str:
+    """The URL as it may be shown: without its password."""
+    return engine_url(target).render_as_string(hide_password=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text(sql: str) -> Executable:
+    return text(sql)
+
+
+def _statement(statement: Statement) -> Executable:
+    return _text(statement) if isinstance(statement, str) else statement
+
+
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Await ``work`` to its end even if the caller is cancelled meanwhile (then re-raise the
+    cancel): a COMMIT or ROLLBACK is never left half-known."""
+    running = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await running
+        raise
+
+
+class Transaction:
+    """The statements of one transaction (see :meth:`Database.transaction`)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection  # for Core constructs that want the connection itself
 
     @property
-    def conn(self) -> aiosqlite.Connection:
-        if self._conn is None:
-            raise RuntimeError("database is not open")
-        return self._conn
+    def dialect(self) -> str:
+        return self.connection.dialect.name
 
-    async def open(self, *, migrations: Sequence[Migration] = MIGRATIONS) -> None:
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; we BEGIN explicitly.
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
-        await self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
-        await self.migrate(migrations)
-        if str(self.path) != ":memory:":  # a second :memory: connection is another database
-            self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-            self._reader.row_factory = aiosqlite.Row
-            await self._reader.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            await self._reader.execute("PRAGMA query_only=ON")
+    async def execute(self, statement: Statement, params: ManyParams = None) -> CursorResult[Any]:
+        return await self.connection.execute(_statement(statement), params)
+
+    async def executemany(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """One statement for each of ``rows`` (nothing at all for none)."""
+        if rows:
+            await self.connection.execute(_statement(statement), list(rows))
+
+    async def fetchone(self, statement: Statement, params: Params = None) -> Row[Any] | None:
+        return (await self.execute(statement, params)).fetchone()
+
+    async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[Row[Any]]:
+        return (await self.execute(statement, params)).fetchall()
+
+
+def insert_for(tx: Transaction, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` that takes ``.on_conflict_do_nothing(...)``/``.on_conflict_do_update(...)``:
+    the same SQL on both engines, but SQLAlchemy keeps the construct per dialect."""
+    return (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(table)
+
+
+class Database:
+    def __init__(self, url: str | Path, *, exclusive: bool = False) -> None:
+        """``url``: ``sqlite:///path``, ``postgresql://…`` or a SQLite file's path.
+        ``exclusive``: this process is the file's only writer (SQLite; the bot sets it)."""
+        self.url = engine_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.exclusive = exclusive
+        self._writes: AsyncEngine | None = None
+        self._reads: AsyncEngine | None = None
+        # SQLite: one writer at a time (a transaction must not interleave with another
+        # coroutine's on the one connection). PostgreSQL: the database's own locks.
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._lock_file: IO[bytes] | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def shown_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    # --- life --------------------------------------------------------------------------
+    async def open(self, *, migrate: bool = True) -> None:
+        """Connect, and bring the schema to the latest version (an empty database is created,
+        an old SQLite file upgraded in place)."""
+        if self.is_sqlite:
+            self._open_sqlite()
+        else:
+            self._open_postgresql()
+        if migrate:
+            from storage.migrate import upgrade
+
+            try:
+                await upgrade(self)
+            except BaseException:
+                await self.close()
+                raise
+
+    def _open_sqlite(self) -> None:
+        path = Path(self.url.database or "")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if self.exclusive:
+            self._lock(path)
+        # isolation_level=None: no implicit transactions (the writer BEGINs explicitly);
+        # timeout: how long a statement waits for another process's lock (busy timeout).
+        args = {"connect_args": {"isolation_level": None, "timeout": BUSY_TIMEOUT_MS / 1000}}
+        # One connection each: the writer (behind the lock), the reader. The pool does not
+        # roll back on return: every transaction ends in COMMIT or ROLLBACK of its own.
+        pool = {"pool_size": 1, "max_overflow": 0, "pool_reset_on_return": None}
+        self._writes = create_async_engine(self.url, **args, **pool)
+        self._reads = create_async_engine(
+            self.url, **args, **pool, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True
+        )
+
+        @event.listens_for(self._writes.sync_engine, "connect")
+        def _writer_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(self._writes.sync_engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            # Take the write lock at BEGIN, not at the first write: a transaction that reads
+            # first then writes cannot fail half-way on another process's lock.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        @event.listens_for(self._reads.sync_engine, "connect")
+        def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+
+    def _lock(self, path: Path) -> None:
+        lock = (path.parent / (path.name + ".lock")).open("ab")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise DatabaseLocked(
+                f"another logibot is running on this database file ({path}); "
+                "more than one process needs PostgreSQL (DATABASE_URL=postgresql://…)"
+            ) from None
+        self._lock_file = lock
+
+    def _open_postgresql(self) -> None:
+        pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_SIZE, "pool_pre_ping": True}
+        self._writes = create_async_engine(self.url, **pool)
+        self._reads = create_async_engine(
+            self.url, **pool, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True
+        )
 
     async def close(self) -> None:
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        for engine in (self._reads, self._writes):
+            if engine is not None:
+                await engine.dispose()
+        self._reads = self._writes = None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock
+            self._lock_file = None
 
     async def __aenter__(self) -> Database:
         await self.open()
@@ -91,95 +252,69 @@ class Database:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # --- migrations --------------------------------------------------------------------
-    async def schema_version(self) -> int:
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        row = await self.fetchone("SELECT max(version) AS v FROM schema_migrations")
-        return int(row["v"]) if row and row["v"] is not None else 0
-
-    async def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-        current = await self.schema_version()
-        for migration in migrations:
-            if migration.version <= current:
-                continue
-            log.info("applying migration %s: %s", migration.version, migration.name)
-            async with self.transaction() as conn:
-                for statement in _split_sql(migration.sql):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.name, to_db_time(utcnow())),
-                )
-            current = migration.version
-        return current
-
-    # --- queries -----------------------------------------------------------------------
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
-
-        Safe under cancellation: BEGIN, COMMIT and ROLLBACK run in aiosqlite's thread, and a
-        cancel that arrives while one is under way must not leave the shared connection inside
-        a transaction nobody will end. So each is awaited to its end (shielded), and a cancel
-        after BEGIN rolls back before it propagates.
-        """
-        async with self._write_lock:
-            if self.conn.in_transaction:  # never expected; a leftover would block every write
-                log.error("database connection was left inside a transaction: rolling back")
-                await self._to_the_end("ROLLBACK")
-            try:
-                await self._to_the_end("BEGIN IMMEDIATE")
-            except asyncio.CancelledError:
-                await self._rollback()
-                raise
-            try:
-                yield self.conn
-                await self._to_the_end("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
-
-    async def _to_the_end(self, sql: str) -> None:
-        """Run ``sql`` and wait for it to finish even if the caller is cancelled meanwhile."""
-        running = asyncio.ensure_future(self.conn.execute(sql))
-        try:
-            await asyncio.shield(running)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await running
-            raise
-
-    async def _rollback(self) -> None:
-        if self.conn.in_transaction:
-            try:
-                await self._to_the_end("ROLLBACK")
-            except asyncio.CancelledError:
-                pass  # rolled back (waited for above); the caller's cancel is being raised
-            except Exception:
-                log.exception("ROLLBACK failed")
-
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        """One write statement in its own transaction; returns the number of rows changed."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, params)
-            return cursor.rowcount
+    @property
+    def writes(self) -> AsyncEngine:
+        if self._writes is None:
+            raise RuntimeError("database is not open")
+        return self._writes
 
     @property
-    def reader(self) -> aiosqlite.Connection:
-        return self._reader or self.conn
+    def reads(self) -> AsyncEngine:
+        if self._reads is None:
+            raise RuntimeError("database is not open")
+        return self._reads
 
-    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        """A read of committed data (never another coroutine's open transaction)."""
-        async with self.reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+    # --- writes ------------------------------------------------------------------------
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """BEGIN ... COMMIT, rolled back on any exception.
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        Safe under cancellation: COMMIT and ROLLBACK are awaited to their end (shielded), and a
+        cancel inside a statement makes SQLAlchemy drop that connection (its state is unknown):
+        the transaction is rolled back either way and the next one gets a good connection.
+        """
+        async with self._write_lock or contextlib.nullcontext():
+            connection = await self.writes.connect()
+            try:
+                await connection.begin()
+                try:
+                    yield Transaction(connection)
+                except BaseException:
+                    await self._rollback(connection)
+                    raise
+                await _to_the_end(connection.commit())
+            finally:
+                await _to_the_end(connection.close())
+
+    @staticmethod
+    async def _rollback(connection: AsyncConnection) -> None:
+        try:
+            await _to_the_end(connection.rollback())
+        except asyncio.CancelledError:
+            pass  # rolled back (waited for above); the caller's cancel is being raised
+        except Exception:
+            log.exception("ROLLBACK failed")
+
+    async def execute(self, statement: Statement, params: Params = None) -> int:
+        """One write statement in its own transaction; returns the number of rows changed."""
+        async with self.transaction() as tx:
+            return (await tx.execute(statement, params)).rowcount
+
+    # --- reads -------------------------------------------------------------------------
+    async def fetchone(self, statement: Statement, params: Params = None) -> Row[Any] | None:
         """A read of committed data (never another coroutine's open transaction)."""
-        async with self.reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self.reads.connect() as connection:
+            return (await connection.execute(_statement(statement), params)).fetchone()
+
+    async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[Row[Any]]:
+        """A read of committed data (never another coroutine's open transaction)."""
+        async with self.reads.connect() as connection:
+            return (await connection.execute(_statement(statement), params)).fetchall()
+
+    async def scalar(self, statement: Statement, params: Params = None) -> Any:
+        """The first column of the first row (None without rows)."""
+        row = await self.fetchone(statement, params)
+        return row[0] if row is not None else None
 
     async def ping(self) -> bool:
         try:
@@ -189,17 +324,15 @@ class Database:
             return False
         return True
 
-
-def _split_sql(script: str) -> Iterable[str]:
-    """Split a migration script into statements, line by line, using SQLite's own notion of a
-    complete statement (so a ';' inside a comment or a literal does not split)."""
-    buffer: list[str] = []
-    for line in script.splitlines():
-        buffer.append(line)
-        text = "\n".join(buffer)
-        if sqlite3.complete_statement(text):
-            yield text.strip()
-            buffer = []
-    rest = "\n".join(buffer).strip()
-    if rest and not all(line.strip().startswith("--") for line in buffer if line.strip()):
-        raise ValueError(f"incomplete SQL statement in migration: {rest[:80]}")
+    # --- for what needs a connection of its own ----------------------------------------
+    @asynccontextmanager
+    async def dedicated_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection outside the pools, held for as long as the caller needs (in autocommit):
+        for a session-level lock such as ``pg_advisory_lock`` that must outlive transactions and
+        must not return to a pool while held. Closed when the block ends."""
+        engine = create_async_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                yield connection
+        finally:
+            await engine.dispose()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, bindparam, text
 
 from storage.db import Database, to_db_time, utcnow
 
@@ -15,35 +18,44 @@ class Driver:
     tags: tuple[str, ...] = ()
 
 
+def _driver(row: Row[Any]) -> Driver:
+    return Driver(row.phone, row.title, tuple(json.loads(row.tags)))
+
+
+_MANY = text("SELECT phone, title, tags FROM drivers WHERE phone IN :phones").bindparams(
+    bindparam("phones", expanding=True)
+)
+
+
 class DriversRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def upsert(self, phone: str, title: str, tags: tuple[str, ...] = ()) -> None:
         await self.db.execute(
-            "INSERT INTO drivers (phone, title, tags, updated_at) VALUES (?, ?, ?, ?) "
+            "INSERT INTO drivers (phone, title, tags, updated_at) "
+            "VALUES (:phone, :title, :tags, :now) "
             "ON CONFLICT (phone) DO UPDATE SET title = excluded.title, tags = excluded.tags, "
             "updated_at = excluded.updated_at",
-            (phone, title, json.dumps(list(tags), ensure_ascii=False), to_db_time(utcnow())),
+            {
+                "phone": phone,
+                "title": title,
+                "tags": json.dumps(list(tags), ensure_ascii=False),
+                "now": to_db_time(utcnow()),
+            },
         )
 
     async def get(self, phone: str) -> Driver | None:
         row = await self.db.fetchone(
-            "SELECT phone, title, tags FROM drivers WHERE phone = ?", (phone,)
+            "SELECT phone, title, tags FROM drivers WHERE phone = :phone", {"phone": phone}
         )
-        return Driver(row["phone"], row["title"], tuple(json.loads(row["tags"]))) if row else None
+        return _driver(row) if row else None
 
     async def many(self, phones: set[str]) -> dict[str, Driver]:
         if not phones:
             return {}
-        marks = ",".join("?" * len(phones))
-        rows = await self.db.fetchall(
-            f"SELECT phone, title, tags FROM drivers WHERE phone IN ({marks})", tuple(phones)
-        )
-        return {
-            row["phone"]: Driver(row["phone"], row["title"], tuple(json.loads(row["tags"])))
-            for row in rows
-        }
+        rows = await self.db.fetchall(_MANY, {"phones": list(phones)})
+        return {row.phone: _driver(row) for row in rows}
 
     async def find(self, text: str) -> list[Driver]:
         """Drivers whose title or tag contains ``text`` (case-insensitive)."""
@@ -51,7 +63,9 @@ class DriversRepo:
         needle = text.casefold()
         found = []
         for row in rows:
-            tags = tuple(json.loads(row["tags"]))
-            if needle in row["title"].casefold() or any(needle == t.casefold() for t in tags):
-                found.append(Driver(row["phone"], row["title"], tags))
+            driver = _driver(row)
+            if needle in driver.title.casefold() or any(
+                needle == t.casefold() for t in driver.tags
+            ):
+                found.append(driver)
         return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from storage.db import Database, from_db_time, to_db_time, utcnow
@@ -21,39 +21,39 @@ class LiveFollow:
     lon: float
 
 
+_KEY = "chat_id = :chat_id AND thread_id = :thread_id AND phone = :phone"
+
+
 class LiveFollowsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def save(self, follow: LiveFollow) -> None:
         await self.db.execute(
-            "INSERT OR REPLACE INTO live_follows (chat_id, thread_id, phone, title, locale, "
-            "message_id, live_until, lat, lon, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                follow.chat_id,
-                follow.thread_id,
-                follow.phone,
-                follow.title,
-                follow.locale,
-                follow.message_id,
-                to_db_time(follow.live_until),
-                follow.lat,
-                follow.lon,
-                to_db_time(utcnow()),
-            ),
+            "INSERT INTO live_follows (chat_id, thread_id, phone, title, locale, message_id, "
+            "live_until, lat, lon, created_at) VALUES (:chat_id, :thread_id, :phone, :title, "
+            ":locale, :message_id, :live_until, :lat, :lon, :now) "
+            "ON CONFLICT (chat_id, thread_id, phone) DO UPDATE SET title = excluded.title, "
+            "locale = excluded.locale, message_id = excluded.message_id, "
+            "live_until = excluded.live_until, lat = excluded.lat, lon = excluded.lon, "
+            "created_at = excluded.created_at",
+            {
+                **asdict(follow),
+                "live_until": to_db_time(follow.live_until),
+                "now": to_db_time(utcnow()),
+            },
         )
 
     async def moved(self, chat_id: int, thread_id: int, phone: str, lat: float, lon: float) -> None:
         await self.db.execute(
-            "UPDATE live_follows SET lat = ?, lon = ? "
-            "WHERE chat_id = ? AND thread_id = ? AND phone = ?",
-            (lat, lon, chat_id, thread_id, phone),
+            f"UPDATE live_follows SET lat = :lat, lon = :lon WHERE {_KEY}",
+            {"lat": lat, "lon": lon, "chat_id": chat_id, "thread_id": thread_id, "phone": phone},
         )
 
     async def delete(self, chat_id: int, thread_id: int, phone: str) -> None:
         await self.db.execute(
-            "DELETE FROM live_follows WHERE chat_id = ? AND thread_id = ? AND phone = ?",
-            (chat_id, thread_id, phone),
+            f"DELETE FROM live_follows WHERE {_KEY}",
+            {"chat_id": chat_id, "thread_id": thread_id, "phone": phone},
         )
 
     async def all(self) -> list[LiveFollow]:
@@ -63,19 +63,7 @@ class LiveFollowsRepo:
         )
         follows = []
         for row in rows:
-            live_until = from_db_time(row["live_until"])
+            live_until = from_db_time(row.live_until)
             assert live_until is not None
-            follows.append(
-                LiveFollow(
-                    chat_id=row["chat_id"],
-                    thread_id=row["thread_id"],
-                    phone=row["phone"],
-                    title=row["title"],
-                    locale=row["locale"],
-                    message_id=row["message_id"],
-                    live_until=live_until,
-                    lat=row["lat"],
-                    lon=row["lon"],
-                )
-            )
+            follows.append(LiveFollow(**{**row._asdict(), "live_until": live_until}))
         return follows

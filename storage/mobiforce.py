@@ -3,7 +3,7 @@
 Mobiforce lists have no search and page by ten, so the bot keeps these rows itself (filled by a
 background sync and the change feed) and searches them here: no keystroke pages through the
 account. ``search`` holds the casefolded words (Python's casefold: SQLite's lower() leaves
-Cyrillic alone), so a LIKE over it finds «ромашка» in «ООО «Ромашка»».
+Cyrillic alone), so a LIKE over it finds «ромашка» in «ООО «Ромашка»» on either database.
 """
 
 from __future__ import annotations
@@ -39,7 +39,15 @@ def _like(text: str) -> str:
 
 
 def _entry(row: Any) -> Entry:
-    return Entry(row["kind"], int(row["id"]), row["name"], json.loads(row["data"]))
+    return Entry(row.kind, int(row.id), row.name, json.loads(row.data))
+
+
+_UPSERT = (
+    "INSERT INTO mobiforce_directory (kind, id, name, search, data, updated_at) "
+    "VALUES (:kind, :id, :name, :search, :data, :now) ON CONFLICT (kind, id) "
+)
+# lower(): SQLite's NOCASE order where both agree (ASCII), the server's own for the rest.
+_BY_NAME = "lower(name), id"
 
 
 class MobiforceRepo:
@@ -49,24 +57,20 @@ class MobiforceRepo:
     async def upsert(self, kind: Kind, entries: Iterable[Entry]) -> int:
         now = to_db_time(utcnow())
         rows = [
-            (
-                kind,
-                e.id,
-                e.name,
-                _search_text(e.name, e.data),
-                json.dumps(e.data, ensure_ascii=False),
-                now,
-            )
+            {
+                "kind": kind,
+                "id": e.id,
+                "name": e.name,
+                "search": _search_text(e.name, e.data),
+                "data": json.dumps(e.data, ensure_ascii=False),
+                "now": now,
+            }
             for e in entries
         ]
-        if not rows:
-            return 0
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO mobiforce_directory (kind, id, name, search, data, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE SET "
-                "name = excluded.name, search = excluded.search, data = excluded.data, "
-                "updated_at = excluded.updated_at",
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                _UPSERT + "DO UPDATE SET name = excluded.name, search = excluded.search, "
+                "data = excluded.data, updated_at = excluded.updated_at",
                 rows,
             )
         return len(rows)
@@ -75,15 +79,12 @@ class MobiforceRepo:
         """Rows known by id and name only (a list page): new ones are added, known ones keep
         what the bot learnt of them."""
         now = to_db_time(utcnow())
-        rows = [(kind, i, n, n.casefold(), "{}", now) for i, n in names]
-        if not rows:
-            return 0
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO mobiforce_directory (kind, id, name, search, data, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, id) DO NOTHING",
-                rows,
-            )
+        rows = [
+            {"kind": kind, "id": i, "name": n, "search": n.casefold(), "data": "{}", "now": now}
+            for i, n in names
+        ]
+        async with self.db.transaction() as tx:
+            await tx.executemany(_UPSERT + "DO NOTHING", rows)
         return len(rows)
 
     async def replace(self, kind: Kind, entries: Iterable[Entry]) -> int:
@@ -92,28 +93,28 @@ class MobiforceRepo:
         count = await self.upsert(kind, listed)
         keep = {e.id for e in listed}
         present = await self.db.fetchall(
-            "SELECT id FROM mobiforce_directory WHERE kind = ?", (kind,)
+            "SELECT id FROM mobiforce_directory WHERE kind = :kind", {"kind": kind}
         )
-        gone = [(kind, row["id"]) for row in present if row["id"] not in keep]
+        gone = [{"kind": kind, "id": row.id} for row in present if row.id not in keep]
         if gone:
-            async with self.db.transaction() as conn:
-                await conn.executemany(
-                    "DELETE FROM mobiforce_directory WHERE kind = ? AND id = ?", gone
+            async with self.db.transaction() as tx:
+                await tx.executemany(
+                    "DELETE FROM mobiforce_directory WHERE kind = :kind AND id = :id", gone
                 )
         return count
 
     async def get(self, kind: Kind, entry_id: int) -> Entry | None:
         row = await self.db.fetchone(
-            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = ? AND id = ?",
-            (kind, entry_id),
+            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = :kind AND id = :id",
+            {"kind": kind, "id": entry_id},
         )
         return _entry(row) if row else None
 
     async def by_name(self, kind: Kind, name: str) -> list[Entry]:
         rows = await self.db.fetchall(
-            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = ? AND name = ? "
-            "ORDER BY id DESC",
-            (kind, name),
+            "SELECT kind, id, name, data FROM mobiforce_directory "
+            "WHERE kind = :kind AND name = :name ORDER BY id DESC",
+            {"kind": kind, "name": name},
         )
         return [_entry(row) for row in rows]
 
@@ -168,26 +169,26 @@ class MobiforceRepo:
         self, kind: Kind, text: str = "", *, limit: int = 10, offset: int = 0, newest: bool = False
     ) -> list[Entry]:
         """Entries whose name or data contain ``text`` (all when empty), by name or newest."""
-        order = "id DESC" if newest else "name COLLATE NOCASE, id"
+        order = "id DESC" if newest else _BY_NAME
         rows = await self.db.fetchall(
-            "SELECT kind, id, name, data FROM mobiforce_directory "
-            f"WHERE kind = ? AND search LIKE ? ESCAPE '\\' ORDER BY {order} LIMIT ? OFFSET ?",
-            (kind, _like(text.strip()), limit, offset),
+            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = :kind "
+            f"AND search LIKE :like ESCAPE '\\' ORDER BY {order} LIMIT :limit OFFSET :offset",
+            {"kind": kind, "like": _like(text.strip()), "limit": limit, "offset": offset},
         )
         return [_entry(row) for row in rows]
 
     async def count(self, kind: Kind, text: str = "") -> int:
         row = await self.db.fetchone(
             "SELECT count(*) AS n FROM mobiforce_directory "
-            "WHERE kind = ? AND search LIKE ? ESCAPE '\\'",
-            (kind, _like(text.strip())),
+            "WHERE kind = :kind AND search LIKE :like ESCAPE '\\'",
+            {"kind": kind, "like": _like(text.strip())},
         )
-        return int(row["n"]) if row else 0
+        return int(row.n) if row else 0
 
     async def all(self, kind: Kind) -> list[Entry]:
         rows = await self.db.fetchall(
-            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = ? "
-            "ORDER BY name COLLATE NOCASE, id",
-            (kind,),
+            f"SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = :kind "
+            f"ORDER BY {_BY_NAME}",
+            {"kind": kind},
         )
         return [_entry(row) for row in rows]

@@ -1,14 +1,29 @@
 """The outbox: every alert a chat must hear, written with the watcher's cursor in one
-transaction, and drained by the sender. Unique per (chat, topic, dedupe_key)."""
+transaction, and drained by the sender. Unique per (chat, topic, dedupe_key).
+
+The sender *claims* a chat's due rows before it sends them (:meth:`OutboxRepo.claim_for_chat`):
+the rows are locked with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one writer anyway)
+and marked with this process and a lease, so a second sender on the same database takes other
+rows, never these. Marking a row sent, failed, dropped or postponed ends its claim; a sender
+that stops early releases what it did not send; a claim whose sender died ends with its lease.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-import aiosqlite
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, update
 
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import Database, Transaction, from_db_time, insert_for, to_db_time, utcnow
+from storage.schema import outbox
+
+CLAIM_LEASE = timedelta(minutes=5)  # how long a dead sender's claim keeps others off its rows
 
 
 @dataclass(frozen=True)
@@ -36,129 +51,178 @@ class NewOutboxRow:
     not_before: datetime
 
 
-_COLUMNS = "id, chat_id, thread_id, kind, severity, subject_key, payload, attempts, message_id"
+_COLUMNS = (
+    outbox.c.id,
+    outbox.c.chat_id,
+    outbox.c.thread_id,
+    outbox.c.kind,
+    outbox.c.severity,
+    outbox.c.subject_key,
+    outbox.c.payload,
+    outbox.c.attempts,
+    outbox.c.message_id,
+)
+_UNCLAIMED = {"claimed_by": None, "claimed_until": None}
 
 
-def _row(row: aiosqlite.Row) -> OutboxRow:
-    return OutboxRow(*row)
+def _row(row: Row[Any]) -> OutboxRow:
+    return OutboxRow(**row._asdict())
 
 
-async def insert_rows(conn: aiosqlite.Connection, rows: list[NewOutboxRow]) -> int:
-    """Insert inside the caller's transaction; rows already there (same dedupe) are skipped."""
+def _due(now: str) -> ColumnElement[bool]:
+    """Pending, its time has come, and no live claim of another sender on it."""
+    return and_(
+        outbox.c.state == "pending",
+        outbox.c.not_before <= now,
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+    )
+
+
+async def insert_rows(tx: Transaction, rows: list[NewOutboxRow]) -> int:
+    """Insert inside the caller's transaction; rows already there (same dedupe) are skipped.
+    Returns how many were new."""
     if not rows:
         return 0
     now = to_db_time(utcnow())
-    before = conn.total_changes
-    await conn.executemany(
-        "INSERT OR IGNORE INTO outbox (chat_id, thread_id, dedupe_key, kind, severity, "
-        "subject_key, payload, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                r.chat_id,
-                r.thread_id,
-                r.dedupe_key,
-                r.kind,
-                r.severity,
-                r.subject_key,
-                r.payload,
-                to_db_time(r.not_before),
-                now,
-            )
-            for r in rows
-        ],
+    statement = (
+        insert_for(tx, outbox)
+        .on_conflict_do_nothing(index_elements=["chat_id", "thread_id", "dedupe_key"])
+        .returning(outbox.c.id)
     )
-    return conn.total_changes - before
+    values = [
+        {
+            "chat_id": r.chat_id,
+            "thread_id": r.thread_id,
+            "dedupe_key": r.dedupe_key,
+            "kind": r.kind,
+            "severity": r.severity,
+            "subject_key": r.subject_key,
+            "payload": r.payload,
+            "not_before": to_db_time(r.not_before),
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    return len((await tx.execute(statement, values)).all())
 
 
 class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Who claims rows: this process (and this repository, should a process hold two).
+        self.claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def due(self, limit: int = 500) -> list[OutboxRow]:
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND not_before <= ? "
-            "ORDER BY id LIMIT ?",
-            (to_db_time(utcnow()), limit),
+            select(*_COLUMNS).where(_due(to_db_time(utcnow()))).order_by(outbox.c.id).limit(limit)
         )
         return [_row(row) for row in rows]
 
     async def due_for_chat(self, chat_id: int, limit: int = 500) -> list[OutboxRow]:
         """All of one chat's due rows, so everything waiting for it goes out together."""
-        rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND chat_id = ? "
-            "AND not_before <= ? ORDER BY id LIMIT ?",
-            (chat_id, to_db_time(utcnow()), limit),
-        )
+        rows = await self.db.fetchall(chat_due_query(chat_id, to_db_time(utcnow()), limit=limit))
         return [_row(row) for row in rows]
 
-    async def next_due_at(self) -> datetime | None:
-        row = await self.db.fetchone(
-            "SELECT min(not_before) AS t FROM outbox WHERE state = 'pending'"
+    async def claim_for_chat(
+        self, chat_id: int, *, limit: int = 500, lease: timedelta = CLAIM_LEASE
+    ) -> list[OutboxRow]:
+        """One chat's due rows, claimed for this sender until they are marked or released."""
+        now = utcnow()
+        async with self.db.transaction() as tx:
+            query = chat_due_query(chat_id, to_db_time(now), limit=limit)
+            rows = (await tx.execute(query.with_for_update(skip_locked=True))).all()
+            if rows:
+                await tx.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([row.id for row in rows]))
+                    .values(claimed_by=self.claimer, claimed_until=to_db_time(now + lease))
+                )
+        return [_row(row) for row in rows]
+
+    async def release(self, ids: Sequence[int]) -> None:
+        """This sender's claims on ``ids`` end (rows it did not send: due again for anyone)."""
+        if ids:
+            await self.db.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(ids)), outbox.c.claimed_by == self.claimer)
+                .values(_UNCLAIMED)
+            )
+
+    async def release_all(self) -> int:
+        """Every claim ends: for a sender that knows it is the only one (at its start)."""
+        return await self.db.execute(
+            update(outbox).where(outbox.c.claimed_by.is_not(None)).values(_UNCLAIMED)
         )
-        return from_db_time(row["t"]) if row else None
+
+    async def next_due_at(self) -> datetime | None:
+        value = await self.db.scalar(
+            select(func.min(outbox.c.not_before)).where(outbox.c.state == "pending")
+        )
+        return from_db_time(value)
+
+    async def _update(self, ids: list[int], values: dict[str, Any]) -> None:
+        """Rows that end their claim (sent, failed, dropped, postponed)."""
+        if ids:
+            await self.db.execute(
+                update(outbox).where(outbox.c.id.in_(ids)).values({**values, **_UNCLAIMED})
+            )
 
     async def mark_sent(self, ids: list[int], message_id: int | None) -> None:
-        now = to_db_time(utcnow())
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, "
-                "attempts = attempts + 1 WHERE id = ?",
-                [(now, message_id, i) for i in ids],
-            )
+        await self._update(
+            ids,
+            {
+                "state": "sent",
+                "sent_at": to_db_time(utcnow()),
+                "message_id": message_id,
+                "attempts": outbox.c.attempts + 1,
+            },
+        )
 
     async def mark_failed(self, ids: list[int], error: str) -> None:
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE outbox SET state = 'failed', last_error = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                [(error[:500], i) for i in ids],
-            )
+        await self._update(
+            ids, {"state": "failed", "last_error": error[:500], "attempts": outbox.c.attempts + 1}
+        )
 
     async def mark_dropped(self, ids: list[int], reason: str) -> None:
         """Queued, then no longer wanted by its chat when it could be sent (muted, unsubscribed,
         access revoked, group disabled): not delivered, counted apart from failures."""
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE outbox SET state = 'dropped', last_error = ? WHERE id = ?",
-                [(reason[:500], i) for i in ids],
-            )
+        await self._update(ids, {"state": "dropped", "last_error": reason[:500]})
 
     async def postpone(self, ids: list[int], until: datetime, error: str | None) -> None:
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE outbox SET not_before = ?, last_error = coalesce(?, last_error), "
-                "attempts = attempts + ? WHERE id = ?",
-                [(to_db_time(until), error, 1 if error else 0, i) for i in ids],
-            )
+        values: dict[str, Any] = {"not_before": to_db_time(until)}
+        if error is not None:
+            values |= {"last_error": error, "attempts": outbox.c.attempts + 1}
+        await self._update(ids, values)
 
     async def fail_chat(self, chat_id: int, error: str) -> None:
         await self.db.execute(
-            "UPDATE outbox SET state = 'failed', last_error = ? "
-            "WHERE chat_id = ? AND state = 'pending'",
-            (error, chat_id),
+            update(outbox)
+            .where(outbox.c.chat_id == chat_id, outbox.c.state == "pending")
+            .values(state="failed", last_error=error, **_UNCLAIMED)
         )
 
     async def rows_of_message(self, chat_id: int, message_id: int) -> list[OutboxRow]:
         rows = await self.db.fetchall(
-            f"SELECT {_COLUMNS} FROM outbox WHERE chat_id = ? AND message_id = ?",
-            (chat_id, message_id),
+            select(*_COLUMNS).where(outbox.c.chat_id == chat_id, outbox.c.message_id == message_id)
         )
         return [_row(row) for row in rows]
 
     async def get(self, outbox_id: int) -> OutboxRow | None:
-        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,))
+        row = await self.db.fetchone(select(*_COLUMNS).where(outbox.c.id == outbox_id))
         return _row(row) if row else None
 
     async def depth(self) -> int:
-        row = await self.db.fetchone("SELECT count(*) AS n FROM outbox WHERE state = 'pending'")
-        return int(row["n"]) if row else 0
+        count = await self.db.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.state == "pending")
+        )
+        return int(count or 0)
 
     async def counts_since(self, since: datetime) -> dict[str, int]:
         rows = await self.db.fetchall(
-            "SELECT state, count(*) AS n FROM outbox WHERE created_at >= ? GROUP BY state",
-            (to_db_time(since),),
+            "SELECT state, count(*) AS n FROM outbox WHERE created_at >= :since GROUP BY state",
+            {"since": to_db_time(since)},
         )
-        return {row["state"]: row["n"] for row in rows}
+        return {row.state: row.n for row in rows}
 
     async def failed_by_chat(self, since: datetime) -> list[tuple[int, int, str]]:
         """(chat, failed rows, the latest reason) for rows created since ``since``, worst first."""
@@ -166,15 +230,25 @@ class OutboxRepo:
             "SELECT chat_id, count(*) AS n, "
             "(SELECT last_error FROM outbox AS o2 WHERE o2.chat_id = outbox.chat_id "
             " AND o2.state = 'failed' ORDER BY o2.id DESC LIMIT 1) AS reason "
-            "FROM outbox WHERE state = 'failed' AND created_at >= ? "
+            "FROM outbox WHERE state = 'failed' AND created_at >= :since "
             "GROUP BY chat_id ORDER BY n DESC LIMIT 10",
-            (to_db_time(since),),
+            {"since": to_db_time(since)},
         )
-        return [(row["chat_id"], row["n"], row["reason"] or "") for row in rows]
+        return [(row.chat_id, row.n, row.reason or "") for row in rows]
 
     async def cleanup(self, older_than: timedelta) -> int:
         """Sent rows are history after a while; failed ones are kept for a look, then go too."""
         return await self.db.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') AND created_at < ?",
-            (to_db_time(utcnow() - older_than),),
+            "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') AND created_at < :old",
+            {"old": to_db_time(utcnow() - older_than)},
         )
+
+
+def chat_due_query(chat_id: int, now: str, *, limit: int) -> Select[Any]:
+    """One chat's due rows, oldest first (through the index outbox_chat_due)."""
+    return (
+        select(*_COLUMNS)
+        .where(outbox.c.chat_id == chat_id, _due(now))
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )

@@ -12,15 +12,21 @@ class SettingsRepo:
         self.db = db
 
     async def get(self, key: str, default: object = None) -> object:
-        row = await self.db.fetchone("SELECT value FROM settings WHERE key = ?", (key,))
-        return json.loads(row["value"]) if row else default
+        row = await self.db.fetchone("SELECT value FROM settings WHERE key = :key", {"key": key})
+        return json.loads(row.value) if row else default
 
     async def set(self, key: str, value: object, *, by: int | None) -> None:
         await self.db.execute(
             """
-            INSERT INTO settings (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)
+            INSERT INTO settings (key, value, updated_at, updated_by)
+            VALUES (:key, :value, :now, :by)
             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
                 updated_at = excluded.updated_at, updated_by = excluded.updated_by
             """,
-            (key, json.dumps(value, ensure_ascii=False), to_db_time(utcnow()), by),
+            {
+                "key": key,
+                "value": json.dumps(value, ensure_ascii=False),
+                "now": to_db_time(utcnow()),
+                "by": by,
+            },
         )

@@ -10,15 +10,19 @@ import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
-import aiosqlite
+from sqlalchemy import bindparam, text
 
-from storage.db import Database, to_db_time, utcnow
+from storage.db import Database, Transaction, to_db_time, utcnow
 
 _UPSERT = (
-    "INSERT INTO watch_snapshots (source, subject_id, data, updated_at) VALUES (?, ?, ?, ?) "
+    "INSERT INTO watch_snapshots (source, subject_id, data, updated_at) "
+    "VALUES (:source, :subject_id, :data, :now) "
     "ON CONFLICT (source, subject_id) DO UPDATE SET data = excluded.data, "
     "updated_at = excluded.updated_at"
 )
+_SOME = text(
+    "SELECT subject_id, data FROM watch_snapshots WHERE source = :source AND subject_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 
 class SnapshotsRepo:
@@ -31,40 +35,45 @@ class SnapshotsRepo:
         """The snapshots of ``source``: of ``ids`` only, or all of them when ``ids`` is None."""
         if ids is None:
             rows = await self.db.fetchall(
-                "SELECT subject_id, data FROM watch_snapshots WHERE source = ?", (source,)
+                "SELECT subject_id, data FROM watch_snapshots WHERE source = :source",
+                {"source": source},
             )
         else:
             wanted = list(dict.fromkeys(ids))
             if not wanted:
                 return {}
-            marks = ",".join("?" * len(wanted))
-            rows = await self.db.fetchall(
-                "SELECT subject_id, data FROM watch_snapshots "
-                f"WHERE source = ? AND subject_id IN ({marks})",
-                (source, *wanted),
-            )
-        return {row["subject_id"]: json.loads(row["data"]) for row in rows}
+            rows = await self.db.fetchall(_SOME, {"source": source, "ids": wanted})
+        return {row.subject_id: json.loads(row.data) for row in rows}
 
     async def put(self, source: str, subject_id: str, data: Mapping[str, Any]) -> None:
         """Start (or refresh) watching one subject."""
-        async with self.db.transaction() as conn:
-            await self.apply(conn, source, {subject_id: dict(data)})
+        async with self.db.transaction() as tx:
+            await self.apply(tx, source, {subject_id: dict(data)})
 
     @staticmethod
     async def apply(
-        conn: aiosqlite.Connection, source: str, changes: Mapping[str, Mapping[str, Any] | None]
+        tx: Transaction, source: str, changes: Mapping[str, Mapping[str, Any] | None]
     ) -> None:
         """Write a cycle's snapshot changes inside the caller's transaction (None deletes)."""
         now = to_db_time(utcnow())
-        await conn.executemany(
+        await tx.executemany(
             _UPSERT,
             [
-                (source, subject_id, json.dumps(data, ensure_ascii=False, default=str), now)
+                {
+                    "source": source,
+                    "subject_id": subject_id,
+                    "data": json.dumps(data, ensure_ascii=False, default=str),
+                    "now": now,
+                }
                 for subject_id, data in changes.items()
                 if data is not None
             ],
         )
-        await conn.executemany(
-            "DELETE FROM watch_snapshots WHERE source = ? AND subject_id = ?",
-            [(source, subject_id) for subject_id, data in changes.items() if data is None],
+        await tx.executemany(
+            "DELETE FROM watch_snapshots WHERE source = :source AND subject_id = :subject_id",
+            [
+                {"source": source, "subject_id": subject_id}
+                for subject_id, data in changes.items()
+                if data is None
+            ],
         )

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import aiosqlite
+from sqlalchemy import Row
 
 from storage.db import Database, from_db_time, to_db_time, utcnow
 
@@ -53,14 +54,31 @@ def effective_zone(topic: ChatPrefs, chat: ChatPrefs | None, default: ZoneInfo) 
     return zone_named(topic.timezone) or (zone_named(chat.timezone) if chat else None) or default
 
 
-def _prefs(row: aiosqlite.Row) -> ChatPrefs:
+_ADD = (
+    "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, created_by, created_at) "
+    "VALUES (:chat_id, :thread_id, :selector, :filter, :by, :now) "
+    "ON CONFLICT (chat_id, thread_id, selector, filter) DO NOTHING"
+)
+_REMOVE = (
+    "DELETE FROM subscriptions WHERE chat_id = :chat_id AND thread_id = :thread_id "
+    "AND selector = :selector AND filter = :filter"
+)
+_SUBSCRIPTION = "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
+_PREFS = "SELECT chat_id, thread_id, muted_until, quiet_from, quiet_to, timezone FROM chat_prefs"
+
+
+def _subscription(row: Row[Any]) -> Subscription:
+    return Subscription(row.chat_id, row.thread_id, row.selector, row.filter)
+
+
+def _prefs(row: Row[Any]) -> ChatPrefs:
     return ChatPrefs(
-        chat_id=row["chat_id"],
-        thread_id=row["thread_id"],
-        muted_until=from_db_time(row["muted_until"]),
-        quiet_from=time.fromisoformat(row["quiet_from"]) if row["quiet_from"] else None,
-        quiet_to=time.fromisoformat(row["quiet_to"]) if row["quiet_to"] else None,
-        timezone=row["timezone"],
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        muted_until=from_db_time(row.muted_until),
+        quiet_from=time.fromisoformat(row.quiet_from) if row.quiet_from else None,
+        quiet_to=time.fromisoformat(row.quiet_to) if row.quiet_to else None,
+        timezone=row.timezone,
     )
 
 
@@ -73,10 +91,15 @@ class SubscriptionsRepo:
     ) -> bool:
         """True if the subscription is new."""
         changed = await self.db.execute(
-            "INSERT OR IGNORE INTO subscriptions "
-            "(chat_id, thread_id, selector, filter, created_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, thread_id, selector, filter, by, to_db_time(utcnow())),
+            _ADD,
+            {
+                "chat_id": chat_id,
+                "thread_id": thread_id,
+                "selector": selector,
+                "filter": filter,
+                "by": by,
+                "now": to_db_time(utcnow()),
+            },
         )
         return changed == 1
 
@@ -92,57 +115,47 @@ class SubscriptionsRepo:
     ) -> None:
         """Remove some selectors and add others in ONE transaction: nobody ever sees the chat
         hearing neither (or both)."""
-        now = to_db_time(utcnow())
-        async with self.db.transaction() as conn:
-            await conn.executemany(
-                "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND selector = ? "
-                "AND filter = ?",
-                [(chat_id, thread_id, selector, filter) for selector in remove],
-            )
-            await conn.executemany(
-                "INSERT OR IGNORE INTO subscriptions "
-                "(chat_id, thread_id, selector, filter, created_by, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(chat_id, thread_id, selector, filter, by, now) for selector in add],
-            )
+        key = {"chat_id": chat_id, "thread_id": thread_id, "filter": filter}
+        extra = {"by": by, "now": to_db_time(utcnow())}
+        async with self.db.transaction() as tx:
+            await tx.executemany(_REMOVE, [{**key, "selector": s} for s in remove])
+            await tx.executemany(_ADD, [{**key, **extra, "selector": s} for s in add])
 
     async def remove(self, chat_id: int, thread_id: int, selector: str, filter: str = "") -> bool:
         changed = await self.db.execute(
-            "DELETE FROM subscriptions WHERE chat_id = ? AND thread_id = ? AND selector = ? "
-            "AND filter = ?",
-            (chat_id, thread_id, selector, filter),
+            _REMOVE,
+            {"chat_id": chat_id, "thread_id": thread_id, "selector": selector, "filter": filter},
         )
         return changed > 0
 
     async def for_chat(self, chat_id: int, thread_id: int = 0) -> list[Subscription]:
         rows = await self.db.fetchall(
-            "SELECT chat_id, thread_id, selector, filter FROM subscriptions "
-            "WHERE chat_id = ? AND thread_id = ? ORDER BY selector, filter",
-            (chat_id, thread_id),
+            f"{_SUBSCRIPTION} WHERE chat_id = :chat_id AND thread_id = :thread_id "
+            "ORDER BY selector, filter",
+            {"chat_id": chat_id, "thread_id": thread_id},
         )
-        return [Subscription(*row) for row in rows]
+        return [_subscription(row) for row in rows]
 
     async def of_chat(self, chat_id: int) -> list[Subscription]:
         """Every subscription of one chat, all its forum topics included."""
         rows = await self.db.fetchall(
-            "SELECT chat_id, thread_id, selector, filter FROM subscriptions WHERE chat_id = ?",
-            (chat_id,),
+            f"{_SUBSCRIPTION} WHERE chat_id = :chat_id", {"chat_id": chat_id}
         )
-        return [Subscription(*row) for row in rows]
+        return [_subscription(row) for row in rows]
 
     async def all(self) -> list[Subscription]:
-        rows = await self.db.fetchall(
-            "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
-        )
-        return [Subscription(*row) for row in rows]
+        return [_subscription(row) for row in await self.db.fetchall(_SUBSCRIPTION)]
 
     async def remove_chat(self, chat_id: int) -> None:
-        await self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", (chat_id,))
+        await self.db.execute(
+            "DELETE FROM subscriptions WHERE chat_id = :chat_id", {"chat_id": chat_id}
+        )
 
     # --- preferences -------------------------------------------------------------------
     async def prefs(self, chat_id: int, thread_id: int = 0) -> ChatPrefs:
         row = await self.db.fetchone(
-            "SELECT * FROM chat_prefs WHERE chat_id = ? AND thread_id = ?", (chat_id, thread_id)
+            f"{_PREFS} WHERE chat_id = :chat_id AND thread_id = :thread_id",
+            {"chat_id": chat_id, "thread_id": thread_id},
         )
         return _prefs(row) if row else ChatPrefs(chat_id, thread_id)
 
@@ -154,17 +167,20 @@ class SubscriptionsRepo:
     async def all_prefs(self, chat_id: int | None = None) -> dict[tuple[int, int], ChatPrefs]:
         """Preferences of every chat, or of one chat's topics."""
         if chat_id is None:
-            rows = await self.db.fetchall("SELECT * FROM chat_prefs")
+            rows = await self.db.fetchall(_PREFS)
         else:
-            rows = await self.db.fetchall("SELECT * FROM chat_prefs WHERE chat_id = ?", (chat_id,))
-        return {(row["chat_id"], row["thread_id"]): _prefs(row) for row in rows}
+            rows = await self.db.fetchall(
+                f"{_PREFS} WHERE chat_id = :chat_id", {"chat_id": chat_id}
+            )
+        return {(row.chat_id, row.thread_id): _prefs(row) for row in rows}
 
     async def _set(self, chat_id: int, thread_id: int, column: str, value: object) -> None:
         assert column in {"muted_until", "quiet_from", "quiet_to", "timezone"}
         await self.db.execute(
-            f"INSERT INTO chat_prefs (chat_id, thread_id, {column}) VALUES (?, ?, ?) "
+            f"INSERT INTO chat_prefs (chat_id, thread_id, {column}) "
+            "VALUES (:chat_id, :thread_id, :value) "
             f"ON CONFLICT (chat_id, thread_id) DO UPDATE SET {column} = excluded.{column}",
-            (chat_id, thread_id, value),
+            {"chat_id": chat_id, "thread_id": thread_id, "value": value},
         )
 
     async def set_mute(self, chat_id: int, thread_id: int, until: datetime | None) -> None:
@@ -175,15 +191,16 @@ class SubscriptionsRepo:
     ) -> None:
         # Both ends in one statement: the window is never half old, half new.
         await self.db.execute(
-            "INSERT INTO chat_prefs (chat_id, thread_id, quiet_from, quiet_to) VALUES (?, ?, ?, ?) "
+            "INSERT INTO chat_prefs (chat_id, thread_id, quiet_from, quiet_to) "
+            "VALUES (:chat_id, :thread_id, :start, :end) "
             "ON CONFLICT (chat_id, thread_id) DO UPDATE SET quiet_from = excluded.quiet_from, "
             "quiet_to = excluded.quiet_to",
-            (
-                chat_id,
-                thread_id,
-                start.strftime("%H:%M") if start else None,
-                end.strftime("%H:%M") if end else None,
-            ),
+            {
+                "chat_id": chat_id,
+                "thread_id": thread_id,
+                "start": start.strftime("%H:%M") if start else None,
+                "end": end.strftime("%H:%M") if end else None,
+            },
         )
 
     async def set_timezone(self, chat_id: int, thread_id: int, zone: str | None) -> None:

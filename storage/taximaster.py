@@ -33,19 +33,12 @@ class TaxiMasterOrdersRepo:
     async def get(self, order_key: str) -> SentOrder | None:
         row = await self.db.fetchone(
             "SELECT order_key, order_id, chat_id, thread_id, user_id, payload "
-            "FROM taximaster_orders WHERE order_key = ?",
-            (order_key,),
+            "FROM taximaster_orders WHERE order_key = :order_key",
+            {"order_key": order_key},
         )
         if row is None:
             return None
-        return SentOrder(
-            order_key=row["order_key"],
-            order_id=row["order_id"],
-            chat_id=row["chat_id"],
-            thread_id=row["thread_id"],
-            user_id=row["user_id"],
-            payload=json.loads(row["payload"]),
-        )
+        return SentOrder(**{**row._asdict(), "payload": json.loads(row.payload)})
 
     async def sending(
         self,
@@ -59,24 +52,25 @@ class TaxiMasterOrdersRepo:
         """Record an order about to be sent (kept as it is if it was recorded before)."""
         now = to_db_time(utcnow())
         await self.db.execute(
-            "INSERT OR IGNORE INTO taximaster_orders "
+            "INSERT INTO taximaster_orders "
             "(order_key, order_id, chat_id, thread_id, user_id, payload, created_at, updated_at) "
-            "VALUES (?, NULL, ?, ?, ?, ?, ?, ?)",
-            (
-                order_key,
-                chat_id,
-                thread_id,
-                user_id,
-                json.dumps(dict(payload), ensure_ascii=False),
-                now,
-                now,
-            ),
+            "VALUES (:order_key, NULL, :chat_id, :thread_id, :user_id, :payload, :now, :now) "
+            "ON CONFLICT (order_key) DO NOTHING",
+            {
+                "order_key": order_key,
+                "chat_id": chat_id,
+                "thread_id": thread_id,
+                "user_id": user_id,
+                "payload": json.dumps(dict(payload), ensure_ascii=False),
+                "now": now,
+            },
         )
 
     async def created(self, order_key: str, order_id: int) -> None:
         await self.db.execute(
-            "UPDATE taximaster_orders SET order_id = ?, updated_at = ? WHERE order_key = ?",
-            (order_id, to_db_time(utcnow()), order_key),
+            "UPDATE taximaster_orders SET order_id = :order_id, updated_at = :now "
+            "WHERE order_key = :order_key",
+            {"order_id": order_id, "now": to_db_time(utcnow()), "order_key": order_key},
         )
 
     async def known_ids(self) -> dict[str, int]:
@@ -84,4 +78,4 @@ class TaxiMasterOrdersRepo:
         rows = await self.db.fetchall(
             "SELECT order_key, order_id FROM taximaster_orders WHERE order_id IS NOT NULL"
         )
-        return {row["order_key"]: int(row["order_id"]) for row in rows}
+        return {row.order_key: int(row.order_id) for row in rows}

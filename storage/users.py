@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-import aiosqlite
+from sqlalchemy import Row
 
 from storage.db import Database, from_db_time, to_db_time, utcnow
 
@@ -51,24 +52,26 @@ class User:
 _COLUMNS = "id, username, first_name, last_name, language_code, role, stranger_notified_at"
 
 
-def _user(r: aiosqlite.Row) -> User:
+def _user(r: Row[Any]) -> User:
     return User(
-        id=r["id"],
-        username=r["username"],
-        first_name=r["first_name"],
-        last_name=r["last_name"],
-        language_code=r["language_code"],
-        role=Role(r["role"]) if r["role"] else None,
-        stranger_notified_at=from_db_time(r["stranger_notified_at"]),
+        id=r.id,
+        username=r.username,
+        first_name=r.first_name,
+        last_name=r.last_name,
+        language_code=r.language_code,
+        role=Role(r.role) if r.role else None,
+        stranger_notified_at=from_db_time(r.stranger_notified_at),
     )
 
 
 class UsersRepo:
-    """Every update reads its user, so users are cached here. This repository is the only
-    writer of the table (one process owns the database), and every write drops the entry."""
+    """Every update reads its user, so on SQLite users are cached here: one process owns the
+    file, this repository is the only writer of the table, and every write drops the entry.
+    On PostgreSQL other processes write too, so every read goes to the database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._caching = db.is_sqlite
         self._cache: dict[int, User] = {}
         self._writes = 0  # a read that overlapped a write must not fill the cache
 
@@ -76,7 +79,7 @@ class UsersRepo:
         self._writes += 1
         self._cache.pop(user_id, None)
 
-    async def _write(self, user_id: int, sql: str, params: tuple[object, ...]) -> int:
+    async def _write(self, user_id: int, sql: str, params: dict[str, object]) -> int:
         """Every write to a user: the cache entry is dropped before and after it, so a read
         racing the write can neither keep nor store the old row."""
         self._forget(user_id)
@@ -90,18 +93,20 @@ class UsersRepo:
         if cached is not None:
             return cached
         writes_before = self._writes
-        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        row = await self.db.fetchone(
+            f"SELECT {_COLUMNS} FROM users WHERE id = :id", {"id": user_id}
+        )
         if row is None:
             return None
         user = _user(row)
-        if self._writes == writes_before:
+        if self._caching and self._writes == writes_before:
             self._cache[user_id] = user
         return user
 
     async def find_by_username(self, username: str) -> User | None:
         row = await self.db.fetchone(
-            f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(?)",
-            (username.lstrip("@"),),
+            f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower(:username)",
+            {"username": username.lstrip("@")},
         )
         return _user(row) if row else None
 
@@ -121,19 +126,26 @@ class UsersRepo:
             """
             INSERT INTO users (id, username, first_name, last_name, language_code,
                                created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            VALUES (:id, :username, :first_name, :last_name, :language_code, :now, :now)
             ON CONFLICT (id) DO UPDATE SET
                 username = excluded.username, first_name = excluded.first_name,
                 last_name = excluded.last_name,
                 language_code = coalesce(excluded.language_code, users.language_code),
                 updated_at = excluded.updated_at
-            WHERE users.username IS NOT excluded.username
-               OR users.first_name IS NOT excluded.first_name
-               OR users.last_name IS NOT excluded.last_name
+            WHERE users.username IS DISTINCT FROM excluded.username
+               OR users.first_name IS DISTINCT FROM excluded.first_name
+               OR users.last_name IS DISTINCT FROM excluded.last_name
                OR (excluded.language_code IS NOT NULL
-                   AND users.language_code IS NOT excluded.language_code)
+                   AND users.language_code IS DISTINCT FROM excluded.language_code)
             """,
-            (user_id, username, first_name, last_name, language_code, now, now),
+            {
+                "id": user_id,
+                "username": username,
+                "first_name": first_name,
+                "last_name": last_name,
+                "language_code": language_code,
+                "now": now,
+            },
         )
 
     async def set_role(self, user_id: int, role: Role | None, *, by: int | None) -> None:
@@ -142,11 +154,11 @@ class UsersRepo:
             user_id,
             """
             INSERT INTO users (id, role, granted_by, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?)
+            VALUES (:id, :role, :by, :now, :now)
             ON CONFLICT (id) DO UPDATE SET role = excluded.role,
                 granted_by = excluded.granted_by, updated_at = excluded.updated_at
             """,
-            (user_id, role.value if role else None, by, now, now),
+            {"id": user_id, "role": role.value if role else None, "by": by, "now": now},
         )
 
     async def ensure_admins(self, admin_ids: list[int]) -> None:
@@ -163,9 +175,9 @@ class UsersRepo:
         """
         changed = await self._write(
             user_id,
-            "UPDATE users SET stranger_notified_at = ? WHERE id = ? "
-            "AND (stranger_notified_at IS NULL OR stranger_notified_at < ?)",
-            (to_db_time(utcnow()), user_id, to_db_time(not_since)),
+            "UPDATE users SET stranger_notified_at = :now WHERE id = :id "
+            "AND (stranger_notified_at IS NULL OR stranger_notified_at < :not_since)",
+            {"now": to_db_time(utcnow()), "id": user_id, "not_since": to_db_time(not_since)},
         )
         return changed == 1
 

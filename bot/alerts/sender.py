@@ -221,6 +221,9 @@ class AlertSender:
     async def start(self) -> None:
         if self._task is not None and not self._task.done():
             return
+        # Claims of an earlier run (killed while sending) end now: this is the database's one
+        # sender (one bot process per database, until a leader election says who sends).
+        await self.repos.outbox.release_all()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="alert-sender")
 
@@ -275,10 +278,11 @@ class AlertSender:
                 continue
             if not self._limiter(chat_id).has_capacity():
                 continue  # its rows wait (and group up) until the chat may hear more
-            # The round's batch may hold only part of this chat's queue: take all of it.
+            # The round's batch may hold only part of this chat's queue: take all of it, claimed
+            # (no other sender on the database takes these rows until they are marked).
             rows = [
                 row
-                for row in await self.repos.outbox.due_for_chat(chat_id)
+                for row in await self.repos.outbox.claim_for_chat(chat_id)
                 if row.id not in self._in_flight
             ]
             if not rows:
@@ -314,10 +318,18 @@ class AlertSender:
             log.exception("alert sender job for chat %s failed", chat.id)
             self._paused[chat.id] = asyncio.get_running_loop().time() + ERROR_PAUSE
         finally:
+            await self._release(rows)
             for chat_id in chat.ids:
                 self._jobs.pop(chat_id, None)
             self._in_flight.difference_update(row.id for row in rows)
             self.wake()
+
+    async def _release(self, rows: list[OutboxRow]) -> None:
+        """The job's rows it did not mark (throttled, stopped) are due again for any sender."""
+        try:
+            await self.repos.outbox.release([row.id for row in rows])
+        except Exception:
+            log.exception("could not release outbox rows; their claim ends with its lease")
 
     async def _finish_jobs(self) -> None:
         jobs = list(self._jobs.values())

@@ -9,8 +9,8 @@ GROUP = -4004
 
 
 @pytest.fixture
-async def harness(tmp_path):
-    async with BotHarness(tmp_path, admin_ids=[ADMIN]) as h:
+async def harness(tmp_path, database_url):
+    async with BotHarness(tmp_path, admin_ids=[ADMIN], database_url=database_url) as h:
         h.emu.add_user(STRANGER, "Пётр", last_name="<Иванов>", username="petr_iv")
         h.emu.add_user(COLLEAGUE, "Mary", username="mary", language_code="en")
         yield h

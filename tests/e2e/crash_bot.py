@@ -1,7 +1,7 @@
 """The bot as a separate process for the crash test: a real `LogiBot` polling the emulator, with a
 test source that serves a fixed, numbered list of alerts (the same list after every restart).
 
-    python -m tests.e2e.crash_bot <telegram_api_url> <workdir> <chat_id> <total>
+    python -m tests.e2e.crash_bot <telegram_api_url> <database_url> <chat_id> <total>
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ if __name__ == "__main__":
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 
 from bot.alerts.sender import SendLimits
 from bot.app import LogiBot
@@ -40,13 +39,13 @@ def numbered_alert(n: int) -> Alert:
     )
 
 
-async def main(api_url: str, workdir: Path, chat_id: int, total: int) -> None:
+async def main(api_url: str, database_url: str, chat_id: int, total: int) -> None:
     settings = Settings(
         _env_file=None,
         bot_token=TOKEN,
         telegram_api_url=api_url,
         admin_ids=[ADMIN],
-        database_path=workdir / "crash.sqlite3",
+        database_url=database_url,
         http_port=0,
         log_level="INFO",
     )
@@ -69,5 +68,5 @@ async def main(api_url: str, workdir: Path, chat_id: int, total: int) -> None:
 
 
 if __name__ == "__main__":
-    url, folder, chat, count = sys.argv[1:5]
-    asyncio.run(main(url, Path(folder), int(chat), int(count)))
+    url, database, chat, count = sys.argv[1:5]
+    asyncio.run(main(url, database, int(chat), int(count)))

@@ -13,7 +13,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from sandbox.telegram_emulator import TelegramEmulator
+from tests.conftest import DATABASES
 from tests.e2e.crash_bot import ADMIN, TOKEN
 
 TOTAL = 1000
@@ -21,6 +24,12 @@ KILLS = 4
 CHAT = -100777
 ROOT = Path(__file__).resolve().parents[2]
 ALERT_RE = re.compile(r"alert-(\d{5})")
+
+
+@pytest.fixture(params=DATABASES)
+def backend(request):
+    """A SIGKILL on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return request.param
 
 
 def delivered(emu: TelegramEmulator) -> list[list[int]]:
@@ -31,13 +40,13 @@ def delivered(emu: TelegramEmulator) -> list[list[int]]:
     ]
 
 
-async def start_bot(emu: TelegramEmulator, workdir: Path, log) -> asyncio.subprocess.Process:
+async def start_bot(emu: TelegramEmulator, database_url: str, log) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "tests.e2e.crash_bot",
         emu.base_url,
-        str(workdir),
+        database_url,
         str(CHAT),
         str(TOTAL),
         cwd=ROOT,
@@ -56,7 +65,7 @@ async def wait_for_alerts(emu: TelegramEmulator, count: int, timeout: float) -> 
         await asyncio.sleep(0.01)
 
 
-async def test_sigkill_during_delivery_loses_nothing(tmp_path):
+async def test_sigkill_during_delivery_loses_nothing(tmp_path, database_url):
     rng = random.Random(int(os.environ.get("CRASH_SEED", "20261123")))
     emu = TelegramEmulator(token=TOKEN, limits=None)
     await emu.start()
@@ -68,7 +77,7 @@ async def test_sigkill_during_delivery_loses_nothing(tmp_path):
     with log_path.open("ab") as log:
         try:
             for _ in range(KILLS):
-                bot = await start_bot(emu, tmp_path, log)
+                bot = await start_bot(emu, database_url, log)
                 seen = len({n for msg in delivered(emu) for n in msg})
                 target = min(TOTAL - 1, seen + rng.randint(1, 250))
                 await wait_for_alerts(emu, target, timeout=60)
@@ -76,7 +85,7 @@ async def test_sigkill_during_delivery_loses_nothing(tmp_path):
                 await bot.wait()
                 kills += 1
             started = len(emu.calls)  # an index into all calls: only getMe calls after it count
-            bot = await start_bot(emu, tmp_path, log)
+            bot = await start_bot(emu, database_url, log)
             await wait_for_alerts(emu, TOTAL, timeout=90)
             # Everything may have arrived before this process even ran: SIGTERM it once it is up
             # (a signal before the interpreter runs our code cannot be handled by anyone).

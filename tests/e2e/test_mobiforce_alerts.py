@@ -7,6 +7,7 @@ import pytest
 
 from sandbox.harness import BotHarness
 from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
+from tests.conftest import DATABASES
 from tests.e2e.conftest import eventually
 
 ADMIN = 81
@@ -15,8 +16,14 @@ KEY = "mobiforce-alert-key"
 POLL = 5
 
 
+@pytest.fixture(params=DATABASES)
+def backend(request):
+    """These tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return request.param
+
+
 @pytest.fixture(params=["document", "rich"])
-async def world(request, tmp_path, caplog):
+async def world(request, tmp_path, database_url, caplog):
     caplog.set_level(logging.DEBUG)
     sim = MobiforceSimulator(KEY, auto_employees=False, task_shape=request.param)
     await sim.start()
@@ -39,7 +46,9 @@ async def world(request, tmp_path, caplog):
         "mobiforce_api_key": KEY,
         "mobiforce_poll_seconds": POLL,
     }
-    async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+    async with BotHarness(
+        tmp_path, database_url=database_url, admin_ids=[ADMIN], settings=settings
+    ) as h:
         for chat, title in ((WATCHING, "Монтажники"), (AREA, "Все задачи"), (SILENT, "Склад")):
             h.emu.add_group(chat, title, supergroup=True)
             h.emu.add_bot_to_group(ADMIN, chat)
@@ -92,10 +101,10 @@ async def test_a_change_reaches_the_watching_group_as_one_alert_naming_what_chan
 
 async def _sent_all(h):
     rows = await h.app.repos.db.fetchall("SELECT state FROM outbox")
-    return rows and all(row["state"] == "sent" for row in rows)
+    return rows and all(row.state == "sent" for row in rows)
 
 
-async def test_a_rejected_key_is_reported_once_and_stops_calls_until_resume(tmp_path):
+async def test_a_rejected_key_is_reported_once_and_stops_calls_until_resume(tmp_path, database_url):
     sim = MobiforceSimulator("the-right-key", auto_employees=False)
     await sim.start()
     settings = {
@@ -104,7 +113,9 @@ async def test_a_rejected_key_is_reported_once_and_stops_calls_until_resume(tmp_
         "mobiforce_poll_seconds": POLL,
     }
     try:
-        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+        async with BotHarness(
+            tmp_path, database_url=database_url, admin_ids=[ADMIN], settings=settings
+        ) as h:
             runner = h.app.scheduler.runners["mobiforce"]
             await h.app.scheduler.set_paused("mobiforce", True, by=ADMIN)  # drive by hand
             client = h.app.services["mobiforce"].client

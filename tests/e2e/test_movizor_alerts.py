@@ -9,6 +9,7 @@ import pytest
 from sandbox.harness import BotHarness
 from sandbox.simulators.movizor.simulator import MovizorSimulator
 from sandbox.telegram_emulator import RateLimits
+from tests.conftest import DATABASES
 from tests.e2e.conftest import eventually
 
 ADMIN = 71
@@ -19,8 +20,14 @@ KEY = "movizor-key-never-logged"
 POLL = 5
 
 
+@pytest.fixture(params=DATABASES)
+def backend(request):
+    """These tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
+    return request.param
+
+
 @pytest.fixture
-async def world(tmp_path, caplog):
+async def world(tmp_path, database_url, caplog):
     caplog.set_level(logging.DEBUG)
     sim = MovizorSimulator("acme", KEY)
     await sim.start()
@@ -31,7 +38,13 @@ async def world(tmp_path, caplog):
         "movizor_base_url": sim.base_url,
         "movizor_poll_seconds": POLL,
     }
-    harness = BotHarness(tmp_path, admin_ids=[ADMIN], limits=RateLimits(), settings=settings)
+    harness = BotHarness(
+        tmp_path,
+        database_url=database_url,
+        admin_ids=[ADMIN],
+        limits=RateLimits(),
+        settings=settings,
+    )
     async with harness as h:
         for chat, title in ((SUBSCRIBED, "Диспетчерская"), (SILENT, "Бухгалтерия")):
             h.emu.add_group(chat, title, supergroup=True)
@@ -84,10 +97,10 @@ async def test_a_burst_of_40_arrives_complete_and_grouped(world):
 
 async def _all_delivered(h):
     rows = await h.app.repos.db.fetchall("SELECT state FROM outbox")
-    return len(rows) >= 40 and all(row["state"] == "sent" for row in rows)
+    return len(rows) >= 40 and all(row.state == "sent" for row in rows)
 
 
-async def test_a_rejected_key_locks_calls_until_resume(tmp_path):
+async def test_a_rejected_key_locks_calls_until_resume(tmp_path, database_url):
     """Movizor refuses the key: calls stop (no lock-out by retries), /status says so, and once the
     key is fixed in the cabinet /resume movizor lifts the lock without a restart."""
     sim = MovizorSimulator("acme", "the-right-key")
@@ -99,7 +112,9 @@ async def test_a_rejected_key_locks_calls_until_resume(tmp_path):
         "movizor_poll_seconds": POLL,
     }
     try:
-        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+        async with BotHarness(
+            tmp_path, database_url=database_url, admin_ids=[ADMIN], settings=settings
+        ) as h:
             runner = h.app.scheduler.runners["movizor"]
             await h.app.scheduler.set_paused("movizor", True, by=ADMIN)  # drive by hand
             await runner._cycle_once()
@@ -142,7 +157,7 @@ async def test_events_movizor_would_not_give_are_told_to_the_admins_and_in_statu
     assert "могли быть пропущены" in status["text"] and str(oldest_given) in status["text"]
 
 
-async def test_drivers_added_in_movizors_cabinet_are_named_in_alerts(tmp_path):
+async def test_drivers_added_in_movizors_cabinet_are_named_in_alerts(tmp_path, database_url):
     """40 drivers put on tracking in Movizor's own cabinet (never /track): after the directory
     sync at start, every alert names its driver by title, and the sync cost one object_list and
     one object_get a phone."""
@@ -158,7 +173,9 @@ async def test_drivers_added_in_movizors_cabinet_are_named_in_alerts(tmp_path):
         "movizor_poll_seconds": POLL,
     }
     try:
-        async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+        async with BotHarness(
+            tmp_path, database_url=database_url, admin_ids=[ADMIN], settings=settings
+        ) as h:
             h.emu.add_group(SUBSCRIBED, "Диспетчерская", supergroup=True)
             h.emu.add_bot_to_group(ADMIN, SUBSCRIBED)
             await h.emu.wait_for_message(SUBSCRIBED)

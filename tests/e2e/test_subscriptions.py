@@ -257,7 +257,7 @@ async def outbox_targets(h: BotHarness) -> list[tuple[int, int, str]]:
     delivered a row by the time we look, so ``outbox.due()`` alone would race with it."""
     assert h.app is not None
     rows = await h.app.repos.db.fetchall("SELECT chat_id, thread_id, kind FROM outbox ORDER BY id")
-    return [(row["chat_id"], row["thread_id"], row["kind"]) for row in rows]
+    return [(row.chat_id, row.thread_id, row.kind) for row in rows]
 
 
 async def test_subscriptions_route_alerts_through_the_pipeline(harness):

@@ -53,7 +53,7 @@ async def test_an_outage_alerts_admins_once_and_recovery_once(source_and_harness
     runner = app.scheduler.runners["testsource"]
     for _ in range(10):
         await runner._cycle_once()  # a cycle as the job runs it, minus the pause check
-    kinds = [row["kind"] for row in await _all_rows(app.repos)]
+    kinds = [row.kind for row in await _all_rows(app.repos)]
     assert kinds.count("system.integration_down") == 1
     assert app.health.integrations["testsource"].consecutive_failures == 10
     assert "testsource" in app.pipeline.down
@@ -62,7 +62,7 @@ async def test_an_outage_alerts_admins_once_and_recovery_once(source_and_harness
     await runner._cycle_once()
     await runner._cycle_once()
     rows = await _all_rows(app.repos)
-    assert [r["kind"] for r in rows].count("system.integration_recovered") == 1
+    assert [r.kind for r in rows].count("system.integration_recovered") == 1
     assert "testsource" not in app.pipeline.down
 
 
@@ -105,7 +105,7 @@ async def test_an_admin_granted_in_the_chat_hears_integration_news_too(source_an
     rows = await app.repos.db.fetchall(
         "SELECT chat_id FROM outbox WHERE kind = 'system.integration_down'"
     )
-    assert sorted(r["chat_id"] for r in rows) == [ADMIN, granted]
+    assert sorted(r.chat_id for r in rows) == [ADMIN, granted]
 
 
 async def test_a_cycle_that_cannot_be_committed_is_a_failure_and_keeps_the_cursor(
@@ -135,6 +135,6 @@ async def test_a_cycle_that_cannot_be_committed_is_a_failure_and_keeps_the_curso
     monkeypatch.setattr(app.pipeline, "commit", real_commit)
     await runner._cycle_once()
     assert await app.repos.alert_state.cursor("testsource") == "2"
-    kinds = [row["kind"] for row in await _all_rows(app.repos)]
+    kinds = [row.kind for row in await _all_rows(app.repos)]
     assert kinds.count("system.integration_down") == 1  # the down/recovered pair, as for polls
     assert kinds.count("system.integration_recovered") == 1

@@ -1,4 +1,4 @@
-"""Routing and the outbox transaction, on a real SQLite file."""
+"""Routing and the outbox transaction, on a real SQLite file and a real PostgreSQL database."""
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ from storage.chats import ChatStatus
 from storage.db import Database, utcnow
 from storage.subscriptions import ChatPrefs
 from storage.users import Role
+from tests.conftest import DATABASES
 
 MSK = ZoneInfo("Europe/Moscow")
 GROUP, OTHER_GROUP, USER = -100, -200, 7
@@ -31,9 +32,14 @@ def alert(kind="driver.late", phone="79990000001", n=1, tags=()):
     )
 
 
+@pytest.fixture(params=DATABASES)
+def backend(request):
+    return request.param
+
+
 @pytest.fixture
-async def repos(tmp_path):
-    async with Database(tmp_path / "a.sqlite3") as db:
+async def repos(database_url):
+    async with Database(database_url) as db:
         repos = Repos.on(db)
         for chat in (GROUP, OTHER_GROUP):
             await repos.chats.upsert(

@@ -1,12 +1,19 @@
-"""Versioned, forward-only schema migrations.
+"""The hand-written SQLite migrations 1-10 that came before Alembic: frozen history.
 
-Each migration is applied once, in order, inside a transaction, and recorded in
-``schema_migrations``. Never edit a migration that has shipped: add a new one.
+A SQLite file made by an older logibot records them in ``schema_migrations``. At start such a
+file is brought to version 10 with these (in the same transaction as the rest of the upgrade),
+then stamped with the Alembic baseline, which is the schema after 10 (``storage/migrate.py``).
+New schema changes are Alembic migrations in ``storage/alembic/versions``, never additions here.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -303,3 +310,50 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def recorded_version(connection: Connection) -> int | None:
+    """The version an old file recorded; None when it has no ``schema_migrations`` table."""
+    found = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).first()
+    if found is None:
+        return None
+    version = connection.exec_driver_sql("SELECT max(version) FROM schema_migrations").scalar()
+    return int(version or 0)
+
+
+def upgrade_to_latest(connection: Connection, current: int) -> None:
+    """Apply the migrations after ``current``, inside the caller's transaction."""
+    for migration in MIGRATIONS:
+        if migration.version <= current:
+            continue
+        for statement in split_sql(migration.sql):
+            connection.exec_driver_sql(statement)
+        connection.exec_driver_sql(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (migration.version, migration.name, datetime.now(UTC).isoformat()),
+        )
+
+
+def create_history_table(connection: Connection) -> None:
+    """For tests that make an old file: the table older versions recorded migrations in."""
+    connection.exec_driver_sql(
+        "CREATE TABLE schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+
+
+def split_sql(script: str) -> Iterable[str]:
+    """Split a migration script into statements, line by line, using SQLite's own notion of a
+    complete statement (so a ';' inside a comment or a literal does not split)."""
+    buffer: list[str] = []
+    for line in script.splitlines():
+        buffer.append(line)
+        text = "\n".join(buffer)
+        if sqlite3.complete_statement(text):
+            yield text.strip()
+            buffer = []
+    rest = "\n".join(buffer).strip()
+    if rest and not all(line.strip().startswith("--") for line in buffer if line.strip()):
+        raise ValueError(f"incomplete SQL statement in migration: {rest[:80]}")

@@ -1,0 +1,83 @@
+"""The schema brought to the latest version at start: Alembic, run in code on the bot's own
+connection, in ONE transaction.
+
+- An empty database gets every migration from the baseline (``0001``: the schema of the
+  hand-written migrations 1-10).
+- A SQLite file of an older logibot (``schema_migrations`` up to 10) is brought to 10 by the old
+  migrations, stamped with the baseline, then upgraded like any other: in place, data kept.
+- Two processes starting at once: on SQLite the transaction's BEGIN IMMEDIATE makes the second
+  wait; on PostgreSQL a transaction-level advisory lock does.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+
+from storage import legacy_migrations as legacy
+from storage.db import Database
+
+ALEMBIC_DIR = Path(__file__).parent / "alembic"
+BASELINE = "0001"
+# An old SQLite file's last hand-written migration -> the Alembic revision with that schema.
+LEGACY_REVISIONS = {legacy.LATEST_VERSION: BASELINE}
+MIGRATION_LOCK_KEY = 1_702_017  # pg_advisory_xact_lock: one process migrates at a time
+
+
+def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
+    """What Alembic compares (``include_name``): not the table where logibot before Alembic
+    recorded its migrations, which an upgraded SQLite file keeps as history."""
+    return not (type_ == "table" and name == "schema_migrations")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head() -> str:
+    revision = scripts().get_current_head()
+    assert revision is not None
+    return revision
+
+
+async def upgrade(db: Database) -> str:
+    """Bring ``db`` to the head revision; returns it."""
+    async with db.transaction() as tx:
+        if not db.is_sqlite:
+            await tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": MIGRATION_LOCK_KEY})
+        await tx.connection.run_sync(_upgrade)
+    return head()
+
+
+def _upgrade(connection: Connection) -> None:
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current == head():
+        return
+    config = alembic_config(connection)
+    if current is None and connection.dialect.name == "sqlite":
+        old = legacy.recorded_version(connection)
+        if old is not None:
+            legacy.upgrade_to_latest(connection, old)
+            command.stamp(config, LEGACY_REVISIONS[legacy.LATEST_VERSION])
+    command.upgrade(config, "head")
+
+
+async def current_revision(db: Database) -> str | None:
+    async with db.reads.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: MigrationContext.configure(sync).get_current_revision()
+        )

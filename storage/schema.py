@@ -1,0 +1,244 @@
+"""The schema as it is now, as SQLAlchemy Core tables: what the repositories' Core queries use,
+what `logibot copy-db` copies, and what Alembic compares a database with (``alembic check``).
+
+The migrations in ``storage/alembic/versions`` are how a database gets here; a change to a table
+is a new migration AND the same change here (a test checks that the two agree on both engines).
+
+Types, the same on both engines unless said: times are UTC ISO-8601 text (``storage.db.to_db_time``;
+they sort as text), JSON is text, Telegram ids are BIGINT on PostgreSQL (they outgrow 32 bits)
+and INTEGER on SQLite (the same 64-bit integer there, and ``INTEGER PRIMARY KEY`` is the rowid).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# Telegram user/chat/message ids and vendor ids.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData()
+
+
+def _time(name: str, *, nullable: bool = False) -> sa.Column[str]:
+    return sa.Column(name, sa.Text, nullable=nullable)
+
+
+def _thread() -> sa.Column[int]:
+    """A forum topic; 0 = the whole chat."""
+    return sa.Column("thread_id", BigId, nullable=False, server_default="0")
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=False),  # Telegram user id
+    sa.Column("username", sa.Text),
+    sa.Column("first_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("last_name", sa.Text),
+    sa.Column("language_code", sa.Text),
+    sa.Column("role", sa.Text),
+    sa.Column("granted_by", BigId),
+    _time("created_at"),
+    _time("updated_at"),
+    _time("stranger_notified_at", nullable=True),
+    sa.CheckConstraint("role IN ('admin', 'dispatcher', 'viewer')", name="users_role"),
+)
+sa.Index("users_username", sa.func.lower(users.c.username))
+
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=False),  # Telegram chat id
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("added_by", BigId),
+    _time("created_at"),
+    _time("updated_at"),
+    sa.CheckConstraint("status IN ('approved', 'pending', 'disabled')", name="chats_status"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    _time("at"),
+    sa.Column("actor_id", BigId),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("target", sa.Text),
+    sa.Column("details", sa.Text),
+    sqlite_autoincrement=True,
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    _time("updated_at"),
+    sa.Column("updated_by", BigId),
+)
+
+confirmations = sa.Table(
+    "confirmations",
+    metadata,
+    sa.Column("token", sa.Text, primary_key=True),
+    sa.Column("user_id", BigId, nullable=False),
+    sa.Column("chat_id", BigId, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False, server_default="{}"),
+    _time("created_at"),
+    _time("used_at", nullable=True),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    sa.Column("selector", sa.Text, nullable=False),  # 'all' | 'area:drivers' | 'kind:x.y'
+    sa.Column("filter", sa.Text, nullable=False, server_default=""),  # '' | 'driver:7…'
+    sa.Column("created_by", BigId),
+    _time("created_at"),
+    sa.UniqueConstraint("chat_id", "thread_id", "selector", "filter"),
+    sqlite_autoincrement=True,
+)
+
+chat_prefs = sa.Table(
+    "chat_prefs",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    _time("muted_until", nullable=True),
+    sa.Column("quiet_from", sa.Text),  # 'HH:MM' local time
+    sa.Column("quiet_to", sa.Text),
+    sa.Column("timezone", sa.Text),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    sa.Column("dedupe_key", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("severity", sa.Integer, nullable=False),
+    sa.Column("subject_key", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # the Alert as JSON
+    sa.Column("state", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    _time("not_before"),  # quiet hours, backoff, 429 waits
+    _time("created_at"),
+    _time("sent_at", nullable=True),
+    sa.Column("message_id", BigId),
+    sa.Column("claimed_by", sa.Text),  # the sender sending it now (storage/outbox.py)
+    _time("claimed_until", nullable=True),
+    sa.UniqueConstraint("chat_id", "thread_id", "dedupe_key"),
+    sa.CheckConstraint("state IN ('pending', 'sent', 'failed', 'dropped')", name="outbox_state"),
+    sqlite_autoincrement=True,
+)
+sa.Index("outbox_due", outbox.c.state, outbox.c.not_before, outbox.c.id)
+sa.Index("outbox_message", outbox.c.chat_id, outbox.c.message_id)
+# the sender's per-chat query: its cost must not grow with other chats' backlog
+sa.Index("outbox_chat_due", outbox.c.chat_id, outbox.c.state, outbox.c.not_before, outbox.c.id)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    _time("updated_at"),
+)
+
+subject_states = sa.Table(
+    "subject_states",
+    metadata,
+    sa.Column("subject_key", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text, primary_key=True),  # an inhibiting kind
+    _time("since"),
+)
+
+subject_silences = sa.Table(
+    "subject_silences",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    sa.Column("subject_key", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True, server_default=""),  # '' = every kind
+    _time("until", nullable=True),  # NULL = until the subject changes
+    sa.Column("by_user", BigId),
+)
+
+status_cards = sa.Table(
+    "status_cards",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    sa.Column("subject_key", sa.Text, primary_key=True),
+    sa.Column("message_id", BigId, nullable=False),
+)
+
+drivers = sa.Table(
+    "drivers",
+    metadata,
+    sa.Column("phone", sa.Text, primary_key=True),  # MSISDN 7XXXXXXXXXX
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("tags", sa.Text, nullable=False, server_default="[]"),  # JSON list
+    _time("updated_at"),
+)
+
+watch_snapshots = sa.Table(
+    "watch_snapshots",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),  # integration name
+    sa.Column("subject_id", sa.Text, primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),  # JSON object
+    _time("updated_at"),
+)
+
+mobiforce_directory = sa.Table(
+    "mobiforce_directory",
+    metadata,
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("id", BigId, primary_key=True, autoincrement=False),  # Mobiforce's id
+    sa.Column("name", sa.Text, nullable=False, server_default=""),  # a task's: its number
+    sa.Column("search", sa.Text, nullable=False, server_default=""),  # casefolded words
+    sa.Column("data", sa.Text, nullable=False, server_default="{}"),  # JSON
+    _time("updated_at"),
+    sa.CheckConstraint(
+        "kind IN ('template', 'employee', 'contractor', 'task')", name="mobiforce_directory_kind"
+    ),
+)
+sa.Index("mobiforce_directory_name", mobiforce_directory.c.kind, mobiforce_directory.c.name)
+
+taximaster_orders = sa.Table(
+    "taximaster_orders",
+    metadata,
+    sa.Column("order_key", sa.Text, primary_key=True),  # NewOrder.key(): the body's hash
+    sa.Column("order_id", BigId),  # NULL while sent and unanswered
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    sa.Column("user_id", BigId, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: what was confirmed
+    _time("created_at"),
+    _time("updated_at"),
+)
+sa.Index("taximaster_orders_id", taximaster_orders.c.order_id)
+
+live_follows = sa.Table(
+    "live_follows",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    sa.Column("phone", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("locale", sa.Text, nullable=False),
+    sa.Column("message_id", BigId, nullable=False),  # the live location being moved
+    _time("live_until"),  # when Telegram stops taking edits
+    sa.Column("lat", sa.Double().with_variant(sa.REAL(), "sqlite"), nullable=False),
+    sa.Column("lon", sa.Double().with_variant(sa.REAL(), "sqlite"), nullable=False),
+    _time("created_at"),
+)
