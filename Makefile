@@ -4,7 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean format
+.PHONY: demo test lint bench install clean format image-base image-test
+
+# `make image-test`: the Docker image built and smoke-tested (needs a Docker engine with
+# BuildKit; not part of `make test`). Without a registry: `make image-base`, then
+# `make image-test BASE_IMAGE=logibot-base:bookworm` (README: Docker).
+DOCKER ?= docker
+BASE_IMAGE ?= python:3.11-slim
+LOCAL_BASE_IMAGE ?= logibot-base:bookworm
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,13 +27,19 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot handlers integrations storage sandbox
+	$(BIN)/mypy bot handlers integrations storage sandbox container
 
 test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+image-base:
+	DOCKER="$(DOCKER)" sh container/local-base.sh $(LOCAL_BASE_IMAGE)
+
+image-test: $(STAMP)
+	$(BIN)/python -m container.image_test --docker "$(DOCKER)" --base-image "$(BASE_IMAGE)"
 
 format: $(STAMP)
 	$(BIN)/ruff format .

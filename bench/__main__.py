@@ -26,6 +26,7 @@ from bench import (
     mobiforce_cycle,
     movizor_cycle,
     outbox_backlog,
+    startup,
     taximaster_cycle,
 )
 from bench.report import Row, format_table, header
@@ -40,6 +41,7 @@ class Section(Protocol):
 # In order of running: the latency section first, while the machine is quietest.
 SECTIONS: tuple[Section, ...] = (
     help_latency,
+    startup,
     idle_memory,
     alerts_throughput,
     movizor_cycle,

@@ -10,18 +10,13 @@ tell logibot's own share from the framework's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import sys
 import tempfile
-import time
-from asyncio.subprocess import Process
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.bot_process import read_log, spawn_bot, stop_bot, until_polling
 from bench.report import Row, at_most, exactly
-from bot.config import Settings
 from sandbox.harness import TOKEN
 from sandbox.telegram_emulator import TelegramEmulator
 
@@ -29,7 +24,6 @@ TITLE = "idle `logibot run`: memory and shutdown"
 
 ADMIN = 1001
 IDLE_SECONDS = 3.0
-START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 RSS_TARGET_MB = 120.0
 MB = 1024 * 1024
@@ -47,86 +41,26 @@ def proc_status_bytes(pid: int, field: str) -> int:
     raise KeyError(f"{field} not in /proc/{pid}/status")
 
 
-def read_log(path: Path) -> str:
-    """The child's output (a small file; reading it blocks the loop only briefly)."""
-    return path.read_text(errors="replace")
-
-
-def bot_environment(api_url: str, workdir: Path) -> dict[str, str]:
-    """The parent's environment minus any logibot setting, plus ours.
-
-    Stray settings (an integration's credentials exported in the shell) would otherwise turn on
-    pollers and change what is measured. The child also runs in ``workdir``, away from any
-    ``.env`` in the repository.
-    """
-    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-    env.update(
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=api_url,
-        ADMIN_IDS=str(ADMIN),
-        DATABASE_PATH=str(workdir / "logibot.sqlite3"),
-        HTTP_PORT="0",
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
 @dataclass(frozen=True)
 class IdleRun:
     rss: int  # bytes
     peak_rss: int  # bytes
-    startup_seconds: float  # spawn -> blocked in its first long poll
     exit_code: int  # negative: killed by that signal (it did not stop on SIGTERM in time)
     output: str  # the child's stdout + stderr
 
 
 async def measure(emu: TelegramEmulator, workdir: Path) -> IdleRun:
     """Start the bot, wait until it long-polls, let it idle, read its memory, SIGTERM it."""
-    assert emu.base_url is not None
     log_path = workdir / "logibot.log"
-    spawned = time.perf_counter()
-    with log_path.open("wb") as log_file:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=workdir,
-            env=bot_environment(emu.base_url, workdir),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-        )
+    proc = await spawn_bot(emu, workdir, ADMIN, log_path)
     try:
-        await _until_polling(emu, proc, log_path)
-        startup = time.perf_counter() - spawned
+        await until_polling(emu, proc, log_path)
         await asyncio.sleep(IDLE_SECONDS)
         rss = proc_status_bytes(proc.pid, "VmRSS")
         peak = proc_status_bytes(proc.pid, "VmHWM")
-        proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    output = read_log(log_path)
-    return IdleRun(rss, peak, startup, proc.returncode, output)
-
-
-async def _until_polling(emu: TelegramEmulator, proc: Process, log_path: Path) -> None:
-    """Wait for the first long poll; if the bot dies first, fail with what it printed."""
-    polling = asyncio.create_task(emu.wait_for_poller(timeout=START_TIMEOUT))
-    exited = asyncio.create_task(proc.wait())
-    done, _pending = await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
-    if polling in done:
-        exited.cancel()
-        polling.result()  # raises TimeoutError if it never polled
-        return
-    polling.cancel()
-    output = read_log(log_path)
-    raise RuntimeError(f"`logibot run` exited with {proc.returncode} before polling:\n{output}")
+        exit_code = await stop_bot(proc, STOP_TIMEOUT)
+    return IdleRun(rss, peak, exit_code, read_log(log_path))
 
 
 async def import_floor() -> int:
@@ -153,7 +87,6 @@ async def run() -> list[Row]:
     if result.exit_code != 0 and result.output.strip():
         print(f"`logibot run` output:\n{result.output.rstrip()}", file=sys.stderr)
     return [
-        Row("idle `logibot run`: start to first long poll", result.startup_seconds, "s"),
         Row(
             f"idle `logibot run`: VmRSS after {IDLE_SECONDS:g} s idle",
             result.rss / MB,

@@ -7,6 +7,8 @@ or SIGTERM/SIGINT when ``handle_signals`` is on.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,11 +27,13 @@ from bot.alerts.scheduler import AlertScheduler
 from bot.alerts.sender import AlertSender, SendLimits
 from bot.alerts.watching import WatchRunner
 from bot.config import Settings
-from bot.health import HealthServer, HealthState, IntegrationHealth
+from bot.database_access import open_database
+from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
+from bot.startup import wait_for_telegram
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
 from bot.zones import ChatZoneMiddleware
@@ -60,7 +64,14 @@ class LogiBot:
         # exclusive: on SQLite, a second bot on the same file refuses to start.
         self.db = Database(settings.database, exclusive=True)
         self.repos = Repos.on(self.db)
-        self.requests = TelegramRequestMiddleware(self.metrics)
+        self.health = HealthState(
+            integrations={
+                name: IntegrationHealth(name, name in REGISTRY and enabled)
+                for name, enabled in settings.enabled_integrations().items()
+            },
+            startup=StartupProgress(grace_seconds=settings.startup_grace_seconds),
+        )
+        self.requests = TelegramRequestMiddleware(self.metrics, self.health.polling)
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         session.middleware(self.requests)
         self.bot = Bot(
@@ -68,13 +79,9 @@ class LogiBot:
             session=session,
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
-        self.health = HealthState(
-            integrations={
-                name: IntegrationHealth(name, name in REGISTRY and enabled)
-                for name, enabled in settings.enabled_integrations().items()
-            },
-            polling_last_ok=lambda: self.requests.last_poll_ok,
-        )
+        self._menus: asyncio.Task[None] | None = None
+        self._telegram_wait: asyncio.Task[object] | None = None
+        self._start_cancelled = False
         self.health_server = HealthServer(self.db, self.health, self.metrics)
         self.pipeline = AlertPipeline(
             self.repos, settings.timezone, on_new_rows=self._on_new_alerts
@@ -156,19 +163,39 @@ class LogiBot:
         }
 
     async def start(self) -> None:
-        await self.db.open()
+        """Open the database, serve /healthz, wait for Telegram (as long as it takes: see
+        bot/startup.py), then start the background work. Menus are published beside polling,
+        not before it: with many users that is many calls."""
+        await open_database(self.db)
         await self.repos.users.ensure_admins(self.settings.admin_ids)
         if self.settings.http_port:
             await self.health_server.start(self.settings.http_port)
+        self._telegram_wait = asyncio.create_task(wait_for_telegram(self.bot, self.health.startup))
+        if self._start_cancelled:
+            self._telegram_wait.cancel()
+        await self._telegram_wait  # CancelledError after cancel_start()
+        self._menus = asyncio.create_task(self._publish_menus(), name="publish-menus")
+        await self.scheduler.start()
+        for runtime in self.services.values():
+            await runtime.start()
+        await self.sender.start()
+
+    def cancel_start(self) -> None:
+        """Stop waiting for Telegram (SIGTERM during start-up). Only the wait is cancelled: the
+        local steps before it (opening and migrating the database) are left to finish, since a
+        connect cancelled half-way leaves aiosqlite's thread behind."""
+        self._start_cancelled = True
+        if self._telegram_wait is not None:
+            self._telegram_wait.cancel()
+
+    async def _publish_menus(self) -> None:
         try:
             await publish_all_menus(self.bot, self.i18n, self.repos)
         except TelegramAPIError as exc:
             # Menus are a convenience; the bot still works without them.
             log.warning("could not publish command menus: %s", exc)
-        await self.scheduler.start()
-        for runtime in self.services.values():
-            await runtime.start()
-        await self.sender.start()
+        except Exception:
+            log.exception("could not publish command menus")
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
         """Poll until stopped; then the shutdown hook finishes work and everything closes."""
@@ -204,6 +231,11 @@ class LogiBot:
         await self._stop_background_work()
 
     async def _stop_background_work(self) -> None:
+        menus, self._menus = self._menus, None
+        if menus is not None:
+            menus.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await menus
         await self.scheduler.stop()
         await self.sender.stop()
         services, self.services = self.services, {}  # stopped once, even if close() runs twice

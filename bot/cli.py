@@ -1,4 +1,4 @@
-"""`logibot run | demo | check | copy-db`."""
+"""`logibot run | demo | check | healthcheck | copy-db`."""
 
 from __future__ import annotations
 
@@ -32,12 +32,20 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the bot against the embedded sandbox, in a console")
     demo.add_argument("--speed", type=float, default=20.0, help="simulated time per real second")
     sub.add_parser("check", help="print the configuration and check every integration")
+    sub.add_parser(
+        "healthcheck",
+        help="exit 0 when /healthz on HTTP_PORT says ok, else 1 (the container's HEALTHCHECK)",
+    )
     copy = sub.add_parser(
         "copy-db", help="copy every table into another, empty database and verify the row counts"
     )
     copy.add_argument("source", help="sqlite:///path/file.sqlite3 or postgresql://…")
     copy.add_argument("target", help="sqlite:///path/file.sqlite3 or postgresql://…")
     args = parser.parse_args(argv)
+    if args.command == "healthcheck":
+        from bot.healthcheck import healthcheck
+
+        return healthcheck()
 
     try:
         if args.command == "run":
@@ -100,10 +108,14 @@ async def serve(
     starting = asyncio.create_task(start())
     await asyncio.wait([starting, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
     if stop.is_set():
+        # Start-up may be waiting for Telegram, which can take as long as an outage lasts.
+        app.cancel_start()
         await asyncio.gather(starting, return_exceptions=True)
         await app.close()
         return 0
-    starting.result()  # start-up errors surface here
+    if starting.exception() is not None:
+        await app.close()  # the database's thread would otherwise keep the process alive
+        starting.result()  # start-up errors surface here
     polling = asyncio.create_task(app.run_polling(handle_signals=False))
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait([polling, stopping], return_when="FIRST_COMPLETED")

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     bot_timezone: str = "Europe/Moscow"
     bot_language: Literal["ru", "en"] = "ru"
     http_port: int = Field(default=8080, ge=0, le=65535)
+    # While Telegram does not answer at start (the bot keeps trying), /healthz says "starting"
+    # this long, then "fail".
+    startup_grace_seconds: int = Field(default=60, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -68,9 +67,82 @@ class IntegrationHealth:
 
 
 @dataclass
+class PollingWatch:
+    """How getUpdates is doing (monotonic times), kept by the Bot API request middleware."""
+
+    first_sent: float | None = None  # polling began: the first getUpdates went out
+    last_ok: float | None = None  # the last getUpdates Telegram answered
+    last_error: str | None = None  # why the latest getUpdates failed; None once one succeeds
+
+    def sent(self) -> None:
+        if self.first_sent is None:
+            self.first_sent = time.monotonic()
+
+    def answered(self) -> None:
+        self.last_ok, self.last_error = time.monotonic(), None
+
+    def failed(self, error: str) -> None:
+        self.last_error = error
+
+    @property
+    def started(self) -> bool:
+        return self.first_sent is not None
+
+    def seconds_since_ok(self) -> float | None:
+        """Since the last answer (or since polling began, while the first long poll waits)."""
+        since = self.last_ok if self.last_ok is not None else self.first_sent
+        return None if since is None else time.monotonic() - since
+
+    def alive(self) -> bool:
+        age = self.seconds_since_ok()
+        return age is not None and age < POLLING_STALE_SECONDS and self.last_error is None
+
+
+@dataclass
+class StartupProgress:
+    """Start-up until polling begins: while Telegram does not answer getMe the bot keeps trying
+    (bot/startup.py) and /healthz says "starting" for ``grace_seconds``, then "fail"."""
+
+    grace_seconds: float
+    began: float = field(default_factory=time.monotonic)
+    telegram_ok_at: float | None = None
+    attempts: int = 0  # getMe calls so far
+    last_error: str | None = None
+
+    @property
+    def telegram_ok(self) -> bool:
+        return self.telegram_ok_at is not None
+
+    def telegram_answered(self) -> None:
+        self.telegram_ok_at = time.monotonic()
+
+    def within_grace(self) -> bool:
+        return time.monotonic() - self.began < self.grace_seconds
+
+    def as_dict(self) -> dict[str, object]:
+        """``seconds``: waited so far, or (once Telegram answered) how long it took."""
+        until = self.telegram_ok_at if self.telegram_ok_at is not None else time.monotonic()
+        return {
+            "telegram": "ok" if self.telegram_ok else "waiting",
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "seconds": round(until - self.began, 1),
+        }
+
+
+@dataclass
 class HealthState:
     integrations: dict[str, IntegrationHealth] = field(default_factory=dict)
-    polling_last_ok: Callable[[], float | None] = lambda: None
+    polling: PollingWatch = field(default_factory=PollingWatch)
+    startup: StartupProgress = field(default_factory=lambda: StartupProgress(grace_seconds=60))
+
+    def status(self, database_ok: bool) -> str:
+        """ok, or "starting" before polling began (within the grace), or fail."""
+        if database_ok and self.polling.alive():
+            return "ok"
+        if database_ok and not self.polling.started and self.startup.within_grace():
+            return "starting"
+        return "fail"
 
 
 class HealthServer:
@@ -99,15 +171,16 @@ class HealthServer:
 
     async def healthz(self, request: web.Request) -> web.Response:
         database_ok = await self.db.ping()
-        last_poll = self.state.polling_last_ok()
-        polling_age = None if last_poll is None else time.monotonic() - last_poll
-        polling_ok = polling_age is not None and polling_age < POLLING_STALE_SECONDS
+        polling = self.state.polling
+        polling_age = polling.seconds_since_ok()
         body = {
-            "status": "ok" if database_ok and polling_ok else "fail",
+            "status": self.state.status(database_ok),
             "database": "ok" if database_ok else "fail",
+            "startup": self.state.startup.as_dict(),
             "telegram_polling": {
-                "alive": polling_ok,
+                "alive": polling.alive(),
                 "seconds_since_last_poll": None if polling_age is None else round(polling_age, 1),
+                "last_error": polling.last_error,
             },
             "integrations": {
                 name: health.as_dict() for name, health in self.state.integrations.items()

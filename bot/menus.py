@@ -68,6 +68,10 @@ async def publish_user_menu(bot: Bot, i18n: PoI18n, user: User) -> None:
 
 
 async def publish_all_menus(bot: Bot, i18n: PoI18n, repos: Repos) -> None:
+    """Every menu, at start, while the bot already answers: each user is read again just
+    before their menu goes out, so a /grant meanwhile is not overwritten with the old role."""
     await publish_default_menus(bot, i18n)
-    for user in await repos.users.with_role():
-        await publish_user_menu(bot, i18n, user)
+    for listed in await repos.users.with_role():
+        user = await repos.users.get(listed.id)
+        if user is not None:
+            await publish_user_menu(bot, i18n, user)

@@ -1,5 +1,8 @@
 """A middleware on every Bot API request: metrics, polling liveness, and 429 patience.
 
+Polling liveness (for /healthz) is what getUpdates does: when it began, when Telegram last
+answered it, and whether the latest one failed (Telegram unreachable or refusing).
+
 Direct replies to commands must survive Telegram's flood control: when a send answers 429, wait
 ``retry_after`` and send again instead of dropping the reply. The alert sender manages its own
 pacing and turns this off for its calls with :data:`retry_on_flood`.
@@ -9,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
@@ -21,6 +23,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.health import PollingWatch
 from bot.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -39,11 +42,28 @@ SEND_METHODS = frozenset(
 
 
 class TelegramRequestMiddleware(BaseRequestMiddleware):
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, polling: PollingWatch) -> None:
         self.metrics = metrics
-        self.last_poll_ok: float | None = None  # monotonic time of the last good getUpdates
+        self.polling = polling
 
     async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not isinstance(method, GetUpdates):
+            return await self._request(make_request, bot, method)
+        self.polling.sent()
+        try:
+            response = await self._request(make_request, bot, method)
+        except Exception as exc:
+            self.polling.failed(f"{type(exc).__name__}: {exc}")
+            raise
+        self.polling.answered()
+        return response
+
+    async def _request(
         self,
         make_request: NextRequestMiddlewareType[TelegramType],
         bot: Bot,
@@ -65,12 +85,7 @@ class TelegramRequestMiddleware(BaseRequestMiddleware):
             except TelegramAPIError:
                 self.metrics.telegram_errors.labels(name).inc()
                 raise
-            self._record_success(name, method)
+            if name in SEND_METHODS:
+                self.metrics.messages_sent.labels(name).inc()
             return response
         raise AssertionError("unreachable")
-
-    def _record_success(self, name: str, method: Any) -> None:
-        if isinstance(method, GetUpdates):
-            self.last_poll_ok = time.monotonic()
-        elif name in SEND_METHODS:
-            self.metrics.messages_sent.labels(name).inc()

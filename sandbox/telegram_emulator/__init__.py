@@ -32,6 +32,7 @@ Import everything from the package (``from sandbox.telegram_emulator import ...`
 
 from sandbox.telegram_emulator.common import ApiError, JsonDict, ManualClock, bad_request, forbidden
 from sandbox.telegram_emulator.events import ApiCall, BotEvent, EventKind
+from sandbox.telegram_emulator.faults import Outage
 from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits, TokenBucket
 from sandbox.telegram_emulator.formatting import (
     CAPTION_LIMIT,
@@ -71,6 +72,7 @@ __all__ = [
     "HtmlParseError",
     "JsonDict",
     "ManualClock",
+    "Outage",
     "RateLimits",
     "TelegramEmulator",
     "TokenBucket",

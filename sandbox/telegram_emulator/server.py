@@ -8,7 +8,8 @@ The emulator is a small composition, one collaborator per concern, all owned her
 * WebhookDelivery (webhook.py): POSTing updates to the webhook, retries, answers with a call;
 * MessageMethods / ChatMethods (message_methods.py, chat_methods.py): the Bot API handlers;
 * FloodLimiter (flood.py): 429 + retry_after for sends;
-* Faults (faults.py): trouble tests ask for (a chat's flood wait, dropped connections).
+* Faults (faults.py): trouble tests ask for (a chat's flood wait, dropped connections, an
+  outage).
 
 This module serves HTTP, decodes each request (params.py), dispatches it to the handler that
 owns the method, records an ApiCall for every answer, and offers the control API tests use:
@@ -31,12 +32,12 @@ from sandbox.telegram_emulator.chat_methods import ChatMethods
 from sandbox.telegram_emulator.chats import ChatStore
 from sandbox.telegram_emulator.common import ApiError, JsonDict
 from sandbox.telegram_emulator.events import ApiCall, BotEvent
-from sandbox.telegram_emulator.faults import Faults
+from sandbox.telegram_emulator.faults import Faults, Outage
 from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits
 from sandbox.telegram_emulator.message_methods import MessageMethods
 from sandbox.telegram_emulator.params import Handler, Params, normalise_params, read_request_params
 from sandbox.telegram_emulator.people import People
-from sandbox.telegram_emulator.updates import UpdateQueue
+from sandbox.telegram_emulator.updates import PollCut, UpdateQueue
 from sandbox.telegram_emulator.webhook import WebhookRetry
 
 log = logging.getLogger("sandbox.telegram_emulator")  # one name for the whole package
@@ -171,7 +172,12 @@ class TelegramEmulator:
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        if request.match_info["token"] != self.token:
+        if self._faults.outage == "unreachable":
+            return await self._drop_connection(request, method, {}, "unreachable (outage)")
+        outage = self._faults.outage_error()
+        if outage is not None:
+            status, body = self._answer_error(method, {}, outage)
+        elif request.match_info["token"] != self.token:
             status, body = self._answer_error(method, {}, ApiError(401, "Unauthorized"))
         else:
             try:
@@ -180,21 +186,22 @@ class TelegramEmulator:
                 status, body = self._answer_error(method, {}, exc)
             else:
                 if self._faults.take_drop(method):
-                    return await self._drop_connection(request, method, raw)
-                status, body = await self._dispatch(method, raw)
+                    return await self._drop_connection(request, method, raw, "connection dropped")
+                try:
+                    status, body = await self._dispatch(method, raw)
+                except PollCut:
+                    return await self._drop_connection(request, method, raw, "unreachable (outage)")
         return web.json_response(body, status=status, dumps=_dumps)
 
     async def _drop_connection(
-        self, request: web.Request, method: str, raw: JsonDict
+        self, request: web.Request, method: str, raw: JsonDict, why: str
     ) -> web.StreamResponse:
         """No answer at all: the bot's HTTP client sees the server disconnect."""
         try:
             params = normalise_params(raw)
         except ApiError:
             params = raw
-        self._record(
-            ApiCall(method, params, False, None, "connection dropped", None, self._clock())
-        )
+        self._record(ApiCall(method, params, False, None, why, None, self._clock()))
         if request.transport is not None:
             request.transport.close()
         return web.StreamResponse()  # never written: the connection is already gone
@@ -212,6 +219,8 @@ class TelegramEmulator:
             result = await handler(Params(params))
         except ApiError as exc:
             return self._answer_error(name, params, exc)
+        except PollCut:
+            raise
         except Exception as exc:  # a bug in the emulator: answer like Telegram's 500s
             log.exception("emulator failed on %s", name)
             return self._answer_error(name, params, ApiError(500, f"Internal Server Error: {exc}"))
@@ -391,6 +400,18 @@ class TelegramEmulator:
     def drop_connections(self, method: str, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` get their connection closed, no answer."""
         self._faults.drop_connections(method, times)
+
+    def go_down(self, how: Outage = "unreachable") -> None:
+        """An outage, until :meth:`come_back`: every request (getMe and getUpdates included)
+        has its connection cut (``"unreachable"``: the long polls waiting too) or answers 502
+        Bad Gateway (``"bad_gateway"``: long polls already waiting finish as they would)."""
+        self._faults.go_down(how)
+        if how == "unreachable":
+            self._updates.cut_pollers()
+
+    def come_back(self) -> None:
+        """The outage is over: requests are answered again."""
+        self._faults.come_back()
 
     # ----------------------------------------------------------------------------------------
     # Control API: what the bot did

@@ -58,6 +58,10 @@ DEFAULT_UPDATE_TYPES = frozenset(
 )
 
 
+class PollCut(Exception):
+    """A long poll's connection is gone (an outage began while it waited): no answer at all."""
+
+
 class UpdateQueue:
     """Pending updates, their delivery to getUpdates long polls, and the webhook setting.
 
@@ -87,6 +91,7 @@ class UpdateQueue:
         self._poll_generation = 0
         self.pollers_waiting = 0
         self._closing = False
+        self._cuts = 0
         self._changed = asyncio.Event()
 
     def methods(self) -> dict[str, Handler]:
@@ -117,6 +122,11 @@ class UpdateQueue:
     def webhook_active(self) -> bool:
         return self.webhook.config is not None
 
+    def cut_pollers(self) -> None:
+        """The long polls waiting now lose their connection (raise :class:`PollCut`)."""
+        self._cuts += 1
+        self._wake_pollers()
+
     def _wake_pollers(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
@@ -134,11 +144,13 @@ class UpdateQueue:
         limit = min(100, max(1, p.opt_int("limit", 100) or 100))
         timeout = min(MAX_POLL_TIMEOUT, max(0, p.opt_int("timeout", 0) or 0))
         self._poll_generation += 1
-        generation = self._poll_generation
+        generation, cuts = self._poll_generation, self._cuts
         self._wake_pollers()  # an older poll still waiting must give way to this one
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            if cuts != self._cuts:
+                raise PollCut
             if generation != self._poll_generation:
                 raise ApiError(409, TERMINATED)
             if self.webhook_active:  # a webhook was set while this poll waited

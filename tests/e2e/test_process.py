@@ -2,33 +2,18 @@
 secrets kept out of the logs, and a clean exit on SIGTERM."""
 
 import asyncio
-import json
 import os
 import signal
-import socket
 import sys
 import urllib.request
 
 from sandbox.telegram_emulator import TelegramEmulator
+from tests.e2e.bot_process import free_port, get_json
 
 TOKEN = "987654:PROCESS-TEST-secret-token"
 MOVIZOR_KEY = "movizor-secret-key-123"
 ADMIN = 5001
 STRANGER = 5002
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 async def test_run_serves_health_keeps_secrets_and_stops_cleanly_on_sigterm(tmp_path):

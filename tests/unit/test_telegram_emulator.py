@@ -24,6 +24,7 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.types import (
@@ -41,6 +42,7 @@ from sandbox.telegram_emulator import (
     BotEvent,
     HtmlParseError,
     ManualClock,
+    Outage,
     RateLimits,
     TelegramEmulator,
     parse_html,
@@ -614,3 +616,40 @@ async def test_a_selective_force_reply_makes_the_asked_user_answer_with_a_reply(
     # The prompt is answered: the next plain message is plain again.
     emu.user_sends(USER, "и ещё", chat_id=group)
     assert emu.hidden_from_bot[-1]["text"] == "и ещё"
+
+
+@pytest.mark.parametrize(
+    ("how", "error", "description"),
+    [
+        ("unreachable", TelegramNetworkError, "unreachable (outage)"),
+        ("bad_gateway", TelegramServerError, "Bad Gateway"),
+    ],
+)
+async def test_an_outage_fails_every_method_until_telegram_comes_back(
+    emu: TelegramEmulator, bot: Bot, how: Outage, error: type[Exception], description: str
+) -> None:
+    emu.go_down(how)
+    with pytest.raises(error):
+        await bot.get_me()
+    with pytest.raises(error):
+        await bot.get_updates(timeout=0)
+    emu.come_back()
+    assert (await bot.get_me()).username == "logibot"
+    assert [(c.method, c.ok, c.description) for c in emu.calls] == [
+        ("getMe", False, description),
+        ("getUpdates", False, description),
+        ("getMe", True, None),
+    ]
+
+
+async def test_an_outage_cuts_the_long_poll_that_is_waiting(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    polling = asyncio.create_task(bot.get_updates(timeout=30))
+    await emu.wait_for_poller()
+    emu.go_down("unreachable")
+    with pytest.raises(TelegramNetworkError):
+        await polling
+    assert [(c.method, c.ok, c.description) for c in emu.calls] == [
+        ("getUpdates", False, "unreachable (outage)")
+    ]
