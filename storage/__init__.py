@@ -13,6 +13,7 @@ from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
+from storage.fsm import FsmRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
 from storage.mobiforce_creates import MobiforceCreatesRepo
@@ -43,6 +44,7 @@ class Repos:
     mobiforce: MobiforceRepo
     mobiforce_creates: MobiforceCreatesRepo
     taximaster: TaxiMasterOrdersRepo
+    fsm: FsmRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -62,4 +64,5 @@ class Repos:
             mobiforce=MobiforceRepo(db),
             mobiforce_creates=MobiforceCreatesRepo(db),
             taximaster=TaxiMasterOrdersRepo(db),
+            fsm=FsmRepo(db),
         )

@@ -242,3 +242,14 @@ live_follows = sa.Table(
     sa.Column("lon", sa.Double().with_variant(sa.REAL(), "sqlite"), nullable=False),
     _time("created_at"),
 )
+
+# The wizards' state (aiogram FSM), so that every bot process sees the same step of a dialogue
+# (bot/fsm_storage.py). The key is aiogram's (bot, chat, topic, user, destiny).
+fsm_states = sa.Table(
+    "fsm_states",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text),  # NULL: no step (the row then holds only data)
+    sa.Column("data", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    _time("updated_at"),
+)
