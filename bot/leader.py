@@ -8,10 +8,11 @@ leader. Two backends:
   lock (``pg_try_advisory_lock``) on a connection of its own. A standby tries for it every
   ``takeover/3`` seconds. PostgreSQL releases the lock the moment the holder's session ends —
   a SIGKILLed process's socket is closed by the kernel, so at once; a vanished host or a hung
-  process within ``takeover`` seconds, since the lock's session asks the server to drop it
-  after that long without a word (TCP keepalives, ``idle_session_timeout``).
-  The leader checks its connection every ``takeover/5`` seconds (at most ``takeover/10`` for
-  an answer); a failed or late check is a lost lock, and :attr:`Leadership.lost` is set so the
+  process within about ``2 × takeover`` seconds (at least 10), since the lock's session asks
+  the server to drop it after that long without a word (TCP keepalives,
+  ``idle_session_timeout``).
+  The leader checks its connection every ``takeover/5`` seconds (at most ``takeover/10``, and
+  not under a second, for an answer); a failed or late check is a lost lock, and :attr:`Leadership.lost` is set so the
   app stops its background work at once.
   A new leader waits out one check period (plus its timeout) after taking the lock before it
   starts anything: a leader whose session the server ended without it knowing (a network cut)
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 # The advisory lock's key: "logibot" in ASCII. Advisory locks are per database, so two bots on
 # two databases of one server never meet.
 LOCK_KEY = int.from_bytes(b"logibot", "big")
+MIN_CHECK_TIMEOUT = 1.0
+MIN_IDLE_SESSION_SECONDS = 10
 
 
 class Role(StrEnum):
@@ -86,7 +89,9 @@ class AdvisoryLockLeadership:
         self.takeover_seconds = takeover_seconds
         self.poll_seconds = takeover_seconds / 3  # a standby's tries
         self.check_seconds = takeover_seconds / 5  # the leader's look at its connection
-        self.check_timeout = takeover_seconds / 10
+        # A check that takes longer than this is a lost lock: not below a second, so that a
+        # busy database or machine does not pass for a dead one.
+        self.check_timeout = max(takeover_seconds / 10, MIN_CHECK_TIMEOUT)
         self.role = Role.STARTING
         self.lost = asyncio.Event()
         self._stack: AsyncExitStack | None = None
@@ -183,8 +188,9 @@ class AdvisoryLockLeadership:
             "tcp_keepalives_idle": max(1, seconds // 3),
             "tcp_keepalives_interval": max(1, seconds // 6),
             "tcp_keepalives_count": 2,
-            # The leader checks every takeover/5 s: silence for `takeover` means it is stuck.
-            "idle_session_timeout": f"{seconds * 1000}",
+            # The leader checks every takeover/5 s: silence for twice `takeover` means it is
+            # stuck (a standby tries every takeover/3 s, a new leader fences a while).
+            "idle_session_timeout": f"{max(2 * seconds, MIN_IDLE_SESSION_SECONDS) * 1000}",
         }
         for name, value in settings.items():
             try:

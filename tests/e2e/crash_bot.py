@@ -48,6 +48,9 @@ async def main(api_url: str, database_url: str, chat_id: int, total: int) -> Non
         database_url=database_url,
         http_port=0,
         log_level="INFO",
+        # On PostgreSQL a restarted bot waits out the leader's fence (bot/leader.py): keep the
+        # restarts quick.
+        leader_takeover_seconds=3,
     )
     source = TestSource(page_size=PAGE_SIZE)
     source.emit(*(numbered_alert(n) for n in range(total)))
