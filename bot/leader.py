@@ -12,12 +12,13 @@ leader. Two backends:
   the server to drop it after that long without a word (TCP keepalives,
   ``idle_session_timeout``).
   The leader checks its connection every ``takeover/5`` seconds (at most ``takeover/10``, and
-  not under a second, for an answer); a failed or late check is a lost lock, and :attr:`Leadership.lost` is set so the
-  app stops its background work at once.
+  not under a second, for an answer); a failed or late check is a lost lock, and
+  :attr:`Leadership.lost` is set so the app stops its background work at once.
   A new leader waits out one check period (plus its timeout) after taking the lock before it
   starts anything: a leader whose session the server ended without it knowing (a network cut)
   has noticed by then and stopped. Worst case from a leader's death to the new leader's
-  start: ``takeover/3 + takeover/5 + takeover/10`` ≈ 0.63 × ``LEADER_TAKEOVER_SECONDS``.
+  start: ``takeover/3 + takeover/5 + max(takeover/10, 1)``: 0.63 × ``LEADER_TAKEOVER_SECONDS``
+  for the default 15 s.
 - **SQLite** (:class:`SoleWriterLeadership`): a SQLite file has one writer; the database itself
   holds an exclusive OS lock on ``<file>.lock`` (storage/db.py, ``exclusive=True``), so a
   second ``logibot run`` on the same file stops at start saying why, and the one running is

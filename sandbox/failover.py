@@ -138,9 +138,8 @@ class FailoverStand:
     async def role(self, replica: Replica) -> str | None:
         """What the replica's /healthz says it is (None: not answering yet)."""
         try:
-            async with aiohttp.ClientSession() as http:
-                async with http.get(replica.health_url) as response:
-                    body = await response.json()
+            async with aiohttp.ClientSession() as http, http.get(replica.health_url) as response:
+                body = await response.json()
         except (aiohttp.ClientError, ValueError):
             return None
         return str(body.get("role")) if body.get("status") == "ok" else None
@@ -189,9 +188,9 @@ class FailoverStand:
     def first_alert_after(self, moment: float) -> float | None:
         """When the first alert message after ``moment`` went out (the emulator's clock)."""
         for call in self.emu.calls:
-            if call.at > moment and call.ok and call.method == "sendMessage":
-                if ALERT_RE.search(str(call.params.get("text", ""))):
-                    return call.at
+            sent = call.at > moment and call.ok and call.method == "sendMessage"
+            if sent and ALERT_RE.search(str(call.params.get("text", ""))):
+                return call.at
         return None
 
     def duplicate_messages(self, group: int) -> int:

@@ -27,9 +27,9 @@ def help_reply(message: dict) -> bool:
 
 
 async def healthz(app: LogiBot) -> dict:
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{app.health_server.port}/healthz") as response:
-            return dict(await response.json())
+    url = f"http://127.0.0.1:{app.health_server.port}/healthz"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        return dict(await response.json())
 
 
 def metric(app: LogiBot, name: str) -> float:
