@@ -49,7 +49,6 @@ async def test_the_standby_takes_over_and_nothing_is_lost(tmp_path, database_url
         first_kill = await stand.kill(a)
         await answer(stand, "Ирина", "Из какого вы города?")  # answered by b, a's question
         await stand.until_role(b, "leader", timeout=60)
-        assert stand.first_alert_after(first_kill) is not None or stand.distinct(GROUPS[0]) == 1000
 
         # a comes back as a standby; kill 2 at another moment, the wizard still open.
         a = await stand.launch("a2", slot=0)
