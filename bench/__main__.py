@@ -21,6 +21,7 @@ from bench import (
     alerts_stream,
     alerts_throughput,
     alta_cycle,
+    failover,
     help_latency,
     idle_memory,
     mobiforce_cycle,
@@ -50,6 +51,7 @@ SECTIONS: tuple[Section, ...] = (
     alta_cycle,
     outbox_backlog,
     alerts_stream,
+    failover,
 )
 
 
