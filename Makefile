@@ -29,7 +29,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy bot handlers integrations storage sandbox container
 
+# The tests run on SQLite and on a throwaway PostgreSQL they start themselves: from the
+# machine's server binaries, else from the pgserver package (installed here only if needed).
 test: lint
+	@$(BIN)/python -m sandbox.pg_cluster || $(BIN)/pip install --quiet -e ".[pgserver]"
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -21,6 +21,7 @@ from bench import (
     alerts_stream,
     alerts_throughput,
     alta_cycle,
+    commit_cost,
     failover,
     help_latency,
     idle_memory,
@@ -30,6 +31,8 @@ from bench import (
     startup,
     taximaster_cycle,
 )
+from bench.databases import OnPostgres
+from bench.databases import stop as stop_postgres
 from bench.report import Row, format_table, header
 
 
@@ -39,17 +42,22 @@ class Section(Protocol):
     async def run(self) -> list[Row]: ...
 
 
-# In order of running: the latency section first, while the machine is quietest.
+# In order of running: the latency section first, while the machine is quietest. The sections
+# the database changes run again on PostgreSQL (bench/databases.py).
 SECTIONS: tuple[Section, ...] = (
     help_latency,
+    OnPostgres(help_latency),
     startup,
     idle_memory,
     alerts_throughput,
+    OnPostgres(alerts_throughput),
     movizor_cycle,
     mobiforce_cycle,
     taximaster_cycle,
     alta_cycle,
     outbox_backlog,
+    OnPostgres(outbox_backlog),
+    commit_cost,
     alerts_stream,
     failover,
 )
@@ -69,13 +77,16 @@ def main() -> int:
     print(header(), flush=True)
     all_rows: list[Row] = []
     failures: list[str] = []
-    for section in SECTIONS:
-        print(f"- {section.TITLE} ...", end=" ", flush=True)
-        rows, seconds, error = run_section(section)
-        print(f"{'FAILED' if error else 'done'} in {seconds:.1f} s", flush=True)
-        if error:
-            failures.append(f"{section.TITLE}:\n{error}")
-        all_rows += rows
+    try:
+        for section in SECTIONS:
+            print(f"- {section.TITLE} ...", end=" ", flush=True)
+            rows, seconds, error = run_section(section)
+            print(f"{'FAILED' if error else 'done'} in {seconds:.1f} s", flush=True)
+            if error:
+                failures.append(f"{section.TITLE}:\n{error}")
+            all_rows += rows
+    finally:
+        stop_postgres()
     print()
     print(format_table(all_rows))
     print()

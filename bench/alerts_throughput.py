@@ -2,9 +2,10 @@
 Telegram emulator with its flood limits on.
 
 Figures: routing + outbox CPU time per alert (the pipeline's commits, measured before the
-sender starts so nothing else runs), the sustained send rate as a share of the emulator's global
-limit (30 messages/s), alerts lost (target 0), 429s received, and peak memory of the process
-(bot + emulator together).
+sender starts so nothing else runs; this process's CPU only: on PostgreSQL the server's work is
+in its own processes), the sustained send rate as a share of the emulator's global limit
+(30 messages/s), alerts lost (target 0), 429s received, and peak memory of the process (bot +
+emulator together). Run on SQLite and on PostgreSQL (bench/databases.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.report import Row, Target, exactly
+from bench.report import Row, Target, at_most, exactly
 from integrations.base import Alert, Subject
 from sandbox.harness import BotHarness
 from sandbox.telegram_emulator import RateLimits
@@ -48,14 +49,21 @@ def make_alert(n: int) -> Alert:
     )
 
 
-async def run() -> list[Row]:
+SEND_RATE_TARGET = 0.98  # of Telegram's global limit
+SQLITE_CPU_TARGET_US = 120  # routing + outbox per alert (PostgreSQL: reported)
+
+
+async def run(database_url: str | None = None) -> list[Row]:
     limits = RateLimits()
     with tempfile.TemporaryDirectory() as folder:
-        async with BotHarness(Path(folder), admin_ids=[ADMIN], limits=limits) as harness:
-            return await _measure(harness, limits)
+        harness = BotHarness(
+            Path(folder), admin_ids=[ADMIN], limits=limits, database_url=database_url
+        )
+        async with harness:
+            return await _measure(harness, limits, on_sqlite=database_url is None)
 
 
-async def _measure(harness: BotHarness, limits: RateLimits) -> list[Row]:
+async def _measure(harness: BotHarness, limits: RateLimits, *, on_sqlite: bool) -> list[Row]:
     app = harness.app
     assert app is not None
     emu, repos = harness.emu, app.repos
@@ -93,14 +101,20 @@ async def _measure(harness: BotHarness, limits: RateLimits) -> list[Row]:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return [
         Row("outbox rows written", rows, "", exactly(ALERTS), 0),
-        Row("routing + outbox CPU per alert", cpu_per_alert, "µs", None, 0),
+        Row(
+            "routing + outbox CPU per alert",
+            cpu_per_alert,
+            "µs",
+            at_most(SQLITE_CPU_TARGET_US) if on_sqlite else None,
+            0,
+        ),
         Row("messages sent (alerts grouped per chat)", len(sends), "", None, 0),
         Row("delivery wall time", elapsed, "s", None, 1),
         Row(
             "sustained send rate / emulator global limit",
             rate / limits.global_per_second,
             "",
-            Target(">=", 0.95),
+            Target(">=", SEND_RATE_TARGET),
         ),
         Row("alerts lost", ALERTS - len(delivered), "", exactly(0), 0),
         Row("429 answers from the emulator", emu.rate_limited_count, "", None, 0),

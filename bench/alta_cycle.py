@@ -1,9 +1,11 @@
-"""Issue 11: one Alta watcher cycle over 2,000 numbers in 200 tracking requests, 10 of which
+"""Issue 11: Alta watcher cycles over 2,000 numbers in 200 tracking requests, 10 of which
 changed since the last cycle, against the simulator over loopback HTTP and a real SQLite file.
 
-What matters: upstream calls per cycle (target: 1 ``track_list`` + one ``show`` per changed
-request — never a call per number), and the cycle's wall time (poll + routing + the outbox
-transaction). The 10 changed requests fit the default show budget (ALTA_SHOW_BUDGET = 10).
+What matters: upstream calls per cycle (target: 1 ``track_list`` + 1 ``show`` — Alta's
+once-a-minute rule is kept for the whole account, so a cycle reads one changed request and
+never calls per number), how many cycles (minutes, at ALTA_POLL_SECONDS = 60) the 10 changed
+requests take (target 10, none lost), and a cycle's wall time (poll + routing + the outbox
+transaction). Simulated time moves a minute between cycles; the client's pace follows it.
 """
 
 from __future__ import annotations
@@ -70,7 +72,10 @@ async def _measure(sim: AltaSimulator, repos: Repos) -> list[Row]:
         )
         await repos.subscriptions.add(-chat, 0, "area:wagons", by=1)
     assert sim.base_url is not None
-    client = AltaClient(sim.base_url, TEST_LOGIN, TEST_SA, TEST_PASSWORD, per_minute_limit=1000)
+    client = AltaClient(
+        sim.base_url, TEST_LOGIN, TEST_SA, TEST_PASSWORD, per_minute_limit=1000,
+        monotonic=lambda: sim.now().timestamp(),
+    )  # fmt: skip
     watcher = AltaWatcher(client, lambda ids=None: repos.snapshots.get("alta", ids))
     pipeline = AlertPipeline(repos, ZoneInfo("Europe/Moscow"))
     try:
@@ -80,25 +85,36 @@ async def _measure(sim: AltaSimulator, repos: Repos) -> list[Row]:
         sim.advance(timedelta(minutes=5))
         for request_hash in hashes[:: REQUESTS // CHANGED][:CHANGED]:
             sim.report_now(request_hash)
-        before = sim.calls("track_list") + sim.calls("show") + sim.calls("carr_list")
-        started = time.perf_counter()
-        result = await watcher.poll(cursor)
-        rows_written = await pipeline.commit("alta", result.alerts, result.cursor)
-        cycle = time.perf_counter() - started
-        calls = sim.calls("track_list") + sim.calls("show") + sim.calls("carr_list") - before
-        idle_started = time.perf_counter()
-        idle = await watcher.poll(result.cursor)
-        idle_cycle = time.perf_counter() - idle_started
+        calls: list[int] = []
+        walls: list[float] = []
+        alerts = rows_written = 0
+        while len(calls) < 3 * CHANGED:
+            before = sim.calls("track_list") + sim.calls("show") + sim.calls("carr_list")
+            started = time.perf_counter()
+            result = await watcher.poll(cursor)
+            rows_written += await pipeline.commit("alta", result.alerts, result.cursor)
+            walls.append(time.perf_counter() - started)
+            cursor = result.cursor or cursor
+            calls.append(
+                sim.calls("track_list") + sim.calls("show") + sim.calls("carr_list") - before
+            )
+            alerts += len(result.alerts)
+            sim.advance(61)
+            if watcher.deferred_last_cycle == 0:
+                break
+        idle = await watcher.poll(cursor)
         idle_calls = watcher.calls_last_cycle
     finally:
         await client.aclose()
     return [
-        Row("upstream calls, cycle with 10 changed requests", calls, "", exactly(1 + CHANGED), 0),
+        Row("upstream calls per cycle, most", max(calls), "", exactly(2), 0),
+        Row(
+            "cycles (minutes) to read the 10 changed requests", len(calls), "", exactly(CHANGED), 0
+        ),
         Row("  of which show", sim.calls("show"), "", exactly(CHANGED), 0),
         Row("upstream calls, idle cycle", idle_calls, "", exactly(1), 0),
-        Row("alerts in the cycle (10 requests x 10 wagons)", len(result.alerts), "", None, 0),
+        Row("alerts (10 requests x 10 wagons)", alerts, "", exactly(CHANGED * PER_REQUEST), 0),
         Row("outbox rows written (200 chats hear the area)", rows_written, "", None, 0),
-        Row("cycle wall time (poll + route + commit)", cycle * 1000, "ms", None, 0),
-        Row("idle cycle wall time", idle_cycle * 1000, "ms", None, 0),
+        Row("cycle wall time, slowest (poll + route + commit)", max(walls) * 1000, "ms", None, 0),
         Row("alerts in the idle cycle", len(idle.alerts), "", exactly(0), 0),
     ]

@@ -72,9 +72,10 @@ async def alternate_blocks(full: TelegramEmulator, bare: TelegramEmulator) -> Bl
     return blocks
 
 
-async def run() -> list[Row]:
+async def run(database_url: str | None = None) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="logibot-bench-") as tmp:
-        async with BotHarness(Path(tmp), admin_ids=[ADMIN], limits=None) as harness:
+        harness = BotHarness(Path(tmp), admin_ids=[ADMIN], limits=None, database_url=database_url)
+        async with harness:
             help_text = await warm_up(harness.emu)
             if "<b>" not in help_text:
                 raise RuntimeError(f"the full bot did not answer /help as expected: {help_text!r}")

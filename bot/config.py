@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     startup_grace_seconds: int = Field(default=60, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
+    audit_days: int = Field(default=365, ge=1)  # the audit log keeps this many days
+    # Routine progress (a wagon moved, a task field filled): one line per subject per window.
+    alert_routine_minutes: int = Field(default=10, ge=0, le=24 * 60)
 
     # More than one process (README, "Running more than one"): the leader runs the background
     # work; a standby takes over within this many seconds of the leader's death (PostgreSQL).
@@ -91,14 +94,14 @@ class Settings(BaseSettings):
     alta_login: str | None = None
     alta_sa: str | None = None
     alta_password: SecretStr | None = None
-    alta_poll_seconds: int = Field(default=900, ge=60)  # Alta: at most one show a minute
+    # Alta: poll the server about once a minute, one show a minute for the whole account.
+    alta_poll_seconds: int = Field(default=60, ge=60)
     # Defaults of /wagon add (each changeable with buttons in its summary).
     alta_times: str = "09:00,13:00,18:00"  # 1-3 Moscow report times HH:MM
     alta_days: str = "0-6"  # Alta's weekdays, 0 = Sunday … 6 = Saturday: "0-6", "1-5", "1,3,5"
     alta_region: Literal["ru", "sng"] = "ru"
     alta_track_type: Literal["daily", "trip"] = "daily"
     alta_stop: str = "yes"  # yes (at the destination), no (manual), or a 5-digit ESR code
-    alta_show_budget: int = Field(default=10, ge=1, le=50)  # show calls per watcher cycle
     alta_no_data_hours: int = Field(default=6, ge=1, le=240)
 
     @field_validator("admin_ids", mode="before")

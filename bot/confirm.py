@@ -42,6 +42,9 @@ class ConfirmSpec:
 
 
 ACTIONS: dict[str, ConfirmSpec] = {}
+# What pressing Cancel says for an action whose "Отменено." would not be true (the thing it
+# asked about may have happened anyway): called like the action, returns the text.
+DECLINES: dict[str, CallableObject] = {}
 
 
 def on_confirm(action: str, *, rule: str) -> Callable[[ConfirmAction], ConfirmAction]:
@@ -50,6 +53,14 @@ def on_confirm(action: str, *, rule: str) -> Callable[[ConfirmAction], ConfirmAc
 
     def decorate(fn: ConfirmAction) -> ConfirmAction:
         ACTIONS[action] = ConfirmSpec(CallableObject(fn), rule)
+        return fn
+
+    return decorate
+
+
+def on_decline(action: str) -> Callable[[ConfirmAction], ConfirmAction]:
+    def decorate(fn: ConfirmAction) -> ConfirmAction:
+        DECLINES[action] = CallableObject(fn)
         return fn
 
     return decorate

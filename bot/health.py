@@ -1,7 +1,13 @@
-"""Operations endpoints on HTTP_PORT: /healthz (JSON) and /metrics (Prometheus text)."""
+"""Operations endpoints on HTTP_PORT: /healthz (JSON) and /metrics (Prometheus text).
+
+/healthz says what is wrong (which integration fails, since when) to anyone, but the error
+texts themselves (a vendor's answer, a host name, an event id) only to a request made on the
+machine itself: from a loopback address and not relayed by a proxy.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -19,6 +25,20 @@ log = logging.getLogger(__name__)
 
 # Polling answers at least every long-poll timeout (30 s); three missed rounds means it is stuck.
 POLLING_STALE_SECONDS = 120
+# What /healthz shows instead of an error text to a request from outside the machine.
+HIDDEN = "hidden: ask /healthz on the machine itself (loopback)"
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def asked_on_loopback(request: web.Request) -> bool:
+    """A request from this machine itself: a loopback peer that relays no one else (a reverse
+    proxy on the same host connects from loopback too, but says whom it serves)."""
+    if any(header in request.headers for header in PROXY_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass
@@ -50,16 +70,19 @@ class IntegrationHealth:
         self.last_error_at = utcnow()
         self.consecutive_failures += 1
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, with_texts: bool = True) -> dict[str, object]:
+        """The integration's health; without ``with_texts`` no error text or notice field
+        (only that there is one)."""
+        error = self.last_error if with_texts or self.last_error is None else HIDDEN
         return {
             "enabled": self.enabled,
             "paused": self.paused,
             "last_success": self.last_success.isoformat() if self.last_success else None,
-            "last_error": self.last_error,
+            "last_error": error,
             "consecutive_failures": self.consecutive_failures,
             "notice": {
                 "kind": self.notice_kind,
-                "fields": self.notice_fields,
+                "fields": self.notice_fields if with_texts else {},
                 "at": self.notice_at.isoformat() if self.notice_at else None,
             }
             if self.notice_kind
@@ -200,7 +223,8 @@ class HealthServer:
                 "last_error": polling.last_error,
             },
             "integrations": {
-                name: health.as_dict() for name, health in self.state.integrations.items()
+                name: health.as_dict(with_texts=asked_on_loopback(request))
+                for name, health in self.state.integrations.items()
             },
         }
         return web.json_response(body, status=200 if body["status"] == "ok" else 503)

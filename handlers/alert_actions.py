@@ -4,7 +4,8 @@ Both act on the subjects of the message's outbox rows, in that chat and forum to
 
 - "Принял" acknowledges each (subject, kind) until the subject does something new (the pipeline
   lifts it then), marks the message with who and when, and removes the buttons.
-- "Тишина 1 ч" silences those subjects for an hour and keeps the message as it is.
+- "Тишина 1 ч" silences those subjects for an hour and marks the message with who and until
+  when (the silence is listed, and can be lifted, in /subscriptions).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.alerts.render import ack_line, clip
+from bot.alerts.render import ack_line, clip, silence_line
 from bot.alerts.sender import chat_context
+from bot.buttons import pressed_on_its_message
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
 from bot.policy import rule
@@ -35,13 +37,20 @@ TOAST_LIMIT = 200  # Telegram's limit for a callback answer
 
 
 async def rows_of(repos: Repos, message: Message, first_row: int) -> list[OutboxRow]:
-    """The outbox rows a message shows. A card edited in place keeps older rows' message id,
-    and the button's own row is the fallback when the message is not on record."""
-    rows = await repos.outbox.rows_of_message(message.chat.id, message.message_id)
-    if rows:
-        return rows
+    """The outbox rows the message shows now, checked against the message: the button's row
+    must have been sent as this message (or be the news on this subject's status card).
+
+    A status card edited in place carries the rows of every edit; the keyboard names the first
+    row of the latest one, so the rows shown are that one and those after it.
+    """
     row = await repos.outbox.get(first_row)
-    return [row] if row is not None and row.chat_id == message.chat.id else []
+    if row is None or row.chat_id != message.chat.id:
+        return []
+    if row.message_id == message.message_id:
+        rows = await repos.outbox.rows_of_message(message.chat.id, message.message_id)
+        return [r for r in rows if r.id >= row.id]
+    card = await repos.alert_state.card(row.chat_id, row.thread_id, row.subject_key)
+    return [row] if card == message.message_id else []
 
 
 def subject_names(rows: list[OutboxRow]) -> str:
@@ -60,9 +69,9 @@ async def pressed_alert(
     callback: CallbackQuery, repos: Repos, row_id: int
 ) -> tuple[Message, list[OutboxRow]] | None:
     """The alert message a button belongs to and its outbox rows; an expired button is told so."""
-    message = callback.message
-    rows = await rows_of(repos, message, row_id) if isinstance(message, Message) else []
-    if not isinstance(message, Message) or not rows:
+    message = pressed_on_its_message(callback)
+    rows = await rows_of(repos, message, row_id) if message is not None else []
+    if message is None or not rows:
         await callback.answer(_("error.button_expired"), show_alert=True)
         return None
     return message, rows
@@ -82,7 +91,7 @@ async def acknowledge(
     message, rows = found
     chat_id, thread_id = message.chat.id, rows[0].thread_id
     pairs = sorted({(row.subject_key, row.kind) for row in rows})
-    silences = await repos.alert_state.silences()
+    silences = await repos.alert_state.silences(chat_id)
     acked = [(chat_id, thread_id, subject, kind) for subject, kind in pairs]
     if all(key in silences and silences[key] is None for key in acked):
         await callback.answer(_("alert.already_acked"))  # a double tap, or another message
@@ -95,12 +104,16 @@ async def acknowledge(
         user.id, "alert.ack", chat_id, message_id=message.message_id, subjects=sorted(set(pairs))
     )
     ctx = await chat_context(repos, i18n, timezone, chat_id, thread_id)
-    text = f"{message.html_text}\n\n{ack_line(user.full_name, utcnow(), ctx)}"
-    try:
-        await message.edit_text(text, reply_markup=None)
-    except TelegramBadRequest as exc:
-        log.info("could not mark alert %s as acknowledged: %s", message.message_id, exc.message)
+    await mark(message, ack_line(user.full_name, utcnow(), ctx))
     await callback.answer()
+
+
+async def mark(message: Message, line: str) -> None:
+    """Add who did what under the alert and take its buttons away."""
+    try:
+        await message.edit_text(f"{message.html_text}\n\n{line}", reply_markup=None)
+    except TelegramBadRequest as exc:
+        log.info("could not mark alert %s: %s", message.message_id, exc.message)
 
 
 async def silence_hour(
@@ -126,6 +139,7 @@ async def silence_hour(
         user.id, "alert.silence", chat_id, message_id=message.message_id, subjects=subjects
     )
     ctx = await chat_context(repos, i18n, timezone, chat_id, thread_id)
+    await mark(message, silence_line(user.full_name, until, ctx))
     toast = _("alert.silenced").format(
         until=until.astimezone(ctx.tz).strftime("%H:%M"), subjects=subject_names(rows)
     )

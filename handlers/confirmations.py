@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.access import role_name
 from bot.callbacks import ConfirmCb
-from bot.confirm import ACTIONS, CONFIRM_TTL
+from bot.confirm import ACTIONS, CONFIRM_TTL, DECLINES
 from bot.policy import allows, rule, rule_of
 from bot.services import title_of
 from storage import Repos
@@ -42,11 +42,13 @@ async def confirmation_pressed(
     if claimed is None:
         await callback.answer(_("confirm.used"), show_alert=True)
         return
+    data.update(repos=repos, user=user)
     if refusal is not None:
         result = refusal
     elif callback_data.yes:
-        data.update(repos=repos, user=user)
         result = await ACTIONS[claimed.action].handler.call(callback, claimed, **data)
+    elif claimed.action in DECLINES:
+        result = await DECLINES[claimed.action].call(callback, claimed, **data)
     else:
         result = _("confirm.cancelled")
     if isinstance(callback.message, Message):

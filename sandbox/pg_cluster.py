@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+DEBIAN_VERSIONS = Path("/usr/lib/postgresql")  # <version>/bin for each installed server
 USER = "logibot"  # the cluster's superuser (trusted on loopback: nothing else can reach it)
 UNPRIVILEGED = "nobody"  # who owns the cluster when we are root
 SERVER_SETTINGS = {
@@ -49,7 +50,7 @@ def find_bindir() -> Path:
     if os.environ.get("PG_BINDIR"):
         candidates.append(Path(os.environ["PG_BINDIR"]))
     debian = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
+        DEBIAN_VERSIONS.glob("*/bin"),
         key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.name)],
         reverse=True,
     )
@@ -175,3 +176,15 @@ class ThrowawayPostgres:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await conn.close()
+
+
+if __name__ == "__main__":
+    # `python -m sandbox.pg_cluster`: where the server binaries are, or exit 1 saying there are
+    # none (the Makefile then installs pgserver, which ships them).
+    import sys
+
+    try:
+        print(f"PostgreSQL server binaries: {find_bindir()}")
+    except NoPostgres as missing:
+        print(missing, file=sys.stderr)
+        sys.exit(1)

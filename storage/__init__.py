@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.alert_state import AlertStateRepo
+from storage.alta import AltaAddsRepo
 from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
@@ -44,6 +45,7 @@ class Repos:
     mobiforce: MobiforceRepo
     mobiforce_creates: MobiforceCreatesRepo
     taximaster: TaxiMasterOrdersRepo
+    alta_adds: AltaAddsRepo
     fsm: FsmRepo
 
     @classmethod
@@ -64,5 +66,6 @@ class Repos:
             mobiforce=MobiforceRepo(db),
             mobiforce_creates=MobiforceCreatesRepo(db),
             taximaster=TaxiMasterOrdersRepo(db),
+            alta_adds=AltaAddsRepo(db),
             fsm=FsmRepo(db),
         )

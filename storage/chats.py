@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import Row
-
-from storage.db import Database, to_db_time, utcnow
+from storage.db import AnyRow, Database, to_db_time, utcnow
 
 
 class ChatStatus(StrEnum):
@@ -38,14 +35,9 @@ _MOVED_WITH_THE_CHAT = {
 }
 
 
-def _chat(row: Row[Any]) -> Chat:
-    return Chat(
-        id=row.id,
-        type=row.type,
-        title=row.title,
-        status=ChatStatus(row.status),
-        added_by=row.added_by,
-    )
+def _chat(row: AnyRow) -> Chat:
+    chat_id, type_, title, status, added_by = row  # _COLUMNS's order (routing reads them all)
+    return Chat(id=chat_id, type=type_, title=title, status=ChatStatus(status), added_by=added_by)
 
 
 def _same_key(table: str, columns: tuple[str, ...]) -> str:

@@ -11,11 +11,8 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row
-
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import AnyRow, Database, from_db_time, to_db_time, utcnow
 
 # Used or not, a confirmation older than this is deleted (it was refused long before).
 KEEP = timedelta(days=2)
@@ -102,7 +99,7 @@ class ConfirmationsRepo:
 _COLUMNS = "token, user_id, chat_id, action, payload, created_at"
 
 
-def _confirmation(row: Row[Any]) -> Confirmation:
+def _confirmation(row: AnyRow) -> Confirmation:
     created = from_db_time(row.created_at)
     assert created is not None
     return Confirmation(

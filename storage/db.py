@@ -28,11 +28,11 @@ import contextlib
 import fcntl
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeAlias, TypeVar
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,11 +41,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
+from storage.migrate import upgrade
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 POOL_SIZE = 5  # PostgreSQL: connections for writes, and as many for reads (each may overflow)
 
+# A row of any columns: by name (``row.title``) or, where thousands are read at once and the
+# name lookup would cost more than the query, by position (``Subscription(*row)``).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 Statement = str | Executable
 Params = Mapping[str, Any] | None
 ManyParams = Params | Sequence[Mapping[str, Any]]  # a list: the statement once for each
@@ -65,6 +70,19 @@ def to_db_time(value: datetime) -> str:
 
 def from_db_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+IN_CHUNK = 500  # values per ``IN (...)`` list: well under any database's parameter limit
+
+
+def in_lists(name: str, values: Iterable[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``:name0, :name1, …`` and their named parameters, ``IN_CHUNK`` values at a time, for
+    ``WHERE x IN ({marks})`` over a list of any length (each distinct value once)."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        params = {f"{name}{i}": value for i, value in enumerate(chunk)}
+        yield ", ".join(f":{key}" for key in params), params
 
 
 class DatabaseLocked(RuntimeError):
@@ -129,10 +147,10 @@ class Transaction:
         if rows:
             await self.connection.execute(_statement(statement), list(rows))
 
-    async def fetchone(self, statement: Statement, params: Params = None) -> Row[Any] | None:
+    async def fetchone(self, statement: Statement, params: Params = None) -> AnyRow | None:
         return (await self.execute(statement, params)).fetchone()
 
-    async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[Row[Any]]:
+    async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[AnyRow]:
         return (await self.execute(statement, params)).fetchall()
 
 
@@ -173,8 +191,6 @@ class Database:
         else:
             self._open_postgresql()
         if migrate:
-            from storage.migrate import upgrade
-
             try:
                 await upgrade(self)
             except BaseException:
@@ -208,8 +224,11 @@ class Database:
         @event.listens_for(self._writes.sync_engine, "begin")
         def _begin_immediate(connection: Any) -> None:
             # Take the write lock at BEGIN, not at the first write: a transaction that reads
-            # first then writes cannot fail half-way on another process's lock.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # first then writes cannot fail half-way on another process's lock. (Straight to
+            # the driver: one trip to aiosqlite's thread instead of a cursor's three.)
+            connection.connection.dbapi_connection.run_async(
+                lambda driver: driver.execute("BEGIN IMMEDIATE")
+            )
 
         @event.listens_for(self._reads.sync_engine, "connect")
         def _reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -269,14 +288,19 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """BEGIN ... COMMIT, rolled back on any exception.
 
-        Safe under cancellation: COMMIT and ROLLBACK are awaited to their end (shielded), and a
-        cancel inside a statement makes SQLAlchemy drop that connection (its state is unknown):
-        the transaction is rolled back either way and the next one gets a good connection.
+        Safe under cancellation: BEGIN, COMMIT and ROLLBACK are awaited to their end (shielded),
+        a cancel after BEGIN rolls back, and a cancel inside a statement makes SQLAlchemy drop
+        that connection (its state is unknown): the transaction is rolled back either way and
+        the next one gets a good connection.
         """
         async with self._write_lock or contextlib.nullcontext():
             connection = await self.writes.connect()
             try:
-                await connection.begin()
+                try:
+                    await _to_the_end(connection.begin())
+                except asyncio.CancelledError:
+                    await self._rollback(connection)  # BEGIN ran (waited for above)
+                    raise
                 try:
                     yield Transaction(connection)
                 except BaseException:
@@ -301,12 +325,12 @@ class Database:
             return (await tx.execute(statement, params)).rowcount
 
     # --- reads -------------------------------------------------------------------------
-    async def fetchone(self, statement: Statement, params: Params = None) -> Row[Any] | None:
+    async def fetchone(self, statement: Statement, params: Params = None) -> AnyRow | None:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reads.connect() as connection:
             return (await connection.execute(_statement(statement), params)).fetchone()
 
-    async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[Row[Any]]:
+    async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[AnyRow]:
         """A read of committed data (never another coroutine's open transaction)."""
         async with self.reads.connect() as connection:
             return (await connection.execute(_statement(statement), params)).fetchall()

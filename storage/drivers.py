@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Row, bindparam, text
+from sqlalchemy import bindparam, text
 
-from storage.db import Database, to_db_time, utcnow
+from storage.db import AnyRow, Database, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,7 @@ class Driver:
     tags: tuple[str, ...] = ()
 
 
-def _driver(row: Row[Any]) -> Driver:
+def _driver(row: AnyRow) -> Driver:
     return Driver(row.phone, row.title, tuple(json.loads(row.tags)))
 
 

@@ -1,9 +1,10 @@
-"""The hand-written SQLite migrations 1-10 that came before Alembic: frozen history.
+"""The hand-written SQLite migrations that came before Alembic: frozen history.
 
-A SQLite file made by an older logibot records them in ``schema_migrations``. At start such a
-file is brought to version 10 with these (in the same transaction as the rest of the upgrade),
-then stamped with the Alembic baseline, which is the schema after 10 (``storage/migrate.py``).
-New schema changes are Alembic migrations in ``storage/alembic/versions``, never additions here.
+A SQLite file made by an older logibot records them in ``schema_migrations``. At start a file
+below 10 is brought to 10 with these (in the same transaction as the rest of the upgrade) and
+stamped with the Alembic baseline, the schema after 10; a file at 11, 12 or 13 is stamped with
+the Alembic revision that makes the same change (``storage/migrate.py``). New schema changes
+are Alembic migrations in ``storage/alembic/versions``, never additions here.
 """
 
 from __future__ import annotations
@@ -225,7 +226,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX taximaster_orders_id ON taximaster_orders (order_id);
         """,
     ),
-    # 8 was kept for Alta, which needs no table of its own.
+    # 8 was kept for Alta; its table came later (11).
     Migration(
         9,
         "outbox: 'dropped' rows and an index for one chat's due rows; unused indexes go",
@@ -307,9 +308,57 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        12,
+        "Alta add attempts: recorded before they are sent, found again by the marker in comment",
+        """
+        CREATE TABLE alta_adds (
+            token           TEXT PRIMARY KEY,             -- our marker, sent in add's comment
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            user_id         INTEGER NOT NULL,
+            payload         TEXT NOT NULL,                -- JSON: numbers and settings sent
+            state           TEXT NOT NULL
+                            CHECK (state IN ('sending', 'added', 'refused', 'unknown',
+                                             'declined', 'absent')),
+            hashes          TEXT NOT NULL DEFAULT '{}',   -- JSON: hash / cont_hash when known
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX alta_adds_state ON alta_adds (state, created_at);
+        """,
+    ),
+    Migration(
+        13,
+        "alerts: indexed routing reads, subjects that ended, ages for pruning",
+        """
+        -- a watcher's commit reads the subscriptions, silences and cards of ITS subjects only;
+        -- a filter as compared (any case, ids without leading zeros) is written by the repo,
+        -- and rows from before this column are keyed at start (SubscriptionsRepo.key_filters)
+        ALTER TABLE subscriptions ADD COLUMN filter_key TEXT NOT NULL DEFAULT '';
+        CREATE INDEX subscriptions_filter_key ON subscriptions (filter_key);
+        CREATE INDEX subject_silences_subject ON subject_silences (subject_key);
+        CREATE INDEX status_cards_subject ON status_cards (subject_key);
+        -- the sender's "routine news of this subject went out when?" (one line per window)
+        CREATE INDEX outbox_subject ON outbox (chat_id, thread_id, subject_key, state);
+        ALTER TABLE subject_silences ADD COLUMN since TEXT;   -- NULL: set before this column
+        ALTER TABLE status_cards ADD COLUMN updated_at TEXT;  -- NULL: set before this column
+
+        -- a subject whose last news ended it (trip finished, task closed, tracking ended):
+        -- its subscriptions, cards, silences and snapshot are pruned a while later
+        CREATE TABLE ended_subjects (
+            subject_key     TEXT PRIMARY KEY,
+            source          TEXT NOT NULL,                -- the watcher (its snapshots' source)
+            subject_id      TEXT NOT NULL,
+            ended_at        TEXT NOT NULL
+        );
+        CREATE INDEX ended_subjects_at ON ended_subjects (ended_at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
+BASELINE_VERSION = 10  # the Alembic baseline's schema; later ones are Alembic revisions too
 
 
 def recorded_version(connection: Connection) -> int | None:
@@ -323,10 +372,10 @@ def recorded_version(connection: Connection) -> int | None:
     return int(version or 0)
 
 
-def upgrade_to_latest(connection: Connection, current: int) -> None:
-    """Apply the migrations after ``current``, inside the caller's transaction."""
+def upgrade_to_baseline(connection: Connection, current: int) -> None:
+    """Apply the migrations after ``current`` up to the baseline, in the caller's transaction."""
     for migration in MIGRATIONS:
-        if migration.version <= current:
+        if not current < migration.version <= BASELINE_VERSION:
             continue
         for statement in split_sql(migration.sql):
             connection.exec_driver_sql(statement)

@@ -3,8 +3,9 @@ connection, in ONE transaction.
 
 - An empty database gets every migration from the baseline (``0001``: the schema of the
   hand-written migrations 1-10).
-- A SQLite file of an older logibot (``schema_migrations`` up to 10) is brought to 10 by the old
-  migrations, stamped with the baseline, then upgraded like any other: in place, data kept.
+- A SQLite file of an older logibot (``schema_migrations``) below 10 is brought to 10 by the
+  old migrations and stamped with the baseline; one at 11-13 is stamped with the revision that
+  made the same change; then it is upgraded like any other: in place, data kept.
 - Two processes starting at once: on SQLite the transaction's BEGIN IMMEDIATE makes the second
   wait; on PostgreSQL a transaction-level advisory lock does.
 """
@@ -12,22 +13,36 @@ connection, in ONE transaction.
 from __future__ import annotations
 
 import functools
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import legacy_migrations as legacy
-from storage.db import Database
+import storage.legacy_migrations as legacy
 
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
 BASELINE = "0001"
 # An old SQLite file's last hand-written migration -> the Alembic revision with that schema.
-LEGACY_REVISIONS = {legacy.LATEST_VERSION: BASELINE}
+LEGACY_REVISIONS = {legacy.BASELINE_VERSION: BASELINE, 11: "0002", 12: "0003", 13: "0004"}
 MIGRATION_LOCK_KEY = 1_702_017  # pg_advisory_xact_lock: one process migrates at a time
+
+
+class Migratable(Protocol):
+    """What migrating needs of a :class:`storage.db.Database` (which calls :func:`upgrade`)."""
+
+    @property
+    def is_sqlite(self) -> bool: ...
+
+    @property
+    def reads(self) -> AsyncEngine: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
 
 def is_ours(name: str | None, type_: str, parent_names: object) -> bool:
@@ -54,7 +69,7 @@ def head() -> str:
     return revision
 
 
-async def upgrade(db: Database) -> str:
+async def upgrade(db: Migratable) -> str:
     """Bring ``db`` to the head revision; returns it."""
     async with db.transaction() as tx:
         if not db.is_sqlite:
@@ -71,12 +86,12 @@ def _upgrade(connection: Connection) -> None:
     if current is None and connection.dialect.name == "sqlite":
         old = legacy.recorded_version(connection)
         if old is not None:
-            legacy.upgrade_to_latest(connection, old)
-            command.stamp(config, LEGACY_REVISIONS[legacy.LATEST_VERSION])
+            legacy.upgrade_to_baseline(connection, old)
+            command.stamp(config, LEGACY_REVISIONS[max(old, legacy.BASELINE_VERSION)])
     command.upgrade(config, "head")
 
 
-async def current_revision(db: Database) -> str | None:
+async def current_revision(db: Migratable) -> str | None:
     async with db.reads.connect() as connection:
         return await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()

@@ -147,7 +147,7 @@ class MobiforceRepo:
             f"({', '.join(':' + key for key in wanted)})",
             {"kind": kind, **wanted},
         )
-        return {int(row["id"]): row["name"] for row in rows}
+        return {int(row.id): row.name for row in rows}
 
     async def save_search(self, query: str) -> str:
         """A short key for ``query`` (a page button carries the key, not the text)."""
@@ -163,7 +163,7 @@ class MobiforceRepo:
         row = await self.db.fetchone(
             "SELECT query FROM mobiforce_searches WHERE key = :key", {"key": key}
         )
-        return str(row["query"]) if row else None
+        return str(row.query) if row else None
 
     async def find(
         self, kind: Kind, text: str = "", *, limit: int = 10, offset: int = 0, newest: bool = False

@@ -44,17 +44,17 @@ class TaskCreate:
 
 
 def _record(row: Any) -> TaskCreate:
-    created = from_db_time(row["created_at"])
+    created = from_db_time(row.created_at)
     assert created is not None
     return TaskCreate(
-        marker=row["marker"],
-        task_id=row["task_id"],
-        state=row["state"],
-        chat_id=row["chat_id"],
-        thread_id=row["thread_id"],
-        user_id=row["user_id"],
-        payload=json.loads(row["payload"]),
-        feed_usn=row["feed_usn"],
+        marker=row.marker,
+        task_id=row.task_id,
+        state=row.state,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        user_id=row.user_id,
+        payload=json.loads(row.payload),
+        feed_usn=row.feed_usn,
         created_at=created,
     )
 
@@ -126,7 +126,7 @@ class MobiforceCreatesRepo:
             "WHERE state <> 'created' AND created_at > :since",
             {"since": to_db_time(utcnow() - TURN_UP_WINDOW)},
         )
-        found = [_record(row) for row in rows if row["marker"] in numbers]
+        found = [_record(row) for row in rows if row.marker in numbers]
         for record in found:
             await self.created(record.marker, numbers[record.marker])
         return found
@@ -141,4 +141,4 @@ class MobiforceCreatesRepo:
             f"WHERE task_id IN ({', '.join(':' + n for n in names)})",
             names,
         )
-        return {int(row["task_id"]): json.loads(row["payload"]) for row in rows}
+        return {int(row.task_id): json.loads(row.payload) for row in rows}

@@ -13,14 +13,23 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 
-from storage.db import Database, Transaction, from_db_time, insert_for, to_db_time, utcnow
+from storage.db import (
+    AnyRow,
+    Database,
+    Transaction,
+    from_db_time,
+    in_lists,
+    insert_for,
+    to_db_time,
+    utcnow,
+)
 from storage.schema import outbox
 
 CLAIM_LEASE = timedelta(minutes=5)  # how long a dead sender's claim keeps others off its rows
@@ -65,8 +74,8 @@ _COLUMNS = (
 _UNCLAIMED = {"claimed_by": None, "claimed_until": None}
 
 
-def _row(row: Row[Any]) -> OutboxRow:
-    return OutboxRow(**row._asdict())
+def _row(row: AnyRow) -> OutboxRow:
+    return OutboxRow(*row)  # _COLUMNS's order
 
 
 def _due(now: str) -> ColumnElement[bool]:
@@ -111,6 +120,7 @@ class OutboxRepo:
         self.db = db
         # Who claims rows: this process (and this repository, should a process hold two).
         self.claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._claimed: set[int] = set()  # claimed here, not yet marked: what release() ends
 
     async def due(self, limit: int = 500) -> list[OutboxRow]:
         rows = await self.db.fetchall(
@@ -137,19 +147,24 @@ class OutboxRepo:
                     .where(outbox.c.id.in_([row.id for row in rows]))
                     .values(claimed_by=self.claimer, claimed_until=to_db_time(now + lease))
                 )
+        self._claimed.update(row.id for row in rows)
         return [_row(row) for row in rows]
 
     async def release(self, ids: Sequence[int]) -> None:
-        """This sender's claims on ``ids`` end (rows it did not send: due again for anyone)."""
-        if ids:
+        """This sender's claims on ``ids`` end (rows it did not send: due again for anyone).
+        Rows it marked since are no longer claimed: nothing to write for them."""
+        still = [i for i in ids if i in self._claimed]
+        if still:
             await self.db.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(list(ids)), outbox.c.claimed_by == self.claimer)
+                .where(outbox.c.id.in_(still), outbox.c.claimed_by == self.claimer)
                 .values(_UNCLAIMED)
             )
+            self._claimed.difference_update(still)
 
     async def release_all(self) -> int:
         """Every claim ends: for a sender that knows it is the only one (at its start)."""
+        self._claimed.clear()
         return await self.db.execute(
             update(outbox).where(outbox.c.claimed_by.is_not(None)).values(_UNCLAIMED)
         )
@@ -166,6 +181,7 @@ class OutboxRepo:
             await self.db.execute(
                 update(outbox).where(outbox.c.id.in_(ids)).values({**values, **_UNCLAIMED})
             )
+            self._claimed.difference_update(ids)
 
     async def mark_sent(self, ids: list[int], message_id: int | None) -> None:
         await self._update(
@@ -236,12 +252,22 @@ class OutboxRepo:
         )
         return [(row.chat_id, row.n, row.reason or "") for row in rows]
 
-    async def cleanup(self, older_than: timedelta) -> int:
-        """Sent rows are history after a while; failed ones are kept for a look, then go too."""
-        return await self.db.execute(
-            "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') AND created_at < :old",
-            {"old": to_db_time(utcnow() - older_than)},
-        )
+    async def last_sent_at(
+        self, chat_id: int, thread_id: int, subject_key: str, kinds: Collection[str]
+    ) -> datetime | None:
+        """When news of ``kinds`` about this subject last went out to this chat (topic)."""
+        latest: datetime | None = None
+        for marks, params in in_lists("k", kinds):
+            row = await self.db.fetchone(
+                "SELECT max(sent_at) AS latest FROM outbox WHERE chat_id = :chat "
+                "AND thread_id = :thread AND subject_key = :subject AND state = 'sent' "
+                f"AND kind IN ({marks})",
+                {"chat": chat_id, "thread": thread_id, "subject": subject_key, **params},
+            )
+            moment = from_db_time(row.latest) if row else None
+            if moment is not None and (latest is None or moment > latest):
+                latest = moment
+        return latest
 
 
 def chat_due_query(chat_id: int, now: str, *, limit: int) -> Select[Any]:

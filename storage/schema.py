@@ -101,9 +101,12 @@ subscriptions = sa.Table(
     sa.Column("filter", sa.Text, nullable=False, server_default=""),  # '' | 'driver:7…'
     sa.Column("created_by", BigId),
     _time("created_at"),
+    # the filter as compared (storage.subscriptions.filter_key): routing reads by it
+    sa.Column("filter_key", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("chat_id", "thread_id", "selector", "filter"),
     sqlite_autoincrement=True,
 )
+sa.Index("subscriptions_filter_key", subscriptions.c.filter_key)
 
 chat_prefs = sa.Table(
     "chat_prefs",
@@ -144,6 +147,10 @@ sa.Index("outbox_due", outbox.c.state, outbox.c.not_before, outbox.c.id)
 sa.Index("outbox_message", outbox.c.chat_id, outbox.c.message_id)
 # the sender's per-chat query: its cost must not grow with other chats' backlog
 sa.Index("outbox_chat_due", outbox.c.chat_id, outbox.c.state, outbox.c.not_before, outbox.c.id)
+# "routine news of this subject went out when?"
+sa.Index(
+    "outbox_subject", outbox.c.chat_id, outbox.c.thread_id, outbox.c.subject_key, outbox.c.state
+)
 
 cursors = sa.Table(
     "cursors",
@@ -170,7 +177,9 @@ subject_silences = sa.Table(
     sa.Column("kind", sa.Text, primary_key=True, server_default=""),  # '' = every kind
     _time("until", nullable=True),  # NULL = until the subject changes
     sa.Column("by_user", BigId),
+    _time("since", nullable=True),  # NULL: set before this column existed
 )
+sa.Index("subject_silences_subject", subject_silences.c.subject_key)
 
 status_cards = sa.Table(
     "status_cards",
@@ -179,7 +188,9 @@ status_cards = sa.Table(
     sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
     sa.Column("subject_key", sa.Text, primary_key=True),
     sa.Column("message_id", BigId, nullable=False),
+    _time("updated_at", nullable=True),  # NULL: set before this column existed
 )
+sa.Index("status_cards_subject", status_cards.c.subject_key)
 
 drivers = sa.Table(
     "drivers",
@@ -243,6 +254,61 @@ live_follows = sa.Table(
     _time("created_at"),
 )
 
+mobiforce_creates = sa.Table(
+    "mobiforce_creates",
+    metadata,
+    sa.Column("marker", sa.Text, primary_key=True),  # the task's number, chosen by the bot
+    sa.Column("task_id", BigId),  # Mobiforce's id, once known
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    sa.Column("user_id", BigId, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: what was confirmed
+    sa.Column("feed_usn", BigId),  # the task feed's usn before sending
+    _time("created_at"),
+    _time("updated_at"),
+    sa.CheckConstraint(
+        "state IN ('sending', 'unknown', 'created', 'dropped')", name="mobiforce_creates_state"
+    ),
+)
+sa.Index("mobiforce_creates_task", mobiforce_creates.c.task_id)
+
+mobiforce_searches = sa.Table(
+    "mobiforce_searches",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),  # a short hash, in /tasks page buttons
+    sa.Column("query", sa.Text, nullable=False),
+    _time("created_at"),
+)
+
+alta_adds = sa.Table(
+    "alta_adds",
+    metadata,
+    sa.Column("token", sa.Text, primary_key=True),  # our marker, sent in add's comment
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    sa.Column("user_id", BigId, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: numbers and settings sent
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("hashes", sa.Text, nullable=False, server_default="{}"),  # JSON: request hashes
+    _time("created_at"),
+    _time("updated_at"),
+    sa.CheckConstraint(
+        "state IN ('sending', 'added', 'refused', 'unknown', 'declined', 'absent')",
+        name="alta_adds_state",
+    ),
+)
+sa.Index("alta_adds_state", alta_adds.c.state, alta_adds.c.created_at)
+
+ended_subjects = sa.Table(
+    "ended_subjects",
+    metadata,
+    sa.Column("subject_key", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),  # the watcher (its snapshots' source)
+    sa.Column("subject_id", sa.Text, nullable=False),
+    _time("ended_at"),
+)
+sa.Index("ended_subjects_at", ended_subjects.c.ended_at)
 # The wizards' state (aiogram FSM), so that every bot process sees the same step of a dialogue
 # (bot/fsm_storage.py). The key is aiogram's (bot, chat, topic, user, destiny).
 fsm_states = sa.Table(

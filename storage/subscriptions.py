@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Row
-
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import AnyRow, Database, from_db_time, in_lists, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,15 @@ def zone_named(name: str | None) -> ZoneInfo | None:
         return None
 
 
+def filter_key(text: str) -> str:
+    """A subject filter or key as compared: any case, and an id of digits with or without its
+    leading zeros (`task:23` is task №000023, as people type it)."""
+    kind, colon, value = text.casefold().partition(":")
+    if colon and value.isdigit():
+        value = value.lstrip("0") or "0"
+    return f"{kind}{colon}{value}"
+
+
 def effective_zone(topic: ChatPrefs, chat: ChatPrefs | None, default: ZoneInfo) -> ZoneInfo:
     """A forum topic's own zone, else its chat's, else the bot's (BOT_TIMEZONE).
 
@@ -55,8 +61,9 @@ def effective_zone(topic: ChatPrefs, chat: ChatPrefs | None, default: ZoneInfo) 
 
 
 _ADD = (
-    "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, created_by, created_at) "
-    "VALUES (:chat_id, :thread_id, :selector, :filter, :by, :now) "
+    "INSERT INTO subscriptions "
+    "(chat_id, thread_id, selector, filter, filter_key, created_by, created_at) "
+    "VALUES (:chat_id, :thread_id, :selector, :filter, :key, :by, :now) "
     "ON CONFLICT (chat_id, thread_id, selector, filter) DO NOTHING"
 )
 _REMOVE = (
@@ -67,18 +74,19 @@ _SUBSCRIPTION = "SELECT chat_id, thread_id, selector, filter FROM subscriptions"
 _PREFS = "SELECT chat_id, thread_id, muted_until, quiet_from, quiet_to, timezone FROM chat_prefs"
 
 
-def _subscription(row: Row[Any]) -> Subscription:
-    return Subscription(row.chat_id, row.thread_id, row.selector, row.filter)
+def _subscription(row: AnyRow) -> Subscription:
+    return Subscription(*row)  # routing reads every subscription: by position, the fastest
 
 
-def _prefs(row: Row[Any]) -> ChatPrefs:
+def _prefs(row: AnyRow) -> ChatPrefs:
+    chat_id, thread_id, muted_until, quiet_from, quiet_to, timezone = row  # _PREFS's order
     return ChatPrefs(
-        chat_id=row.chat_id,
-        thread_id=row.thread_id,
-        muted_until=from_db_time(row.muted_until),
-        quiet_from=time.fromisoformat(row.quiet_from) if row.quiet_from else None,
-        quiet_to=time.fromisoformat(row.quiet_to) if row.quiet_to else None,
-        timezone=row.timezone,
+        chat_id=chat_id,
+        thread_id=thread_id,
+        muted_until=from_db_time(muted_until),
+        quiet_from=time.fromisoformat(quiet_from) if quiet_from else None,
+        quiet_to=time.fromisoformat(quiet_to) if quiet_to else None,
+        timezone=timezone,
     )
 
 
@@ -97,6 +105,7 @@ class SubscriptionsRepo:
                 "thread_id": thread_id,
                 "selector": selector,
                 "filter": filter,
+                "key": filter_key(filter),
                 "by": by,
                 "now": to_db_time(utcnow()),
             },
@@ -116,7 +125,7 @@ class SubscriptionsRepo:
         """Remove some selectors and add others in ONE transaction: nobody ever sees the chat
         hearing neither (or both)."""
         key = {"chat_id": chat_id, "thread_id": thread_id, "filter": filter}
-        extra = {"by": by, "now": to_db_time(utcnow())}
+        extra = {"key": filter_key(filter), "by": by, "now": to_db_time(utcnow())}
         async with self.db.transaction() as tx:
             await tx.executemany(_REMOVE, [{**key, "selector": s} for s in remove])
             await tx.executemany(_ADD, [{**key, **extra, "selector": s} for s in add])
@@ -146,6 +155,41 @@ class SubscriptionsRepo:
     async def all(self) -> list[Subscription]:
         return [_subscription(row) for row in await self.db.fetchall(_SUBSCRIPTION)]
 
+    async def for_subjects(self, subject_keys: Collection[str]) -> list[Subscription]:
+        """The subscriptions that could match alerts about ``subject_keys``: those for any
+        subject, those with a tag filter (people type a few; routing compares the tags), and
+        those naming one of these subjects (by :func:`filter_key`). Indexed reads: the
+        subscriptions made for other subjects (every order, task and wagon a chat ever
+        watched) are not read at all."""
+        rows = list(await self.db.fetchall(f"{_SUBSCRIPTION} WHERE filter_key = ''"))
+        rows += await self.db.fetchall(
+            f"{_SUBSCRIPTION} WHERE filter_key >= :low AND filter_key < :high",
+            {"low": "tag:", "high": "tag;"},
+        )
+        for marks, params in in_lists("f", {filter_key(key) for key in subject_keys}):
+            rows += await self.db.fetchall(f"{_SUBSCRIPTION} WHERE filter_key IN ({marks})", params)
+        return [_subscription(row) for row in rows]
+
+    async def key_filters(self) -> int:
+        """Key the subscriptions written before ``filter_key`` existed (once, at start)."""
+        rows = await self.db.fetchall(
+            "SELECT id, filter FROM subscriptions WHERE filter_key = '' AND filter != ''"
+        )
+        async with self.db.transaction() as tx:
+            await tx.executemany(
+                "UPDATE subscriptions SET filter_key = :key WHERE id = :id",
+                [{"key": filter_key(row.filter), "id": row.id} for row in rows],
+            )
+        return len(rows)
+
+    async def prefs_of(self, chat_ids: Collection[int]) -> dict[tuple[int, int], ChatPrefs]:
+        """Preferences of these chats (all their topics)."""
+        found: dict[tuple[int, int], ChatPrefs] = {}
+        for marks, params in in_lists("c", chat_ids):
+            rows = await self.db.fetchall(f"{_PREFS} WHERE chat_id IN ({marks})", params)
+            found.update({(p.chat_id, p.thread_id): p for p in map(_prefs, rows)})
+        return found
+
     async def remove_chat(self, chat_id: int) -> None:
         await self.db.execute(
             "DELETE FROM subscriptions WHERE chat_id = :chat_id", {"chat_id": chat_id}
@@ -172,7 +216,7 @@ class SubscriptionsRepo:
             rows = await self.db.fetchall(
                 f"{_PREFS} WHERE chat_id = :chat_id", {"chat_id": chat_id}
             )
-        return {(row.chat_id, row.thread_id): _prefs(row) for row in rows}
+        return {(prefs.chat_id, prefs.thread_id): prefs for prefs in map(_prefs, rows)}
 
     async def _set(self, chat_id: int, thread_id: int, column: str, value: object) -> None:
         assert column in {"muted_until", "quiet_from", "quiet_to", "timezone"}

@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import Row
-
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import AnyRow, Database, from_db_time, to_db_time, utcnow
 
 
 class Role(StrEnum):
@@ -52,7 +49,7 @@ class User:
 _COLUMNS = "id, username, first_name, last_name, language_code, role, stranger_notified_at"
 
 
-def _user(r: Row[Any]) -> User:
+def _user(r: AnyRow) -> User:
     return User(
         id=r.id,
         username=r.username,

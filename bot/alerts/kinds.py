@@ -1,8 +1,8 @@
 """The registry of alert kinds: names in both languages, area, default severity, behaviour.
 
 Commands offer these (/subscribe), the router uses areas and severities, the sender uses
-``card`` (keep one status card per subject per chat, edited in place) and ``buzz`` (this
-transition also posts a new message so phones buzz).
+``card`` (keep one status card per subject per chat, edited in place), ``buzz`` (this change
+posts the card anew, as a new message, so phones ring) and ``routine`` (grouped per window).
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ class AlertKind:
     # A "subject unreachable" kind: held back while its integration is down (one system alert
     # speaks for all of them instead).
     unreachable: bool = False
+    success: bool = False  # good news: shown green
+    routine: bool = False  # progress: one line per subject per window (the sender groups)
+    ends: bool = False  # the subject is over (its watch is pruned later)
 
     def title(self, locale: str) -> str:
         return self.en if locale == "en" else self.ru
@@ -43,23 +46,49 @@ def kind(name: str, ru: str, en: str, **options: object) -> AlertKind:
     return spec
 
 
-H, L = Severity.HIGH, Severity.LOW
+H, N, L = Severity.HIGH, Severity.NORMAL, Severity.LOW
+# Severity means one thing (the README lists every kind's):
+#   🔴 HIGH   — needs a person now (left the route, late, unreachable, cancelled, at the door):
+#               passes quiet hours, always rings;
+#   🟡 NORMAL — a change worth reading; 🟢 when ``success`` (arrived, completed, finished);
+#   ⚪ LOW    — routine progress: silent, waits out quiet hours (🟢 when ``success``).
+# ``routine`` kinds are grouped per subject and window by the sender (one line per window);
+# ``ends`` kinds end their subject (its subscriptions and cards are pruned a while later).
 # Drivers (Movizor)
 kind("driver.late", "Водитель опаздывает", "Driver is late", severity=H)
-kind("driver.on_time", "Водитель успевает", "Driver is on time", severity=L)
-kind("driver.arriving", "Водитель подъезжает", "Driver is arriving")
-kind("driver.arrived", "Водитель прибыл", "Driver has arrived")
+kind("driver.on_time", "Водитель успевает", "Driver is on time", severity=L, routine=True)
+kind("driver.arriving", "Водитель подъезжает", "Driver is arriving", severity=N, routine=True)
+kind("driver.arrived", "Водитель прибыл", "Driver has arrived", severity=N, success=True)
 kind("driver.left_route", "Водитель ушёл с маршрута", "Driver left the route", severity=H)
-kind("driver.returned_route", "Водитель вернулся на маршрут", "Driver is back on route")
-kind("driver.on_route", "Водитель на маршруте", "Driver is on route", severity=L)
-kind("driver.not_on_route", "Водитель не выехал на маршрут", "Driver is not on the route")
-kind("driver.parked", "Водитель на стоянке", "Driver parked", severity=L)
-kind("driver.moving", "Водитель поехал", "Driver is moving", severity=L)
-kind("driver.confirmed", "Водитель подтвердил отслеживание", "Driver confirmed tracking")
+kind(
+    "driver.returned_route",
+    "Водитель вернулся на маршрут",
+    "Driver is back on route",
+    severity=N,
+    success=True,
+)
+kind("driver.on_route", "Водитель на маршруте", "Driver is on route", severity=L, routine=True)
+kind(
+    "driver.not_on_route", "Водитель не выехал на маршрут", "Driver is not on the route", severity=H
+)
+kind("driver.parked", "Водитель на стоянке", "Driver parked", severity=L, routine=True)
+kind("driver.moving", "Водитель поехал", "Driver is moving", severity=L, routine=True)
+kind(
+    "driver.confirmed",
+    "Водитель подтвердил отслеживание",
+    "Driver confirmed tracking",
+    severity=N,
+    success=True,
+)
 kind(
     "driver.rejected", "Водитель отказался от отслеживания", "Driver rejected tracking", severity=H
 )
-kind("driver.no_confirm", "Водитель не подтвердил отслеживание", "Driver has not confirmed")
+kind(
+    "driver.no_confirm",
+    "Водитель не подтвердил отслеживание",
+    "Driver has not confirmed",
+    severity=H,
+)
 kind(
     "driver.unreachable",
     "Водитель недоступен",
@@ -67,54 +96,118 @@ kind(
     severity=H,
     unreachable=True,
 )
-kind("driver.roaming", "Водитель в роуминге", "Driver is roaming")
-kind("driver.request_failed", "Не удалось определить место", "Location request failed")
-kind("driver.off", "Отслеживание выключено", "Tracking turned off")
-kind("driver.app_started", "Приложение водителя запущено", "Driver app started", severity=L)
-kind("driver.app_stopped", "Приложение водителя остановлено", "Driver app stopped")
-kind("driver.limit", "Лимит запросов исчерпан", "Request limit reached")
+kind("driver.roaming", "Водитель в роуминге", "Driver is roaming", severity=N)
+kind("driver.request_failed", "Не удалось определить место", "Location request failed", severity=N)
+# Not "ends": a switched-off driver is often switched on again (/reactivate) for the same chats.
+kind("driver.off", "Отслеживание выключено", "Tracking turned off", severity=N)
+kind(
+    "driver.app_started",
+    "Приложение водителя запущено",
+    "Driver app started",
+    severity=L,
+    routine=True,
+)
+kind("driver.app_stopped", "Приложение водителя остановлено", "Driver app stopped", severity=N)
+kind("driver.limit", "Лимит запросов исчерпан", "Request limit reached", severity=N)
 kind("driver.added", "Водитель поставлен на отслеживание", "Driver put on tracking", severity=L)
-kind("driver.info", "Событие по водителю", "Driver event", severity=L)
-# Tasks (Mobiforce)
-kind("task.closed", "Задача завершена", "Task closed", severity=H, card=True)
-kind("task.created", "Новая задача", "New task", card=True)
-kind("task.sent", "Задача отправлена исполнителю", "Task sent", card=True)
-kind("task.assigned", "Назначен исполнитель", "Executor assigned", card=True)
-kind("task.rescheduled", "Задача перенесена", "Task rescheduled", card=True)
-kind("task.checklist", "Заполнен чек-лист", "Checklist filled", severity=L, card=True, buzz=False)
-kind("task.changed", "Задача изменена", "Task changed", severity=L, card=True, buzz=False)
-# Taxi (Taxi-Master)
-# One status card per order per chat, edited at each change; "car assigned", "at the door" and
-# "cancelled" also post a new message (buzz).
-kind("taxi.assigned", "Назначена машина", "Car assigned", card=True)
-kind("taxi.at_place", "Такси на месте", "Taxi is at the door", card=True, severity=H)
+kind("driver.info", "Событие по водителю", "Driver event", severity=L, routine=True)
+# Tasks (Mobiforce): one status card per task per chat. A buzzing change posts the card anew (a
+# new message that rings); the others edit it in place.
+kind(
+    "task.closed",
+    "Задача завершена",
+    "Task closed",
+    severity=N,
+    success=True,
+    card=True,
+    ends=True,
+)
+kind("task.created", "Новая задача", "New task", severity=N, card=True)
+kind("task.sent", "Задача отправлена исполнителю", "Task sent", severity=N, card=True, buzz=False)
+kind(
+    "task.assigned", "Назначен исполнитель", "Executor assigned", severity=N, card=True, buzz=False
+)
+kind("task.rescheduled", "Задача перенесена", "Task rescheduled", severity=N, card=True)
+kind(
+    "task.checklist",
+    "Заполнен чек-лист",
+    "Checklist filled",
+    severity=L,
+    card=True,
+    buzz=False,
+    routine=True,
+)
+kind(
+    "task.changed",
+    "Задача изменена",
+    "Task changed",
+    severity=L,
+    card=True,
+    buzz=False,
+    routine=True,
+)
+# Taxi (Taxi-Master): one status card per order per chat; "car assigned", "at the door" and
+# "cancelled" post it anew (a new message rings), the rest edit it in place.
+kind("taxi.assigned", "Назначена машина", "Car assigned", severity=N, card=True)
+kind("taxi.at_place", "Такси на месте", "Taxi is at the door", severity=H, card=True)
 kind(
     "taxi.client_inside",
     "Пассажир в машине",
     "Passenger on board",
+    severity=L,
     card=True,
     buzz=False,
-    severity=L,
 )
-kind("taxi.finished", "Поездка завершена", "Trip finished", card=True, buzz=False, severity=L)
-kind("taxi.aborted", "Заказ отменён", "Order cancelled", card=True, severity=H)
+kind(
+    "taxi.finished",
+    "Поездка завершена",
+    "Trip finished",
+    severity=L,
+    success=True,
+    card=True,
+    buzz=False,
+    ends=True,
+)
+kind("taxi.aborted", "Заказ отменён", "Order cancelled", severity=H, card=True, ends=True)
 kind(
     "taxi.state_changed",
     "Статус заказа изменился",
     "Order status changed",
+    severity=L,
     card=True,
     buzz=False,
-    severity=L,
 )
-# Wagons (Alta)
-# One status card per wagon/container per chat; a move edits it quietly, the rest also buzz.
-kind("wagon.moved", "Вагон в пути", "Wagon moved", card=True, buzz=False, severity=L)
-kind("wagon.arrived", "Вагон прибыл", "Wagon arrived", card=True, severity=H)
-kind("wagon.no_data", "Нет данных по вагону", "No data for wagon", card=True)
-kind("wagon.tracking_ended", "Слежение снято", "Tracking ended", card=True)
-# System
+# Wagons (Alta): one status card per wagon/container per chat; a move edits it (routine), an
+# arrival posts it anew.
+kind(
+    "wagon.moved",
+    "Вагон в пути",
+    "Wagon moved",
+    severity=L,
+    card=True,
+    buzz=False,
+    routine=True,
+)
+kind("wagon.arrived", "Вагон прибыл", "Wagon arrived", severity=N, success=True, card=True)
+kind("wagon.no_data", "Нет данных по вагону", "No data for wagon", severity=N, card=True)
+kind(
+    "wagon.tracking_ended",
+    "Слежение снято",
+    "Tracking ended",
+    severity=N,
+    card=True,
+    buzz=False,
+    ends=True,
+)
+# System: admins only, in private (integration errors and event ids are internals).
 kind("system.integration_down", "Интеграция недоступна", "Integration is down", severity=H)
-kind("system.integration_recovered", "Интеграция снова работает", "Integration recovered")
+kind(
+    "system.integration_recovered",
+    "Интеграция снова работает",
+    "Integration recovered",
+    severity=N,
+    success=True,
+)
 # A watcher could not read every event of its feed (fields say which ids may be lost).
 kind(
     "system.events_skipped",
@@ -122,6 +215,8 @@ kind(
     "Events may have been skipped",
     severity=H,
 )
+# A report came with rows the bot could not pair with a number (fields say which request).
+kind("system.report_unpaired", "Строки отчёта без номера", "Report rows without a number")
 kind("system.test", "Проверочное оповещение", "Test alert", severity=L)
 
 # While the key state is active for a subject, the inhibited kinds are not sent for it
@@ -136,6 +231,34 @@ STATE_ENDED_BY: dict[str, tuple[str, ...]] = {
         "driver.off",
     )
 }
+
+
+SEVERITY_ICONS = {Severity.HIGH: "🔴", Severity.NORMAL: "🟡", Severity.LOW: "⚪"}
+SUCCESS_ICON = "🟢"
+
+
+def icon(kind_name: str, severity: Severity) -> str:
+    """The colour an alert is shown with: its severity's, green for good news."""
+    spec = KINDS.get(kind_name)
+    if spec is not None and spec.success and severity < Severity.HIGH:
+        return SUCCESS_ICON
+    return SEVERITY_ICONS[severity]
+
+
+def behaviour(spec: AlertKind) -> list[str]:
+    """How the sender treats a kind, in the README's words (its kinds table)."""
+    words = []
+    if spec.card:
+        words.append("card, posted anew" if spec.buzz else "card, edited")
+    if spec.routine:
+        words.append("routine")
+    if spec.ends:
+        words.append("ends the subject")
+    if spec.severity <= Severity.LOW:
+        words.append("silent")
+    if spec.severity >= Severity.HIGH:
+        words.append("passes quiet hours")
+    return words
 
 
 def resolve_selector(word: str) -> list[str] | None:

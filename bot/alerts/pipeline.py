@@ -6,6 +6,15 @@
 
 Kill the process at any instant: either the rows and the cursor are both written, or neither
 is and the next poll fetches the same events again (dedupe keys keep them single).
+
+Who hears what:
+- a subscription matches by selector (all / area / kind) and filter (any subject, a tag, one
+  subject);
+- the ``system`` area (integration errors, skipped event ids) reaches admins only, in private:
+  a group or a non-admin subscribed to ``system`` or ``all`` gets none of it;
+- a muted chat hears only the subjects it asked about itself — the orders, tasks, wagons and
+  drivers it put on watch (a subscription naming that subject): a mute silences the area feed,
+  not the answer to what the chat asked for.
 """
 
 from __future__ import annotations
@@ -19,18 +28,18 @@ from zoneinfo import ZoneInfo
 from bot.alerts.kinds import INHIBITIONS, KINDS, STATE_ENDED_BY, matches
 from integrations.base import Alert, Severity, Snapshot
 from storage import Repos
-from storage.chats import ChatStatus
-from storage.cycle import CycleWrite, commit_cycle
+from storage.cycle import CycleWrite, EndedSubject, commit_cycle, read_audience
 from storage.db import utcnow
 from storage.outbox import NewOutboxRow
-from storage.subscriptions import ChatPrefs, Subscription, effective_zone
+from storage.subscriptions import ChatPrefs, Subscription, effective_zone, filter_key
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class RoutingSnapshot:
-    """Everything routing needs, read once per commit (not once per alert)."""
+    """Everything routing needs, read once per commit (not once per alert) and only for the
+    commit's subjects and the chats they could reach."""
 
     subscriptions: list[Subscription]
     prefs: dict[tuple[int, int], ChatPrefs]
@@ -38,6 +47,7 @@ class RoutingSnapshot:
     silences: dict[tuple[int, int, str, str], datetime | None]
     states: set[tuple[str, str]]
     down: set[str] = field(default_factory=set)
+    admins: set[int] = field(default_factory=set)  # among the chats read: admins' private chats
     # Subscriptions by filter ('' = any subject), so an alert looks only at the subscriptions
     # that could match it instead of scanning them all.
     by_filter: dict[str, list[Subscription]] = field(init=False)
@@ -53,14 +63,28 @@ class RoutingSnapshot:
         for key in keys:
             yield from self.by_filter.get(key, ())
 
+    def hears(self, chat_id: int, thread_id: int, alert: Alert) -> tuple[bool, bool]:
+        """(whether this chat/topic is subscribed to ``alert``, whether by a subscription that
+        names its subject — something the chat asked about itself)."""
+        own = False
+        heard = False
+        subject = filter_key(alert.subject.key)
+        for sub in self.candidates(alert):
+            if (sub.chat_id, sub.thread_id) == (chat_id, thread_id) and matches(
+                sub.selector, alert.kind
+            ):
+                heard = True
+                own = own or filter_key(sub.filter) == subject
+        return heard, own
 
-def filter_key(text: str) -> str:
-    """A subject filter or key as compared: any case, and an id of digits with or without its
-    leading zeros (`task:23` is task №000023, as people type it)."""
-    kind, colon, value = text.casefold().partition(":")
-    if colon and value.isdigit():
-        value = value.lstrip("0") or "0"
-    return f"{kind}{colon}{value}"
+
+def is_system(kind: str) -> bool:
+    spec = KINDS.get(kind)
+    return spec is not None and spec.area == "system"
+
+
+def muted(prefs: ChatPrefs | None, now: datetime) -> bool:
+    return prefs is not None and prefs.muted_until is not None and prefs.muted_until > now
 
 
 def severity_of(alert: Alert) -> Severity:
@@ -106,17 +130,21 @@ class AlertRouter:
         for state, inhibited in INHIBITIONS.items():
             if alert.kind in inhibited and (subject, state) in snapshot.states:
                 return []
+        system = is_system(alert.kind)
         targets: set[tuple[int, int]] = {(chat, 0) for chat in extra_chats}
         for sub in snapshot.candidates(alert):
             if sub.chat_id in snapshot.allowed_chats and matches(sub.selector, alert.kind):
                 targets.add((sub.chat_id, sub.thread_id))
+        if system:  # internals: admins' private chats only, whoever else subscribed
+            targets = {(chat, thread) for chat, thread in targets if chat in snapshot.admins}
+            targets = {(chat, 0) for chat, _thread in targets}
         severity = severity_of(alert)
         payload = alert.to_json()
         rows = []
         for chat_id, thread_id in sorted(targets):
             prefs = snapshot.prefs.get((chat_id, thread_id)) or ChatPrefs(chat_id, thread_id)
-            if prefs.muted_until is not None and prefs.muted_until > now:
-                continue
+            if muted(prefs, now) and not snapshot.hears(chat_id, thread_id, alert)[1]:
+                continue  # a mute silences the feed, not what the chat asked about itself
             if self._silenced(snapshot, chat_id, thread_id, subject, alert.kind, now):
                 continue
             not_before = now
@@ -168,38 +196,39 @@ class AlertPipeline:
         self.on_new_rows = on_new_rows
         self.down: set[str] = set()  # integrations currently down (held back "unreachable")
 
-    async def snapshot(self) -> RoutingSnapshot:
-        chats = await self.repos.chats.all()
-        users = await self.repos.users.with_role()
-        allowed = {c.id for c in chats if c.status is ChatStatus.APPROVED}
-        allowed |= {u.id for u in users}  # a user's private chat has the user's id
+    async def snapshot(
+        self, alerts: Iterable[Alert], extra_chats: Iterable[int] = ()
+    ) -> RoutingSnapshot:
+        """What routing ``alerts`` needs: the subscriptions that could match them, and the
+        preferences, access and silences of the chats those reach (indexed reads only)."""
+        subjects = {alert.subject.key for alert in alerts}
+        subscriptions = await self.repos.subscriptions.for_subjects(subjects)
+        chats = {sub.chat_id for sub in subscriptions} | set(extra_chats)
+        audience = await read_audience(self.repos.db, chats)
         return RoutingSnapshot(
-            subscriptions=await self.repos.subscriptions.all(),
-            prefs=await self.repos.subscriptions.all_prefs(),
-            allowed_chats=allowed,
-            silences=await self.repos.alert_state.silences(),
-            states=await self.repos.alert_state.active_states(),
+            subscriptions=subscriptions,
+            prefs=await self.repos.subscriptions.prefs_of(chats),
+            allowed_chats=audience.allowed,
+            silences=await self.repos.alert_state.silences_of(subjects),
+            states=await self.repos.alert_state.states_of(subjects),
             down=set(self.down),
+            admins=audience.admins,
         )
 
     async def chat_snapshot(self, chat_id: int) -> RoutingSnapshot | None:
         """What routing needs to know about ONE chat (for the check at send time); None for a
         group the bot no longer knows by this id: it became a supergroup, and its rows go to
         Telegram, whose answer leads the sender to the new id."""
-        if chat_id < 0:
-            chat = await self.repos.chats.get(chat_id)
-            if chat is None:
-                return None
-            allowed = chat.status is ChatStatus.APPROVED
-        else:
-            user = await self.repos.users.get(chat_id)
-            allowed = user is not None and user.role is not None
+        if chat_id < 0 and await self.repos.chats.get(chat_id) is None:
+            return None
+        audience = await read_audience(self.repos.db, [chat_id])
         return RoutingSnapshot(
             subscriptions=await self.repos.subscriptions.of_chat(chat_id),
             prefs=await self.repos.subscriptions.all_prefs(chat_id),
-            allowed_chats={chat_id} if allowed else set(),
-            silences=await self.repos.alert_state.silences(chat_id),
-            states=await self.repos.alert_state.active_states(),
+            allowed_chats=audience.allowed,
+            silences={},  # decided when routed (see still_wanted)
+            states=set(),
+            admins=audience.admins,
         )
 
     async def still_wanted(
@@ -214,17 +243,15 @@ class AlertPipeline:
         """
         if chat_id not in snapshot.allowed_chats:
             return "dropped: chat no longer served"
-        prefs = snapshot.prefs.get((chat_id, thread_id))
-        if prefs is not None and prefs.muted_until is not None and prefs.muted_until > utcnow():
-            return "dropped: muted"
-        for sub in snapshot.candidates(alert):
-            if sub.thread_id == thread_id and matches(sub.selector, alert.kind):
+        if is_system(alert.kind):
+            # Integration news for an admin, subscribed or not; for no one else.
+            if chat_id in snapshot.admins and thread_id == 0:
                 return None
-        if alert.kind.startswith("system.") and thread_id == 0:
-            admins = await self.repos.users.admins()
-            if any(admin.id == chat_id for admin in admins):
-                return None  # integration news for an admin, subscribed or not
-        return "dropped: no longer subscribed"
+            return "dropped: system alerts are for admins"
+        heard, own = snapshot.hears(chat_id, thread_id, alert)
+        if muted(snapshot.prefs.get((chat_id, thread_id)), utcnow()) and not own:
+            return "dropped: muted"
+        return None if heard else "dropped: no longer subscribed"
 
     async def commit(
         self,
@@ -242,16 +269,25 @@ class AlertPipeline:
         ``extra_chats`` get every alert; ``admins`` get the system-area ones among them.
         Returns the number of new outbox rows.
         """
-        snapshot = await self.snapshot()
+        extra = list(extra_chats)
+        admin_chats = list(admins)
+        snapshot = await self.snapshot(alerts, extra + admin_chats)
         now = utcnow()
         rows: list[NewOutboxRow] = []
         state_changes: list[tuple[str, str, bool]] = []  # (subject, state, active)
-        extra = list(extra_chats)
-        admin_chats = list(admins)
+        ended: dict[str, EndedSubject] = {}
+        revived: set[str] = set()
         for alert in alerts:
-            spec = KINDS.get(alert.kind)
-            targets = extra + admin_chats if spec and spec.area == "system" else extra
+            targets = extra + admin_chats if is_system(alert.kind) else extra
             rows += self.router.route(alert, snapshot, now, extra_chats=targets)
+            spec = KINDS.get(alert.kind)
+            key = alert.subject.key
+            if spec is not None and spec.ends:
+                ended[key] = EndedSubject(key, alert.source, alert.subject.id)
+                revived.discard(key)
+            else:
+                ended.pop(key, None)
+                revived.add(key)
             subject = alert.subject.key
             if alert.kind in INHIBITIONS:
                 snapshot.states.add((subject, alert.kind))
@@ -268,6 +304,8 @@ class AlertPipeline:
                 state_changes=state_changes,
                 # An acknowledgement holds until the subject does something new.
                 changed_subjects={(a.subject.key, a.kind) for a in alerts},
+                ended=list(ended.values()),
+                revived=revived,
                 snapshots=dict(snapshots or {}),
                 cursor=cursor,
             ),

@@ -20,13 +20,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.alerts.fields import word_field
-from bot.alerts.kinds import KINDS
+from bot.alerts.kinds import KINDS, icon
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
 from bot.texts import TELEGRAM_TEXT_LIMIT, Rich, clip, fill, utf16_len
 from integrations.base import Alert, Location, Severity
 
-ICONS = {Severity.HIGH: "🔴", Severity.NORMAL: "🟡", Severity.LOW: "⚪"}
 # Room kept free in every alert message for the "✅ Принял(а) … в HH:MM" line added on ack.
 ACK_RESERVE = 200
 MESSAGE_LIMIT = TELEGRAM_TEXT_LIMIT - ACK_RESERVE
@@ -109,28 +108,48 @@ def _fit(head: list[Rich], fields: list[Rich], tail: list[Rich], limit: int) -> 
         shown.pop()
 
 
+def _folded(count: int, locale: str) -> list[Rich]:
+    """``… и ещё N изменений`` for routine news folded into the latest (none when 0)."""
+    if not count:
+        return []
+    return [fill(_(plural_key("alert.folded", count, locale)), count=str(count))]
+
+
 def render_alert(
-    alert: Alert, severity: Severity, ctx: RenderContext, *, limit: int = MESSAGE_LIMIT
+    alert: Alert,
+    severity: Severity,
+    ctx: RenderContext,
+    *,
+    limit: int = MESSAGE_LIMIT,
+    folded: int = 0,
 ) -> Rich:
-    """A message of its own: title line, subject, fields, place, time."""
+    """A message of its own: title line, subject, fields, place, time; ``folded`` earlier
+    routine changes of the same subject are counted under it."""
     with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
         head = [
-            fill(_("alert.title"), icon=ICONS[severity], kind=kind_title(alert.kind, ctx.locale)),
+            fill(
+                _("alert.title"),
+                icon=icon(alert.kind, severity),
+                kind=kind_title(alert.kind, ctx.locale),
+            ),
             fill(_("alert.subject"), subject=_subject(alert)),
         ]
         tail = []
         if alert.location is not None and alert.location.place:
             tail.append(fill(_("alert.place"), place=clip(alert.location.place, MAX_TITLE)))
         tail.append(fill(_("alert.time"), time=local_time(alert.occurred_at, ctx.tz)))
+        tail += _folded(folded, ctx.locale)
         return _fit(head, _field_lines(alert, ctx.tz), tail, limit)
 
 
-def _block(alert: Alert, severity: Severity, ctx: RenderContext, limit: int) -> Rich:
+def _block(
+    alert: Alert, severity: Severity, ctx: RenderContext, limit: int, folded: int = 0
+) -> Rich:
     """The compact form of one alert inside a grouped message (i18n context already set)."""
     head = [
         fill(
             _("alert.block_title"),
-            icon=ICONS[severity],
+            icon=icon(alert.kind, severity),
             kind=kind_title(alert.kind, ctx.locale),
             subject=_subject(alert),
         )
@@ -139,7 +158,8 @@ def _block(alert: Alert, severity: Severity, ctx: RenderContext, limit: int) -> 
     if alert.location is not None and alert.location.place:
         meta.append(fill(_("alert.place"), place=clip(alert.location.place, MAX_TITLE)))
     meta.append(fill(_("alert.time"), time=local_time(alert.occurred_at, ctx.tz)))
-    return _fit(head, _field_lines(alert, ctx.tz), [Rich.join(meta, " · ")], limit)
+    tail = [Rich.join(meta, " · "), *_folded(folded, ctx.locale)]
+    return _fit(head, _field_lines(alert, ctx.tz), tail, limit)
 
 
 # --- several alerts for one chat --------------------------------------------------------------
@@ -167,15 +187,24 @@ def _pack(blocks: list[Rich], budget: int) -> list[list[int]]:
 
 
 def render_group(
-    alerts: Sequence[tuple[Alert, Severity]], ctx: RenderContext, *, limit: int = MESSAGE_LIMIT
+    alerts: Sequence[tuple[Alert, Severity]],
+    ctx: RenderContext,
+    *,
+    limit: int = MESSAGE_LIMIT,
+    folded: Sequence[int] = (),
 ) -> list[Part]:
     """Alerts waiting together for one chat: "N оповещений" and a compact block per alert,
-    split into as few messages under ``limit`` as the blocks allow (cut between blocks only)."""
+    split into as few messages under ``limit`` as the blocks allow (cut between blocks only).
+    ``folded[i]``: earlier routine changes counted under block ``i``."""
     with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
         total = len(alerts)
         widest = _header(total, 999, 999, ctx.locale)
         budget = limit - widest.length
-        blocks = [_block(alert, severity, ctx, budget) for alert, severity in alerts]
+        counts = list(folded) or [0] * total
+        blocks = [
+            _block(alert, severity, ctx, budget, counts[i])
+            for i, (alert, severity) in enumerate(alerts)
+        ]
         packs = _pack(blocks, budget)
         parts = []
         for number, pack in enumerate(packs, start=1):
@@ -199,6 +228,13 @@ def ack_line(name: str, moment: datetime, ctx: RenderContext) -> str:
     with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
         time = moment.astimezone(ctx.tz).strftime("%H:%M")
         return fill(_("alert.acked"), name=clip(name, MAX_ACK_NAME), time=time).html
+
+
+def silence_line(name: str, until: datetime, ctx: RenderContext) -> str:
+    """``🔕 Тишина до HH:MM — <name>`` (HTML; ``name`` raw, escaped here)."""
+    with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
+        time = until.astimezone(ctx.tz).strftime("%H:%M")
+        return fill(_("alert.silenced_line"), name=clip(name, MAX_ACK_NAME), time=time).html
 
 
 def latest_places(alerts: Sequence[Alert], limit: int) -> list[tuple[str, Location]]:

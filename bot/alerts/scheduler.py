@@ -14,16 +14,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.alerts.watching import WatchRunner
 from storage import Repos
 from storage.db import utcnow
+from storage.retention import Retention, prune
 
 log = logging.getLogger(__name__)
 
-SENT_ROWS_KEPT = timedelta(days=7)
 PAUSED_SETTING = "paused_integrations"
 
 
 class AlertScheduler:
-    def __init__(self, repos: Repos) -> None:
+    def __init__(self, repos: Repos, retention: Retention | None = None) -> None:
         self.repos = repos
+        self.retention = retention or Retention()
         self.runners: dict[str, WatchRunner] = {}
         self.intervals: dict[str, int] = {}
         self._scheduler: AsyncIOScheduler | None = None
@@ -49,7 +50,10 @@ class AlertScheduler:
                 jitter=max(1, every // 10),
                 next_run_time=None if runner.health.paused else _soon(),
             )
-        self._scheduler.add_job(self.housekeeping, "interval", hours=1, id="housekeeping")
+        # Daily, and once soon after start (a bot restarted every night still prunes).
+        self._scheduler.add_job(
+            self.housekeeping, "interval", days=1, id="housekeeping", next_run_time=_soon(60)
+        )
         self._scheduler.start()
 
     async def stop(self) -> None:
@@ -71,12 +75,14 @@ class AlertScheduler:
         names = names | {name} if paused else names - {name}
         await self.repos.settings.set(PAUSED_SETTING, sorted(names), by=by)
 
-    async def housekeeping(self) -> None:
-        removed = await self.repos.outbox.cleanup(SENT_ROWS_KEPT)
+    async def housekeeping(self) -> dict[str, int]:
+        """The retention rules (storage.retention): what ended, expired or aged goes."""
+        removed = await prune(self.repos.db, utcnow(), self.retention)
         if removed:
-            log.info("housekeeping: removed %s old outbox rows", removed)
+            log.info("housekeeping removed %s", ", ".join(f"{n} {t}" for t, n in removed.items()))
+        return removed
 
 
-def _soon() -> datetime:
-    """First poll right after start (not one whole interval later)."""
-    return utcnow() + timedelta(seconds=1)
+def _soon(seconds: float = 1) -> datetime:
+    """A first run right after start (not one whole interval later)."""
+    return utcnow() + timedelta(seconds=seconds)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.alerts.kinds import KINDS
-from bot.alerts.pipeline import AlertPipeline
+from bot.alerts.pipeline import AlertPipeline, is_system
 from bot.health import IntegrationHealth
 from bot.metrics import Metrics
 from integrations.base import Alert, Subject, Watcher
@@ -116,15 +115,10 @@ class WatchRunner:
             dedupe_key=f"{kind}:{self.name}:{now.isoformat()}",
             fields={"error": error} if error else {},
         )
-        # Every admin hears it in private (ADMIN_IDS and those granted since); chats subscribed
-        # to the "system" area hear it too.
+        # Every admin hears it in private (ADMIN_IDS and those granted since), and no one else:
+        # its text is an integration's error.
         try:
             admins = [admin.id for admin in await self.repos.users.admins()]
             await self.pipeline.commit("system", [alert], None, extra_chats=admins)
         except Exception:  # the database itself may be what fails: health still says it
             log.exception("could not queue %s for %s", kind, self.name)
-
-
-def is_system(kind: str) -> bool:
-    spec = KINDS.get(kind)
-    return spec is not None and spec.area == "system"

@@ -1,7 +1,9 @@
-"""/wagon add <numbers…>: check every number (nothing is sent when one is wrong), show a summary
-whose settings change with buttons (region, mode, report times, days, stop rule; defaults from
-ALTA_*), and put them on tracking once «✅ Поставить» is pressed (one-shot). The chat then
-watches every number: the bot stores its first snapshot and subscribes the chat to it.
+"""/wagon add <numbers…>: check every number (nothing is sent when one is wrong), look up which
+are on tracking already (by this chat or anyone on the account), show a summary whose settings
+change with buttons (region, mode, report times, days, stop rule, and for numbers on tracking
+already: watch the existing request or put them on tracking again), and put them on tracking
+once «✅ Поставить» is pressed — exactly once, whatever the network does (handlers/alta/adds.py).
+The chat then watches every number: a first snapshot per number and this chat's subscription.
 
 Without numbers the bot asks for them (ForceReply in groups, so it works under privacy mode).
 """
@@ -10,41 +12,47 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
-from bot.confirm import ask_to_confirm, confirm_keyboard, on_confirm
+from bot.confirm import ask_to_confirm, confirm_keyboard, on_confirm, on_decline
 from bot.i18n import PoI18n
 from bot.prompts import ask
+from handlers.alta.adds import AltaAdds, Outcome, send_list
 from handlers.alta.callbacks import AltaAddCb
-from handlers.alta.lookup import SOURCE, AltaLookup
+from handlers.alta.lookup import AltaLookup
+from handlers.alta.summary import (
+    SETTINGS,
+    changed,
+    existing_of,
+    numbers_text,
+    outcome_lines,
+    render_summary,
+    settings_rows,
+    to_send,
+    yes_text,
+)
 from integrations.alta.client import AltaClient
-from integrations.alta.errors import AltaError, number_problem_message
-from integrations.alta.models import Region, TrackMode
+from integrations.alta.errors import AltaError, AltaRequestNotFound, number_problem_message
 from integrations.alta.numbers import ParsedNumbers, split_numbers
-from integrations.alta.watcher import initial_snapshot
 from storage import Repos
+from storage.alta import AddAttempt
 from storage.confirmations import Confirmation
-from storage.db import utcnow
 from storage.users import User
 
 log = logging.getLogger("handlers.alta")
 
-MAX_NUMBERS: Final = 200
-SETTINGS: Final = ("region", "mode", "times", "days", "stop")
-TIME_PRESETS: Final = (
-    ("09:00",),
-    ("09:00", "18:00"),
-    ("09:00", "13:00", "18:00"),
-    ("06:00", "14:00", "22:00"),
-)
-DAY_PRESETS: Final = ((0, 1, 2, 3, 4, 5, 6), (1, 2, 3, 4, 5))
+# One add, one request per kind: more than this is refused with a sentence (Telegram's 4096
+# characters hold about 450 wagon numbers anyway).
+MAX_NUMBERS: Final = 500
+PROBLEMS_SHOWN: Final = 20
 
 
 class AltaFlow(StatesGroup):
@@ -63,6 +71,8 @@ async def wagon_add(
     user: User,
     settings: Settings,
     i18n: PoI18n,
+    alta_lookup: AltaLookup,
+    timezone: ZoneInfo,
 ) -> None:
     text = (command.args or "").strip()[len("add") :].strip()
     if not text:
@@ -70,7 +80,7 @@ async def wagon_add(
         await state.set_state(AltaFlow.numbers)
         await ask(message, _("alta.add.ask_numbers"))
         return
-    await summarize(message, text, state, repos, user, settings, i18n)
+    await summarize(message, text, state, repos, user, settings, i18n, alta_lookup, timezone)
 
 
 async def numbers_typed(
@@ -80,13 +90,18 @@ async def numbers_typed(
     user: User,
     settings: Settings,
     i18n: PoI18n,
+    alta_lookup: AltaLookup,
+    timezone: ZoneInfo,
 ) -> None:
-    await summarize(message, message.text or "", state, repos, user, settings, i18n)
+    text = message.text or ""
+    await summarize(message, text, state, repos, user, settings, i18n, alta_lookup, timezone)
 
 
 def problems_text(parsed: ParsedNumbers, locale: str) -> str | None:
     if parsed.problems:
-        lines = [number_problem_message(p, locale) for p in parsed.problems]
+        lines = [number_problem_message(p, locale) for p in parsed.problems[:PROBLEMS_SHOWN]]
+        if len(parsed.problems) > PROBLEMS_SHOWN:
+            lines.append(_("alta.card.more").format(count=len(parsed.problems) - PROBLEMS_SHOWN))
         return _("alta.add.bad_numbers").format(problems=html.quote("\n".join(lines)))
     if not parsed.valid:
         return _("alta.add.no_numbers")
@@ -103,14 +118,17 @@ async def summarize(
     user: User,
     settings: Settings,
     i18n: PoI18n,
+    lookup: AltaLookup,
+    timezone: ZoneInfo,
 ) -> None:
-    """Check the numbers (all of them, before anything is sent), then show the summary."""
-    parsed = split_numbers(text[:4000])
+    """Check the numbers (all of them, before anything is sent), look up which are on tracking
+    already, then show the summary."""
+    parsed = split_numbers(text)
     problem = problems_text(parsed, i18n.current_locale)
     if problem is not None:
         log.info(
             "wagon add refused: %s",
-            [(p.number, p.reason.value) for p in parsed.problems] or "no numbers",
+            [(p.number, p.reason.value) for p in parsed.problems[:20]] or "no numbers",
             extra={"chat_id": message.chat.id, "user_id": user.id},
         )
         if await state.get_state() == AltaFlow.numbers.state:
@@ -119,15 +137,24 @@ async def summarize(
             await message.answer(problem)
         return
     await state.clear()
+    check = await lookup.on_tracking(parsed.valid)
     payload: dict[str, Any] = {
         "wagons": parsed.wagons,
         "containers": parsed.containers,
+        "existing": {
+            number: {"hash": known.request_hash, "since": known.since}
+            for number, known in check.found.items()
+        },
+        "unchecked": check.unchecked,
+        "check_failed": check.failed,
+        "reuse": True,
         "region": settings.alta_region,
         "mode": settings.alta_track_type,
         "times": list(settings.alta_report_times),
         "days": list(settings.alta_weekdays),
         "stop": settings.alta_stop,
         "thread": topic_of(message),
+        "locale": i18n.current_locale,
         "defaults": {
             "times": list(settings.alta_report_times),
             "days": list(settings.alta_weekdays),
@@ -140,123 +167,19 @@ async def summarize(
         user_id=user.id,
         action="alta.add",
         payload=payload,
-        question=render_summary(payload),
-        yes_text=_("alta.add.btn_yes"),
+        question=render_summary(payload, timezone),
+        yes_text=yes_text(payload),
         no_text=_("alta.add.btn_no"),
         extra_rows=lambda token: settings_rows(token, payload),
     )
 
 
-# --- the summary and its settings ------------------------------------------------------------
-
-
-def times_text(times: list[str]) -> str:
-    return ", ".join(times)
-
-
-def days_text(days: list[int]) -> str:
-    if sorted(days) == list(range(7)):
-        return _("alta.days.all")
-    if sorted(days) == [1, 2, 3, 4, 5]:
-        return _("alta.days.workdays")
-    names = _("alta.days.names").split(",")
-    return ", ".join(names[d] for d in sorted(days))
-
-
-def stop_text(stop: str) -> str:
-    if stop == "yes":
-        return _("alta.stop.yes")
-    if stop == "no":
-        return _("alta.stop.no")
-    return _("alta.stop.esr").format(code=html.quote(stop))
-
-
-def region_text(region: str) -> str:
-    return _("alta.region.sng") if region == Region.SNG else _("alta.region.ru")
-
-
-def mode_text(mode: str) -> str:
-    return _("alta.mode.trip") if mode == TrackMode.TRIP else _("alta.mode.daily")
-
-
-def render_summary(payload: dict[str, Any]) -> str:
-    wagons, containers = payload["wagons"], payload["containers"]
-    lines = [_("alta.add.summary_title")]
-    if wagons:
-        lines.append(
-            _("alta.add.summary_wagons").format(count=len(wagons), numbers=", ".join(wagons))
-        )
-    if containers:
-        lines.append(
-            _("alta.add.summary_containers").format(
-                count=len(containers), numbers=", ".join(containers)
-            )
-        )
-    lines += [
-        _("alta.add.summary_region").format(region=region_text(payload["region"])),
-        _("alta.add.summary_mode").format(mode=mode_text(payload["mode"])),
-        _("alta.add.summary_times").format(times=times_text(payload["times"])),
-        _("alta.add.summary_days").format(days=days_text(payload["days"])),
-        _("alta.add.summary_stop").format(stop=stop_text(payload["stop"])),
-        "",
-        _("alta.add.summary_hint"),
-    ]
-    return "\n".join(lines)
-
-
-def settings_rows(token: str, payload: dict[str, Any]) -> list[list[InlineKeyboardButton]]:
-    def button(what: str, text: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(
-            text=text, callback_data=AltaAddCb(token=token, what=what).pack()
-        )
-
-    return [
-        [
-            button("region", _("alta.add.btn_region").format(value=region_text(payload["region"]))),
-            button("mode", _("alta.add.btn_mode").format(value=mode_text(payload["mode"]))),
-        ],
-        [
-            button("times", _("alta.add.btn_times").format(value=times_text(payload["times"]))),
-            button("days", _("alta.add.btn_days").format(value=days_text(payload["days"]))),
-        ],
-        [button("stop", _("alta.add.btn_stop").format(value=stop_text(payload["stop"])))],
-    ]
-
-
-def next_of(options: list[Any], current: Any) -> Any:
-    """The option after ``current`` (the first when ``current`` is not among them)."""
-    unique: list[Any] = []
-    for option in options:
-        if option not in unique:
-            unique.append(option)
-    if current not in unique:
-        return unique[0]
-    return unique[(unique.index(current) + 1) % len(unique)]
-
-
-def changed(payload: dict[str, Any], what: str) -> dict[str, Any]:
-    """The payload with one setting moved to its next choice."""
-    defaults = payload.get("defaults") or {}
-    new = dict(payload)
-    if what == "region":
-        new["region"] = Region.SNG.value if payload["region"] == Region.RU else Region.RU.value
-    elif what == "mode":
-        new["mode"] = (
-            TrackMode.TRIP.value if payload["mode"] == TrackMode.DAILY else TrackMode.DAILY.value
-        )
-    elif what == "times":
-        options = [defaults.get("times") or []] + [list(p) for p in TIME_PRESETS]
-        new["times"] = next_of([o for o in options if o], payload["times"])
-    elif what == "days":
-        options = [defaults.get("days") or []] + [list(p) for p in DAY_PRESETS]
-        new["days"] = next_of([o for o in options if o], payload["days"])
-    elif what == "stop":
-        new["stop"] = next_of([defaults.get("stop") or "yes", "yes", "no"], payload["stop"])
-    return new
-
-
 async def setting_pressed(
-    callback: CallbackQuery, callback_data: AltaAddCb, repos: Repos, user: User
+    callback: CallbackQuery,
+    callback_data: AltaAddCb,
+    repos: Repos,
+    user: User,
+    timezone: ZoneInfo,
 ) -> None:
     pending = await repos.confirmations.pending(callback_data.token, user_id=user.id)
     if pending is None or pending.action != "alta.add" or callback_data.what not in SETTINGS:
@@ -271,10 +194,10 @@ async def setting_pressed(
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.edit_text(
-            render_summary(payload),
+            render_summary(payload, timezone),
             reply_markup=confirm_keyboard(
                 callback_data.token,
-                yes_text=_("alta.add.btn_yes"),
+                yes_text=yes_text(payload),
                 no_text=_("alta.add.btn_no"),
                 rows=settings_rows(callback_data.token, payload),
             ),
@@ -284,8 +207,26 @@ async def setting_pressed(
 # --- putting them on tracking ----------------------------------------------------------------
 
 
-def str_list(value: object) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, list) else []
+async def cancel_first(alta: AltaClient, replace: dict[str, str], i18n: PoI18n) -> str | None:
+    """Put on tracking AGAIN: the numbers leave their old requests first, so no old request
+    stays billed while nobody watches it. None when done, else what went wrong (nothing was
+    put on tracking then)."""
+    by_hash: dict[str, list[str]] = {}
+    for number, request_hash in replace.items():
+        by_hash.setdefault(request_hash, []).append(number)
+    for request_hash, numbers in by_hash.items():
+        try:
+            await alta.cancel_track(request_hash, numbers)
+        except AltaRequestNotFound:
+            continue  # gone already: nothing billed there
+        except AltaError as exc:
+            log.warning("wagon add again: cancel of %s failed: %s", request_hash, exc)
+            return _("alta.add.again_failed").format(
+                numbers=numbers_text(numbers, 10),
+                hash=html.quote(request_hash),
+                error=html.quote(exc.message_for(i18n.current_locale)),
+            )
+    return None
 
 
 @on_confirm("alta.add", rule="wagon add")
@@ -293,56 +234,89 @@ async def add_confirmed(
     callback: CallbackQuery,
     confirmation: Confirmation,
     alta: AltaClient,
-    alta_lookup: AltaLookup,
+    alta_adds: AltaAdds,
     repos: Repos,
     i18n: PoI18n,
 ) -> str:
-    """One add (Alta answers a hash for the wagons and one for the containers); then each
-    number gets its first snapshot (the watcher follows it) and this chat follows it."""
-    payload = confirmation.payload
-    wagons, containers = str_list(payload.get("wagons")), str_list(payload.get("containers"))
-    stop = str(payload.get("stop") or "yes")
-    days = [int(str(d)) for d in payload.get("days") or []]  # type: ignore[attr-defined]
-    try:
-        result = await alta.add(
-            wagons + containers,
-            region=str(payload.get("region") or "ru"),
-            mode=str(payload.get("mode") or "daily"),
-            times=str_list(payload.get("times")),
-            days=days,
-            stop_station=stop,
-        )
-    except AltaError as exc:
-        log.warning("wagon add failed: %s", exc, extra={"chat_id": confirmation.chat_id})
-        return html.quote(exc.message_for(i18n.current_locale))
-    now = utcnow()
+    payload = dict(confirmation.payload)
+    send = to_send(payload)
+    existing = existing_of(payload)
+    reuse = bool(payload.get("reuse", True))
+    watch = {n: str(k["hash"]) for n, k in existing.items()} if reuse else {}
+    replace = {n: str(existing[n]["hash"]) for n in send if n in existing}
     thread = int(str(payload.get("thread") or 0))
-    placed: list[str] = []
-    for numbers, request_hash in ((wagons, result.hash), (containers, result.cont_hash)):
-        if not numbers or not request_hash:
-            continue
-        alta_lookup.learn(request_hash, numbers)
-        for number in numbers:
-            snapshot = initial_snapshot(number, request_hash, now, stop_station=stop)
-            await repos.snapshots.put(SOURCE, number, snapshot)
-            await repos.subscriptions.add(
-                confirmation.chat_id,
-                thread,
-                "all",
-                f"{snapshot['type']}:{number}",
-                by=confirmation.user_id,
-            )
-            placed.append(number)
-    await repos.audit.record(
-        confirmation.user_id,
-        "alta.add",
-        ",".join(h for h in result.hashes),
-        numbers=len(placed),
-        region=str(payload.get("region")),
-        mode=str(payload.get("mode")),
-    )
-    lines = [_("alta.add.done").format(count=len(placed), numbers=", ".join(placed))]
-    for request_hash in result.hashes:
-        lines.append(_("alta.card.hash").format(hash=html.quote(request_hash)))
-    lines.append(_("alta.add.done_hint"))
-    return "\n".join(lines)
+    if replace:
+        failed = await cancel_first(alta, replace, i18n)
+        if failed is not None:
+            return failed
+    outcome = None
+    if send:
+        attempt = await alta_adds.start(
+            chat_id=confirmation.chat_id,
+            thread_id=thread,
+            user_id=confirmation.user_id,
+            payload=send_list(payload, send),
+        )
+        outcome = await alta_adds.place(attempt)
+        if outcome.state == "unknown":
+            await offer_retry(callback, repos, attempt)
+    if watch:
+        await alta_adds.watch(
+            confirmation.chat_id,
+            thread,
+            confirmation.user_id,
+            watch,
+            stop=str(payload.get("stop") or "yes"),
+        )
+    return "\n".join(outcome_lines(outcome, send, list(watch), error_of(outcome, i18n)))
+
+
+def error_of(outcome: Outcome | None, i18n: PoI18n) -> str:
+    if outcome is None or outcome.error is None:
+        return ""
+    return outcome.error.message_for(i18n.current_locale)
+
+
+async def offer_retry(callback: CallbackQuery, repos: Repos, attempt: AddAttempt) -> None:
+    """After a lost answer that was not found: ask before anything is sent again."""
+    if isinstance(callback.message, Message):
+        await ask_to_confirm(
+            callback.message,
+            repos,
+            user_id=attempt.user_id,
+            action="alta.add_retry",
+            payload={"token": attempt.token},
+            question=_("alta.add.retry_question"),
+            yes_text=_("alta.add.btn_retry"),
+            no_text=_("alta.add.btn_no_retry"),
+        )
+
+
+@on_confirm("alta.add_retry", rule="wagon add")
+async def retry_confirmed(
+    callback: CallbackQuery,
+    confirmation: Confirmation,
+    alta_adds: AltaAdds,
+    repos: Repos,
+    i18n: PoI18n,
+) -> str:
+    """Look again first; send again (under the same marker) only if it is still not there."""
+    attempt = await repos.alta_adds.get(str(confirmation.payload.get("token")))
+    if attempt is None:
+        return _("confirm.used")
+    outcome = await alta_adds.resolve(attempt.token)
+    if outcome.state == "unknown" and not outcome.check_failed:
+        outcome = await alta_adds.place(attempt)
+    if outcome.state == "unknown":
+        await offer_retry(callback, repos, attempt)
+    sent = [str(n) for n in attempt.payload.get("send") or []]
+    return "\n".join(outcome_lines(outcome, sent, [], error_of(outcome, i18n)))
+
+
+@on_decline("alta.add_retry")
+async def retry_declined(callback: CallbackQuery, confirmation: Confirmation, repos: Repos) -> str:
+    """Not «Отменено»: the request may exist after all; the bot keeps looking for it."""
+    attempt = await repos.alta_adds.get(str(confirmation.payload.get("token")))
+    if attempt is not None and attempt.state in ("sending", "unknown"):
+        await repos.alta_adds.set_state(attempt.token, "declined")
+    return _("alta.add.retry_declined")

@@ -36,6 +36,8 @@ FORMATS = {
     "added_at": as_time,
     "hours_without_data": hours_in_words,
     "reason": reason_in_words,
+    "unpaired_rows": as_text,
+    "row_fields": as_text,
 }
 
 for key, fmt in FORMATS.items():

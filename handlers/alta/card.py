@@ -7,6 +7,7 @@ other commands may answer with the same card.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +17,11 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
 from handlers.alta.lookup import AltaLookup
-from integrations.alta.models import Dislocation, ShowResult, parse_alta_date
+from integrations.alta.models import Dislocation, ShowResult, esr5, parse_alta_date
 from integrations.alta.numbers import NumberKind, number_kind
+from integrations.alta.pairing import pair_rows
+
+log = logging.getLogger("handlers.alta")
 
 
 @dataclass(frozen=True)
@@ -123,20 +127,28 @@ def render_wagon_card(
             lines.append(
                 _("alta.card.operation").format(operation=operation, when=when).rstrip(" ·")
             )
-        if place.destination or place.destination_name:
+        # No line repeats the one above it: a wagon standing at its destination says so once
+        # instead of naming the station twice (and "0 km left"); a report whose time is the
+        # operation's says only how old it is.
+        at_destination = bool(place.destination) and esr5(place.destination) == esr5(place.station)
+        if at_destination:
+            lines.append(_("alta.card.at_destination"))
+        elif place.destination or place.destination_name:
             lines.append(
                 _("alta.card.destination").format(
                     station=station_text(place.destination_name, place.destination)
                 )
             )
-        if place.distance_left_km is not None:
+        if place.distance_left_km is not None and not at_destination:
             lines.append(
                 _("alta.card.distance").format(
                     km=f"{place.distance_left_km:,.0f}".replace(",", " ")
                 )
             )
         report_at = place.report_at or place.operation_at
-        if report_at is not None:
+        if report_at is not None and report_at == place.operation_at:
+            lines.append(_("alta.card.report_age").format(ago=format_age(report_at, now)))
+        elif report_at is not None:
             lines.append(
                 _("alta.card.report").format(
                     ago=format_age(report_at, now), time=short_time(report_at, tz)
@@ -151,13 +163,20 @@ def render_wagon_card(
     return "\n".join(lines)
 
 
-def row_for(number: str, result: ShowResult | None) -> Dislocation | None:
+def row_for(number: str, result: ShowResult | None, request_size: int | None) -> Dislocation | None:
+    """The row of ``number`` in a report (integrations.alta.pairing: a one-number request
+    pairs with its one row); rows naming no number are logged, not shown as someone's."""
     if result is None:
         return None
-    row = result.by_number().get(number)
-    if row is None and len(result.reports) == 1 and not result.reports[0].number:
-        row = result.reports[0]  # a one-number request whose row does not repeat the number
-    return row
+    pairing = pair_rows(result.reports, [number], request_size=request_size)
+    if pairing.unpaired:
+        log.warning(
+            "alta: %s row(s) of request %s name no number (card of %s)",
+            len(pairing.unpaired),
+            result.hash,
+            number,
+        )
+    return pairing.rows.get(number)
 
 
 async def wagon_card(number: str, lookup: AltaLookup, tz: ZoneInfo) -> str:
@@ -169,7 +188,8 @@ async def wagon_card(number: str, lookup: AltaLookup, tz: ZoneInfo) -> str:
     snapshot = await lookup.snapshot(number) or {}
     title = str(snapshot.get("title") or "")
     ended = bool(snapshot.get("ended")) and snapshot.get("hash") == request_hash
-    row = None if ended else row_for(number, await lookup.report(request_hash))
+    size = len(lookup.numbers_of.get(request_hash) or []) or None
+    row = None if ended else row_for(number, await lookup.report(request_hash), size)
     if row is not None:
         return render_wagon_card(number, Place.of(row), tz, request_hash=request_hash, title=title)
     stored_place = Place.from_snapshot(snapshot) if snapshot else None

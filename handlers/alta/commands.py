@@ -18,10 +18,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
 from bot.texts import answer_lines, answer_usage
+from handlers.alta.adds import without_marker
 from handlers.alta.callbacks import WagonsPageCb
 from handlers.alta.card import request_cards, wagon_card
 from handlers.alta.lookup import AltaLookup
 from handlers.alta.parsing import Target, parse_target
+from handlers.alta.summary import numbers_text
 from integrations.alta.client import AltaClient
 from integrations.alta.errors import AltaError
 from integrations.alta.models import TrackMode, format_moscow
@@ -33,6 +35,7 @@ log = logging.getLogger("handlers.alta")
 
 PAGE_SIZE: Final = 10
 CARDS_PER_REQUEST: Final = 10
+LISTED_NUMBERS: Final = 20  # per request on a /wagons page: ten requests stay one message
 
 
 async def target_of(message: Message, text: str, command: str, i18n: PoI18n) -> Target | None:
@@ -184,7 +187,7 @@ async def wagons_page(
         lines.append(
             _("alta.list.row").format(
                 n=index,
-                name=html.quote(request.comment or request.name or "—"),
+                name=html.quote(without_marker(request.comment or request.name) or "—"),
                 mode=_("alta.mode.trip") if mode is TrackMode.TRIP else _("alta.mode.daily"),
                 count=len(numbers),
                 modified=format_moscow(modified) if modified else "—",
@@ -192,7 +195,8 @@ async def wagons_page(
         )
         lines.append(
             _("alta.list.numbers").format(
-                numbers=html.quote(", ".join(numbers) or "—"), hash=html.quote(request.hash)
+                numbers=html.quote(numbers_text(numbers, LISTED_NUMBERS) or "—"),
+                hash=html.quote(request.hash),
             )
         )
     return "\n".join(lines), page_keyboard(page, pages)

@@ -12,10 +12,12 @@ is at hand the card falls back to the watcher's snapshot (the last report it sto
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from integrations.alta.client import AltaClient
-from integrations.alta.errors import AltaRateLimited
+from integrations.alta.errors import AltaError, AltaRateLimited, AltaRequestNotFound
 from integrations.alta.models import ShowResult, TrackRequest
 from storage import Repos
 
@@ -24,6 +26,24 @@ log = logging.getLogger("handlers.alta")
 SOURCE: Final = "alta"
 # carr_list calls one lookup may spend on requests it does not know yet.
 MAX_LEARN_CALLS: Final = 20
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A number already on tracking: its request and, when the bot put it there, since when."""
+
+    request_hash: str
+    since: str | None = None  # ISO time of the add, if the bot knows it
+
+
+@dataclass
+class OnTracking:
+    """What one check found: numbers already on tracking; ``unchecked`` requests on tracking
+    whose numbers could not be listed this time; ``failed`` when track_list itself failed."""
+
+    found: dict[str, Tracked] = field(default_factory=dict)
+    unchecked: int = 0
+    failed: bool = False
 
 
 class AltaLookup:
@@ -50,6 +70,44 @@ class AltaLookup:
         numbers = await self.client.carr_list(request.hash)
         self.learn(request.hash, numbers)
         return numbers
+
+    async def on_tracking(self, numbers: Collection[str]) -> OnTracking:
+        """Which of ``numbers`` are on tracking already, by this bot or anyone on the account:
+        ONE track_list for the requests on tracking, then what the bot knows of their numbers
+        (its snapshots, what it learnt), carr_list only for requests it has not listed yet
+        (newest first, at most MAX_LEARN_CALLS). Never raises: a failed check says so."""
+        wanted = set(numbers)
+        check = OnTracking()
+        try:
+            live = {r.hash: r for r in await self.client.track_list() if r.on_track}
+            stored = await self.repos.snapshots.get(SOURCE, wanted)
+            for number, snapshot in stored.items():
+                request_hash = str(snapshot.get("hash") or "")
+                if request_hash in live and not snapshot.get("ended"):
+                    check.found[number] = Tracked(request_hash, snapshot.get("added_at"))
+            unknown = sorted(
+                (r for r in live.values() if r.hash not in self.numbers_of),
+                key=lambda r: r.modify_date_raw,
+                reverse=True,
+            )
+            check.unchecked = max(0, len(unknown) - MAX_LEARN_CALLS)
+            for index, request in enumerate(unknown[:MAX_LEARN_CALLS]):
+                try:
+                    await self.numbers(request)
+                except AltaRequestNotFound:
+                    continue  # taken off since track_list
+                except AltaRateLimited:
+                    check.unchecked += min(len(unknown), MAX_LEARN_CALLS) - index
+                    break
+        except AltaError as exc:
+            log.warning("alta: could not check what is on tracking: %s", exc)
+            check.failed = True
+            return check
+        for request_hash, listed in self.numbers_of.items():
+            if request_hash in live:
+                for number in wanted.intersection(listed):
+                    check.found.setdefault(number, Tracked(request_hash))
+        return check
 
     async def find_hash(self, number: str) -> str | None:
         """The request ``number`` is in: the bot's snapshot, what it learnt, or carr_list of the

@@ -10,7 +10,9 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.services import ServiceContext, ServiceSpec, register
+from handlers.alta.adds import AltaAdds
 from handlers.alta.lookup import SOURCE, AltaLookup
+from handlers.alta.resolver import AddResolver
 from handlers.alta.router import make_router
 from integrations.alta.client import AltaClient
 from integrations.alta.watcher import AltaWatcher
@@ -38,24 +40,29 @@ class AltaRuntime:
         repos = ctx.repos
         self.client = client_for(settings)
         self.lookup = AltaLookup(self.client, repos)
+        self.adds = AltaAdds(self.client, self.lookup, repos)
+        # Unresolved adds are looked for at the watcher's pace (one track_list each).
+        self.resolver = AddResolver(
+            self.adds, ctx.bot, ctx.i18n, every_seconds=settings.alta_poll_seconds
+        )
         self.watcher = AltaWatcher(
             self.client,
             lambda ids=None: repos.snapshots.get(SOURCE, ids),
-            show_budget=settings.alta_show_budget,
             no_data_after=timedelta(hours=settings.alta_no_data_hours),
         )
         self.poll_seconds = settings.alta_poll_seconds
 
     def dependencies(self) -> dict[str, Any]:
-        return {"alta": self.client, "alta_lookup": self.lookup}
+        return {"alta": self.client, "alta_lookup": self.lookup, "alta_adds": self.adds}
 
     def watchers(self) -> list[tuple[Watcher, int]]:
         return [(self.watcher, self.poll_seconds)]
 
     async def start(self) -> None:
-        return None
+        self.resolver.periodic.start()
 
     async def stop(self) -> None:
+        await self.resolver.periodic.stop()
         await self.client.aclose()
 
     def unlock(self) -> bool:
@@ -99,7 +106,7 @@ SPEC = register(
         configured=configured,
         build=AltaRuntime,
         check=check,
-        dependency_names=("alta", "alta_lookup"),
+        dependency_names=("alta", "alta_lookup", "alta_adds"),
         area="wagons",
         balance=alta_balance,
     )

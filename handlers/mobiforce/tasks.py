@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.buttons import pressed_on_its_message
 from bot.prompts import ask
 from bot.texts import answer_usage, clip
 from handlers.mobiforce.callbacks import TaskCb, TasksPageCb
@@ -169,8 +170,8 @@ async def card_pressed(
     movizor: MovizorClient | None = None,
 ) -> None:
     """«🔄 Обновить» edits the card in place; a task picked from a list gets a new card."""
-    card = callback.message
-    if not isinstance(card, Message):
+    card = pressed_on_its_message(callback)  # only the card this button belongs to
+    if card is None:
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
     task = await mobiforce.get_task(callback_data.id)

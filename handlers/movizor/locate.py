@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.buttons import pressed_on_its_message
 from bot.i18n import PoI18n
 from bot.phones import BadPhone, format_phone, normalize_phone
 from bot.texts import answer_usage
@@ -144,11 +145,11 @@ async def refresh_pressed(
 ) -> None:
     """ "🔄 Обновить": the whole refresh runs as a background task, one per card. Spawning is
     synchronous, so a double tap finds the first task already running."""
-    card = callback.message
+    card = pressed_on_its_message(callback)  # only the card this button belongs to
     phone = await carried_phone(callback, callback_data)
     if phone is None:
         return
-    if not isinstance(card, Message):
+    if card is None:
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
     task_name = f"refresh:{card.chat.id}:{card.message_id}"

@@ -16,6 +16,7 @@ from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.buttons import pressed_on_its_message
 from bot.i18n import PoI18n
 from bot.texts import answer_usage, visible_text
 from handlers.taximaster.callbacks import OrderCb
@@ -183,9 +184,13 @@ async def refresh_pressed(
         await callback.answer(exc.message_for(i18n.current_locale)[:200], show_alert=True)
         return
     card = render_order_card(view, timezone)
-    if isinstance(callback.message, Message) and callback.message.text != visible_text(card):
+    message = pressed_on_its_message(callback)
+    if message is None:  # only the card this button belongs to is edited
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return
+    if message.text != visible_text(card):
         try:
-            await callback.message.edit_text(card, reply_markup=refresh_keyboard(order_id))
+            await message.edit_text(card, reply_markup=refresh_keyboard(order_id))
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message.lower():
                 raise

@@ -10,13 +10,18 @@ Every call goes through :meth:`AltaClient._request`, where the policies live:
   ":" + md5(password))`` computed ONCE here; the password itself is never sent or stored.
 * **Timeouts** on every request; **retries** (tenacity) only for reads other than ``show``,
   only after network errors, timeouts, 5xx and answers that are not JSON.
-* **Once a minute.** Alta asks for at most one ``show`` a minute: a ``show`` of the same
-  request sooner than ``show_interval`` seconds after the last one raises
-  :class:`AltaRateLimited` without a request. A client-wide budget (``per_minute_limit``)
-  caps everything else.
-* **Credential lock.** After an answer that rejects the credentials (:class:`AltaAuthError`)
-  the client stops calling; later calls raise :class:`AltaDisabled` (an
+* **Once a minute, per account.** Alta's «оптимальный период опроса сервера — 1 минута» is
+  kept for the whole account, not per request: one client serves one account (the watcher and
+  every chat share it), and a ``show`` of ANY request sooner than ``show_interval`` seconds
+  after the previous ``show`` raises :class:`AltaRateLimited` (with ``retry_after``) without a
+  request. The same client-wide budget (``per_minute_limit``) paces every other call.
+* **Credential lock.** Only a clear authorization signal locks the client: HTTP 401, or an
+  error whose words name the login, secret, password or contract as wrong
+  (:class:`AltaAuthError`; see :mod:`integrations.alta.errors` for why «договор» in a money
+  error or a missing request does not count). Later calls raise :class:`AltaDisabled` (an
   ``IntegrationDisabled``) without a request until :meth:`reset_auth_lock` (``/resume alta``).
+  Any other error (HTTP 403 included: Alta may block a client that polls too often) fails
+  only that call.
 * **Numbers are checked before ``add``**: a wrong check digit raises
   :class:`AltaInvalidNumbers` with structured problems, and nothing is sent.
 * **Secrets.** No exception text or log line carries the secret: URLs go through
@@ -123,7 +128,7 @@ class AltaClient(VendorClient):
         self._max_rate_wait = max_rate_wait
         self._show_interval = show_interval
         self._monotonic = monotonic
-        self._last_show: dict[str, float] = {}
+        self._last_show: float | None = None  # the account's last show, any request
         super().__init__(secret=self._secret, retries=retries, backoff=backoff)
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
@@ -203,19 +208,18 @@ class AltaClient(VendorClient):
 
         Before the first report every row says ``no_data`` (``ShowResult.no_data``): not an
         error. Refused with :class:`AltaRateLimited` within ``show_interval`` seconds of the
-        previous ``show`` of the same request.
+        account's previous ``show`` (of any request).
         """
-        now = self._monotonic()
-        last = self._last_show.get(request_hash)
-        if last is not None and now - last < self._show_interval:
-            wait = self._show_interval - (now - last)
+        wait = self.show_wait()
+        if wait > 0:
             raise AltaRateLimited(
-                f"show: the same request was asked {now - last:.0f}s ago (at most once a minute)",
+                f"show: Alta was asked for a report {self._show_interval - wait:.0f}s ago "
+                "(at most once a minute per account)",
                 code="CLIENT_SHOW_INTERVAL",
                 action="show",
                 retry_after=wait,
             )
-        self._last_show[request_hash] = now
+        self._last_show = self._monotonic()
 
         def parse(envelope: Envelope) -> ShowResult:
             rows = show_rows(envelope.body)
@@ -227,6 +231,12 @@ class AltaClient(VendorClient):
             )
 
         return await self._request("show", {"hash": request_hash}, parse)
+
+    def show_wait(self) -> float:
+        """Seconds until the account may ask ``show`` again (0: now)."""
+        if self._last_show is None:
+            return 0.0
+        return max(0.0, self._show_interval - (self._monotonic() - self._last_show))
 
     async def cancel_track(self, request_hash: str, numbers: Iterable[str] | None = None) -> Ack:
         """Stop tracking a whole request, or only ``numbers`` of it."""
@@ -323,22 +333,32 @@ class AltaClient(VendorClient):
 
     def _envelope(self, action: str, response: httpx.Response) -> Envelope:
         status = response.status_code
+        if status == 401:  # the one HTTP answer that means the credentials themselves
+            raise self._vendor_error(action, {"status": "error", "descr": "HTTP 401 authorization"})
         try:
             payload = json.loads(response.content.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError):
             payload = None
         head, body = _split(payload)
+        if status >= 500:
+            # The server failed, whatever its body says: a write may have happened before it
+            # did (an add billed, then a 500), so this is "no answer", never a refusal.
+            logger.warning("alta %s: HTTP %s", action, status)
+            descr = str(head.get("descr") or "") if head else ""
+            raise AltaUnavailable(
+                f"{action}: HTTP {status} {descr}".strip(),
+                code=status,
+                action=action,
+                vendor_text=descr,
+                retryable=True,
+            )
         if head is not None and _status(head) in ("error", "fail"):
             raise self._vendor_error(action, head)
-        if status in (401, 403):
-            raise self._vendor_error(action, {"status": "error", "descr": "HTTP auth refused"})
         if status == 429:
             raise AltaRateLimited(f"{action}: HTTP 429", code=429, action=action)
         if status >= 400:
             logger.warning("alta %s: HTTP %s", action, status)
-            raise AltaUnavailable(
-                f"{action}: HTTP {status}", code=status, action=action, retryable=status >= 500
-            )
+            raise AltaUnavailable(f"{action}: HTTP {status}", code=status, action=action)
         if head is None or _status(head) != "ok":
             kind = "not JSON" if payload is None else "not an Alta answer"
             logger.warning("alta %s: answer is %s (HTTP %s)", action, kind, status)

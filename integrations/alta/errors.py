@@ -6,8 +6,8 @@ and promises a list of codes "below" that it never gives: the ONLY documented co
 name, and an answer is recognised
 
 1. by a documented code (only 15), else
-2. by the words of Alta's own ``descr`` (:attr:`ErrorSpec.pattern`: "авторизац", "не найден"…),
-   else
+2. by the words of Alta's own ``descr`` (:attr:`ErrorSpec.pattern`: "средств", "запрос не
+   найден", "авторизац"…, tried in table order: see the note above :data:`ERRORS`), else
 3. as a plain :class:`AltaError` that shows the vendor's ``descr`` to the user.
 
 The codes in the table other than 15 are the simulator's own choice (``documented=False``):
@@ -146,6 +146,12 @@ UNSUPPORTED_METHOD: Final = "unsupported_method"
 AUTH: Final = "auth"
 TOO_FREQUENT: Final = "too_frequent"
 
+# Table order is the order words are tried in (after the documented code): the specific
+# reasons first, so an answer that merely mentions the contract («Недостаточно средств на счете
+# договора») or a login («Запрос не найден для логина …») is what it is about — money, a missing
+# request — and never locks the client. AUTH (which locks) needs words that clearly name the
+# credentials: authorization, the secret, the password, the login, the service account, or a
+# contract (the ``sa`` credential) called wrong or unknown.
 ERRORS: Final[Mapping[str, ErrorSpec]] = MappingProxyType(
     {
         UNSUPPORTED_METHOD: ErrorSpec(
@@ -158,14 +164,21 @@ ERRORS: Final[Mapping[str, ErrorSpec]] = MappingProxyType(
             "Please tell the administrator: the bot needs an update.",
             documented=True,
         ),
-        AUTH: ErrorSpec(
-            AltaAuthError,
-            1,
-            "Ошибка авторизации: неверный логин, сервис-аккаунт или секрет",
-            r"авториз|секрет|парол|логин|сервис-аккаунт|договор|доступ запрещ|auth|secret",
-            "Альта не приняла логин, договор или технический пароль. Сообщите администратору.",
-            "Alta refused the login, contract or technical password. "
-            "Please tell the administrator.",
+        "no_money": ErrorSpec(
+            AltaNoMoney,
+            6,
+            "Недостаточно средств на счете",
+            r"средств|баланс|оплат|money|funds",
+            "На счёте Альты не хватает денег. Пополните баланс договора.",
+            "The Alta account does not have enough money. Please top up the contract balance.",
+        ),
+        TOO_FREQUENT: ErrorSpec(
+            AltaRateLimited,
+            7,
+            "Слишком частые запросы. Повторите не ранее чем через минуту",
+            r"\bчаст|too (many|often|frequent)|лимит|rate limit",
+            "Альту можно спрашивать не чаще раза в минуту. Попробуйте чуть позже.",
+            "Alta may be asked at most once a minute. Please try again shortly.",
         ),
         "test_numbers_only": ErrorSpec(
             AltaTestNumbersOnly,
@@ -176,29 +189,25 @@ ERRORS: Final[Mapping[str, ErrorSpec]] = MappingProxyType(
             "и контейнер AMFU8899067.",
             "Alta's test contract accepts only wagon 54676515 and container AMFU8899067.",
         ),
-        TOO_FREQUENT: ErrorSpec(
-            AltaRateLimited,
-            7,
-            "Слишком частые запросы. Повторите не ранее чем через минуту",
-            r"част|too (many|often|frequent)|лимит",
-            "Альту можно спрашивать не чаще раза в минуту. Попробуйте чуть позже.",
-            "Alta may be asked at most once a minute. Please try again shortly.",
-        ),
-        "no_money": ErrorSpec(
-            AltaNoMoney,
-            6,
-            "Недостаточно средств на счете",
-            r"средств|баланс|оплат|money|funds",
-            "На счёте Альты не хватает денег. Пополните баланс договора.",
-            "The Alta account does not have enough money. Please top up the contract balance.",
-        ),
         "request_not_found": ErrorSpec(
             AltaRequestNotFound,
             5,
             "Запрос не найден",
-            r"не найден|not found|нет такого",
+            r"запрос\w*\s+не\s+найден|не\s+найден\w*\s+запрос|нет\s+такого\s+запроса"
+            r"|(hash|хэш|хеш)\w*\s+не\s+найден|request not found",
             "Такого запроса на слежении в Альте нет (возможно, он уже снят).",
             "Alta has no such tracking request (it may have been cancelled already).",
+        ),
+        AUTH: ErrorSpec(
+            AltaAuthError,
+            1,
+            "Ошибка авторизации: неверный логин, сервис-аккаунт или секрет",
+            r"авторизац|секрет|secret|парол|password|логин|login|authori[sz]|authenticat"
+            r"|сервис-аккаунт|service.account"
+            r"|(неверн|неизвестн|недействит)\w*\s+(номер\w*\s+)?договор|договор\w*\s+не\s+найден",
+            "Альта не приняла логин, договор или технический пароль. Сообщите администратору.",
+            "Alta refused the login, contract or technical password. "
+            "Please tell the administrator.",
         ),
         "invalid_numbers": ErrorSpec(
             AltaInvalidNumbers,

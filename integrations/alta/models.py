@@ -199,6 +199,13 @@ class TrackRequest(_Tolerant):
     def processed(self) -> bool:
         return self.status in (3, 4)
 
+    @property
+    def report_ready(self) -> bool:
+        """Whether the report there now is the latest: status 3/4 (done). 1 (queued) and 2
+        (processing) mean a new one is on its way; an answer without a status is taken as
+        it stands."""
+        return self.status is None or self.processed
+
 
 class CarrList(_Tolerant):
     group_id: Text = ""

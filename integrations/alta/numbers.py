@@ -6,10 +6,19 @@
 * A container number is ISO 6346 (4 letters, 6 digits, a check digit), checked with
   python-stdnum's maintained ``stdnum.iso6346``. ``AMFU8899067`` (Alta's test container) passes.
 
-:func:`split_numbers` reads what a dispatcher typed (spaces, commas, semicolons, newlines, a
-container with the usual space or dash ``AMFU 889906-7``) into wagons, containers and
-problems. A problem is structured (number, reason, expected check digit); the sentence a user
-reads comes from :func:`integrations.alta.errors.number_problem_message`.
+:func:`split_numbers` reads what a dispatcher typed into wagons, containers and problems.
+The rule for spaces (README, "Wagons"):
+
+* commas, semicolons and line breaks always separate numbers;
+* spaces separate numbers too, except inside one number: digit groups shorter than a wagon
+  number (8 digits) are joined with the groups after them until they make 8 digits —
+  ``5467 6515`` and ``546 765 15`` are one wagon, ``54676515 52345675`` two. A run of short
+  groups that does not come to exactly 8 digits is one wrong number (``5467 651`` →
+  «5467651: в номере вагона 8 цифр»), never several guesses;
+* a container may be written in its printed groups, with spaces or dashes: ``AMFU 889906-7``.
+
+A problem is structured (number, reason, expected check digit); the sentence a user reads comes
+from :func:`integrations.alta.errors.number_problem_message`.
 """
 
 from __future__ import annotations
@@ -23,7 +32,9 @@ from stdnum import iso6346
 from stdnum.exceptions import ValidationError
 
 WAGON_WEIGHTS: Final = (2, 1, 2, 1, 2, 1, 2)
-_SEPARATORS = re.compile(r"[\s,;]+")
+WAGON_DIGITS: Final = 8
+# Always between two numbers; a space may also be inside one (see split_numbers).
+_HARD_SEPARATORS = re.compile(r"[,;\n\r]+")
 # "AMFU 889906 7", "AMFU-889906-7": a container written in its printed groups.
 _CONTAINER_GROUPS = re.compile(r"\b([A-Za-z]{4})[\s-]?(\d{6})[\s-]?(\d)\b")
 
@@ -116,14 +127,43 @@ def check_number(token: str) -> NumberKind | NumberProblem:
     return NumberProblem(number, ProblemReason.UNRECOGNIZED)
 
 
+def _join_digit_groups(words: list[str]) -> list[str]:
+    """One piece's words with a wagon number's digit groups joined: a group shorter than 8
+    digits takes the groups after it until they make 8 (or more: then it is one wrong number).
+    A whole 8-digit group, or a word with letters, stands alone."""
+    tokens: list[str] = []
+    run = ""
+    for word in words:
+        short = word.isdigit() and len(word) < WAGON_DIGITS
+        if run and not short:
+            tokens.append(run)  # a run that never reached 8 digits: one wrong number
+            run = ""
+        if not short:
+            tokens.append(word)
+            continue
+        run += word
+        if len(run) >= WAGON_DIGITS:
+            tokens.append(run)
+            run = ""
+    if run:
+        tokens.append(run)
+    return tokens
+
+
+def tokens_of(text: str) -> list[str]:
+    """The numbers as typed, one token each, by the rule in this module's docstring."""
+    joined = _CONTAINER_GROUPS.sub(lambda m: "".join(m.groups()), text)
+    tokens: list[str] = []
+    for piece in _HARD_SEPARATORS.split(joined):
+        tokens += _join_digit_groups(piece.split())
+    return tokens
+
+
 def split_numbers(text: str) -> ParsedNumbers:
     """Split a typed list into wagons, containers and problems (repeats dropped)."""
-    joined = _CONTAINER_GROUPS.sub(lambda m: "".join(m.groups()), text)
     parsed = ParsedNumbers()
     seen: set[str] = set()
-    for token in _SEPARATORS.split(joined):
-        if not token:
-            continue
+    for token in tokens_of(text):
         number = normalize(token)
         if number in seen:
             continue

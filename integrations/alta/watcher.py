@@ -1,26 +1,43 @@
 """One Alta poll cycle: which requests changed -> their latest report -> alerts.
 
-Calls per cycle: ONE ``track_list``, then ``show`` only for the watched requests whose
-``modify_date`` differs from the one remembered in the cursor (never a call per number), at
-most ``show_budget`` of them (oldest change first); the rest stay "changed" and go next cycle,
-so nothing is lost. A request whose ``vagon_count`` dropped below the numbers we watch in it
-gets one ``carr_list`` (inside the same budget) to learn which numbers were taken off.
+Calls per cycle: ONE ``track_list``, then ``show`` for the watched requests whose
+``modify_date`` differs from the one remembered in the cursor AND whose ``status`` says the
+report is done (3, 4; 1 = queued and 2 = processing are waited out: a report read then would
+be the old one) — oldest change first, as many as Alta's once-a-minute pace for the account
+allows (one a cycle at one cycle a minute); the rest stay "changed" and go next cycle, so
+nothing is lost. ``carr_list`` (at most ``list_budget`` a cycle) confirms what ``track_list``
+only suggests:
+
+* a watched request missing from one ``track_list`` answer (or whose ``show`` says "not
+  found") ends only when ``carr_list`` says it is gone too; when ``carr_list`` still lists it,
+  the numbers it lists go on being watched;
+* a request whose ``vagon_count`` dropped below the numbers we watch in it: the numbers no
+  longer listed were taken off tracking.
+
+Errors: a refused pace (ours or Alta's "too frequent") defers the rest to the next cycle; a
+rejected login raises (the client locks); any other error fails the whole cycle — nothing is
+committed, the cursor stays, and the bot's watch runner tells the admins once
+(``system.integration_down`` after a few failed cycles, then ``…_recovered``).
 
 What is remembered:
 
 * **cursor** (JSON): ``{"v": 1, "modified": {hash: modify_date as Alta wrote it}}`` — only for
-  requests whose report was actually read, so a skipped or failed ``show`` is retried.
+  requests whose report was actually read, so a skipped, waited-out or failed ``show`` is
+  retried.
 * **snapshots**, one per NUMBER (subject id = the wagon/container number), written by the bot
   when a number is put on tracking (see :func:`initial_snapshot`) and updated here:
   ``hash``, ``type``, ``added_at``, ``stop_station``, ``title``, ``tags`` and the last
   dislocation ``station``, ``station_name``, ``operation``, ``operation_at``, ``destination``,
-  ``destination_name``, ``distance_left_km``, ``report_at``, plus the flags ``arrived``,
-  ``no_data_alerted``, ``ended``. Ended numbers keep their snapshot (the last place) with
-  ``ended: true`` and are not watched further.
+  ``destination_name``, ``distance_left_km``, ``report_at``, plus the flags ``arrived`` (with
+  ``arrived_station``: it resets when the wagon leaves that station, so the next trip's
+  arrival is told too), ``no_data_alerted``, ``ended``. Ended numbers keep their snapshot (the
+  last place) with ``ended: true`` and are not watched further.
 
 Alert kinds: ``wagon.moved`` (new station or operation, including the first report),
 ``wagon.arrived`` (at the destination or the stop station), ``wagon.no_data`` (still nothing
-``no_data_after`` after add), ``wagon.tracking_ended`` (cancelled, or taken off after arrival).
+``no_data_after`` after add), ``wagon.tracking_ended`` (cancelled, or taken off after arrival),
+and ``system.report_unpaired`` for the admins when a report row names no number we can
+recognise (see :mod:`integrations.alta.pairing`).
 """
 
 from __future__ import annotations
@@ -33,14 +50,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from integrations.alta.client import AltaClient
-from integrations.alta.errors import (
-    AltaDisabled,
-    AltaError,
-    AltaRateLimited,
-    AltaRequestNotFound,
-)
+from integrations.alta.errors import AltaRateLimited, AltaRequestNotFound
 from integrations.alta.models import Dislocation, TrackRequest, esr5, parse_alta_date
 from integrations.alta.numbers import NumberKind, number_kind
+from integrations.alta.pairing import pair_rows
 from integrations.base import Alert, FieldValue, Snapshot, SnapshotReader, Subject, WatchResult
 
 log = logging.getLogger("integrations.alta")
@@ -78,13 +91,13 @@ class AltaWatcher:
         client: AltaClient,
         snapshots: SnapshotReader,
         *,
-        show_budget: int = 10,
+        list_budget: int = 10,
         no_data_after: timedelta = timedelta(hours=6),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.snapshots = snapshots
-        self.show_budget = max(1, show_budget)
+        self.list_budget = max(1, list_budget)
         self.no_data_after = no_data_after
         self.clock = clock
         self.calls_last_cycle = 0
@@ -93,91 +106,9 @@ class AltaWatcher:
     async def poll(self, cursor: str | None) -> WatchResult:
         calls_before = sum(self.client.stats.calls.values())
         try:
-            return await self._cycle(_read_cursor(cursor))
+            return await _Cycle(self, _read_cursor(cursor)).run()
         finally:
             self.calls_last_cycle = sum(self.client.stats.calls.values()) - calls_before
-
-    async def _cycle(self, modified: dict[str, str]) -> WatchResult:
-        requests = {r.hash: r for r in await self.client.track_list()}
-        stored = await self.snapshots(None)
-        watched: dict[str, dict[str, Snapshot]] = defaultdict(dict)
-        for number, snapshot in stored.items():
-            if not snapshot.get("ended") and snapshot.get("hash"):
-                watched[str(snapshot["hash"])][number] = snapshot
-        result = WatchResult(cursor=None)
-        new_modified = {h: m for h, m in modified.items() if h in requests}
-        changed = sorted(
-            (
-                r
-                for h, r in requests.items()
-                if h in watched and modified.get(h) != r.modify_date_raw
-            ),
-            key=lambda r: r.modify_date or datetime.min.replace(tzinfo=UTC),
-        )
-        budget = self.show_budget
-        shown: set[str] = set()
-        gone: set[str] = {h for h in watched if h not in requests}
-        for request in changed:
-            if budget <= 0:
-                break
-            budget -= 1
-            try:
-                report = await self.client.show(request.hash)
-            except AltaRequestNotFound:
-                gone.add(request.hash)
-                continue
-            except AltaRateLimited:
-                continue  # asked less than a minute ago: next cycle
-            except AltaDisabled:
-                raise
-            except AltaError as exc:
-                log.warning("alta: show failed (%s); the rest waits for the next cycle", exc)
-                break
-            new_modified[request.hash] = request.modify_date_raw
-            shown.add(request.hash)
-            rows = report.by_number()
-            for number, snapshot in watched[request.hash].items():
-                row = rows.get(number)
-                if row is not None and not row.no_data:
-                    self._diff(number, snapshot, row, result)
-        budget = await self._check_removed(requests, watched, result, budget)
-        for request_hash in gone | {h for h, r in requests.items() if not r.on_track}:
-            for number, snapshot in watched.get(request_hash, {}).items():
-                self._ended(number, result.snapshots.get(number) or snapshot, result)
-        # A request whose new report was not read this cycle is not judged "no data" yet.
-        unread = {r.hash for r in changed} - shown
-        self._no_data({h: n for h, n in watched.items() if h not in unread}, result)
-        self.deferred_last_cycle = len(unread)
-        result.cursor = json.dumps({"v": 1, "modified": new_modified}, sort_keys=True)
-        return result
-
-    async def _check_removed(
-        self,
-        requests: dict[str, TrackRequest],
-        watched: dict[str, dict[str, Snapshot]],
-        result: WatchResult,
-        budget: int,
-    ) -> int:
-        """One ``carr_list`` for an on-track request that now holds fewer numbers than we
-        watch in it: the numbers no longer listed were taken off tracking."""
-        for request_hash, numbers in watched.items():
-            request = requests.get(request_hash)
-            if request is None or not request.on_track or request.vagon_count is None:
-                continue
-            active = {n for n in numbers if not (result.snapshots.get(n) or {}).get("ended")}
-            if request.vagon_count >= len(active) or budget <= 0:
-                continue
-            budget -= 1
-            try:
-                listed = set(await self.client.carr_list(request_hash))
-            except AltaDisabled:
-                raise
-            except AltaError as exc:
-                log.warning("alta: carr_list failed (%s)", exc)
-                continue
-            for number in sorted(active - listed):
-                self._ended(number, result.snapshots.get(number) or numbers[number], result)
-        return budget
 
     # --- diffs ----------------------------------------------------------------------------------
 
@@ -196,26 +127,38 @@ class AltaWatcher:
         stop = old.get("stop_station")
         arrived = row.arrived_at_destination or bool(stop and esr5(row.station) == esr5(stop))
         moved = old.get("station") != row.station or old.get("operation") != row.operation
+        was_arrived = bool(old.get("arrived"))
+        if was_arrived and esr5(row.station) != esr5(str(old.get("arrived_station") or "")):
+            # It left the station it arrived at: the next arrival (the next trip) is news again.
+            new["arrived"] = was_arrived = False
+            new.pop("arrived_station", None)
         result.snapshots[number] = new
-        if arrived and not old.get("arrived"):
-            new["arrived"] = True
+        if arrived and not was_arrived:
+            new["arrived"], new["arrived_station"] = True, row.station
             kind = "wagon.arrived"
-            dedupe = f"alta:{number}:arrived:{esr5(row.station)}"
+            dedupe = f"alta:{number}:arrived:{esr5(row.station)}:{_iso(row.operation_at)}"
         elif moved:
             kind = "wagon.moved"
             dedupe = f"alta:{number}:moved:{row.station}:{row.operation}:{_iso(row.operation_at)}"
         else:
             return
+        at_destination = bool(new["destination"]) and esr5(str(new["destination"])) == esr5(
+            row.station
+        )
+        previous = old.get("station_name") or None
+        report_at = _iso(row.report_at)
+        # No fact twice: the destination when the wagon stands there, the previous station when
+        # it did not change, the report time when it is the operation's.
         fields: dict[str, FieldValue] = {
             "station_name": row.station_name or None,
             "station_code": row.station,
             "operation": row.operation or None,
             "operation_at": _iso(row.operation_at),
-            "destination_name": new["destination_name"] or None,
-            "destination_code": new["destination"] or None,
+            "destination_name": None if at_destination else new["destination_name"] or None,
+            "destination_code": None if at_destination else new["destination"] or None,
             "distance_left_km": row.distance_left_km,
-            "previous_station_name": old.get("station_name") or None,
-            "report_at": _iso(row.report_at),
+            "previous_station_name": None if previous == row.station_name else previous,
+            "report_at": None if report_at == _iso(row.operation_at) else report_at,
             "request_hash": str(old.get("hash") or ""),
         }
         occurred = row.operation_at or row.report_at or self.clock()
@@ -282,6 +225,156 @@ class AltaWatcher:
             occurred_at=occurred_at,
             dedupe_key=dedupe_key,
             fields={k: v for k, v in fields.items() if v is not None},
+        )
+
+
+class _Cycle:
+    """One poll: its own state, so the steps read as the docstring above tells them."""
+
+    def __init__(self, watcher: AltaWatcher, modified: dict[str, str]) -> None:
+        self.w = watcher
+        self.client = watcher.client
+        self.modified = modified
+        self.result = WatchResult(cursor=None)
+        self.lists_left = watcher.list_budget
+        self.requests: dict[str, TrackRequest] = {}
+        self.watched: dict[str, dict[str, Snapshot]] = defaultdict(dict)
+
+    async def run(self) -> WatchResult:
+        self.requests = {r.hash: r for r in await self.client.track_list()}
+        for number, snapshot in (await self.w.snapshots(None)).items():
+            if not snapshot.get("ended") and snapshot.get("hash"):
+                self.watched[str(snapshot["hash"])][number] = snapshot
+        # Requests we watch that this answer does not list (or lists as the same request): the
+        # cursor keeps what it knew of them until they are confirmed gone.
+        new_modified = {h: m for h, m in self.modified.items() if h in self.requests}
+        new_modified.update({h: m for h, m in self.modified.items() if h in self.watched})
+        for request_hash in [h for h in self.watched if h not in self.requests]:
+            await self._confirm_gone(request_hash)
+        await self._check_removed()
+        changed = sorted(
+            (
+                r
+                for h, r in self.requests.items()
+                if h in self.watched and self.modified.get(h) != r.modify_date_raw
+            ),
+            key=lambda r: r.modify_date or datetime.min.replace(tzinfo=UTC),
+        )
+        shown = await self._show(changed, new_modified)
+        # A request whose new report was not read this cycle is not judged yet: not "no data",
+        # and not ended before its last report (the arrival) is told.
+        unread = {r.hash for r in changed} - shown
+        for request_hash, numbers in self.watched.items():
+            request = self.requests.get(request_hash)
+            if request is not None and not request.on_track and request_hash not in unread:
+                for number in numbers:
+                    self._ended(number)
+        self.w._no_data({h: n for h, n in self.watched.items() if h not in unread}, self.result)
+        self.w.deferred_last_cycle = len(unread)
+        self.result.cursor = json.dumps({"v": 1, "modified": new_modified}, sort_keys=True)
+        return self.result
+
+    async def _show(self, changed: list[TrackRequest], new_modified: dict[str, str]) -> set[str]:
+        shown: set[str] = set()
+        for request in changed:
+            if not request.report_ready:
+                log.debug("alta: request %s is %s, its report waits", request.hash, request.status)
+                continue  # 1 queued / 2 processing: the report there now is the old one
+            try:
+                report = await self.client.show(request.hash)
+            except AltaRequestNotFound:
+                await self._confirm_gone(request.hash)
+                continue
+            except AltaRateLimited:
+                break  # the account asked for a report less than a minute ago: next cycle
+            new_modified[request.hash] = request.modify_date_raw
+            shown.add(request.hash)
+            numbers = self.watched[request.hash]
+            pairing = pair_rows(report.reports, numbers, request_size=request.vagon_count)
+            if pairing.unpaired:
+                self._unpaired(request.hash, pairing.unpaired)
+            for number in numbers:
+                row = pairing.rows.get(number)
+                if row is not None and not row.no_data:
+                    self.w._diff(number, self._current(number), row, self.result)
+        return shown
+
+    async def _carr_list(self, request_hash: str) -> list[str] | None:
+        """The numbers of a request; None when it is gone (Alta: no such request) — raises for
+        any other error, and AltaRateLimited when this cycle's list budget is spent."""
+        if self.lists_left <= 0:
+            raise AltaRateLimited("carr_list: this cycle's budget is spent", action="carr_list")
+        self.lists_left -= 1
+        try:
+            return await self.client.carr_list(request_hash)
+        except AltaRequestNotFound:
+            return None
+
+    async def _confirm_gone(self, request_hash: str) -> None:
+        """A request one answer did not show: gone only if carr_list agrees."""
+        numbers = self.watched.get(request_hash, {})
+        try:
+            listed = await self._carr_list(request_hash)
+        except AltaRateLimited:
+            log.info("alta: request %s unconfirmed, asked again next cycle", request_hash)
+            return
+        if listed is None:
+            for number in numbers:
+                self._ended(number)
+            return
+        log.warning(
+            "alta: request %s was missing from track_list but carr_list lists it", request_hash
+        )
+        for number in sorted(set(numbers) - set(listed)):
+            self._ended(number)
+
+    async def _check_removed(self) -> None:
+        """One ``carr_list`` for an on-track request that now holds fewer numbers than we
+        watch in it: the numbers no longer listed were taken off tracking."""
+        for request_hash, numbers in self.watched.items():
+            request = self.requests.get(request_hash)
+            if request is None or not request.on_track or request.vagon_count is None:
+                continue
+            active = {n for n in numbers if not self._current(n).get("ended")}
+            if request.vagon_count >= len(active):
+                continue
+            try:
+                listed = await self._carr_list(request_hash)
+            except AltaRateLimited:
+                return
+            for number in sorted(active - set(listed or [])):
+                self._ended(number)
+
+    def _current(self, number: str) -> Snapshot:
+        for numbers in self.watched.values():
+            if number in numbers:
+                return self.result.snapshots.get(number) or numbers[number]
+        return self.result.snapshots.get(number) or {}
+
+    def _ended(self, number: str) -> None:
+        self.w._ended(number, self._current(number), self.result)
+
+    def _unpaired(self, request_hash: str, rows: list[Dislocation]) -> None:
+        keys = sorted({str(k) for row in rows for k in row.raw})
+        log.warning(
+            "alta: %s row(s) of request %s name no number we know (fields: %s)",
+            len(rows),
+            request_hash,
+            ", ".join(keys) or "none",
+        )
+        self.result.alerts.append(
+            Alert(
+                kind="system.report_unpaired",
+                source=SOURCE,
+                subject=Subject("integration", SOURCE, "Alta"),
+                occurred_at=self.w.clock(),
+                dedupe_key=f"alta:unpaired:{request_hash}",
+                fields={
+                    "request_hash": request_hash,
+                    "unpaired_rows": len(rows),
+                    "row_fields": ", ".join(keys)[:200] or None,
+                },
+            )
         )
 
 

@@ -16,6 +16,8 @@
   dispatcher tracks a driver) and last position from ONE ``pos_objects`` call per cycle, never a
   call per event. Phones the directory does not know are looked up with ``object_get``, at most
   a few per cycle and once per process, so the calls per cycle do not grow with the events.
+  Positions are an extra: when ``pos_objects`` fails, the alerts go without them (the event's
+  own coordinates, if any) rather than wait for the next cycle.
 """
 
 from __future__ import annotations
@@ -164,7 +166,7 @@ class MovizorWatcher:
         )
 
     async def _to_alerts(self, events: list[Event]) -> list[Alert]:
-        positions = {p.phone: p for p in await self.client.pos_objects()}
+        positions = await self._positions()
         phones = {event.phone for event in events if event.phone}
         known = await self.directory(phones)
         await self._learn_titles(phones - set(known), known)
@@ -172,6 +174,14 @@ class MovizorWatcher:
             self._alert(event, known.get(event.phone), positions.get(event.phone))
             for event in events
         ]
+
+    async def _positions(self) -> dict[str, ObjectPosition]:
+        """The last positions by phone; empty when Movizor will not say this cycle."""
+        try:
+            return {p.phone: p for p in await self.client.pos_objects()}
+        except IntegrationError as exc:
+            log.warning("movizor: alerts go without positions this cycle: %s", type(exc).__name__)
+            return {}
 
     async def _learn_titles(self, unknown: set[str], known: dict[str, DriverInfo]) -> None:
         for phone in sorted(unknown - self._looked_up)[:MAX_TITLE_LOOKUPS_PER_CYCLE]:

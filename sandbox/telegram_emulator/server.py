@@ -338,6 +338,15 @@ class TelegramEmulator:
         """
         return self._people.user_presses(user_id, message_id, callback_data, chat_id=chat_id)
 
+    def client_sends_callback(
+        self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None
+    ) -> str:
+        """A callback whose data need not be on the message: what a stale or modified client
+        may send. For tests that the bot trusts no callback data it did not put there."""
+        return self._people.user_presses(
+            user_id, message_id, callback_data, chat_id=chat_id, checked=False
+        )
+
     def user_shares_location(
         self, user_id: int, lat: float, lon: float, *, chat_id: int | None = None
     ) -> JsonDict:

@@ -304,19 +304,76 @@ async def test_rejected_secret_locks_the_client_until_reset(sim: AltaSimulator) 
         assert len(sim.requests) == calls + 1
 
 
-async def test_show_of_the_same_request_within_a_minute_is_refused_without_a_call(
+async def test_show_is_paced_once_a_minute_for_the_whole_account(
     sim: AltaSimulator, client: AltaClient
 ) -> None:
+    """Alta's once-a-minute rule is the account's: a show of ANOTHER request within the minute
+    is refused too, without a call."""
     first, second = on_the_way(sim), sim.put_on_track([TEST_WAGON])
     await client.show(first)
-    await client.show(second)  # another request: allowed
     with pytest.raises(AltaRateLimited) as caught:
-        await client.show(first)
+        await client.show(second)
     assert isinstance(caught.value, RateLimited) and 0 < caught.value.retry_after <= 60
-    assert sim.calls("show") == 2
+    assert sim.calls("show") == 1 and 0 < client.show_wait() <= 60
+    await client.track_list()  # other calls are not held back by the show pace
     sim.advance(61)
-    await client.show(first)
-    assert sim.calls("show") == 3
+    assert client.show_wait() == 0
+    await client.show(second)
+    with pytest.raises(AltaRateLimited):
+        await client.show(first)
+    assert sim.calls("show") == 2
+
+
+def answering(status: int, body: Any) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+
+
+@pytest.mark.parametrize(
+    ("status", "descr", "error_type"),
+    [
+        (200, "Недостаточно средств на счете договора sa000000", "AltaNoMoney"),
+        (200, "Запрос не найден", "AltaRequestNotFound"),
+        (200, "Запрос не найден для логина alta@alta.ru", "AltaRequestNotFound"),
+        (200, "Договор sa000000: слишком частые запросы", "AltaRateLimited"),
+        (200, "Сервис временно недоступен, договор обслуживается", "AltaError"),
+        (403, "Forbidden", "AltaUnavailable"),
+    ],
+)
+async def test_only_authorization_signals_lock_the_client(
+    status: int, descr: str, error_type: str
+) -> None:
+    body = [{"status": "error", "descr": descr}] if status == 200 else {"detail": descr}
+    async with AltaClient(
+        "https://alta.example/api_v2.php", "l", "s", "p", transport=answering(status, body)
+    ) as client:
+        with pytest.raises(AltaError) as caught:
+            await client.track_list()
+        assert type(caught.value).__name__ == error_type
+        assert not client.auth_locked
+
+
+@pytest.mark.parametrize(
+    ("status", "descr"),
+    [
+        (401, "Unauthorized"),
+        (200, "Ошибка авторизации"),
+        (200, "Неверный секрет"),
+        (200, "Неверный логин или пароль"),
+        (200, "Неверный номер договора"),
+        (200, "Договор не найден"),
+    ],
+)
+async def test_authorization_signals_lock_the_client(status: int, descr: str) -> None:
+    async with AltaClient(
+        "https://alta.example/api_v2.php",
+        "l",
+        "s",
+        "p",
+        transport=answering(status, [{"status": "error", "descr": descr}]),
+    ) as client:
+        with pytest.raises(AltaAuthError):
+            await client.track_list()
+        assert client.auth_locked
 
 
 async def test_wrong_number_is_explained_and_nothing_is_sent(
@@ -335,11 +392,19 @@ async def test_reports_wait_for_the_first_hours_and_the_schedule(sim: AltaSimula
         added = await client.add([WAGONS[0]], times=["09:00", "13:00", "18:00"])
         sim.advance(2 * HOUR)  # 09:00 report came, but within two hours of add: no data
         assert (await client.show(added.hash)).no_data
-        sim.advance(3 * HOUR)  # 13:00 report
+        sim.advance(3 * HOUR)  # 13:00: the report is queued, show still has the old one
+        [queued] = await client.track_list()
+        assert queued.status == 1 and not queued.processed
+        assert queued.modify_date is not None and queued.modify_date.hour == 13
+        assert (await client.show(added.hash)).no_data
+        sim.advance(40)  # halfway through "about a minute" of processing
+        assert (await client.track_list())[0].status == 2
+        sim.advance(30)  # 13:01:10: done
+        [done] = await client.track_list()
+        assert done.status == 4 and done.processed
+        assert done.modify_date_raw == queued.modify_date_raw  # modify_date did not move again
         report = await client.show(added.hash)
         assert not report.no_data
-        modified = (await client.track_list())[0].modify_date
-        assert modified is not None and (modified.hour, modified.minute) == (13, 0)
 
 
 async def test_arrival_at_the_stop_station_removes_the_wagon(
@@ -459,7 +524,10 @@ async def test_demo_has_wagons_on_the_way() -> None:
             assert len(requests) >= 5 and {TEST_WAGON_HASH, TEST_CONTAINER_HASH} <= {
                 r.hash for r in requests
             }
-            reports = [await client.show(r.hash) for r in requests]
+            reports = []
+            for request in requests:
+                reports.append(await client.show(request.hash))
+                sim.advance(61)  # one show a minute for the account
             stations = {row.station_name for report in reports for row in report.reports}
             assert len(stations) >= 3 and not any(report.no_data for report in reports)
     finally:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from integrations.alta.client import AltaClient
+from integrations.alta.errors import AltaError
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
 from integrations.alta.watcher import KINDS, AltaWatcher, initial_snapshot
 from integrations.base import Snapshot, WatchResult
@@ -16,6 +18,7 @@ from sandbox.simulators.alta.simulator import AltaSimulator
 
 T0 = datetime(2024, 5, 13, 5, 0, tzinfo=UTC)  # Monday 08:00 in Moscow
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 
 
 class Store:
@@ -73,6 +76,15 @@ def make_watcher(
     return AltaWatcher(client, store, clock=sim.now, **options)  # type: ignore[arg-type]
 
 
+def watched(
+    sim: AltaSimulator, client: AltaClient, store: Store, numbers: list[str], **route: Any
+) -> tuple[str, AltaWatcher]:
+    """Numbers put on tracking and watched by the bot, and a watcher over them."""
+    request_hash = sim.put_on_track(numbers, **route)
+    store.watch(sim, request_hash)
+    return request_hash, make_watcher(sim, client, store)
+
+
 async def cycle(watcher: AltaWatcher, store: Store) -> WatchResult:
     result = await watcher.poll(store.cursor)
     store.commit(result)
@@ -90,7 +102,8 @@ async def test_first_report_then_moves_with_one_call_when_nothing_changed(
     store.watch(sim, request_hash, title="Трубы")
     watcher = make_watcher(sim, client, store)
     first = await cycle(watcher, store)
-    assert first.alerts == [] and watcher.calls_last_cycle == 2  # track_list + show (no_data)
+    # Queued for its first report time (status 1): nothing to read yet.
+    assert first.alerts == [] and watcher.calls_last_cycle == 1
 
     sim.advance(6 * HOUR)  # 13:00 Moscow: the first report with data
     result = await cycle(watcher, store)
@@ -118,27 +131,30 @@ async def test_first_report_then_moves_with_one_call_when_nothing_changed(
     assert moved.alerts[0].dedupe_key != alert.dedupe_key
 
 
-async def test_show_budget_defers_the_rest_without_losing_any(
+async def test_one_show_a_minute_defers_the_rest_without_losing_any(
     sim: AltaSimulator, client: AltaClient, store: Store
 ) -> None:
+    """Alta's once-a-minute rule is the account's: a cycle reads ONE changed request (the
+    oldest change first); the others wait for the next cycles and none is lost."""
     wagons = ["52345675", "52345683", "52345691", "60123452", "60123460"]
     for number in wagons:
         store.watch(sim, sim.put_on_track([number], departed_ago=10 * HOUR))
     unwatched = sim.put_on_track(["24680134"], departed_ago=10 * HOUR)
-    watcher = make_watcher(sim, client, store, show_budget=2)
+    watcher = make_watcher(sim, client, store)
     sim.advance(6 * HOUR)
     seen: list[str] = []
     deferred = []
-    for _ in range(3):
+    for _ in range(5):
         result = await cycle(watcher, store)
-        assert watcher.calls_last_cycle == 1 + min(2, 5 - len(seen))  # track_list + shows
+        assert watcher.calls_last_cycle == 2  # track_list + one show
         assert {a.kind for a in result.alerts} == {"wagon.moved"}  # no false "no data"
         seen += [a.subject.id for a in result.alerts]
         deferred.append(watcher.deferred_last_cycle)
         sim.advance(61)
-    assert deferred == [3, 1, 0]
+    assert deferred == [4, 3, 2, 1, 0]
     assert sorted(seen) == sorted(wagons)
     assert all(name != unwatched for name in store.snapshots)
+    assert (await cycle(watcher, store)).alerts == [] and watcher.calls_last_cycle == 1
 
 
 async def test_arrival_at_the_stop_station_then_tracking_ended(
@@ -165,9 +181,7 @@ async def test_arrival_at_the_stop_station_then_tracking_ended(
 async def test_a_number_cancelled_from_its_request_ends(
     sim: AltaSimulator, client: AltaClient, store: Store
 ) -> None:
-    request_hash = sim.put_on_track(["52345675", "52345683"], departed_ago=HOUR)
-    store.watch(sim, request_hash)
-    watcher = make_watcher(sim, client, store)
+    request_hash, watcher = watched(sim, client, store, ["52345675", "52345683"], departed_ago=HOUR)
     await cycle(watcher, store)
     await client.cancel_track(request_hash, ["52345683"])
     sim.advance(61)
@@ -188,7 +202,7 @@ async def test_no_data_after_n_hours_once(
     await cycle(watcher, store)
     sim.advance(3 * HOUR)
     assert (await cycle(watcher, store)).alerts == []
-    sim.advance(2 * HOUR)
+    sim.advance(2 * HOUR + timedelta(minutes=2))  # the 13:00 report is ready (still no data)
     result = await cycle(watcher, store)
     [alert] = result.alerts
     assert (alert.kind, alert.subject.type, alert.subject.id) == (
@@ -199,3 +213,128 @@ async def test_no_data_after_n_hours_once(
     assert alert.fields["hours_without_data"] == 5
     sim.advance(HOUR)
     assert (await cycle(watcher, store)).alerts == []
+
+
+async def test_a_queued_or_processing_report_is_waited_out(
+    sim: AltaSimulator, client: AltaClient, store: Store
+) -> None:
+    """track_list's status 1 (queued) and 2 (processing) with a new modify_date is not a new
+    report yet: reading it then gives the old one, and modify_date does not move again when
+    the report is done (status 4)."""
+    request_hash, watcher = watched(
+        sim, client, store, ["52345675"], departed_ago=10 * HOUR, added_ago=3 * HOUR
+    )
+    sim.advance(HOUR)  # 09:00 sharp: queued
+    assert sim.request(request_hash).status == 1
+    assert (await cycle(watcher, store)).alerts == [] and sim.calls("show") == 0
+    sim.advance(40)  # processing
+    assert sim.request(request_hash).status == 2
+    assert (await cycle(watcher, store)).alerts == [] and sim.calls("show") == 0
+    assert watcher.deferred_last_cycle == 1
+    sim.advance(40)  # done: the same modify_date, status 4
+    result = await cycle(watcher, store)
+    assert [a.kind for a in result.alerts] == ["wagon.moved"] and sim.calls("show") == 1
+
+
+async def test_a_request_missing_from_one_answer_is_confirmed_before_it_ends(
+    sim: AltaSimulator, client: AltaClient, store: Store
+) -> None:
+    request_hash, watcher = watched(sim, client, store, ["52345675", "52345683"], departed_ago=HOUR)
+    await cycle(watcher, store)
+    sim.omit_from_track_list(request_hash)  # one answer leaves it out; it is still there
+    sim.advance(61)
+    result = await cycle(watcher, store)
+    assert result.alerts == [] and sim.calls("carr_list") == 1
+    assert not any(s.get("ended") for s in store.snapshots.values())
+    sim.world.requests.pop(request_hash)  # now it is really gone
+    sim.advance(61)
+    result = await cycle(watcher, store)
+    assert sorted((a.kind, a.subject.id) for a in result.alerts) == [
+        ("wagon.tracking_ended", "52345675"),
+        ("wagon.tracking_ended", "52345683"),
+    ]
+
+
+async def test_every_trip_s_arrival_is_told(
+    sim: AltaSimulator, client: AltaClient, store: Store
+) -> None:
+    """Manual stop: the wagon stays on tracking after it arrives; when it leaves the station
+    the arrival flag resets, so the next trip's arrival is told — even at the same station."""
+    number = "52345675"
+    request_hash = sim.put_on_track(
+        [number], line="spb_moscow", departed_ago=10 * HOUR, speed_kmh=80.0,
+        added_ago=3 * HOUR, stop_station="no",
+    )  # fmt: skip
+    store.watch(sim, request_hash)
+    watcher = make_watcher(sim, client, store)
+    arrivals: list[str] = []
+
+    async def run_until_arrival() -> None:
+        told = len(arrivals)
+        for _ in range(12):
+            sim.advance(5 * HOUR)
+            result = await cycle(watcher, store)
+            arrivals.extend(str(a.fields["station_name"]) for a in result.alerts
+                            if a.kind == "wagon.arrived")  # fmt: skip
+            if len(arrivals) > told:
+                return
+
+    await run_until_arrival()
+    back = ("Москва-Товарная", "Санкт-Петербург-Сортировочный-Московский")
+    sim.plan_route(number, line="spb_moscow", origin=back[0], destination=back[1], speed_kmh=80.0)
+    await run_until_arrival()
+    sim.plan_route(number, line="spb_moscow", origin=back[1], destination=back[0], speed_kmh=80.0)
+    await run_until_arrival()
+    assert arrivals == [back[0], back[1], back[0]]
+    assert not store.snapshots[number].get("ended")
+
+
+@pytest.mark.parametrize("number_key", [None, "nomer_vagona"])
+async def test_report_rows_are_paired_without_a_known_number_field(
+    number_key: str | None,
+    sim: AltaSimulator,
+    client: AltaClient,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A one-number request pairs with its one row; a row naming our number under a field
+    name we do not know is found by its value; rows with no number at all are logged and
+    told to the admins (system.report_unpaired), never dropped silently."""
+    sim.world.show_number_key = number_key
+    single = sim.put_on_track(["52345675"], departed_ago=10 * HOUR, added_ago=3 * HOUR)
+    double = sim.put_on_track(["60123452", "60123460"], departed_ago=10 * HOUR, added_ago=3 * HOUR)
+    store.watch(sim, single)
+    store.watch(sim, double)
+    watcher = make_watcher(sim, client, store)
+    sim.advance(5 * HOUR + 2 * MINUTE)  # the 13:00 reports are ready
+    alerts = []
+    for _ in range(2):  # one show a minute: two cycles read both requests
+        alerts += (await cycle(watcher, store)).alerts
+        sim.advance(61)
+    moved = sorted(a.subject.id for a in alerts if a.kind == "wagon.moved")
+    unpaired = [a for a in alerts if a.kind == "system.report_unpaired"]
+    if number_key is None:
+        assert moved == ["52345675"]
+        [notice] = unpaired
+        assert notice.fields["request_hash"] == double and notice.fields["unpaired_rows"] == 2
+        assert notice.subject.type == "integration"
+        assert any("name no number" in r.getMessage() for r in caplog.records)
+    else:
+        assert moved == ["52345675", "60123452", "60123460"] and unpaired == []
+
+
+async def test_an_error_fails_the_cycle_keeps_the_cursor_and_does_not_lock(
+    sim: AltaSimulator, client: AltaClient, store: Store
+) -> None:
+    _, watcher = watched(
+        sim, client, store, ["52345675"], departed_ago=10 * HOUR, added_ago=3 * HOUR
+    )
+    sim.advance(5 * HOUR + 2 * MINUTE)
+    cursor = store.cursor
+    sim.force_error("show", "no_money")  # «Недостаточно средств на счете»
+    with pytest.raises(AltaError):
+        await cycle(watcher, store)
+    assert store.cursor == cursor and not client.auth_locked
+    sim.advance(61)
+    result = await cycle(watcher, store)  # the same report is read again: nothing lost
+    assert [a.kind for a in result.alerts] == ["wagon.moved"]

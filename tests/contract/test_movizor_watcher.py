@@ -135,3 +135,15 @@ async def test_less_than_a_page_is_no_gap(sim, watcher):
     result = await watcher.poll(cursor)
     assert len(result.alerts) == 999
     assert all(a.kind == "driver.app_started" for a in result.alerts)
+
+
+@pytest.mark.parametrize("fault", [500, "bad_json", "html"])
+async def test_a_failed_pos_objects_never_holds_the_alerts_back(sim, watcher, fault):
+    cursor = (await watcher.poll(None)).cursor
+    sim.emit(PHONE, "leftroute")
+    sim.fail_next("pos_objects", fault)
+    result = await watcher.poll(cursor)
+    assert [a.kind for a in result.alerts] == ["driver.left_route"]
+    assert int(result.cursor) > int(cursor)  # routed now, not at the next cycle
+    left = result.alerts[0]
+    assert "distance_left_km" not in left.fields  # no position this cycle: sent without it

@@ -31,7 +31,7 @@ PAGE_SIZE = 200
 
 def numbered_alert(n: int) -> Alert:
     return Alert(
-        kind="system.test",
+        kind="driver.late",  # any kind a group may hear (system alerts are for admins only)
         source="testsource",
         subject=Subject("test", str(n), f"alert-{n:05d}"),
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
@@ -62,7 +62,7 @@ async def main(api_url: str, database_url: str, chat_id: int, total: int) -> Non
         await app.repos.chats.upsert(
             chat_id, type="supergroup", title="crash", status=ChatStatus.APPROVED, added_by=ADMIN
         )
-        await app.repos.subscriptions.add(chat_id, 0, "area:system", by=ADMIN)
+        await app.repos.subscriptions.add(chat_id, 0, "area:drivers", by=ADMIN)
 
     await serve(
         lambda: LogiBot(settings, extra_watchers=[(source, 1)], send_limits=fast),

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
+from aiogram import Router
 
-import bot.alerts.sender as sender_module
+import bot.alerts.packing as packing_module
 from bot.alerts.render import Rich
 from bot.alerts.sender import AlertSender, SendLimits
 from integrations.base import Alert, Location, Subject
@@ -72,6 +73,8 @@ def replace_sender(h: BotHarness, limits: SendLimits) -> AlertSender:
         app.metrics,
         default_tz=app.settings.timezone,
         limits=limits,
+        tail=app.tail,
+        routine_window=app.sender.routine_window,
     )
     return app.sender
 
@@ -83,9 +86,16 @@ async def group_bot(
     *,
     limits: RateLimits | None = None,
     send_limits: SendLimits = FAST_RETRY,
+    extra_routers: Callable[[], list[Router]] | None = None,
 ) -> AsyncIterator[BotHarness]:
     """A bot in an approved group subscribed to driver and taxi alerts; the welcome is sent."""
-    harness = BotHarness(tmp_path, admin_ids=[ADMIN], limits=limits, database_url=database_url)
+    harness = BotHarness(
+        tmp_path,
+        admin_ids=[ADMIN],
+        limits=limits,
+        extra_routers=extra_routers,
+        database_url=database_url,
+    )
     async with harness as h:
         assert h.app is not None
         await h.app.sender.stop()
@@ -306,7 +316,7 @@ async def test_html_telegram_refuses_is_resent_as_plain_text(tmp_path, database_
     def broken(*args: Any, **kwargs: Any) -> Rich:
         return Rich("<b>Сломанная разметка", "Сломанная разметка, но текст дошёл")
 
-    monkeypatch.setattr(sender_module, "render_alert", broken)
+    monkeypatch.setattr(packing_module, "render_alert", broken)
     async with group_bot(tmp_path, database_url) as h:
         assert h.app is not None
         await h.app.pipeline.commit("test", [alert(1)], cursor=None)
@@ -385,8 +395,25 @@ async def test_ack_and_silence_buttons(tmp_path, database_url):
         until = (await repos.alert_state.silences())[(GROUP, 0, "driver:79990000002", "")]
         assert until is not None
         assert timedelta(minutes=59) < until - utcnow() <= timedelta(hours=1)
-        assert h.emu.messages(GROUP)[-1].get("reply_markup")  # the message stays as it was
+        # The alert says who silenced it and until when, as "Принял" does.
+        silenced = next(m for m in h.emu.messages(GROUP) if m["message_id"] == second["message_id"])
+        assert re.search(r"🔕 Тишина до \d\d:\d\d — Админ 1001$", silenced["text"])
+        assert not silenced.get("reply_markup")
         assert await h.app.pipeline.commit("test", [alert(2, "driver.arrived")], None) == 0
+
+        # /subscriptions lists it with a button that lifts it; then the driver is heard again.
+        listed = await h.say(
+            ADMIN, "/subscriptions", chat_id=GROUP, expect=lambda m: "Снять" in str(m)
+        )
+        assert "водитель +7 999 000-00-02" in listed["text"] and "Админ 1001" in listed["text"]
+        h.press(ADMIN, listed, "Снять")
+        await h.emu.wait_for_event(
+            lambda c: (
+                c.method == "answerCallbackQuery" and "Тишина снята" in c.params.get("text", "")
+            )
+        )
+        assert (GROUP, 0, "driver:79990000002", "") not in await repos.alert_state.silences()
+        assert await h.app.pipeline.commit("test", [alert(2, "driver.arrived", key="b")], None) == 1
 
         actions = [entry.action for entry in await repos.audit.latest(5)]
         assert "alert.ack" in actions and "alert.silence" in actions
@@ -402,14 +429,19 @@ async def test_a_status_card_is_edited_in_place(tmp_path, database_url):
         await eventually(lambda: all_sent(h))
         assert await repos.alert_state.card(GROUP, 0, "order:555") == card["message_id"]
 
-        # A buzzing change: the card shows it, and a new message makes phones ring.
+        # A change that needs eyes posts the card anew (a new message that rings) and nothing
+        # else: the old card is not edited to say the same thing again.
         await h.app.pipeline.commit("test", [taxi("taxi.at_place", "2")], cursor=None)
-        buzz = await h.emu.wait_for_message(
+        moved = await h.emu.wait_for_message(
             GROUP, lambda m: "Такси на месте" in m["text"], after_message_id=card["message_id"]
         )
-        assert buzz["reply_to_message"]["message_id"] == card["message_id"]
+        await eventually(lambda: all_sent(h))
+        assert "reply_to_message" not in moved
         shown = next(m for m in h.emu.messages(GROUP) if m["message_id"] == card["message_id"])
-        assert "Такси на месте" in shown["text"] and shown.get("edit_date")
+        assert "Такси на месте" not in shown["text"] and not shown.get("edit_date")
+        assert len([m for m in h.emu.messages(GROUP) if "Такси на месте" in m["text"]]) == 1
+        assert await repos.alert_state.card(GROUP, 0, "order:555") == moved["message_id"]
+        card = moved
 
         # A quiet change: only the card changes.
         count = len(h.emu.messages(GROUP))
@@ -607,3 +639,26 @@ async def test_pins_wait_until_the_queued_alerts_are_out(tmp_path, database_url)
         alert_ids = {m["message_id"] for m in messages[:parts]}
         assert all(m["reply_to_message"]["message_id"] in alert_ids for m in messages[parts:])
         assert not refused(h)
+
+
+async def test_an_alert_button_acts_only_on_the_message_it_belongs_to(tmp_path, database_url):
+    """Callback data names an outbox row; a client that sends it on another message (stale or
+    modified) gets "button expired", and no message is edited, no subject acknowledged."""
+    async with group_bot(tmp_path, database_url) as h:
+        assert h.app is not None
+        await h.app.pipeline.commit("test", [alert(1)], cursor=None)
+        first = await h.emu.wait_for_message(GROUP, lambda m: "Водитель №1" in m["text"])
+        await eventually(lambda: all_sent(h))
+        await h.app.pipeline.commit("test", [alert(2)], cursor=None)
+        second = await h.emu.wait_for_message(GROUP, lambda m: "Водитель №2" in m["text"])
+        other = await h.say(ADMIN, "/subscriptions", chat_id=GROUP)
+        ack_of_second = h.button_data(second, "Принял")
+        for target in (first, other):
+            start = len(h.emu.calls)
+            h.emu.client_sends_callback(ADMIN, target["message_id"], ack_of_second, chat_id=GROUP)
+            answer = await h.emu.wait_for_event(
+                lambda c: c.method == "answerCallbackQuery", start=start
+            )
+            assert "устарела" in answer.params.get("text", "") or answer.params.get("show_alert")
+        assert not [c for c in h.emu.calls if c.method == "editMessageText"]
+        assert await h.app.repos.alert_state.silences() == {}

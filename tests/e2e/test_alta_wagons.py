@@ -4,14 +4,17 @@ The watcher is paused (driven by hand with one cycle where a test needs it), so 
 alerts happen only when the test says so.
 """
 
+import contextlib
 from datetime import timedelta
 
 import pytest
 
 from integrations.alta.client import make_secret
 from integrations.alta.functions import TEST_LOGIN, TEST_PASSWORD, TEST_SA
+from integrations.alta.watcher import initial_snapshot
 from sandbox.harness import BotHarness
 from sandbox.simulators.alta.simulator import AltaSimulator
+from storage.db import utcnow
 from tests.e2e.conftest import ADMIN
 
 GROUP = -100700800
@@ -49,16 +52,18 @@ async def sim():
     await simulator.stop()
 
 
-@pytest.fixture
-async def harness(tmp_path, sim):
-    settings = {
+@contextlib.asynccontextmanager
+async def alta_bot(tmp_path, sim: AltaSimulator, **settings: object):
+    """The bot wired to ``sim``, the Alta watcher paused (cycles are run by hand); on the way
+    out, no Bot API call may have been refused."""
+    values = {
         "alta_login": TEST_LOGIN,
         "alta_sa": TEST_SA,
         "alta_password": TEST_PASSWORD,
         "alta_base_url": sim.base_url,
-        "alta_times": "09:00,18:00",
+        **settings,
     }
-    async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=settings) as h:
+    async with BotHarness(tmp_path, admin_ids=[ADMIN], settings=values) as h:
         await h.app.scheduler.set_paused("alta", True, by=ADMIN)
         sim.requests.clear()  # whatever the first poll asked before the pause
         yield h
@@ -66,9 +71,18 @@ async def harness(tmp_path, sim):
         assert not rejected, f"the Bot API rejected requests: {rejected}"
 
 
-async def edited(h: BotHarness, fragment: str, start: int) -> str:
+@pytest.fixture
+async def harness(tmp_path, sim):
+    async with alta_bot(tmp_path, sim, alta_times="09:00,18:00") as h:
+        yield h
+
+
+async def edited(h: BotHarness, fragment: str, start: int, timeout: float = 10) -> str:
+    """The text of the first edit since call ``start`` that contains ``fragment``."""
     call = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and fragment in c.params["text"], start=start
+        lambda c: c.method == "editMessageText" and fragment in c.params["text"],
+        start=start,
+        timeout=timeout,
     )
     return str(call.params["text"])
 
@@ -91,7 +105,7 @@ async def test_wagon_add_summary_settings_and_a_double_tap_adds_once(harness, si
     assert "Россия" in text(summary) and "ежедневно" in text(summary)
     assert "09:00, 18:00" in text(summary)  # ALTA_TIMES
     assert "✅ Поставить" in button_labels(summary) and "✖️ Отмена" in button_labels(summary)
-    assert api_calls(sim) == []  # a summary costs nothing
+    assert api_calls(sim) == ["track_list"]  # what is on tracking already: nothing paid
 
     start = len(h.emu.calls)
     h.press(ADMIN, summary, "🌍")
@@ -212,12 +226,12 @@ async def test_wagon_cancel_asks_then_takes_one_number_off(harness, sim):
     h = harness
     request_hash = sim.put_on_track([WAGON_A, WAGON_B], added_ago=timedelta(hours=1))
     question = await h.say(ADMIN, f"/wagon cancel {WAGON_B}")
-    assert f"Снять с слежения {WAGON_B}" in text(question)
+    assert f"Снять со слежения {WAGON_B}" in text(question)
     assert api_calls(sim).count("cancel_track") == 0
     start = len(h.emu.calls)
     h.press(ADMIN, question, "Снять")
     h.press(ADMIN, question, "Снять")
-    await edited(h, "снят с слежения", start)
+    await edited(h, "снят со слежения", start)
     assert api_calls(sim).count("cancel_track") == 1
     assert sim.request(request_hash).tracked == [WAGON_A]
 
@@ -345,3 +359,45 @@ async def test_logibot_check_proves_the_alta_credentials(tmp_path):
     assert "[ok  ] alta" in out and "credentials accepted" in out and TEST_PASSWORD not in out
     assert bad.returncode == 1 and "[FAIL] alta" in bad.stdout
     assert "wrong-alta-password" not in bad.stdout + bad.stderr
+
+
+async def outbox_kinds(h: BotHarness) -> list[str]:
+    return [row.kind for row in await h.app.repos.db.fetchall("SELECT kind FROM outbox")]
+
+
+async def test_errors_fail_the_cycle_are_told_to_admins_once_and_never_lock(harness, sim):
+    """«Недостаточно средств на счете договора …» is no login problem: the client keeps
+    calling, the cycles fail with their cursor kept, and the admins hear it once."""
+    h = harness
+    runner = h.app.scheduler.runners["alta"]
+    await runner._cycle_once()
+    cursor = await h.app.repos.alert_state.cursor("alta")
+    sim.force_error("track_list", "no_money", times=5, detail="договор sa000000")
+    for _ in range(5):
+        await runner._cycle_once()
+    client = h.app.services["alta"].client
+    assert not client.auth_locked and sim.calls("track_list") == 6
+    assert await h.app.repos.alert_state.cursor("alta") == cursor
+    assert (await outbox_kinds(h)).count("system.integration_down") == 1
+    down = await h.emu.wait_for_message(ADMIN, has_text("Интеграция недоступна"))
+    assert "не хватает денег" in text(down)
+    await runner._cycle_once()
+    assert (await outbox_kinds(h)).count("system.integration_recovered") == 1
+
+
+async def test_report_rows_without_a_number_are_shown_in_status(harness, sim):
+    h = harness
+    sim.world.show_number_key = None  # the report names no number at all
+    request_hash = sim.put_on_track(
+        [WAGON_A, WAGON_B], departed_ago=timedelta(hours=10), added_ago=timedelta(hours=5),
+        report_now=True,
+    )  # fmt: skip
+    for number in (WAGON_A, WAGON_B):
+        await h.app.repos.snapshots.put(
+            "alta", number, initial_snapshot(number, request_hash, utcnow())
+        )
+    await h.app.scheduler.runners["alta"]._cycle_once()
+    status = await h.say(ADMIN, "/status")
+    assert "Строки отчёта без номера" in text(status) and request_hash in text(status)
+    told = await h.emu.wait_for_message(ADMIN, has_text("Строки отчёта без номера"))
+    assert request_hash in text(told)

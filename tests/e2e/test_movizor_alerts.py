@@ -86,7 +86,8 @@ async def _has_all(h):
 
 async def test_a_burst_of_40_arrives_complete_and_grouped(world):
     sim, h = world
-    ids = [sim.emit(PHONE, "onparking" if n % 2 else "offparking") for n in range(40)]
+    # News that needs a person (routine parkings would fold into one line per window).
+    ids = [sim.emit(PHONE, "leftroute" if n % 2 else "returnroute") for n in range(40)]
     await eventually(lambda: _all_delivered(h), timeout=2 * POLL + 10)
     messages = alert_texts(h, SUBSCRIBED)
     assert len(messages) < 40

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.alerts.kinds import KINDS
+from bot.callbacks import SubscriptionsCb
 from bot.phones import possible_phone
-from handlers.subscriptions import (
-    SubscriptionsCb,
+from handlers.subscription_words import (
     canonical,
     covered,
     find_zone,
@@ -182,7 +182,9 @@ async def test_roles_viewer_refused_in_a_group_allowed_in_private(harness):
 
 async def test_mute_quiet_and_time_zone(harness):
     muted = await say(harness, DISPATCHER, "/mute 2h", GROUP)
-    assert "выключены до" in muted and "Europe/Moscow" in muted
+    assert "выключена до" in muted and "Europe/Moscow" in muted
+    # It says plainly what happens meanwhile: the feed is lost, the chat's own watch is not.
+    assert "не будет прислано и потом" in muted and "по-прежнему сообщают" in muted
     assert any(clock in muted for clock in expected_clock(timedelta(hours=2)))
     prefs = await harness.app.repos.subscriptions.prefs(GROUP)
     assert prefs.muted_until is not None
@@ -412,3 +414,27 @@ def test_subscribe_then_unsubscribe_a_kind(kinds, kind):
     assert covered(after) == kinds | {kind}
     add, remove = plan(after, [f"kind:{kind}"], subscribe=False)
     assert covered((after | add) - remove) == kinds - {kind}
+
+
+async def test_the_system_area_is_for_admins_in_private(harness):
+    """Integration errors and skipped event ids are internals: a group cannot subscribe to
+    them (by word or by keyboard); an admin in private can."""
+    for words in ("system", "system.integration_down", "drivers system"):
+        answer = await say(harness, DISPATCHER, f"/subscribe {words}", GROUP)
+        assert "только админы" in answer, answer
+    assert await harness.app.repos.subscriptions.for_chat(GROUP) == []
+    assert "только админы" in await say(harness, ADMIN, "/subscribe system", GROUP)
+    assert "только админы" in await say(harness, DISPATCHER, "/subscribe system")
+
+    board = await harness.say(DISPATCHER, "/subscribe", chat_id=GROUP)
+    start = len(harness.emu.calls)
+    harness.press(DISPATCHER, board, "Системные")
+    toast = await harness.emu.wait_for_event(
+        lambda c: c.method == "answerCallbackQuery", start=start
+    )
+    assert "только админы" in toast.params["text"]
+    assert await harness.app.repos.subscriptions.for_chat(GROUP) == []
+
+    assert "только админы" not in await say(harness, ADMIN, "/subscribe system")
+    subs = await harness.app.repos.subscriptions.for_chat(ADMIN)
+    assert [s.selector for s in subs] == ["area:system"]

@@ -185,3 +185,109 @@ async def test_a_topic_reads_its_quiet_hours_in_its_chats_zone(repos):
     assert await repos.subscriptions.zone(GROUP, 5, MSK) == vladivostok
     assert await repos.subscriptions.zone(GROUP, 6, MSK) == vladivostok
     assert await repos.subscriptions.zone(OTHER_GROUP, 0, MSK) == MSK
+
+
+ADMIN = 8
+
+
+def system_alert(kind="system.integration_down", n=1):
+    return Alert(
+        kind=kind,
+        source="system",
+        subject=Subject("integration", "movizor", "movizor"),
+        occurred_at=utcnow(),
+        dedupe_key=f"{kind}:{n}",
+        fields={"error": "MovizorUnavailable: events: host api.internal said no"},
+    )
+
+
+async def test_system_alerts_reach_admins_in_private_only(repos):
+    await repos.users.set_role(ADMIN, Role.ADMIN, by=None)
+    for chat in (GROUP, USER, ADMIN):
+        await repos.subscriptions.add(chat, 0, "all", by=1)
+    await repos.subscriptions.add(OTHER_GROUP, 0, "area:system", by=1)
+    await repos.subscriptions.add(GROUP, 3, "area:system", by=1)  # a forum topic
+    pipeline = AlertPipeline(repos, MSK)
+    await pipeline.commit("system", [system_alert()], None, extra_chats=[ADMIN])
+    await pipeline.commit("movizor", [system_alert("system.events_skipped")], None, admins=[ADMIN])
+    rows = await repos.outbox.due()
+    assert {(row.chat_id, row.thread_id) for row in rows} == {(ADMIN, 0)} and len(rows) == 2
+    # And a row queued for a group before this rule is dropped when it could go.
+    snapshot = await pipeline.chat_snapshot(GROUP)
+    assert snapshot is not None
+    reason = await pipeline.still_wanted(GROUP, 0, system_alert(), snapshot)
+    assert reason == "dropped: system alerts are for admins"
+    admin_view = await pipeline.chat_snapshot(ADMIN)
+    assert admin_view is not None
+    assert await pipeline.still_wanted(ADMIN, 0, system_alert(), admin_view) is None
+
+
+async def test_a_muted_chat_still_hears_the_subjects_it_asked_about(repos):
+    """A mute silences the area feed, not the order/task/wagon/driver the chat put on watch."""
+    await repos.subscriptions.add(GROUP, 0, "all", by=1)
+    await repos.subscriptions.add(GROUP, 0, "all", "driver:79990000002", by=1)  # its own
+    await repos.subscriptions.set_mute(GROUP, 0, utcnow() + timedelta(hours=1))
+    pipeline = AlertPipeline(repos, MSK)
+    await pipeline.commit("test", [alert(phone="79990000001"), alert(phone="79990000002")], None)
+    rows = await repos.outbox.due()
+    assert [row.subject_key for row in rows] == ["driver:79990000002"]
+    snapshot = await pipeline.chat_snapshot(GROUP)
+    assert snapshot is not None
+    own, feed = alert(phone="79990000002", n=9), alert(phone="79990000001", n=9)
+    assert await pipeline.still_wanted(GROUP, 0, own, snapshot) is None
+    assert await pipeline.still_wanted(GROUP, 0, feed, snapshot) == "dropped: muted"
+
+
+async def test_the_commit_reads_only_the_subscriptions_of_its_subjects(repos):
+    """Subscriptions naming other subjects are not read (indexed lookups), yet a typed filter
+    in another case and a tag filter still match."""
+    for n in range(300):
+        await repos.subscriptions.add(GROUP, 0, "all", f"order:{n}", by=1)
+    await repos.subscriptions.add(OTHER_GROUP, 0, "all", "task:ab-7", by=1)
+    await repos.subscriptions.add(USER, 0, "all", "tag:СКЛАД", by=USER)
+    pipeline = AlertPipeline(repos, MSK)
+    task = Alert(
+        kind="task.changed",
+        source="test",
+        subject=Subject("task", "AB-7", "Задача AB-7", ("склад",)),
+        occurred_at=utcnow(),
+        dedupe_key="t:1",
+    )
+    snapshot = await pipeline.snapshot([task])
+    assert {sub.filter for sub in snapshot.subscriptions} == {"task:ab-7", "tag:СКЛАД"}
+    await pipeline.commit("test", [task], None)
+    assert await due_chats(repos) == sorted([OTHER_GROUP, USER])
+
+
+async def test_an_ending_kind_records_the_subject_and_news_revives_it(repos):
+    pipeline = AlertPipeline(repos, MSK)
+    order = Subject("order", "55", "Заказ 55")
+
+    def taxi(kind, n):
+        return Alert(kind, "taximaster", order, utcnow(), f"{kind}:{n}")
+
+    async def ended():
+        rows = await repos.db.fetchall("SELECT subject_key, source, subject_id FROM ended_subjects")
+        return [tuple(row) for row in rows]
+
+    await pipeline.commit("taximaster", [taxi("taxi.assigned", 1), taxi("taxi.finished", 2)], None)
+    assert await ended() == [("order:55", "taximaster", "55")]
+    await pipeline.commit("taximaster", [taxi("taxi.state_changed", 3)], None)
+    assert await ended() == []
+
+
+async def test_subscriptions_from_before_the_filter_key_are_keyed_at_start(repos):
+    """A row written before migration 13 has no filter_key: it is read with the unfiltered ones
+    (still routed right, only read by every commit) until key_filters, run at start, keys it."""
+    await repos.db.execute(
+        "INSERT INTO subscriptions (chat_id, thread_id, selector, filter, created_at) "
+        "VALUES (:chat, 0, 'all', 'driver:79990000001', :at)",
+        {"chat": GROUP, "at": "2026-01-01T00:00:00+00:00"},
+    )
+    pipeline = AlertPipeline(repos, MSK)
+    other = alert(phone="79990000002")
+    assert len((await pipeline.snapshot([other])).subscriptions) == 1
+    assert await repos.subscriptions.key_filters() == 1
+    assert (await pipeline.snapshot([other])).subscriptions == []
+    await pipeline.commit("test", [other, alert()], None)
+    assert [row.subject_key for row in await repos.outbox.due()] == ["driver:79990000001"]

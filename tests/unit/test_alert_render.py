@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.alerts.packing import compose, plan_units
 from bot.alerts.render import (
     RenderContext,
     ack_line,
@@ -15,7 +16,6 @@ from bot.alerts.render import (
     render_alert,
     render_group,
 )
-from bot.alerts.sender import plan_units
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import build_i18n
 from bot.texts import telegram_length
@@ -139,7 +139,42 @@ def test_cards_go_alone_and_the_rest_group_per_topic():
         row(5, "taxi.assigned"),
     ]
     units = plan_units([(r, alert(r.id)) for r in rows])
-    assert [[r.id for r, _ in unit] for unit in units] == [[1, 4], [2], [3], [5]]
+    assert [[r.id for item in unit for r in item.rows] for unit in units] == [[1, 4], [2], [3], [5]]
+
+
+def test_routine_news_of_a_subject_is_folded_into_its_latest_line():
+    """Three moves of one wagon and two of another: one line each, with the latest state and
+    the count of the changes before it; the alert that needs a person stays on its own."""
+
+    def row(i: int, kind: str, subject: str) -> OutboxRow:
+        return OutboxRow(i, -1, 0, kind, 1, subject, "{}", 0)
+
+    def moved(i: int, subject: str, station: str) -> tuple[OutboxRow, Alert]:
+        news = alert(
+            i,
+            kind="driver.parked",
+            subject=Subject("driver", subject, subject),
+            location=Location(1, 1, station),
+        )
+        return row(i, "driver.parked", f"driver:{subject}"), news
+
+    pairs = [
+        moved(1, "a", "Торжок"),
+        moved(2, "b", "Клин"),
+        (row(3, "driver.late", "driver:c"), alert(3)),
+        moved(4, "a", "Бологое"),
+        moved(5, "a", "Окуловка"),
+        moved(6, "b", "Химки"),
+    ]
+    units = plan_units(pairs)
+    assert len(units) == 1
+    assert [[r.id for r in item.rows] for item in units[0]] == [[1, 4, 5], [2, 6], [3]]
+    [message] = compose(units[0], MOSCOW)
+    assert message.ids == [1, 2, 3, 4, 5, 6]  # every row is marked sent with it: none lost
+    text = message.text.plain
+    assert "Окуловка" in text and "Торжок" not in text and "Бологое" not in text
+    assert "ещё 2 изменения до этого" in text and "ещё 1 изменение до этого" in text
+    assert text.startswith("🔔 3 оповещения")
 
 
 def test_fields_come_by_key_and_are_worded_in_the_chat_language():

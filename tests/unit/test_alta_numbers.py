@@ -115,6 +115,10 @@ def test_track_type_numberings_differ_between_add_and_track_list() -> None:
     parsed = [TrackRequest.model_validate(row) for row in rows]
     assert [r.mode for r in parsed] == [TrackMode.DAILY, TrackMode.TRIP]
     assert parsed[0].vagon_count == 1 and parsed[0].on_track and parsed[0].processed
+    assert parsed[0].report_ready
+    assert not TrackRequest.model_validate({**rows[0], "status": "2"}).report_ready
+    without_status = {k: v for k, v in rows[0].items() if k != "status"}
+    assert TrackRequest.model_validate(without_status).report_ready  # tolerated, not required
     assert parsed[0].modify_date is not None and parsed[0].modify_date.hour == 21
 
 
@@ -153,3 +157,30 @@ def test_errors_are_recognised_by_documented_code_then_by_words() -> None:
     unknown = error_from_head("show", {"status": "fail", "code": 42, "descr": "Сервер занят"})
     assert type(unknown).__name__ == "AltaError" and "Сервер занят" in unknown.user_message
     assert unknown.code == 42
+
+
+def test_spaces_inside_a_number_and_between_numbers() -> None:
+    """The README's rule: short digit groups join until they make 8 digits; commas, semicolons
+    and new lines always separate; an 8-digit group stands alone."""
+    parsed = split_numbers("5467 6515, 546 765 15\n5234 5675 52345683 AMFU 889906-7")
+    assert parsed.wagons == ["54676515", "52345675", "52345683"] and not parsed.problems
+    assert parsed.containers == ["AMFU8899067"]
+    assert split_numbers("54676515 52345675").wagons == ["54676515", "52345675"]
+    wrong = split_numbers("5467 651 52345675; 5467 65155")
+    assert wrong.wagons == ["52345675"]
+    assert [(p.number, p.reason) for p in wrong.problems] == [
+        ("5467651", ProblemReason.WAGON_LENGTH),
+        ("546765155", ProblemReason.WAGON_LENGTH),
+    ]
+
+
+@given(st.lists(seven_digits, min_size=1, max_size=5), st.data())
+def test_any_grouping_of_wagon_numbers_reads_back(bodies: list[str], data: st.DataObject) -> None:
+    numbers = [body + str(wagon_check_digit(body)) for body in bodies]
+    written = []
+    for number in numbers:
+        cuts = sorted(data.draw(st.sets(st.integers(1, 7), max_size=3)))
+        parts = [number[a:b] for a, b in zip([0, *cuts], [*cuts, 8], strict=True)]
+        written.append(" ".join(parts))
+    separator = data.draw(st.sampled_from([" ", ", ", "\n", "; "]))
+    assert split_numbers(separator.join(written)).wagons == list(dict.fromkeys(numbers))

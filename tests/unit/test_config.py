@@ -9,6 +9,7 @@ ALL_VARS = [
     "BOT_TOKEN",
     "TELEGRAM_API_URL",
     "ADMIN_IDS",
+    "DATABASE_URL",
     "DATABASE_PATH",
     "BOT_TIMEZONE",
     "BOT_LANGUAGE",
@@ -46,6 +47,7 @@ def test_defaults_match_the_documented_contract():
     settings = load_settings()
     assert settings.telegram_api_url == "https://api.telegram.org"
     assert str(settings.database_path) == "data/logibot.sqlite3"
+    assert settings.database == "sqlite:///data/logibot.sqlite3"  # no DATABASE_URL: the file
     assert settings.bot_timezone == "Europe/Moscow"
     assert settings.bot_language == "ru"
     assert settings.movizor_base_url == "https://movizor.ru/api"
@@ -123,3 +125,22 @@ def test_only_the_wrong_variables_are_named(monkeypatch):
     with pytest.raises(ConfigError) as caught:
         load_settings(require_token=True, _env_file=None)
     assert [p.split(":")[0] for p in caught.value.problems] == ["MOVIZOR_POLL_SECONDS"]
+
+
+def test_database_url_names_sqlite_or_postgresql(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "old.sqlite3"))
+    assert load_settings().database == f"sqlite:///{tmp_path}/old.sqlite3"  # as before
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:pw@db:5432/logibot")
+    assert load_settings().database == "postgresql://bot:pw@db:5432/logibot"
+    for wrong in ("mysql://db/x", "db.sqlite3", "sqlite://"):
+        monkeypatch.setenv("DATABASE_URL", wrong)
+        with pytest.raises(ConfigError) as caught:
+            load_settings()
+        assert caught.value.problems[0].startswith("DATABASE_URL:")
+
+
+def test_the_database_password_is_masked_and_redacted(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:pa55-word@db:5432/logibot")
+    settings = load_settings()
+    assert masked(settings)["DATABASE_URL"] == "postgresql://bot:***@db:5432/logibot"
+    assert "pa55-word" in settings.secrets()  # the log filter masks it wherever it appears

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.copy_db import copy_db
 from storage import Repos
 from storage.chats import ChatStatus
-from storage.cycle import CycleWrite, commit_cycle
+from storage.cycle import CycleWrite, EndedSubject, commit_cycle
 from storage.db import Database, utcnow
 from storage.live_follows import LiveFollow
 from storage.mobiforce import Entry
@@ -49,6 +49,13 @@ async def fill_every_table(repos: Repos) -> None:
         "key1", chat_id=GROUP, thread_id=0, user_id=7, payload={"to": "вокзал"}
     )
     await repos.taximaster.created("key1", 555)
+    await repos.mobiforce_creates.sending(
+        "T-0001", chat_id=GROUP, thread_id=0, user_id=7, payload={"a": 1}, feed_usn=12
+    )
+    await repos.mobiforce_creates.created("T-0001", 3_000_000_001)
+    await repos.mobiforce.save_search("Ромашка")
+    await repos.alta_adds.sending("tok", chat_id=GROUP, thread_id=0, user_id=7, payload={"n": [1]})
+    await repos.alta_adds.set_state("tok", "added", hashes={"hash": "abc"})
     await repos.live_follows.save(
         LiveFollow(GROUP, 0, "79990000001", "Петров", "ru", 99, now, 55.751244, 37.618423)
     )
@@ -60,6 +67,7 @@ async def fill_every_table(repos: Repos) -> None:
         source="movizor",
         rows=rows,
         state_changes=[("driver:79990000001", "driver.off_route", True)],
+        ended=[EndedSubject("order:555", "taximaster", "555")],
         snapshots={"task-1": {"status": "new"}},
         cursor="1234",
     )

@@ -23,7 +23,6 @@ from storage.users import Role
 from tests.conftest import DATABASES
 
 BIG_CHAT = -1_002_345_678_901  # a supergroup id: more than 32 bits
-PRIMARY = {"id", "token", "source", "phone", "key", "order_key"}
 
 
 @pytest.fixture(params=DATABASES)
@@ -108,7 +107,7 @@ def make_old_file(path, version: int) -> None:
         )
 
 
-@pytest.mark.parametrize("version", [1, 9, legacy.LATEST_VERSION])
+@pytest.mark.parametrize("version", [1, 9, 10, 11, 12, legacy.LATEST_VERSION])
 async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, version):
     path = tmp_path / "old.sqlite3"
     make_old_file(path, version)
@@ -119,13 +118,20 @@ async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, v
         differences = [
             d
             for d in await schema_differences(db)
-            if not (isinstance(d, list) and d[0][0] == "modify_nullable" and d[0][3] in PRIMARY)
+            if not (
+                isinstance(d, list)
+                and d[0][0] == "modify_nullable"
+                and metadata.tables[d[0][2]].c[d[0][3]].primary_key
+            )
         ]
         assert differences == []
         user = await Repos.on(db).users.get(42)
         assert user is not None and user.role is Role.DISPATCHER and user.first_name == "Анна"
         history = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
-        assert [r.version for r in history] == [m.version for m in legacy.MIGRATIONS]
+        recorded = max(version, legacy.BASELINE_VERSION)  # the old ones ran up to the baseline
+        assert [r.version for r in history] == [
+            m.version for m in legacy.MIGRATIONS if m.version <= recorded
+        ]
 
 
 async def test_sqlite_runs_in_wal_mode(tmp_path):

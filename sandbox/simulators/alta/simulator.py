@@ -53,7 +53,11 @@ from sandbox.simulators.alta.world import Reply, Route, SimError, SimRequest, Wo
 __all__ = ["PATH", "AltaSimulator", "FaultKind"]
 
 PATH = "/rail_tracking/api_v2.php"
-FaultKind = Literal["timeout", "bad_json", "html"]
+FaultKind = Literal["timeout", "bad_json", "html", "error"]
+# How an answer is lost AFTER the action happened: the connection closes without an answer,
+# an HTTP 5xx comes instead, the answer is held back past the client's timeout, or an error
+# whose words say nothing ("error") comes instead of the answer.
+LostAnswer = Literal["drop", "500", "502", "timeout", "error"]
 
 
 class AltaSimulator:
@@ -72,6 +76,7 @@ class AltaSimulator:
         first_report_delay: timedelta = timedelta(hours=2),
         balance: float = 10_000.0,
         test_numbers_only: bool = False,
+        processing_delay: timedelta = timedelta(minutes=1),
     ) -> None:
         self.login = login
         self.sa = sa
@@ -86,7 +91,9 @@ class AltaSimulator:
         self._started_mono = time.monotonic()
         self._advanced = timedelta(0)
         self._faults: dict[str, deque[int | FaultKind]] = {}
-        self._forced: dict[str, deque[str]] = {}
+        self._forced: dict[str, deque[tuple[str, str]]] = {}
+        self._lost: dict[str, deque[LostAnswer]] = {}
+        self._omitted: dict[str, int] = {}  # hash -> track_list answers still to leave it out
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
@@ -98,6 +105,7 @@ class AltaSimulator:
             first_report_delay=first_report_delay,
             balance=balance,
             test_numbers_only=test_numbers_only,
+            processing_delay=processing_delay,
         )
         self._handlers: dict[str, Callable[[dict[str, str], datetime], Reply]] = {
             "test_secret": lambda p, t: ({"status": "ok"}, []),
@@ -194,7 +202,6 @@ class AltaSimulator:
                 times=sorted(dtime.fromisoformat(t) for t in times),
                 days=frozenset(days),
                 comment=comment,
-                name=comment or f"Слежение {len(self.world.requests) + 1}",
                 modify_at=created,
             )
         )
@@ -234,7 +241,12 @@ class AltaSimulator:
         return self.world.requests[request_hash]
 
     def hash_of(self, number: str) -> str:
-        for request in self.world.requests.values():
+        """The request tracking ``number`` now (else the last one that held it)."""
+        requests = list(self.world.requests.values())
+        for request in reversed(requests):
+            if number in request.tracked:
+                return request.hash
+        for request in reversed(requests):
             if number in request.numbers:
                 return request.hash
         raise KeyError(number)
@@ -250,17 +262,30 @@ class AltaSimulator:
         return sum(1 for name, _, _ in self.requests if name == action)
 
     def fail_next(self, action: str, fault: int | FaultKind = 500, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``action`` fail below the API: an HTTP status, a
-        ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"`` or an ``"html"`` page."""
+        """The next ``times`` calls of ``action`` fail without happening: an HTTP status, a
+        ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"``, an ``"html"`` page or
+        an ``"error"`` whose words explain nothing."""
         if action not in ACTIONS:
             raise ValueError(f"unknown Alta action {action!r}")
         self._faults.setdefault(action, deque()).extend([fault] * times)
 
-    def force_error(self, action: str, reason: str, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS."""
+    def lose_answer(self, action: str, how: LostAnswer = "drop", *, times: int = 1) -> None:
+        """The next ``times`` calls of ``action`` HAPPEN (an add is saved and billed) and then
+        their answer is lost: ``how`` says in what way."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown Alta action {action!r}")
+        self._lost.setdefault(action, deque()).extend([how] * times)
+
+    def omit_from_track_list(self, request_hash: str, *, times: int = 1) -> None:
+        """The next ``times`` ``track_list`` answers leave this request out (it still exists)."""
+        self._omitted[request_hash] = times
+
+    def force_error(self, action: str, reason: str, *, times: int = 1, detail: str = "") -> None:
+        """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS
+        (its words, then ``detail`` after a colon)."""
         if reason not in ERRORS:
             raise ValueError(f"unknown error reason {reason!r}")
-        self._forced.setdefault(action, deque()).extend([reason] * times)
+        self._forced.setdefault(action, deque()).extend([(reason, detail)] * times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -289,12 +314,36 @@ class AltaSimulator:
             return _json({"status": "ok"})
         forced = self._forced.get(action)
         if forced:
-            return _json([_error_head(forced.popleft())])
+            return _json([_error_head(*forced.popleft())])
         try:
             head, body = handler(params, now)
         except SimError as error:
             return _json([_error_head(error.reason, error.detail)])
+        if action == "track_list":
+            body = [row for row in body if not self._omit(row["hash"])]
+        lost = self._lost.get(action)
+        if lost:
+            return await self._lose(request, lost.popleft())
         return _json([head, *body])
+
+    def _omit(self, request_hash: str) -> bool:
+        left = self._omitted.get(request_hash, 0)
+        if left:
+            self._omitted[request_hash] = left - 1
+        return left > 0
+
+    async def _lose(self, request: web.Request, how: LostAnswer) -> web.StreamResponse:
+        if how == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            raise asyncio.CancelledError  # aiohttp's way to end a handler without an answer
+        if how == "timeout":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
+            return web.Response(status=504, text="Gateway Timeout")
+        if how == "error":
+            return _json([{"status": "error", "descr": "Внутренняя ошибка сервиса"}])
+        return web.Response(status=int(how), text=f"<html><body>{how}</body></html>")
 
     async def _fault(self, fault: int | FaultKind) -> web.StreamResponse:
         if fault == "timeout":
@@ -305,6 +354,8 @@ class AltaSimulator:
             return web.Response(text='[{"status":"ok","de', content_type="application/json")
         if fault == "html":
             return web.Response(text="<html><body>502 Bad Gateway</body></html>", status=200)
+        if fault == "error":
+            return _json([{"status": "error", "descr": "Внутренняя ошибка сервиса"}])
         return web.Response(status=int(fault), text=f"<html><body>{fault}</body></html>")
 
     # --- demo ---------------------------------------------------------------------------------

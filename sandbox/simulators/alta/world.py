@@ -7,7 +7,14 @@ parsed parameters and the simulated ``now`` and returning ``(head, body)`` or ra
 * A request (one ``hash``) holds wagons OR containers: ``add`` with both makes two requests.
 * Reports are produced at the request's scheduled Moscow times on its days
   (``times[:times_per_day]``), never with data in the first ``first_report_delay`` after
-  ``add`` (rows say ``station: "no_data"`` then). Each report bumps ``modify_date``.
+  ``add`` (rows say ``station: "no_data"`` then). At its time a request is queued
+  (``status`` 1, ``modify_date`` set to that time), then processed (2), and its report is
+  ready ``processing_delay`` later (4; the document: "about a minute") — ``modify_date`` does
+  not move again, so a reader that took the change at status 1/2 for the new report misses it.
+  Until then ``show`` answers the previous report.
+* ``track_list`` answers in the document's shape: the ``comment`` given to ``add`` comes back
+  as the request's ``name`` and ``comment`` is null, as in the document's own example
+  (``comment_as`` may say "comment" or "nowhere" instead).
 * A wagon moves along a real line (:mod:`lines`) at a steady speed; its report names the
   last station passed with the operation there, the destination and the distance left.
 * ``stop_station`` yes (or an ESR code): the report that shows the arrival is the wagon's
@@ -133,6 +140,7 @@ class SimRequest:
     modify_at: datetime | None = None
     status: int = 1
     removed: set[str] = field(default_factory=set)
+    queued_at: datetime | None = None  # the scheduled report being prepared (status 1/2)
     report: list[dict[str, Any]] | None = None
     charged_days: set[str] = field(default_factory=set)
     last_shown: datetime | None = None
@@ -152,6 +160,7 @@ class World:
         first_report_delay: timedelta,
         balance: float,
         test_numbers_only: bool,
+        processing_delay: timedelta = timedelta(minutes=1),
     ) -> None:
         self.rng = rng
         self.sa = sa
@@ -163,6 +172,12 @@ class World:
         self.routes: dict[str, Route] = {}
         self.hidden: set[str] = set()  # numbers Alta never finds (no_data forever)
         self.show_interval = timedelta(minutes=1)
+        self.processing_delay = processing_delay
+        # Where add's comment comes back in track_list: "name" (the document), "comment", or
+        # "nowhere" (a service that keeps no comment).
+        self.comment_as = "name"
+        # The key that names a report row's number ("vagon"); None: rows without a number.
+        self.show_number_key: str | None = "vagon"
         self._last_tick = now
         self._counter = 0
 
@@ -175,11 +190,26 @@ class World:
         start, self._last_tick = self._last_tick, now
         for request in list(self.requests.values()):
             for moment in _scheduled(request, start, now):
+                self._finish(request, moment)  # an earlier one still being prepared
                 if not request.on_track:
                     break
-                self.produce_report(request, moment)
+                request.queued_at, request.modify_at, request.status = moment, moment, 1
+            self._finish(request, now)
 
-    def produce_report(self, request: SimRequest, at: datetime) -> None:
+    def _finish(self, request: SimRequest, now: datetime) -> None:
+        """The queued report is ready once ``processing_delay`` has passed (status 4); halfway
+        it is being processed (status 2)."""
+        queued = request.queued_at
+        if queued is None or not request.on_track:
+            return
+        if now >= queued + self.processing_delay:
+            self.produce_report(request, queued + self.processing_delay, modified_at=queued)
+        elif now >= queued + self.processing_delay / 2:
+            request.status = 2
+
+    def produce_report(
+        self, request: SimRequest, at: datetime, *, modified_at: datetime | None = None
+    ) -> None:
         rows = []
         with_data = 0
         for number in request.tracked:
@@ -195,7 +225,8 @@ class World:
             request.charged_days.add(day)
             self.balance -= PRICE_PER_DAY[request.region] * with_data
         request.report = rows
-        request.modify_at = at
+        request.modify_at = modified_at or at
+        request.queued_at = None
         request.status = 4
         if not request.tracked:
             request.on_track = False
@@ -207,8 +238,14 @@ class World:
             or number in self.hidden
             or route is None
         ):
-            return {"vagon": number, "station": NO_DATA, "station_name": ""}
-        return route.report(number, at)
+            row: dict[str, Any] = {"vagon": number, "station": NO_DATA, "station_name": ""}
+        else:
+            row = route.report(number, at)
+        if self.show_number_key != "vagon":
+            named = row.pop("vagon")
+            if self.show_number_key is not None:
+                row = {self.show_number_key: named, **row}
+        return row
 
     @staticmethod
     def _stops_here(request: SimRequest, row: Mapping[str, Any]) -> bool:
@@ -280,7 +317,6 @@ class World:
                     days=days,
                     comment=params.get("comment", ""),
                     emails=params.get("emails", ""),
-                    name=params.get("comment", "") or f"Слежение {len(self.requests) + 1}",
                     modify_at=now,
                 )
             )
@@ -329,7 +365,7 @@ class World:
         request.last_shown = now
         rows = request.report
         if rows is None:
-            rows = [{"vagon": n, "station": NO_DATA, "station_name": ""} for n in request.tracked]
+            rows = [self._row(request, n, request.created_at) for n in request.tracked]
         head: Head = {"status": "ok", "descr": "Отчет о дислокации", "hash": request.hash}
         return head, list(rows)
 
@@ -348,8 +384,8 @@ class World:
     def track_list(self) -> Reply:
         rows = [
             {
-                "name": r.name,
-                "comment": r.comment or None,
+                "name": self._name(r),
+                "comment": (r.comment or None) if self.comment_as == "comment" else None,
                 "vagon_count": str(len(r.tracked)),
                 "email": r.emails,
                 "phone": "",
@@ -366,6 +402,13 @@ class World:
             for r in self.requests.values()
         ]
         return {"status": "ok"}, rows
+
+    def _name(self, request: SimRequest) -> str:
+        if request.name:
+            return request.name
+        if request.comment and self.comment_as == "name":
+            return request.comment
+        return f"Слежение {list(self.requests).index(request.hash) + 1}"
 
     def carr_list(self, params: Mapping[str, str]) -> Reply:
         request = self._request(params)
