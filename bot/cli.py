@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             settings = load_settings(require_token=True)
             setup_logging(settings.log_level, settings.log_format, settings.secrets())
+            # Seconds of import (aiogram builds ~600 pydantic models), done before the event
+            # loop: a SIGTERM meanwhile ends the process at once (exit_quietly). Inside the
+            # loop it would only set the stop event, acted on once the import is over.
+            importlib.import_module("bot.app")
             return asyncio.run(_run(settings))
         if args.command == "check":
             settings = load_settings()
@@ -81,7 +86,7 @@ def exit_quietly(signum: int, frame: object) -> None:
 
 async def _run(settings: Settings) -> int:
     def build() -> LogiBot:
-        from bot.app import LogiBot  # aiogram: seconds of import, signals already handled
+        from bot.app import LogiBot  # imported already, by main
 
         return LogiBot(settings)
 

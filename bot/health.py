@@ -30,6 +30,11 @@ HIDDEN = "hidden: ask /healthz on the machine itself (loopback)"
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 
 
+def shown(error: str | None, with_texts: bool) -> str | None:
+    """An error text as /healthz shows it: itself on loopback, else only that there is one."""
+    return error if with_texts or error is None else HIDDEN
+
+
 def asked_on_loopback(request: web.Request) -> bool:
     """A request from this machine itself: a loopback peer that relays no one else (a reverse
     proxy on the same host connects from loopback too, but says whom it serves)."""
@@ -73,7 +78,7 @@ class IntegrationHealth:
     def as_dict(self, *, with_texts: bool = True) -> dict[str, object]:
         """The integration's health; without ``with_texts`` no error text or notice field
         (only that there is one)."""
-        error = self.last_error if with_texts or self.last_error is None else HIDDEN
+        error = shown(self.last_error, with_texts)
         return {
             "enabled": self.enabled,
             "paused": self.paused,
@@ -143,13 +148,13 @@ class StartupProgress:
     def within_grace(self) -> bool:
         return time.monotonic() - self.began < self.grace_seconds
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self, *, with_texts: bool = True) -> dict[str, object]:
         """``seconds``: waited so far, or (once Telegram answered) how long it took."""
         until = self.telegram_ok_at if self.telegram_ok_at is not None else time.monotonic()
         return {
             "telegram": "ok" if self.telegram_ok else "waiting",
             "attempts": self.attempts,
-            "last_error": self.last_error,
+            "last_error": shown(self.last_error, with_texts),
             "seconds": round(until - self.began, 1),
         }
 
@@ -211,19 +216,20 @@ class HealthServer:
         database_ok = await self.db.ping()
         polling = self.state.polling
         polling_age = polling.seconds_since_ok()
+        with_texts = asked_on_loopback(request)
         body = {
             "status": self.state.status(database_ok),
             "role": self.state.role(),
             "updates": self.state.updates,
             "database": "ok" if database_ok else "fail",
-            "startup": self.state.startup.as_dict(),
+            "startup": self.state.startup.as_dict(with_texts=with_texts),
             "telegram_polling": {
                 "alive": polling.alive(),
                 "seconds_since_last_poll": None if polling_age is None else round(polling_age, 1),
-                "last_error": polling.last_error,
+                "last_error": shown(polling.last_error, with_texts),
             },
             "integrations": {
-                name: health.as_dict(with_texts=asked_on_loopback(request))
+                name: health.as_dict(with_texts=with_texts)
                 for name, health in self.state.integrations.items()
             },
         }

@@ -84,8 +84,14 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str], stream: object =
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # Library chatter that would drown our own lines at INFO.
-    logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("aiohttp.access").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
+    quiet_libraries(root.level)
+
+
+# Library chatter that would drown our own lines at INFO (and httpx's request lines carry the
+# phones of Movizor's query strings): these speak from WARNING up.
+LIBRARY_LOGGERS = ("aiogram.event", "httpx", "aiohttp.access", "apscheduler")
+
+
+def quiet_libraries(level: int) -> None:
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))

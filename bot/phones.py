@@ -16,16 +16,23 @@ class BadPhone(ValueError):
     """The text is not a phone number we can track (Russian mobile or landline)."""
 
 
-def _parse_russian(text: str) -> phonenumbers.PhoneNumber | None:
-    """The number in ``text`` if it is in the Russian (+7) plan with 10 national digits."""
+def _parse(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number in ``text`` (read as Russian unless it says +<country>), or None."""
     raw = text.strip()
     if not raw or len(raw) > 32 or not _PHONE_CHARS.fullmatch(raw):
         return None
     try:
-        number = phonenumbers.parse(raw, "RU")
+        return phonenumbers.parse(raw, "RU")
     except phonenumbers.NumberParseException:
         return None
-    if number.country_code != 7 or len(str(number.national_number)) != MSISDN_LENGTH - 1:
+
+
+def _parse_russian(text: str) -> phonenumbers.PhoneNumber | None:
+    """The number in ``text`` if it is in the Russian (+7) plan with 10 national digits."""
+    number = _parse(text)
+    if number is None or number.country_code != 7:
+        return None
+    if len(str(number.national_number)) != MSISDN_LENGTH - 1:
         return None
     return number
 
@@ -51,8 +58,43 @@ def possible_phone(text: str) -> str | None:
     return f"7{number.national_number}"
 
 
-def format_phone(msisdn: str) -> str:
-    """`79991234567` -> `+7 999 123-45-67` for people to read."""
-    if len(msisdn) != MSISDN_LENGTH:
-        return msisdn
-    return f"+7 {msisdn[1:4]} {msisdn[4:7]}-{msisdn[7:9]}-{msisdn[9:]}"
+def format_phone(phone: str) -> str:
+    """Any phone the bot holds or a vendor sent (``79991234567``, ``8 (912) 345-67-89``) the one
+    way every screen shows it: ``+7 912 345-67-89`` (phonenumbers' international format).
+    Text that is no phone number is shown as it came."""
+    number = _parse(phone)
+    if number is None or not phonenumbers.is_possible_number(number):
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_COUNTRY_AND_CODE = re.compile(r"^\+\d+ \d+ ")
+
+
+def mask_phone(phone: str) -> str:
+    """A phone for an INFO log line: enough to tell two apart, not enough to call
+    (``+7 912 ***-**-89``). Logs at DEBUG may carry the whole number."""
+    shown = format_phone(phone)
+    head = _COUNTRY_AND_CODE.match(shown)
+    keep = head.end() if head else 0
+    tail = shown[keep:]
+    digits = sum(ch.isdigit() for ch in tail)
+    masked, seen = [], 0
+    for ch in tail:
+        if ch.isdigit():
+            seen += 1
+            masked.append(ch if seen > digits - 2 else "*")
+        else:
+            masked.append(ch)
+    return shown[:keep] + "".join(masked)
+
+
+def mask_phones(text: str) -> str:
+    """Every phone number inside free text (a command someone typed) masked by
+    :func:`mask_phone`, for a log line."""
+    found = phonenumbers.PhoneNumberMatcher(text, "RU", leniency=phonenumbers.Leniency.POSSIBLE)
+    pieces, last = [], 0
+    for match in found:
+        pieces += [text[last : match.start], mask_phone(match.raw_string)]
+        last = match.end
+    return "".join(pieces) + text[last:]

@@ -15,7 +15,7 @@ import html as htmllib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -23,6 +23,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.commands import CATALOGUE
+from integrations.errors import IntegrationError
 
 
 def command_usage(name: str) -> str:
@@ -35,8 +36,39 @@ async def answer_usage(message: Message, command: str) -> None:
     await message.answer(_("error.usage").format(usage=html.quote(command_usage(command))))
 
 
+def error_html(exc: IntegrationError, locale: str) -> str:
+    """An upstream error's sentence for an HTML message. It may quote the vendor's own words
+    (Alta's ``descr``, Mobiforce's ``description``), which may hold ``<`` or ``&``: escaped here,
+    once, for every reply that shows one."""
+    return html.quote(exc.message_for(locale))
+
+
 def format_time(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+
+
+def format_duration(delta: timedelta) -> str:
+    """``7 ч 36 мин``, ``2 ч``, ``45 мин``, ``меньше минуты``: zero parts are left out."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return _("duration.hours_minutes").format(hours=hours, minutes=minutes)
+    if hours:
+        return _("duration.hours").format(hours=hours)
+    if minutes:
+        return _("duration.minutes").format(minutes=minutes)
+    return _("duration.under_minute")
+
+
+def format_ago(moment: datetime, now: datetime) -> str:
+    """How long ago: ``только что``, ``2 ч 5 мин назад``, ``3 дн. назад``. A moment a little in
+    the future (clocks differ) counts as "just now"."""
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return _("ago.now")
+    if seconds < 2 * 86400:
+        return _("ago.duration").format(duration=format_duration(timedelta(seconds=seconds)))
+    return _("ago.days").format(days=int(seconds // 86400))
 
 
 TELEGRAM_TEXT_LIMIT = 4096

@@ -132,7 +132,7 @@ class ImageTest:
 
     async def cleanup(self) -> None:
         for name in self.containers:
-            await self.run("rm", "--force", name)
+            await self.run("rm", "--force", "--volumes", name)
         for volume in self.volumes:
             await self.run("volume", "rm", "--force", volume)
         await self.emu.stop()

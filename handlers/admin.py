@@ -20,6 +20,7 @@ from bot.i18n import PoI18n, locale_for
 from bot.menus import publish_user_menu
 from bot.policy import rule
 from bot.texts import answer_lines, answer_usage, format_time
+from handlers.audit_words import Names, describe
 from storage import Repos
 from storage.chats import ChatStatus
 from storage.confirmations import Confirmation
@@ -328,24 +329,14 @@ async def audit(message: Message, command: CommandObject, repos: Repos, timezone
     if not entries:
         await message.answer(_("audit.empty"))
         return
-    names: dict[int, str] = {}
+    names = Names(repos)
     lines = [_("audit.title").format(count=len(entries))]
     for entry in entries:
-        if entry.actor_id is None:
-            actor = _("audit.system")
-        else:
-            if entry.actor_id not in names:
-                known = await repos.users.get(entry.actor_id)
-                names[entry.actor_id] = user_label(known) if known else str(entry.actor_id)
-            actor = names[entry.actor_id]
-        details = ", ".join(f"{k}={v}" for k, v in entry.details.items())
-        target = f"{entry.target or ''} {details}".strip()
         lines.append(
             _("audit.line").format(
                 at=format_time(entry.at, timezone),
-                actor=actor,
-                action=html.quote(entry.action),
-                target=html.quote(target),
+                actor=await names.actor(entry),
+                what=await describe(entry, names, timezone),
             )
         )
     await answer_lines(message, lines)

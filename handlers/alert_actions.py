@@ -19,7 +19,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.alerts.render import ack_line, clip, silence_line
+from bot.alerts.render import ack_line, clip, silence_line, subject_name
 from bot.alerts.sender import chat_context
 from bot.buttons import pressed_on_its_message
 from bot.callbacks import AlertAckCb, AlertSilenceCb
@@ -59,7 +59,7 @@ def subject_names(rows: list[OutboxRow]) -> str:
     for row in rows:
         try:
             subject = Alert.from_json(row.payload).subject
-            names.setdefault(row.subject_key, subject.title or subject.id)
+            names.setdefault(row.subject_key, subject_name(subject))
         except (ValueError, KeyError, TypeError):
             names.setdefault(row.subject_key, row.subject_key)
     return ", ".join(names.values())

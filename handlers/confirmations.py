@@ -4,6 +4,10 @@ Yes is checked again when pressed, as the command itself was: the confirmation i
 and unused, younger than CONFIRM_TTL, the presser still holds the role the action's rule needs in
 this chat, and the action's integration is still configured. Otherwise the press is answered
 with the reason and nothing happens.
+
+Telegram keeps a press answerable for about 15 seconds, and a vendor may take longer. So Yes is
+answered at once, the question becomes «⏳ Выполняю…» without buttons (a second tap finds
+nothing to press), and only then does the action run; its result replaces that line.
 """
 
 from __future__ import annotations
@@ -11,15 +15,19 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, Update
 from aiogram.utils.i18n import gettext as _
 
 from bot.access import role_name
 from bot.callbacks import ConfirmCb
 from bot.confirm import ACTIONS, CONFIRM_TTL, DECLINES
+from bot.i18n import PoI18n
+from bot.metrics import Metrics
 from bot.policy import allows, rule, rule_of
 from bot.services import title_of
+from handlers.errors import failure_html, record_failure
 from storage import Repos
+from storage.confirmations import Confirmation
 from storage.db import utcnow
 from storage.users import User
 
@@ -43,17 +51,37 @@ async def confirmation_pressed(
         await callback.answer(_("confirm.used"), show_alert=True)
         return
     data.update(repos=repos, user=user)
+    if refusal is None and callback_data.yes:
+        await act(callback, claimed, data)
+        return
     if refusal is not None:
         result = refusal
-    elif callback_data.yes:
-        result = await ACTIONS[claimed.action].handler.call(callback, claimed, **data)
-    elif claimed.action in DECLINES:
+    elif claimed.action in DECLINES:  # Cancel that says more than «Отменено» (quick: no vendor)
         result = await DECLINES[claimed.action].call(callback, claimed, **data)
     else:
         result = _("confirm.cancelled")
     if isinstance(callback.message, Message):
         await callback.message.edit_text(result, reply_markup=None)
     await callback.answer()
+
+
+async def act(callback: CallbackQuery, claimed: Confirmation, data: dict[str, Any]) -> None:
+    """Answer the press and drop the buttons first, then run the action; its result (or what
+    went wrong) replaces the question."""
+    await callback.answer(_("confirm.working"))
+    message = callback.message if isinstance(callback.message, Message) else None
+    if message is not None:
+        await message.edit_text(_("confirm.working"), reply_markup=None)
+    try:
+        result = await ACTIONS[claimed.action].handler.call(callback, claimed, **data)
+    except Exception as exc:  # the press is answered: the boundary's popup can no longer be
+        update: Update = data["event_update"]
+        metrics: Metrics = data["metrics"]
+        i18n: PoI18n = data["i18n"]
+        record_failure(exc, update, metrics)
+        result = failure_html(exc, i18n.current_locale, i18n)
+    if message is not None:
+        await message.edit_text(result, reply_markup=None)
 
 
 def refusal_reason(action: str, expired: bool, user: User, data: dict[str, Any]) -> str | None:

@@ -29,7 +29,8 @@ BANNER = """\
  чат; бот работает по-настоящему, вместо Telegram — локальный эмулятор.
 
    !group / !private  — перейти в рабочую группу / обратно в личный чат
-   1, 2, 3 …          — нажать кнопку [N] последнего сообщения с кнопками
+   1, 2, 3 …          — нажать кнопку [N] последнего сообщения с кнопками;
+                        другое число уходит боту текстом (!send N — всегда текстом)
    !help              — подсказка по консоли, !calls — последние вызовы API
 
  Начните с /help. Выход — /quit или Ctrl-D.
@@ -38,9 +39,9 @@ BANNER = """\
 HELP = """\
 Консоль эмулятора:
   текст          — отправить сообщение боту в текущий чат (команды: /help, …)
-  N              — нажать кнопку [N] последнего сообщения бота с кнопками
-                   (если кнопок нет, число уходит боту как текст)
-  !send ТЕКСТ    — отправить текст как есть (например, просто число)
+  N              — нажать кнопку [N] последнего сообщения бота, если у него есть
+                   такая кнопка; иначе число уходит боту как текст (ответ на вопрос)
+  !send ТЕКСТ    — отправить текст как есть (например, число, совпавшее с кнопкой)
   !group         — перейти в группу, !private — в личный чат
   !calls         — последние 10 вызовов Bot API (без getUpdates)
   !quit, /quit   — выход (или Ctrl-D)"""
@@ -299,8 +300,10 @@ class _Console:
             return False
         if line.startswith("!"):
             self.meta_command(line)
-        elif not (line.isdigit() and self.press(int(line))):
-            self.send(line)  # a number with no buttons to press is just text
+        elif line.isdigit():
+            self.number(int(line))
+        else:
+            self.send(line)
         return True
 
     def meta_command(self, line: str) -> None:
@@ -335,29 +338,35 @@ class _Console:
                 "команды, ответы на его сообщения и упоминания @бота)"
             )
 
-    def press(self, number: int) -> bool:
-        """Press button N of the latest message with an inline keyboard; False if there is none."""
-        message = self.latest_keyboard_message()
-        if message is None:
-            return False
-        buttons = inline_buttons(message)
+    def number(self, number: int) -> None:
+        """A bare number presses button N of the bot's last message when it has one; otherwise
+        it is text (the answer to a question such as «Сколько?»), sent as typed."""
+        message = self.last_message()
+        buttons = inline_buttons(message) if message is not None else []
         if not 1 <= number <= len(buttons):
-            self.write(f"(кнопки [{number}] нет: у последнего сообщения их {len(buttons)})")
-            return True
+            if buttons:
+                self.write(
+                    f"(у последнего сообщения кнопки [1]–[{len(buttons)}]: "
+                    f"«{number}» отправлено боту как текст)"
+                )
+            self.send(str(number))
+            return
+        assert message is not None
         button = buttons[number - 1]
         if button.get("callback_data") is None:
             where = f": {button['url']}" if button.get("url") else ""
             self.write(f"(эту кнопку в консоли не нажать{where})")
-            return True
+            return
         self.write(f"→ нажата кнопка [{number}] «{button['text']}»")
         self.emu.user_presses(
             self.user_id, message["message_id"], button["callback_data"], chat_id=self.chat_id
         )
-        return True
 
-    def latest_keyboard_message(self) -> dict[str, Any] | None:
+    def last_message(self) -> dict[str, Any] | None:
+        """The bot's last message in this chat that a number could mean: map points (which
+        often follow an alert) are skipped, they carry no buttons and ask nothing."""
         for message in reversed(self.emu.messages(self.chat_id)):
-            if not message["deleted"] and inline_buttons(message):
+            if not message["deleted"] and "location" not in message:
                 return message
         return None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,8 @@ class BotHarness:
         watchers: Callable[[], list[tuple[Watcher, int]]] | None = None,
         database_url: str | None = None,
         webhook: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.workdir = Path(workdir)
         self.database_url = database_url or f"sqlite:///{self.workdir / 'logibot.sqlite3'}"
@@ -55,12 +58,16 @@ class BotHarness:
         # webhook: Telegram posts updates to the bot's HTTP port (the emulator as a local Bot API
         # server, which allows plain HTTP on loopback); else the bot long-polls.
         self.webhook = webhook
+        # ``clock`` is Telegram's (the emulator's): a ManualClock lets a test age a button press;
+        # ``wall_clock`` dates its messages (the demo's is simulated time).
         self.emu = TelegramEmulator(
             token=TOKEN,
             bot_username="logibot",
             limits=limits,
             local_mode=webhook,
             webhook_retry=WebhookRetry(first_seconds=0.1, max_seconds=1.0),
+            clock=clock,
+            wall_clock=wall_clock,
         )
         self.extra_settings = settings or {}
         self.extra_routers = extra_routers  # tests add handlers of their own (built per start)

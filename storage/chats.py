@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from storage.db import AnyRow, Database, to_db_time, utcnow
+from storage.db import AnyRow, Database, Transaction, to_db_time, utcnow
 
 
 class ChatStatus(StrEnum):
@@ -85,8 +85,9 @@ class ChatsRepo:
 
     async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> bool:
         """A group upgraded to a supergroup keeps everything under its new id, in ONE
-        transaction: its approval, subscriptions, preferences, silences, status cards and queued
-        alerts. True if there was anything to move.
+        transaction: its approval, subscriptions, preferences, silences, status cards, queued
+        alerts, pending confirmations, taxi orders and live follows. True if there was anything
+        to move.
 
         The service messages (either of them) and the sender's "group was upgraded" error all
         lead here, in any order: once the old row is gone, a second move changes nothing.
@@ -121,7 +122,27 @@ class ChatsRepo:
                 "the group became a supergroup' WHERE chat_id = :old AND state = 'pending'",
                 ids,
             )
+            await self._move_work_in_progress(tx, old_id, new_id)
         return True
+
+    @staticmethod
+    async def _move_work_in_progress(tx: Transaction, old_id: int, new_id: int) -> None:
+        """What the chat has under way: confirmations not pressed yet (their action watches
+        from the chat they name), taxi orders it sent (the chat that hears their progress) and
+        live locations it follows. A live location's message stays in the old group, where the
+        bot can no longer write: ``message_id`` 0 tells the follow to post a new one here."""
+        ids = {"old": old_id, "new": new_id}
+        await tx.execute("UPDATE confirmations SET chat_id = :new WHERE chat_id = :old", ids)
+        await tx.execute("UPDATE taximaster_orders SET chat_id = :new WHERE chat_id = :old", ids)
+        await tx.execute(
+            "DELETE FROM live_follows WHERE chat_id = :new AND EXISTS (SELECT 1 FROM "
+            "live_follows AS old WHERE old.chat_id = :old AND old.thread_id = "
+            "live_follows.thread_id AND old.phone = live_follows.phone)",
+            ids,
+        )
+        await tx.execute(
+            "UPDATE live_follows SET chat_id = :new, message_id = 0 WHERE chat_id = :old", ids
+        )
 
     async def all(self) -> list[Chat]:
         rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM chats ORDER BY status, title")

@@ -28,7 +28,15 @@ import contextlib
 import fcntl
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,8 +65,24 @@ ManyParams = Params | Sequence[Mapping[str, Any]]  # a list: the statement once 
 T = TypeVar("T")
 
 
-def utcnow() -> datetime:
+def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+# The one clock the bot reads "now" from. Only `make demo` changes it (set_clock): there the
+# simulated services run faster than real time, and the bot's times must be theirs.
+_clock: Callable[[], datetime] = _wall_clock
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC, on the bot's clock."""
+    return _clock()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Run the bot on ``clock`` (``None``: the wall clock again)."""
+    global _clock
+    _clock = clock or _wall_clock
 
 
 def to_db_time(value: datetime) -> str:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.phones import format_phone
+from bot.texts import format_duration
 from integrations.base import FieldValue
 
 Formatter = Callable[[FieldValue, ZoneInfo], str]
@@ -30,6 +32,11 @@ def as_text(value: FieldValue, tz: ZoneInfo) -> str:
     return "" if value is None else str(value)
 
 
+def as_phone(value: FieldValue, tz: ZoneInfo) -> str:
+    """A phone as every screen shows it (bot.phones.format_phone)."""
+    return format_phone(as_text(value, tz))
+
+
 def as_km(value: FieldValue, tz: ZoneInfo) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return as_text(value, tz)
@@ -37,11 +44,10 @@ def as_km(value: FieldValue, tz: ZoneInfo) -> str:
 
 
 def as_minutes(value: FieldValue, tz: ZoneInfo) -> str:
-    """A duration in whole minutes: ``1 ч 5 мин``."""
+    """A duration in whole minutes: ``1 ч 5 мин`` (bot.texts.format_duration)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return as_text(value, tz)
-    minutes = int(value)
-    return _("unit.hours_minutes").format(hours=minutes // 60, minutes=minutes % 60)
+    return format_duration(timedelta(minutes=int(value)))
 
 
 def as_time(value: FieldValue, tz: ZoneInfo) -> str:

@@ -23,8 +23,9 @@ from bot.alerts.fields import word_field
 from bot.alerts.kinds import KINDS, icon
 from bot.callbacks import AlertAckCb, AlertSilenceCb
 from bot.i18n import PoI18n
+from bot.phones import format_phone
 from bot.texts import TELEGRAM_TEXT_LIMIT, Rich, clip, fill, utf16_len
-from integrations.base import Alert, Location, Severity
+from integrations.base import Alert, Location, Severity, Subject
 
 # Room kept free in every alert message for the "✅ Принял(а) … в HH:MM" line added on ack.
 ACK_RESERVE = 200
@@ -75,8 +76,16 @@ def plural_key(prefix: str, count: int, locale: str) -> str:
 
 
 # --- one alert ------------------------------------------------------------------------------
+def subject_name(subject: Subject) -> str:
+    """What people call the subject: its title; a driver without one by the phone, written as
+    every screen writes it."""
+    if subject.title:
+        return subject.title
+    return format_phone(subject.id) if subject.type == "driver" else subject.id
+
+
 def _subject(alert: Alert) -> str:
-    return clip(alert.subject.title or alert.subject.id, MAX_TITLE)
+    return clip(subject_name(alert.subject), MAX_TITLE)
 
 
 def _field_lines(alert: Alert, tz: ZoneInfo) -> list[Rich]:

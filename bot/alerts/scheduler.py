@@ -7,7 +7,7 @@ SQLite with the outbox), so there is no pickled job store to drift out of date.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -84,5 +84,6 @@ class AlertScheduler:
 
 
 def _soon(seconds: float = 1) -> datetime:
-    """A first run right after start (not one whole interval later)."""
-    return utcnow() + timedelta(seconds=seconds)
+    """A first run right after start (not one whole interval later). APScheduler runs on the
+    wall clock, not on the bot's (which the demo runs faster)."""
+    return datetime.now(UTC) + timedelta(seconds=seconds)

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.confirm import ask_to_confirm, confirm_keyboard, on_confirm, on_decline
 from bot.i18n import PoI18n
 from bot.prompts import ask
+from bot.texts import error_html
 from handlers.alta.adds import AltaAdds, Outcome, send_list
 from handlers.alta.callbacks import AltaAddCb
 from handlers.alta.lookup import AltaLookup
@@ -131,10 +132,9 @@ async def summarize(
             [(p.number, p.reason.value) for p in parsed.problems[:20]] or "no numbers",
             extra={"chat_id": message.chat.id, "user_id": user.id},
         )
-        if await state.get_state() == AltaFlow.numbers.state:
-            await ask(message, problem)  # still waiting for numbers: answer as a reply again
-        else:
-            await message.answer(problem)
+        # It says «пришлите ещё раз»: the next message (a reply, in a group) is taken as numbers.
+        await state.set_state(AltaFlow.numbers)
+        await ask(message, problem)
         return
     await state.clear()
     check = await lookup.on_tracking(parsed.valid)
@@ -224,7 +224,7 @@ async def cancel_first(alta: AltaClient, replace: dict[str, str], i18n: PoI18n) 
             return _("alta.add.again_failed").format(
                 numbers=numbers_text(numbers, 10),
                 hash=html.quote(request_hash),
-                error=html.quote(exc.message_for(i18n.current_locale)),
+                error=error_html(exc, i18n.current_locale),
             )
     return None
 
@@ -274,7 +274,7 @@ async def add_confirmed(
 def error_of(outcome: Outcome | None, i18n: PoI18n) -> str:
     if outcome is None or outcome.error is None:
         return ""
-    return outcome.error.message_for(i18n.current_locale)
+    return error_html(outcome.error, i18n.current_locale)
 
 
 async def offer_retry(callback: CallbackQuery, repos: Repos, attempt: AddAttempt) -> None:

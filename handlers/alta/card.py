@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
+from bot.texts import format_ago
 from handlers.alta.lookup import AltaLookup
 from integrations.alta.models import Dislocation, ShowResult, esr5, parse_alta_date
 from integrations.alta.numbers import NumberKind, number_kind
 from integrations.alta.pairing import pair_rows
+from storage.db import utcnow
 
 log = logging.getLogger("handlers.alta")
 
@@ -69,18 +71,6 @@ class Place:
         )
 
 
-def format_age(moment: datetime, now: datetime) -> str:
-    seconds = max(0.0, (now - moment).total_seconds())
-    if seconds < 120:
-        return _("alta.ago.now")
-    if seconds < 3600:
-        return _("alta.ago.minutes").format(minutes=int(seconds // 60))
-    if seconds < 2 * 86400:
-        hours, rest = divmod(int(seconds // 60), 60)
-        return _("alta.ago.hours").format(hours=hours, minutes=rest)
-    return _("alta.ago.days").format(days=int(seconds // 86400))
-
-
 def station_text(name: str, code: str) -> str:
     if name and code:
         return f"{html.quote(name)} ({html.quote(code)})"
@@ -104,7 +94,7 @@ def render_wagon_card(
 ) -> str:
     """The card; ``place`` None or without a station: no report yet. ``stored``: the place is
     the bot's last saved report (Alta may not be asked again within the minute)."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     head_key = (
         "alta.card.container"
         if number_kind(number) is NumberKind.CONTAINER
@@ -147,11 +137,11 @@ def render_wagon_card(
             )
         report_at = place.report_at or place.operation_at
         if report_at is not None and report_at == place.operation_at:
-            lines.append(_("alta.card.report_age").format(ago=format_age(report_at, now)))
+            lines.append(_("alta.card.report_age").format(ago=format_ago(report_at, now)))
         elif report_at is not None:
             lines.append(
                 _("alta.card.report").format(
-                    ago=format_age(report_at, now), time=short_time(report_at, tz)
+                    ago=format_ago(report_at, now), time=short_time(report_at, tz)
                 )
             )
     if ended:

@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
-from bot.texts import answer_lines, answer_usage
+from bot.texts import answer_lines, answer_usage, error_html
 from handlers.alta.adds import without_marker
 from handlers.alta.callbacks import WagonsPageCb
 from handlers.alta.card import request_cards, wagon_card
@@ -136,7 +136,7 @@ async def cancel_confirmed(
         await alta.cancel_track(request_hash, numbers or None)
     except AltaError as exc:
         log.warning("wagon cancel failed: %s", exc, extra={"chat_id": confirmation.chat_id})
-        return html.quote(exc.message_for(i18n.current_locale))
+        return error_html(exc, i18n.current_locale)
     alta_lookup.numbers_of.pop(request_hash, None)
     for number in numbers:
         alta_lookup.hash_of.pop(number, None)

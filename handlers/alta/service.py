@@ -17,6 +17,7 @@ from handlers.alta.router import make_router
 from integrations.alta.client import AltaClient
 from integrations.alta.watcher import AltaWatcher
 from integrations.base import Watcher
+from storage.db import utcnow
 
 
 def configured(settings: Settings) -> bool:
@@ -49,6 +50,7 @@ class AltaRuntime:
             self.client,
             lambda ids=None: repos.snapshots.get(SOURCE, ids),
             no_data_after=timedelta(hours=settings.alta_no_data_hours),
+            clock=utcnow,
         )
         self.poll_seconds = settings.alta_poll_seconds
 

@@ -207,7 +207,8 @@ def outcome_lines(
     outcome: Outcome | None, sent: list[str], watched: list[str], error_text: str = ""
 ) -> list[str]:
     """What happened, in words that claim nothing that did not happen. ``outcome`` None:
-    nothing was sent (every number was on tracking already)."""
+    nothing was sent (every number was on tracking already). ``error_text`` is HTML
+    (bot.texts.error_html)."""
     lines: list[str] = []
     if outcome is None:
         pass
@@ -218,7 +219,7 @@ def outcome_lines(
         if outcome.recovered:
             lines.append(_("alta.add.recovered"))
     elif outcome.state == "refused":
-        lines.append(_("alta.add.refused").format(error=html.quote(error_text)))
+        lines.append(_("alta.add.refused").format(error=error_text))
     elif outcome.check_failed:
         lines.append(_("alta.add.lost_unchecked").format(numbers=numbers_text(sent, 10)))
     else:

@@ -94,6 +94,6 @@ async def employees(message: Message, repos: Repos) -> None:
             phone = str(entry.data.get("phone") or "")
             line = f"• {html.quote(entry.name)}"
             if phone:
-                line += f" · {format_phone(phone) if phone.isdigit() else html.quote(phone)}"
+                line += f" · {html.quote(format_phone(phone))}"
             lines.append(line)
     await answer_lines(message, lines)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Final
 
-from aiogram import html
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import PoI18n
+from bot.texts import error_html
 from handlers.mobiforce.callbacks import NewTaskCb
 from integrations.mobiforce.errors import MobiforceError
 
@@ -21,7 +21,7 @@ def topic_of(message: Message) -> int:
 
 
 def error_text(exc: MobiforceError, i18n: PoI18n) -> str:
-    return html.quote(exc.message_for(i18n.current_locale))
+    return error_html(exc, i18n.current_locale)
 
 
 def button_keyboard(buttons: list[tuple[str, NewTaskCb]]) -> InlineKeyboardMarkup:

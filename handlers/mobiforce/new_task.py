@@ -19,7 +19,7 @@ from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
 
 from bot.access import role_name
-from bot.phones import BadPhone, normalize_phone
+from bot.phones import BadPhone, mask_phones, normalize_phone
 from bot.policy import allows, rule_of
 from bot.prompts import ask
 from bot.texts import clip
@@ -254,7 +254,7 @@ async def client_phone_typed(message: Message, state: FSMContext) -> None:
     try:
         phone = normalize_phone(typed)
     except BadPhone:
-        log.info("mobiforce wizard: bad client phone %r", typed[:40])
+        log.info("mobiforce wizard: bad client phone %r", mask_phones(typed[:40]))
         await ask(
             message,
             _("drivers.bad_phone").format(phone=html.quote(typed[:40])),

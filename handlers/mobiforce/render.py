@@ -145,7 +145,7 @@ def render_contractor(contractor: Contractor) -> str:
     if contractor.address:
         lines.append(_("tasks.card.address").format(address=html.quote(contractor.address)))
     for phone in contractor.phones:
-        lines.append(_("tasks.client.phone").format(phone=html.quote(phone)))
+        lines.append(_("tasks.client.phone").format(phone=html.quote(format_phone(phone))))
     if contractor.external_id:
         lines.append(_("tasks.client.external").format(value=html.quote(contractor.external_id)))
     lines.append(_("tasks.card.id").format(id=contractor.id))

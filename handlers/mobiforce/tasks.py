@@ -260,6 +260,7 @@ async def add_comment(
 async def comment(
     message: Message,
     command: CommandObject,
+    state: FSMContext,
     mobiforce: MobiforceClient,
     mobiforce_directory: MobiforceDirectory,
     repos: Repos,
@@ -270,12 +271,15 @@ async def comment(
     if not reference or not text:
         await answer_usage(message, "comment")
         return
-    if len(text) > MAX_COMMENT:
-        await message.answer(_("tasks.comment.too_long").format(max=MAX_COMMENT))
-        return
     task = await find_task(message, reference, mobiforce, mobiforce_directory, repos)
-    if task is not None:
-        await add_comment(message, task, text, mobiforce, repos, user.id)
+    if task is None:
+        return
+    if len(text) > MAX_COMMENT:  # asked again as «💬 Комментарий» asks: the next message is it
+        await state.set_state(CommentFlow.text)
+        await state.set_data({"task_id": task.id})
+        await ask(message, _("tasks.comment.too_long").format(max=MAX_COMMENT))
+        return
+    await add_comment(message, task, text, mobiforce, repos, user.id)
 
 
 async def comment_pressed(

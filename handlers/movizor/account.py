@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n
 from bot.services import REGISTRY
-from bot.texts import answer_lines
+from bot.texts import answer_lines, error_html
 from handlers.movizor.parsing import only_phone
 from handlers.movizor.render import (
     render_balance,
@@ -26,6 +27,7 @@ from integrations.movizor.errors import (
     MovizorInvalidArgument,
     MovizorTariffUnsupported,
 )
+from integrations.movizor.models import Event
 from storage import Repos
 
 log = logging.getLogger("handlers.balance")
@@ -50,7 +52,7 @@ async def events(
     found = await movizor.events(limit=EVENTS_SCANNED if phone else EVENTS_SHOWN)
     if phone is not None:
         found = [event for event in found if event.phone == phone]
-    found = found[-EVENTS_SHOWN:]  # oldest first: the newest is at the bottom, as in a chat
+    found = sorted(found[-EVENTS_SHOWN:], key=newest_first, reverse=True)
     if not found:
         await message.answer(_("drivers.events.empty"))
         return
@@ -60,6 +62,12 @@ async def events(
         known = directory.get(event.phone)
         lines.append(render_event(event, known.title if known else None, timezone))
     await answer_lines(message, lines)
+
+
+def newest_first(event: Event) -> tuple[datetime, int]:
+    """The sort key of /events: by when it happened, newest first (ids break ties: Movizor
+    numbers events as it records them, which is not always the order they happened in)."""
+    return (event.timestamp or datetime.min.replace(tzinfo=UTC), event.id)
 
 
 async def operator(message: Message, command: CommandObject, movizor: MovizorClient) -> None:
@@ -95,7 +103,7 @@ async def balance(message: Message, i18n: PoI18n, **data: Any) -> None:
                 [
                     _("balance.failed").format(
                         name=html.quote(spec.title),
-                        reason=html.quote(exc.message_for(i18n.current_locale)),
+                        reason=error_html(exc, i18n.current_locale),
                     )
                 ]
             )

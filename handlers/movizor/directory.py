@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.phones import mask_phone
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.errors import MovizorError
 from storage import Repos
@@ -27,5 +28,5 @@ async def try_learn_title(phone: str, movizor: MovizorClient, repos: Repos) -> s
     try:
         return await learn_title(phone, movizor, repos)
     except MovizorError as exc:
-        log.info("no title for %s: %s", phone, exc)
+        log.info("no title for %s: %s", mask_phone(phone), exc)
         return None

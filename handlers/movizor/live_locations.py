@@ -27,15 +27,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final, TypeVar
 
 from aiogram import Bot, html
 from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n
+from bot.phones import mask_phone
 from bot.telegram_requests import retry_on_flood
 from handlers.movizor.live_errors import Outcome, judge
 from integrations.movizor.client import MovizorClient
@@ -47,6 +49,7 @@ from storage.live_follows import LiveFollow, LiveFollowsRepo
 log = logging.getLogger(__name__)
 
 LIVE_PERIOD_SECONDS: Final = 8 * 3600
+MIN_LIVE_PERIOD_SECONDS: Final = 60  # Telegram's shortest live period
 # Telegram refuses a horizontal accuracy above 1500 m; Movizor radii go up to several km.
 MAX_ACCURACY_M: Final = 1500
 # A driver this close to the end point (with a forecast, i.e. a route) has arrived.
@@ -218,14 +221,7 @@ class LiveLocations:
     ) -> Followed:
         """Post the live location at ``position`` (which must have a fix) and keep moving it."""
         assert position.lat is not None and position.lon is not None
-        message = await self.bot.send_location(
-            chat_id,
-            position.lat,
-            position.lon,
-            message_thread_id=thread_id or None,
-            live_period=self.live_period,
-            horizontal_accuracy=accuracy_of(position),
-        )
+        message = await self._post(chat_id, thread_id, position, self.live_period)
         followed = Followed(
             chat_id=chat_id,
             thread_id=thread_id,
@@ -238,21 +234,39 @@ class LiveLocations:
             lon=position.lon,
         )
         self._followed[followed.key] = followed
-        if self.store is not None:
-            await self.store.save(
-                LiveFollow(
-                    chat_id=chat_id,
-                    thread_id=thread_id,
-                    phone=phone,
-                    title=title,
-                    locale=locale,
-                    message_id=followed.message_id,
-                    live_until=utcnow() + timedelta(seconds=self.live_period),
-                    lat=position.lat,
-                    lon=position.lon,
-                )
-            )
+        await self._save(followed)
         return followed
+
+    async def _post(
+        self, chat_id: int, thread_id: int, position: Position, live_period: int
+    ) -> Message:
+        assert position.lat is not None and position.lon is not None
+        return await self.bot.send_location(
+            chat_id,
+            position.lat,
+            position.lon,
+            message_thread_id=thread_id or None,
+            live_period=live_period,
+            horizontal_accuracy=accuracy_of(position),
+        )
+
+    async def _save(self, followed: Followed) -> None:
+        if self.store is None:
+            return
+        left = timedelta(seconds=max(followed.until - self.clock(), 0))
+        await self.store.save(
+            LiveFollow(
+                chat_id=followed.chat_id,
+                thread_id=followed.thread_id,
+                phone=followed.phone,
+                title=followed.title,
+                locale=followed.locale,
+                message_id=followed.message_id,
+                live_until=utcnow() + left,
+                lat=followed.lat,
+                lon=followed.lon,
+            )
+        )
 
     async def unfollow(self, chat_id: int, thread_id: int, phone: str) -> Followed | None:
         """Stop one live location; ``None`` when this chat was not following the phone."""
@@ -307,12 +321,15 @@ class LiveLocations:
     ) -> None:
         reason = self._end_reason(followed, position, statuses.get(followed.phone))
         if position is not None and position.has_fix:
-            outcome = await self._move(followed, position)
+            outcome = await self._show(followed, position)
+            if outcome.verdict == "moved":
+                followed = await self._moved(followed, outcome.new_chat_id)
+                outcome = await self._show(followed, position)
             if outcome.verdict == "gone":
                 await self._forget(followed)
                 await self._say_why(followed, "gone")
                 return
-            if outcome.verdict in ("flood", "network"):
+            if outcome.verdict in ("flood", "network", "moved"):
                 return  # this follow ends (if it should) once Telegram answers again
         if reason is not None:
             stopped = await self._stop_message(followed)
@@ -320,6 +337,44 @@ class LiveLocations:
                 return  # stopped on a later poll
             await self._forget(followed)
             await self._say_why(followed, reason)
+
+    async def _show(self, followed: Followed, position: ObjectPosition) -> Outcome:
+        """Move the live location, or post a new one if it has none in this chat yet."""
+        if followed.message_id == 0:
+            return await self._repost(followed, position)
+        return await self._move(followed, position)
+
+    async def _moved(self, followed: Followed, new_chat_id: int) -> Followed:
+        """The group became a supergroup: the follow goes on there (its old live location
+        stays behind in the old group, where the bot can no longer write)."""
+        await self._forget(followed)
+        moved = replace(followed, chat_id=new_chat_id, message_id=0)
+        self._followed[moved.key] = moved
+        await self._save(moved)
+        log.info(
+            "live location of %s follows chat %s to %s",
+            mask_phone(followed.phone),
+            followed.chat_id,
+            new_chat_id,
+        )
+        return moved
+
+    async def _repost(self, followed: Followed, position: ObjectPosition) -> Outcome:
+        """A new live location for the rest of the live period, and a word on why."""
+        left = max(int(followed.until - self.clock()), MIN_LIVE_PERIOD_SECONDS)
+        posted: list[Message] = []
+
+        async def post() -> None:
+            posted.append(await self._post(followed.chat_id, followed.thread_id, position, left))
+
+        outcome = await self._call(followed, "post", post)
+        if posted:
+            assert position.lat is not None and position.lon is not None
+            followed.message_id = posted[0].message_id
+            followed.lat, followed.lon = position.lat, position.lon
+            await self._save(followed)
+            await self._say_why(followed, "moved")
+        return outcome
 
     def _end_reason(
         self, followed: Followed, position: ObjectPosition | None, status: Any
@@ -363,6 +418,8 @@ class LiveLocations:
         return outcome
 
     async def _stop_message(self, followed: Followed) -> Outcome:
+        if followed.message_id == 0:
+            return OK  # its live location stayed in a group that became a supergroup
         return await self._call(
             followed,
             "stop",
@@ -389,7 +446,7 @@ class LiveLocations:
             return OK
         finally:
             retry_on_flood.reset(token)
-        where = f"{what} live location of {followed.phone} in {followed.chat_id}"
+        where = f"{what} live location of {mask_phone(followed.phone)} in {followed.chat_id}"
         if outcome.verdict == "flood":
             self._flood_until[followed.chat_id] = self.clock() + outcome.retry_after
             log.warning("%s: flood control, chat waits %ss", where, outcome.retry_after)
@@ -401,6 +458,8 @@ class LiveLocations:
             log.warning("%s failed, Telegram left alone for %.0fs: %s", where, self._backoff, error)
         elif outcome.verdict == "gone":
             log.info("%s: the message is gone, follow ends: %s", where, error)
+        elif outcome.verdict == "moved":
+            log.info("%s: the group became supergroup %s", where, outcome.new_chat_id)
         elif outcome.verdict == "retry":
             log.warning("%s refused, retried next poll: %s", where, error)
         return outcome
@@ -419,6 +478,8 @@ class LiveLocations:
                 text = _("drivers.follow.off").format(**values)
             elif reason == "gone":
                 text = _("drivers.follow.gone").format(**values)
+            elif reason == "moved":
+                text = _("drivers.follow.moved").format(**values)
             else:
                 text = _("drivers.follow.expired").format(**values)
         try:

@@ -17,8 +17,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.buttons import pressed_on_its_message
 from bot.i18n import PoI18n
-from bot.phones import BadPhone, format_phone, normalize_phone
-from bot.texts import answer_usage
+from bot.phones import BadPhone, format_phone, mask_phone, normalize_phone
+from bot.texts import answer_usage, error_html
 from handlers.movizor.callbacks import LocateCb
 from handlers.movizor.directory import learn_title
 from handlers.movizor.live_locations import LiveLocations, accuracy_of
@@ -211,9 +211,7 @@ async def poll_refresh(
         except MovizorRequestPending:
             continue
         except MovizorError as exc:
-            note = _("drivers.card.refresh_failed").format(
-                error=html.quote(exc.message_for(locale))
-            )
+            note = _("drivers.card.refresh_failed").format(error=error_html(exc, locale))
             break
     try:
         if position is None:
@@ -232,4 +230,4 @@ async def poll_refresh(
             text, chat_id=chat_id, message_id=message_id, reply_markup=refresh_keyboard(phone)
         )
     except TelegramAPIError as exc:  # the card was deleted, the bot left the chat…
-        log.info("refresh of %s: could not show the result: %s", phone, exc)
+        log.info("refresh of %s: could not show the result: %s", mask_phone(phone), exc)

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import PoI18n
 from bot.phones import BadPhone, normalize_phone
-from bot.texts import answer_usage
+from bot.texts import answer_usage, error_html
 from integrations.movizor.errors import MovizorError
 from storage.db import utcnow
 
@@ -146,4 +146,4 @@ def topic_of(message: Message) -> int:
 
 
 def error_text(exc: MovizorError, i18n: PoI18n) -> str:
-    return html.quote(exc.message_for(i18n.current_locale))
+    return error_html(exc, i18n.current_locale)

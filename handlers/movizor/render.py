@@ -9,7 +9,7 @@ themselves come from the .po files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.phones import format_phone
-from bot.texts import format_time
+from bot.texts import format_ago, format_duration, format_time
 from handlers.movizor.alert_fields import event_in_words
 from integrations.movizor.models import (
     Balance,
@@ -30,6 +30,7 @@ from integrations.movizor.models import (
     ShareLink,
     TariffCalculation,
 )
+from storage.db import utcnow
 
 STATUS_TEXTS: Final[dict[str, Any]] = {
     ObjectStatus.NEW: __("drivers.status.new"),
@@ -72,26 +73,6 @@ def format_km(km: float) -> str:
     return f"{km:.0f}" if km >= 10 else f"{km:.1f}"
 
 
-def format_duration(delta: timedelta) -> str:
-    """``2 ч 05 мин`` / ``45 мин``."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return _("drivers.duration.hours").format(hours=hours, minutes=f"{minutes:02d}")
-    return _("drivers.duration.minutes").format(minutes=minutes)
-
-
-def format_ago(moment: datetime, now: datetime) -> str:
-    """How long ago a position was taken. A moment a little in the future (clocks differ)
-    counts as "just now"."""
-    seconds = (now - moment).total_seconds()
-    if seconds < 60:
-        return _("drivers.ago.now")
-    if seconds < 86400:
-        return _("drivers.ago.time").format(duration=format_duration(timedelta(seconds=seconds)))
-    return _("drivers.ago.days").format(days=int(seconds // 86400))
-
-
 def forecast_line(position: Position) -> str | None:
     status = position.distance_forecast_status
     if status == Forecast.OK:
@@ -111,16 +92,15 @@ def card_header(title: str | None, phone: str) -> list[str]:
 
 
 def position_lines(position: Position, tz: ZoneInfo, now: datetime | None = None) -> list[str]:
-    """Place, coordinates, accuracy, age, distance left and forecast of one position."""
+    """Place, accuracy, age, distance left and forecast of one position. No coordinates: the
+    card always comes with the map point, and a line would only repeat it."""
     if not position.has_fix:
         return [_("drivers.card.no_fix")]
-    assert position.lat is not None and position.lon is not None
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     lines = [
         _("drivers.card.place").format(place=html.quote(position.place))
         if position.place
         else _("drivers.card.no_place"),
-        _("drivers.card.coords").format(lat=f"{position.lat:.5f}", lon=f"{position.lon:.5f}"),
     ]
     if position.radius:
         lines.append(_("drivers.card.accuracy").format(radius=position.radius))
@@ -155,15 +135,18 @@ def render_driver_row(
         place = html.quote(position.place) if position.place else _("drivers.list.no_place")
         if position.timestamp is not None:
             place = _("drivers.list.place_when").format(
-                place=place, ago=format_ago(position.timestamp, datetime.now(UTC))
+                place=place, ago=format_ago(position.timestamp, utcnow())
             )
     else:
         place = _("drivers.list.no_position")
+    shown = status_text(status)
+    if position is not None and position.distance_forecast_status == Forecast.LATE:
+        shown = _("drivers.list.late").format(status=shown)
     return _("drivers.list.line").format(
         n=number,
         title=driver_title(title, phone),
         phone=format_phone(phone),
-        status=status_text(status),
+        status=shown,
         place=place,
     )
 

@@ -13,6 +13,7 @@ from handlers.movizor.router import make_router
 from integrations.base import Watcher
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.watcher import DriverInfo, MovizorWatcher
+from storage.db import utcnow
 
 
 def configured(settings: Settings) -> bool:
@@ -41,7 +42,7 @@ class MovizorRuntime:
             poll_seconds=settings.movizor_poll_seconds,
             store=ctx.repos.live_follows,
         )
-        self.watcher = MovizorWatcher(self.client, self._directory, self._remember)
+        self.watcher = MovizorWatcher(self.client, self._directory, self._remember, clock=utcnow)
         self.directory_sync = DirectorySync(
             self.client, self.repos, every_hours=settings.movizor_directory_sync_hours
         )

@@ -70,9 +70,6 @@ async def track(
     if parsed is None:
         return
     phone, title = parsed
-    if len(title) > MAX_TITLE:
-        await message.answer(_("drivers.track.bad_title").format(max=MAX_TITLE))
-        return
     try:
         info = await movizor.object_get(phone)
     except MovizorObjectNotFound:
@@ -85,14 +82,20 @@ async def track(
             )
         )
         return
+    too_long = len(title) > MAX_TITLE
+    kept = "" if too_long else title
     await state.clear()
     await state.set_data(
-        {"mode": "track", "phone": phone, "title": title, "points": [], "search": 0}
+        {"mode": "track", "phone": phone, "title": kept, "points": [], "search": 0}
     )
-    if title:
+    if title and not too_long:
         await ask_place(message, state)
+        return
+    # A title too long is asked for again, as one missing is: the next message is the answer.
+    await state.set_state(TrackFlow.title)
+    if too_long:
+        await ask(message, _("drivers.track.bad_title").format(max=MAX_TITLE))
     else:
-        await state.set_state(TrackFlow.title)
         await ask(message, _("drivers.track.ask_title").format(phone=format_phone(phone)))
 
 

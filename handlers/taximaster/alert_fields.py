@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.alerts.fields import as_text, as_time, register_field
+from bot.alerts.fields import as_phone, as_text, as_time, register_field
 from integrations.base import FieldValue
 
 
@@ -31,13 +31,15 @@ for _key in (
     "car_color",
     "car_plate",
     "driver_name",
-    "driver_phone",
     "crew_code",
     "source",
     "dest",
     "state_id",
 ):
     register_field(_key, as_text, source="taximaster", label_key=f"taximaster.field.{_key}")
+register_field(
+    "driver_phone", as_phone, source="taximaster", label_key="taximaster.field.driver_phone"
+)
 register_field("state", state_in_words, source="taximaster", label_key="taximaster.field.state")
 register_field(
     "source_time", as_time, source="taximaster", label_key="taximaster.field.source_time"

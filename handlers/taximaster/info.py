@@ -41,7 +41,7 @@ async def taxi_cost(
         return
     route = split_route(command.args or "")
     if route is None:
-        log.info("/taxi_cost: no '<from> — <to>' in %r", (command.args or "")[:80])
+        log.debug("/taxi_cost: no '<from> — <to>' in %r", (command.args or "")[:80])
         await message.answer(
             _("taximaster.cost.bad_route").format(text=html.quote((command.args or "")[:80]))
         )

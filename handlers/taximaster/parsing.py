@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from aiogram import html
 from aiogram.types import Message
 
 from bot.i18n import PoI18n
+from bot.texts import error_html
 from integrations.taximaster.errors import TaxiMasterError
 
 MAX_AHEAD: Final = timedelta(days=7)  # a prior order further ahead is a typo
@@ -101,4 +101,4 @@ def topic_of(message: Message) -> int:
 
 
 def error_text(exc: TaxiMasterError, i18n: PoI18n) -> str:
-    return html.quote(exc.message_for(i18n.current_locale))
+    return error_html(exc, i18n.current_locale)

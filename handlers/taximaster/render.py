@@ -18,6 +18,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.phones import format_phone
 from bot.texts import clip, format_time
 from handlers.taximaster.callbacks import CrewMapCb, OrderCb
 from integrations.taximaster.models import (
@@ -111,7 +112,8 @@ def render_order_card(view: OrderView, tz: ZoneInfo) -> str:
         if text:
             lines.append(_("taximaster.card.car").format(car=text))
     if view.driver is not None and (view.driver.name or view.driver.mobile_phone):
-        who = ", ".join(q(p) for p in (view.driver.name, view.driver.mobile_phone) if p)
+        phone = format_phone(view.driver.mobile_phone)
+        who = ", ".join(q(p) for p in (view.driver.name, phone) if p)
         lines.append(_("taximaster.card.driver").format(driver=who))
     if view.crew_code:
         lines.append(_("taximaster.card.crew").format(code=q(view.crew_code)))

@@ -12,6 +12,7 @@ from handlers.taximaster.router import make_router
 from integrations.base import Snapshot, Watcher
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher
+from storage.db import utcnow
 
 
 def configured(settings: Settings) -> bool:
@@ -37,7 +38,7 @@ class TaxiMasterRuntime:
     def __init__(self, ctx: ServiceContext) -> None:
         self.repos = ctx.repos
         self.client = client_for(ctx.settings)
-        self.watcher = TaxiMasterWatcher(self.client, self._snapshots)
+        self.watcher = TaxiMasterWatcher(self.client, self._snapshots, clock=utcnow)
         self.poll_seconds = ctx.settings.taximaster_poll_seconds
 
     async def _snapshots(self, ids: Collection[str] | None = None) -> dict[str, Snapshot]:

@@ -32,7 +32,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
-from bot.phones import BadPhone, format_phone, normalize_phone
+from bot.phones import BadPhone, format_phone, mask_phones, normalize_phone
 from bot.prompts import ask
 from handlers.taximaster.callbacks import TaxiCb
 from handlers.taximaster.orders import start_watching
@@ -94,7 +94,9 @@ async def take_phone(message: Message, state: FSMContext, typed: str) -> None:
     try:
         msisdn = normalize_phone(typed)
     except BadPhone:
-        log.info("taxi wizard: bad phone %r from user %s", typed[:40], _user_id(message))
+        log.info(
+            "taxi wizard: bad phone %r from user %s", mask_phones(typed[:40]), _user_id(message)
+        )
         await state.set_state(TaxiFlow.phone)
         await ask(message, _("taximaster.taxi.bad_phone").format(phone=html.quote(typed[:40])))
         return
@@ -460,7 +462,7 @@ async def price_lines(
                 tariff.id, source_time=source_time, is_prior=is_prior
             )
     except TaxiMasterError as exc:
-        log.info("taxi price of %r -> %r failed: %s", source, dest, exc.detail)
+        log.debug("taxi price of %r -> %r failed: %s", source, dest, exc.detail)
         return [_("taximaster.cost.failed").format(error=error_text(exc, i18n))], None
     return render_cost(cost, tariff.name or str(tariff.id), route, with_dest=bool(dest)), cost.sum
 

@@ -95,6 +95,19 @@ def _to_opt_str(value: Any) -> Any:
     return value if value != "" else None
 
 
+def _place(value: Any) -> Any:
+    """Movizor's ``place`` without the parts it repeats: "Москва, Москва, Россия" (a city that is
+    also its region) -> "Москва, Россия"."""
+    value = _to_opt_str(value)
+    if not isinstance(value, str):
+        return value
+    parts: list[str] = []
+    for part in (p.strip() for p in value.split(",")):
+        if part and part.casefold() not in {p.casefold() for p in parts}:
+            parts.append(part)
+    return ", ".join(parts) or None
+
+
 def _to_bool(value: Any) -> Any:
     value = _blank_to_none(value)
     return False if value is None else value
@@ -143,6 +156,8 @@ Int = Annotated[int, BeforeValidator(_to_int)]
 OptInt = Annotated[int | None, BeforeValidator(_to_int)]
 Text = Annotated[str, BeforeValidator(_to_str)]
 OptText = Annotated[str | None, BeforeValidator(_to_opt_str)]
+Place = Annotated[str | None, BeforeValidator(_place)]
+PlaceText = Annotated[str, BeforeValidator(lambda value: _place(value) or "")]
 Flag = Annotated[bool, BeforeValidator(_to_bool)]
 OptFlag = Annotated[bool | None, BeforeValidator(_blank_to_none)]
 UnixTime = Annotated[datetime | None, BeforeValidator(_unix_time)]
@@ -308,7 +323,7 @@ class ObjectInfo(MovizorModel):
     at_request: Flag = False
     current_lat: OptFloat = None
     current_lon: OptFloat = None
-    place: OptText = None
+    place: Place = None
     distance: OptFloat = None
     distance_forecast_time: OptFloat = None
     distance_forecast_status: ForecastField = None
@@ -353,7 +368,7 @@ class Position(MovizorModel):
     distance: OptFloat = None
     distance_forecast_time: OptFloat = None
     distance_forecast_status: ForecastField = None
-    place: OptText = None
+    place: Place = None
 
     @property
     def has_fix(self) -> bool:
@@ -391,7 +406,7 @@ class DistanceSearchResult(MovizorModel):
 
     lat: float
     lon: float
-    title: Text = ""
+    title: PlaceText = ""
 
 
 class Operator(MovizorModel):

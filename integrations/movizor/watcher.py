@@ -68,6 +68,11 @@ EVENT_KINDS: dict[str, str] = {
     EventType.MSTOP: "driver.app_stopped",
 }
 
+# Kinds several event types share: only for these does the event itself tell which happened.
+SHARED_KINDS: frozenset[str] = frozenset(
+    kind for kind in EVENT_KINDS.values() if list(EVENT_KINDS.values()).count(kind) > 1
+) | {"driver.info"}
+
 
 @dataclass(frozen=True)
 class EventsGap:
@@ -97,10 +102,13 @@ class MovizorWatcher:
         client: MovizorClient,
         directory: DriverDirectory,
         remember: DriverRemember,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.directory = directory
         self.remember = remember
+        self.clock = clock  # "now" for what Movizor does not date
         self._looked_up: set[str] = set()
         self.calls_last_cycle = 0
 
@@ -154,13 +162,12 @@ class MovizorWatcher:
         probe = _after(await self.client.events(after_id=after_id, limit=PROBE_SIZE), after_id)
         return [e.id for e in probe] == [e.id for e in page[: len(probe)]]
 
-    @staticmethod
-    def _gap_alert(gap: EventsGap) -> Alert:
+    def _gap_alert(self, gap: EventsGap) -> Alert:
         return Alert(
             kind="system.events_skipped",
             source="movizor",
             subject=Subject("integration", "movizor", "Movizor"),
-            occurred_at=datetime.now(UTC),
+            occurred_at=self.clock(),
             dedupe_key=f"movizor:gap:{gap.after_id}:{gap.before_id}",
             fields={"after_id": gap.after_id, "before_id": gap.before_id, "page_size": PAGE_SIZE},
         )
@@ -195,11 +202,15 @@ class MovizorWatcher:
                 known[phone] = DriverInfo(info.title)
                 await self.remember(phone, known[phone])
 
-    @staticmethod
-    def _alert(event: Event, driver: DriverInfo | None, position: ObjectPosition | None) -> Alert:
+    def _alert(
+        self, event: Event, driver: DriverInfo | None, position: ObjectPosition | None
+    ) -> Alert:
         kind = EVENT_KINDS.get(str(event.type), "driver.info")
-        title = (driver.title if driver else "") or (event.title or "") or f"+{event.phone}"
-        fields: dict[str, FieldValue] = {"event": str(event.type)}
+        # No title: the bot names the driver by the phone, in the one way it writes phones.
+        title = (driver.title if driver else "") or (event.title or "")
+        fields: dict[str, FieldValue] = {}
+        if kind in SHARED_KINDS:  # otherwise the kind's own title already says what happened
+            fields["event"] = str(event.type)
         if event.text:
             fields["details"] = event.text
         location = None
@@ -221,7 +232,7 @@ class MovizorWatcher:
             kind=kind,
             source="movizor",
             subject=Subject("driver", event.phone, title, driver.tags if driver else ()),
-            occurred_at=event.timestamp or datetime.now(UTC),
+            occurred_at=event.timestamp or self.clock(),
             dedupe_key=f"movizor:{event.id}",
             fields=fields,
             location=location,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,10 +98,16 @@ class TaxiMasterWatcher:
     name = SOURCE
 
     def __init__(
-        self, client: TaxiMasterClient, snapshots: SnapshotReader, *, concurrency: int = 8
+        self,
+        client: TaxiMasterClient,
+        snapshots: SnapshotReader,
+        *,
+        concurrency: int = 8,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.snapshots = snapshots
+        self.clock = clock  # TMWeb dates no state change: an alert is dated when it is seen
         self._concurrency = max(1, concurrency)
         self.calls_last_cycle = 0
 
@@ -130,7 +136,7 @@ class TaxiMasterWatcher:
             snapshot = live[order_id]
             if isinstance(outcome, TaxiMasterOrderNotFound):
                 log.info("taximaster: order %s not found any more, watch ends", order_id)
-                result.alerts.append(_lost_alert(order_id, snapshot))
+                result.alerts.append(_lost_alert(order_id, snapshot, self.clock()))
                 result.snapshots[order_id] = None
             elif isinstance(outcome, OrderState) and _changed(snapshot, outcome):
                 changed.append((order_id, snapshot, outcome))
@@ -146,7 +152,8 @@ class TaxiMasterWatcher:
         coords = await self._coords(changed)
         for order_id, old, state in changed:
             new = _merge(old, state, crew_details.get(order_id))
-            result.alerts.append(_alert(order_id, old, new, state, coords.get(state.crew_id or 0)))
+            crew_coords = coords.get(state.crew_id or 0)
+            result.alerts.append(_alert(order_id, old, new, state, crew_coords, self.clock()))
             result.snapshots[order_id] = None if state.state_kind in FINAL_STATES else new
         return result
 
@@ -251,6 +258,7 @@ def _alert(
     new: Mapping[str, Any],
     state: OrderState,
     coords: CrewCoords | None,
+    now: datetime,
 ) -> Alert:
     kind = STATE_KINDS.get(state.state_kind, GENERIC_KIND)
     if kind == GENERIC_KIND and state.crew_id and state.crew_id != old.get("crew_id"):
@@ -282,19 +290,19 @@ def _alert(
         kind=kind,
         source=SOURCE,
         subject=_subject(order_id, new),
-        occurred_at=datetime.now(UTC),
+        occurred_at=now,
         dedupe_key=f"{SOURCE}:{order_id}:{state.state_kind}:{state.state_id}:{state.crew_id or 0}",
         fields={key: value for key, value in fields.items() if value is not None},
         location=location,
     )
 
 
-def _lost_alert(order_id: str, snapshot: Mapping[str, Any]) -> Alert:
+def _lost_alert(order_id: str, snapshot: Mapping[str, Any], now: datetime) -> Alert:
     return Alert(
         kind=STATE_KINDS[OrderStateKind.ABORTED],
         source=SOURCE,
         subject=_subject(order_id, snapshot),
-        occurred_at=datetime.now(UTC),
+        occurred_at=now,
         dedupe_key=f"{SOURCE}:{order_id}:not_found",
         fields={"state": "not_found", "reason": "order_not_found"},
     )

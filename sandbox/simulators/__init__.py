@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from sandbox.simulators.alta.demo import demo as alta_demo
-from sandbox.simulators.backend import DemoBackend
+from sandbox.simulators.backend import Clock, DemoBackend
 from sandbox.simulators.mobiforce.demo import demo as mobiforce_demo
 from sandbox.simulators.movizor.demo import demo as movizor_demo
 from sandbox.simulators.taximaster.demo import demo as taximaster_demo
 
-# Each starts its simulator seeded, at ``speed`` times real time.
-DEMOS: dict[str, Callable[[float], Awaitable[DemoBackend]]] = {
+# Each starts its simulator seeded, on the demo's clock.
+DEMOS: dict[str, Callable[[Clock], Awaitable[DemoBackend]]] = {
     "movizor": movizor_demo,
     "mobiforce": mobiforce_demo,
     "taximaster": taximaster_demo,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from storage import Repos
+
+# The demo's one clock, which a simulator runs on (and the bot too: sandbox/demo.py).
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+# Telegram keeps a button press answerable for about 15 seconds (the app's spinner); a bot that
+# answers later gets QUERY_INVALID, so a slow handler must answer first and work after.
+CALLBACK_QUERY_TTL = 15.0
 
 CHAT_ACTIONS = frozenset(
     {

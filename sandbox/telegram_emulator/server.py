@@ -34,7 +34,7 @@ from sandbox.telegram_emulator.common import ApiError, JsonDict
 from sandbox.telegram_emulator.events import ApiCall, BotEvent
 from sandbox.telegram_emulator.faults import Faults, Outage
 from sandbox.telegram_emulator.flood import FloodLimiter, RateLimits
-from sandbox.telegram_emulator.message_methods import MessageMethods
+from sandbox.telegram_emulator.message_methods import CALLBACK_QUERY_TTL, MessageMethods
 from sandbox.telegram_emulator.params import Handler, Params, normalise_params, read_request_params
 from sandbox.telegram_emulator.people import People
 from sandbox.telegram_emulator.updates import PollCut, UpdateQueue
@@ -73,7 +73,7 @@ class TelegramEmulator:
         bot_first_name: str = "LogiBot",
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        callback_query_ttl: float = 15 * 60,
+        callback_query_ttl: float = CALLBACK_QUERY_TTL,
         privacy_mode: bool = True,
         local_mode: bool = False,
         webhook_retry: WebhookRetry = WebhookRetry(),  # noqa: B008 (frozen: sharing it is safe)
@@ -124,7 +124,7 @@ class TelegramEmulator:
 
     @property
     def callback_query_ttl(self) -> float:
-        """Seconds a button press stays answerable (Telegram: about 15 minutes)."""
+        """Seconds a button press stays answerable (Telegram: about 15 seconds)."""
         return self._message_methods.callback_query_ttl
 
     @callback_query_ttl.setter

@@ -76,6 +76,17 @@ async def test_new_events_become_enriched_alerts(sim, watcher):
     assert int(result.cursor) > int(cursor)
 
 
+async def test_the_event_is_a_field_only_where_the_kind_does_not_say_it(sim, watcher):
+    cursor = (await watcher.poll(None)).cursor
+    sim.emit(PHONE, "onroute")  # "Водитель на маршруте" says it all
+    sim.emit(PHONE, "auto_off")  # "Водитель отключён": automatically, or by someone?
+    sim.emit(PHONE, "autoinform")  # "Сведения о водителе": which?
+    on_route, off, info = (await watcher.poll(cursor)).alerts
+    assert on_route.kind == "driver.on_route" and "event" not in on_route.fields
+    assert (off.kind, off.fields["event"]) == ("driver.off", "auto_off")
+    assert (info.kind, info.fields["event"]) == ("driver.info", "autoinform")
+
+
 async def test_upstream_calls_per_cycle_do_not_grow_with_events(sim, watcher):
     cursor = (await watcher.poll(None)).cursor
     sim.emit(PHONE, "pos_late")

@@ -69,7 +69,12 @@ async def run_to_end(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    finally:
+        if process.returncode is None:  # timed out: no process outlives its test
+            process.kill()
+            await process.wait()
     assert process.returncode is not None
     return process.returncode, output.decode()
 

@@ -51,7 +51,11 @@ async def confirm(h: BotHarness, numbers: str, button: str = "Поставить
     start = len(h.emu.calls)
     h.press(ADMIN, summary, button)
     call = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "Поставить на слежение" not in c.params["text"],
+        lambda c: (
+            c.method == "editMessageText"
+            and "Поставить на слежение" not in c.params["text"]
+            and "⏳" not in c.params["text"]  # «⏳ Выполняю…» comes first
+        ),
         start=start,
         timeout=10,
     )

@@ -271,6 +271,7 @@ async def test_upstream_errors_are_answered_politely(harness, sim):
             c.method == "editMessageText"
             and "Поставить" not in c.params["text"]
             and "за рейс" not in c.params["text"]
+            and "⏳" not in c.params["text"]  # «⏳ Выполняю…» comes first
         ),
         start=start,
     )
@@ -401,3 +402,15 @@ async def test_report_rows_without_a_number_are_shown_in_status(harness, sim):
     assert "Строки отчёта без номера" in text(status) and request_hash in text(status)
     told = await h.emu.wait_for_message(ADMIN, has_text("Строки отчёта без номера"))
     assert request_hash in text(told)
+
+
+async def test_numbers_with_a_wrong_digit_are_asked_for_again_in_a_group(harness, sim):
+    h = harness
+    h.emu.add_group(GROUP, "Диспетчерская", supergroup=True)
+    h.emu.add_bot_to_group(ADMIN, GROUP)
+    await h.emu.wait_for_message(GROUP, has_text("подключил"))
+    bad = await h.say(ADMIN, "/wagon add 54676516", chat_id=GROUP)
+    assert "пришлите номера ещё раз" in text(bad)
+    await h.say(ADMIN, WAGON_A, chat_id=GROUP)  # reaches the bot as a reply (privacy mode)
+    summary = await h.emu.wait_for_message(GROUP, has_button("Поставить"))
+    assert WAGON_A in text(summary)

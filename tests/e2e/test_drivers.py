@@ -92,6 +92,7 @@ async def test_locate_sends_the_point_and_a_card_naming_the_driver(harness, sim)
     assert TITLE in text(card)
     assert "+7 999 123-45-67" in text(card)
     assert "Прогноз: успевает в срок" in text(card)
+    assert f"{fix.lat:.4f}" not in text(card)  # the map point right above says where
     assert button_labels(card) == ["🔄 Обновить"]
     known = await harness.app.repos.drivers.get(PHONE)
     assert known is not None and known.title == TITLE  # learnt once, remembered
@@ -188,7 +189,7 @@ async def test_track_wizard_end_to_end_adds_once(harness, sim):
     assert "Не нашёл «Атлантида»" in text(nothing)
     found = await h.say(ADMIN, "Химки (Москва)", expect=has_text("Выберите"))
     assert button_labels(found) == [
-        "Москва, Москва, Россия",
+        "Москва, Россия",  # Movizor says «Москва, Москва, Россия»: a city that is its region
         "Химки, Московская область, Россия",
     ]
     h.press(ADMIN, found, "Химки")
@@ -228,7 +229,7 @@ async def test_track_wizard_end_to_end_adds_once(harness, sim):
     h.press(ADMIN, summary, "Да")
     h.press(ADMIN, summary, "Да")  # a double tap: Telegram delivers both
     done = await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "добавлен в Movizor" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Добавлено в Movizor" in c.params["text"],
         start=start,
     )
     assert "SMS" in done.result["text"]
@@ -310,7 +311,7 @@ async def test_untrack_switches_off_then_deletes_and_explains_the_timeouts(harne
     assert "Отключить" in text(question) and "история" in text(question)
     harness.press(ADMIN, question, "Да")
     await harness.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "отключён от мониторинга" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Отключено от мониторинга" in c.params["text"],
         start=0,
     )
     assert sim.object(PHONE).status == "off_new"
@@ -319,7 +320,7 @@ async def test_untrack_switches_off_then_deletes_and_explains_the_timeouts(harne
     question = await harness.say(ADMIN, f"/untrack {PHONE}")
     harness.press(ADMIN, question, "Да")
     await harness.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "удалён из Movizor" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Удалено из Movizor" in c.params["text"],
         start=0,
     )
     assert PHONE not in sim.world.objects
@@ -401,7 +402,7 @@ async def test_follow_posts_a_live_location_and_moves_it_with_one_fetch(harness,
 async def test_unfollow_stops_the_live_location(harness, sim):
     await harness.say(ADMIN, f"/follow {PHONE}", expect=has_text("/unfollow"))
     again = await harness.say(ADMIN, f"/follow {PHONE}")
-    assert "уже показан" in text(again)
+    assert "уже на карте" in text(again)
     stopped = await harness.say(ADMIN, f"/unfollow {PHONE}")
     assert "остановлена" in text(stopped)
     await harness.emu.wait_for_event(lambda c: c.method == "stopMessageLiveLocation", start=0)
@@ -471,7 +472,7 @@ async def test_track_wizard_works_in_a_group_under_privacy_mode(harness, sim):
     assert "Групповой" in text(summary) and ask_point["chat"]["id"] == group
     h.press(ADMIN, summary, "Да")
     await h.emu.wait_for_event(
-        lambda c: c.method == "editMessageText" and "добавлен в Movizor" in c.params["text"],
+        lambda c: c.method == "editMessageText" and "Добавлено в Movizor" in c.params["text"],
         start=0,
     )
     assert calls(sim, "object_add") == 1
@@ -487,6 +488,41 @@ async def test_two_fast_messages_in_a_wizard_are_handled_one_after_the_other(har
     await h.emu.wait_for_message(ADMIN, has_text("Не нашёл «Атлантида»"))
     prompts = [m for m in h.emu.messages(ADMIN) if "первый пункт" in text(m)]
     assert len(prompts) == 1
+
+
+async def test_a_title_too_long_on_the_command_line_is_asked_for_again(harness, sim):
+    again = await harness.say(ADMIN, f"/track 9162223344 {'Р' * 101}")
+    assert "Напишите ещё раз" in text(again)
+    place = await harness.say(ADMIN, "Рейс 7", expect=has_text("Куда едет водитель"))
+    assert "Куда едет водитель" in text(place)
+
+
+async def test_events_are_listed_newest_first(harness, sim):
+    sim.emit(PHONE, "mstart")
+    sim.advance(600)
+    sim.emit(PHONE, "mstop")
+    listed = text(await harness.say(ADMIN, f"/events {PHONE}"))
+    lines = listed.splitlines()[1:]
+    stop = next(i for i, line in enumerate(lines) if "приложение остановлено" in line)
+    start = next(i for i, line in enumerate(lines) if "приложение запущено" in line)
+    assert stop < start
+    times = [datetime.strptime(line[:16], "%d.%m.%Y %H:%M") for line in lines]
+    assert times == sorted(times, reverse=True)
+
+
+async def test_drivers_shows_a_late_driver_as_late(harness, sim):
+    now = utcnow()
+    sim.add_driver(
+        "79162223344", "Опаздывающий", [(*MOSCOW, now), (*TVER, now + timedelta(minutes=20))]
+    )
+    sim.advance(30 * 60)  # 35 km out of 170 with the arrival planned ten minutes ago
+    lines = text(await harness.say(ADMIN, "/drivers")).splitlines()
+
+    def status_line_of(title: str) -> str:  # a row is two lines: the name, then status · place
+        return lines[next(i for i, line in enumerate(lines) if title in line) + 1]
+
+    assert "на мониторинге · ⚠️ опаздывает" in status_line_of("Опаздывающий")
+    assert "опаздывает" not in status_line_of(TITLE)
 
 
 async def test_a_wizard_goes_on_after_the_bot_restarts(harness, sim):

@@ -8,7 +8,7 @@ import pytest
 from handlers.movizor.live_locations import LiveLocations
 from sandbox.harness import BotHarness
 from sandbox.telegram_emulator import ApiCall
-from tests.e2e.conftest import ADMIN
+from tests.e2e.conftest import ADMIN, eventually
 from tests.e2e.test_drivers import PHONE, TITLE, has_text, text
 from tests.e2e.test_drivers import sim as sim  # the Movizor simulator fixture, shared
 
@@ -135,5 +135,52 @@ async def test_a_follow_survives_a_restart_and_keeps_moving_the_same_message(har
     [moved] = moves_in(harness, ADMIN, start)
     assert moved.ok and moved.params["message_id"] == message_id
     again = await harness.say(ADMIN, f"/follow {PHONE}")
-    assert "уже показан" in text(again)
+    assert "уже на карте" in text(again)
     assert refused(harness) == []
+
+
+GROUP = -4004
+
+
+@pytest.mark.parametrize("restart", [False, True])
+async def test_a_follow_in_a_group_that_becomes_a_supergroup_goes_on_there(harness, sim, restart):
+    harness.emu.add_group(GROUP, "Диспетчерская")
+    harness.emu.add_bot_to_group(ADMIN, GROUP)
+    await harness.emu.wait_for_message(GROUP)  # the welcome: approved
+    start = len(harness.emu.calls)
+    await harness.say(ADMIN, f"/follow {PHONE}", chat_id=GROUP, expect=has_text("/unfollow"))
+    await harness.emu.wait_for_event(lambda c: c.method == "sendLocation", start=start)
+
+    new_id = harness.emu.migrate_group(GROUP)
+    repo = harness.app.repos.live_follows
+    moved = await eventually(lambda: _follows_in(repo, new_id))
+    assert moved[0].message_id == 0  # its live location stayed behind in the old group
+    if restart:
+        await harness.stop_bot()
+        await harness.start_bot()
+    sim.advance(16 * 60)
+    start = len(harness.emu.calls)
+    await live(harness).cycle()
+
+    posted = [c for c in harness.emu.calls[start:] if c.method == "sendLocation"]
+    assert [(c.ok, c.params["chat_id"]) for c in posted] == [(True, new_id)]
+    said = await harness.emu.wait_for_message(new_id, has_text("супергрупп"))
+    assert TITLE in text(said) and f"/unfollow {PHONE}" in text(said)
+    [followed] = live(harness).followed()
+    assert (followed.chat_id, followed.message_id) == (new_id, posted[0].result["message_id"])
+    [saved] = await harness.app.repos.live_follows.all()
+    assert (saved.chat_id, saved.message_id) == (new_id, followed.message_id)
+
+    sim.advance(16 * 60)
+    start = len(harness.emu.calls)
+    await live(harness).cycle()
+    [moved_on] = moves_in(harness, new_id, start)
+    assert moved_on.ok and moved_on.params["message_id"] == followed.message_id
+    done = await harness.say(ADMIN, f"/unfollow {PHONE}", chat_id=new_id)
+    assert "остановлена" in text(done)
+    # Only the move in the old group that taught the bot about the upgrade was refused.
+    assert all(c.params["chat_id"] == GROUP for c in refused(harness))
+
+
+async def _follows_in(repo, chat_id: int) -> list:
+    return [f for f in await repo.all() if f.chat_id == chat_id]

@@ -207,10 +207,20 @@ async def test_menus_are_set_per_role_and_language(harness):
     assert any(c["description"] == "list of commands" for c in viewer_menus["en"])
 
 
-async def test_audit_lists_state_changes(harness):
+async def test_audit_lists_state_changes_in_words(harness):
+    await harness.say(STRANGER, "/start")
     await harness.say(ADMIN, f"/grant {STRANGER} viewer")
-    reply = await harness.say(ADMIN, "/audit")
-    assert "user.grant" in reply["text"] and str(STRANGER) in reply["text"]
+    harness.emu.add_group(GROUP, "Склад <1>")
+    harness.emu.add_bot_to_group(ADMIN, GROUP)
+    await harness.emu.wait_for_message(GROUP)
+    await harness.say(ADMIN, "/mute 2h", chat_id=GROUP)
+    said = (await harness.say(ADMIN, "/audit"))["text"]
+    admin, stranger = "Админ 1001 (@admin1001)", "Пётр <Иванов> (@petr_iv)"
+    assert f"{admin}: выдана роль «наблюдатель»: {stranger}" in said
+    assert f"{stranger}: запрос доступа к боту" in said
+    assert f"{admin}: бот добавлен в группу «Склад <1>»" in said
+    assert "оповещения выключены до" in said and ", группа «Склад <1>»" in said
+    assert "user.grant" not in said and "role=" not in said
 
 
 async def test_a_confirmation_is_checked_again_when_pressed(harness):

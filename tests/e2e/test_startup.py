@@ -2,8 +2,10 @@
 /healthz saying so), a token Telegram refuses, a database folder it may not write, and the
 container's health check following HTTP_PORT."""
 
+import asyncio
 import os
 import shutil
+import signal
 
 import pytest
 
@@ -180,3 +182,18 @@ async def test_the_health_check_follows_http_port(tmp_path):
     env = bot_env(tmp_path, TOKEN, None, http_port=str(port))
     code, said = await run_to_end("healthcheck", env, tmp_path)
     assert code == 1 and said.startswith(f"no answer from http://127.0.0.1:{port}/healthz"), said
+
+
+async def test_sigterm_while_importing_ends_the_process_at_once_before_anything_opens(tmp_path):
+    # One second in, `logibot run` is importing aiogram (seconds of pydantic models): the
+    # SIGTERM must end it there, not once the import is over and the database is open (a
+    # container's `docker stop` kills after 10 s, and imports are slow on a loaded host).
+    env = bot_env(tmp_path, TOKEN, "http://127.0.0.1:9")
+    log = tmp_path / "bot.log"
+    process = await spawn("run", env, tmp_path, log)
+    await asyncio.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    assert await stop(process) == 0
+    output = log.read_text()
+    assert not (tmp_path / "bot.sqlite3").exists(), output
+    assert "Traceback" not in output and "applying migration" not in output, output

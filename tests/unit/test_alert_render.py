@@ -62,10 +62,12 @@ def test_english_chat_and_its_own_zone():
 
 
 def test_subject_without_a_title_shows_its_id_and_unknown_kinds_show_their_name():
-    bare = alert(kind="custom.thing", subject=Subject("driver", "79990001122"))
+    bare = alert(kind="custom.thing", subject=Subject("task", "A-17"))
     text = render_alert(bare, Severity.NORMAL, MOSCOW)
     assert text.html.startswith("🟡 <b>custom.thing</b>")
-    assert "79990001122" in text.html
+    assert "A-17" in text.html
+    driver = alert(subject=Subject("driver", "79990001122"))  # a driver: by the phone as shown
+    assert "+7 999 000-11-22" in render_alert(driver, Severity.NORMAL, MOSCOW).html
 
 
 def test_a_group_has_a_header_and_every_alert():

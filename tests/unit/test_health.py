@@ -44,8 +44,11 @@ async def test_healthz_shows_error_texts_only_on_loopback(tmp_path):
     health = IntegrationHealth("movizor", enabled=True)
     health.failed(SECRET_TEXT)
     health.noticed("system.events_skipped", {"after_id": 41, "before_id": 1042})
+    state = HealthState({"movizor": health})
+    state.startup.last_error = SECRET_TEXT  # getMe failed at start
+    state.polling.failed(SECRET_TEXT)  # and getUpdates since
     async with Database(tmp_path / "h.sqlite3") as db:
-        server = HealthServer(db, HealthState({"movizor": health}), Metrics())
+        server = HealthServer(db, state, Metrics())
         await server.start(0, host="127.0.0.1")
         try:
             url = f"http://127.0.0.1:{server.port}/healthz"
@@ -57,7 +60,10 @@ async def test_healthz_shows_error_texts_only_on_loopback(tmp_path):
         finally:
             await server.stop()
     assert local["integrations"]["movizor"]["last_error"] == SECRET_TEXT
+    assert local["startup"]["last_error"] == local["telegram_polling"]["last_error"] == SECRET_TEXT
     assert local["integrations"]["movizor"]["notice"]["fields"]["before_id"] == 1042
+    assert json.loads(outside_text)["startup"]["last_error"] == HIDDEN
+    assert json.loads(outside_text)["telegram_polling"]["last_error"] == HIDDEN
     outside = json.loads(outside_text)["integrations"]["movizor"]
     assert outside["last_error"] == HIDDEN and outside["consecutive_failures"] == 1
     assert outside["notice"]["kind"] == "system.events_skipped"

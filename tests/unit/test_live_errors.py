@@ -4,13 +4,14 @@ import pytest
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
 from aiogram.methods import GetMe
 
-from handlers.movizor.live_errors import judge
+from handlers.movizor.live_errors import Outcome, judge
 
 METHOD = GetMe()
 
@@ -31,6 +32,11 @@ def test_telegram_saying_the_message_is_gone_ends_it(description):
 def test_a_chat_that_refuses_the_bot_ends_it():
     error = TelegramForbiddenError(METHOD, "Forbidden: bot was blocked by the user")
     assert judge(error).verdict == "gone"
+
+
+def test_a_group_that_became_a_supergroup_moves_it_there():
+    error = TelegramMigrateToChat(METHOD, "Bad Request: group chat was upgraded", -1001234)
+    assert judge(error) == Outcome("moved", new_chat_id=-1001234)
 
 
 def test_429_network_and_server_errors_only_delay_it():

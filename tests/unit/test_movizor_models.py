@@ -367,3 +367,23 @@ def test_php_form_round_trip(data: dict[str, Any]) -> None:
     assert decode_php_form(pairs) == data
     # and through the wire format too
     assert decode_php_form(parse_qsl(urlencode(pairs), keep_blank_values=True)) == data
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Москва, Москва, Россия", "Москва, Россия"),
+        ("Казань, Республика Татарстан, казань", "Казань, Республика Татарстан"),
+        (" Тверь ,, Тверь ", "Тверь"),
+        ("Химки", "Химки"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_place_keeps_each_of_its_parts_once(sent, kept):
+    position = Position.model_validate({"lat": "55.7", "lon": "37.6", "place": sent})
+    assert position.place == kept
+    info = ObjectInfo.model_validate({"phone": "79991234567", "status": "ok", "place": sent})
+    assert info.place == kept
+    found = DistanceSearchResult.model_validate({"lat": "55.7", "lon": "37.6", "title": sent})
+    assert found.title == (kept or "")

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import sqlite3
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from storage import Repos
 from storage import legacy_migrations as legacy
 from storage.chats import ChatStatus
 from storage.db import Database, DatabaseLocked, utcnow
+from storage.live_follows import LiveFollow
 from storage.migrate import current_revision, head, is_ours
 from storage.outbox import NewOutboxRow, OutboxRepo, chat_due_query, insert_rows
 from storage.schema import metadata
@@ -233,6 +235,30 @@ async def test_an_outbox_row_is_inserted_once_per_dedupe_key(db):
         rows = [outbox_row(-1, "a"), outbox_row(-1, "c"), outbox_row(-2, "a")]
         assert await insert_rows(tx, rows) == 2  # -1/a was there
     assert await Repos.on(db).outbox.depth() == 4
+
+
+async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along(tmp_path):
+    async with Database(tmp_path / "b.sqlite3") as db:
+        repos = Repos.on(db)
+        await repos.chats.upsert(
+            -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
+        )
+        token = await repos.confirmations.create(user_id=1, chat_id=-5, action="x", payload={})
+        await repos.taximaster.sending("key-1", chat_id=-5, thread_id=0, user_id=1, payload={})
+        follow = LiveFollow(-5, 0, "79991234567", "Петров", "ru", 42, utcnow(), 55.7, 37.6)
+        await repos.live_follows.save(follow)
+        await repos.live_follows.save(replace(follow, chat_id=-7))  # another group's stays
+
+        assert await repos.chats.move(-5, -1005)
+
+        claimed = await repos.confirmations.claim(token, user_id=1)
+        assert claimed is not None and claimed.chat_id == -1005
+        order = await repos.taximaster.get("key-1")
+        assert order is not None and order.chat_id == -1005
+        follows = {f.chat_id: f for f in await repos.live_follows.all()}
+        assert set(follows) == {-1005, -7}
+        assert follows[-1005].message_id == 0  # the old message stays in the old group
+        assert follows[-7].message_id == 42
 
 
 # --- the outbox claim ------------------------------------------------------------------------

@@ -275,6 +275,20 @@ async def test_user_presses_produces_callback_query_update(
         await bot.answer_callback_query(late)
 
 
+async def test_a_press_is_answerable_for_about_15_seconds_as_in_telegram(
+    emu: TelegramEmulator, bot: Bot, clock: ManualClock
+) -> None:
+    sent = await bot.send_message(USER, "Рейс 7", reply_markup=keyboard(("Принял", "ack:7")))
+    prompt = emu.user_presses(USER, sent.message_id, "ack:7")
+    clock.advance(14)
+    assert await bot.answer_callback_query(prompt, text="⏳ …")
+
+    slow = emu.user_presses(USER, sent.message_id, "ack:7")
+    clock.advance(16)
+    with pytest.raises(TelegramBadRequest, match="query is too old and response timeout expired"):
+        await bot.answer_callback_query(slow)
+
+
 async def test_edit_with_identical_content_is_not_modified(emu: TelegramEmulator, bot: Bot) -> None:
     markup = keyboard(("Обновить", "refresh"))
     sent = await bot.send_message(USER, "<b>Статус</b>", reply_markup=markup)
@@ -616,6 +630,60 @@ async def test_a_selective_force_reply_makes_the_asked_user_answer_with_a_reply(
     # The prompt is answered: the next plain message is plain again.
     emu.user_sends(USER, "и ещё", chat_id=group)
     assert emu.hidden_from_bot[-1]["text"] == "и ещё"
+
+
+class _Transcript(io.StringIO):
+    """The console's output, with an event set on every write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = asyncio.Event()
+
+    def write(self, text: str) -> int:
+        self.written.set()
+        return super().write(text)
+
+
+async def test_console_sends_a_number_as_text_unless_the_last_message_has_that_button(
+    emu: TelegramEmulator, bot: Bot, group: int
+) -> None:
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    out = _Transcript()
+    console = asyncio.create_task(
+        run_console(emu, user_id=USER, group_chat_id=group, input_stream=lines, output_stream=out)
+    )
+
+    def texts() -> list[str]:
+        return [u["message"].get("text") for u in emu.pending_updates if "message" in u]
+
+    def presses() -> list[str]:
+        return [u["callback_query"]["data"] for u in emu.pending_updates if "callback_query" in u]
+
+    async def typed(line: str) -> None:
+        """Type a line and wait until the console has handled it (it echoes, then handles
+        the line in the same step)."""
+        echo = f"вы> {line}\n"
+        seen = out.getvalue().count(echo)
+        await lines.put(line)
+        while True:
+            out.written.clear()
+            if out.getvalue().count(echo) > seen:
+                return
+            await out.written.wait()
+
+    await bot.send_message(
+        USER, "Алерт", reply_markup=keyboard(("Принял", "ack"), ("Тишина", "mute"))
+    )
+    await bot.send_location(USER, 55.75, 37.62)  # a map point after the alert: skipped
+    await typed("2")
+    assert presses() == ["mute"]
+    await typed("5")  # no such button: the answer to something, as text
+    assert texts()[-1] == "5" and "отправлено боту как текст" in out.getvalue()
+    await bot.send_message(USER, "Сколько мест?")  # a question after the buttons
+    await typed("1")
+    assert texts()[-1] == "1" and presses() == ["mute"]
+    await lines.put("/quit")
+    await asyncio.wait_for(console, 2)
 
 
 @pytest.mark.parametrize(

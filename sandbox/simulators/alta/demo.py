@@ -7,20 +7,20 @@ from datetime import timedelta
 from handlers.alta.lookup import SOURCE
 from integrations.alta.watcher import initial_snapshot
 from sandbox.simulators.alta.simulator import AltaSimulator
-from sandbox.simulators.backend import DemoBackend
+from sandbox.simulators.backend import Clock, DemoBackend
 from storage import Repos
 
 DEMO_LOGIN, DEMO_SA, DEMO_PASSWORD = "demo@alta.ru", "sa000777", "demo-alta-password"
 
 
-async def demo(speed: float) -> DemoBackend:
+async def demo(clock: Clock) -> DemoBackend:
     """The simulator with wagons already on the way; the bot watches them (the demo group hears
     their moves from the first poll, a minute after start)."""
     sim = AltaSimulator(
         DEMO_LOGIN,
         DEMO_SA,
         DEMO_PASSWORD,
-        speed=speed,
+        clock=clock,
         seed_demo=True,
         first_report_delay=timedelta(minutes=20),
     )

@@ -91,7 +91,7 @@ class AltaSimulator:
         self._started_mono = time.monotonic()
         self._advanced = timedelta(0)
         self._faults: dict[str, deque[int | FaultKind]] = {}
-        self._forced: dict[str, deque[tuple[str, str]]] = {}
+        self._forced: dict[str, deque[tuple[str, str, str | None]]] = {}
         self._lost: dict[str, deque[LostAnswer]] = {}
         self._omitted: dict[str, int] = {}  # hash -> track_list answers still to leave it out
         self._stopping = asyncio.Event()
@@ -280,12 +280,21 @@ class AltaSimulator:
         """The next ``times`` ``track_list`` answers leave this request out (it still exists)."""
         self._omitted[request_hash] = times
 
-    def force_error(self, action: str, reason: str, *, times: int = 1, detail: str = "") -> None:
+    def force_error(
+        self,
+        action: str,
+        reason: str,
+        *,
+        times: int = 1,
+        detail: str = "",
+        descr: str | None = None,
+    ) -> None:
         """The next ``times`` calls of ``action`` answer with the error ``reason`` of ERRORS
-        (its words, then ``detail`` after a colon)."""
+        (its words, then ``detail`` after a colon); ``descr`` puts other words in Alta's mouth
+        instead (an error the client does not know)."""
         if reason not in ERRORS:
             raise ValueError(f"unknown error reason {reason!r}")
-        self._forced.setdefault(action, deque()).extend([(reason, detail)] * times)
+        self._forced.setdefault(action, deque()).extend([(reason, detail, descr)] * times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -314,7 +323,9 @@ class AltaSimulator:
             return _json({"status": "ok"})
         forced = self._forced.get(action)
         if forced:
-            return _json([_error_head(*forced.popleft())])
+            reason, detail, descr = forced.popleft()
+            head = _error_head(reason, detail)
+            return _json([head if descr is None else {**head, "descr": descr}])
         try:
             head, body = handler(params, now)
         except SimError as error:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sandbox.simulators.backend import DemoBackend
+from sandbox.simulators.backend import Clock, DemoBackend
 from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
 
 
-async def demo(speed: float) -> DemoBackend:
+async def demo(clock: Clock) -> DemoBackend:
     # The demo account answers get-task with more than the document shows (executor, client,
     # status), as real accounts may: the cards and alerts show them.
-    sim = MobiforceSimulator("demo-mobiforce-key", speed=speed, seed_demo=True, task_shape="rich")
+    sim = MobiforceSimulator("demo-mobiforce-key", clock=clock, seed_demo=True, task_shape="rich")
     await sim.start()
     settings = {
         "mobiforce_base_url": sim.base_url,

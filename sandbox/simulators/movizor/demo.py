@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sandbox.simulators.backend import DemoBackend
+from sandbox.simulators.backend import Clock, DemoBackend
 from sandbox.simulators.movizor.simulator import MovizorSimulator
 
 
-async def demo(speed: float) -> DemoBackend:
-    sim = MovizorSimulator("demo", "demo-key", speed=speed, seed_demo=True)
+async def demo(clock: Clock) -> DemoBackend:
+    sim = MovizorSimulator("demo", "demo-key", clock=clock, seed_demo=True)
     await sim.start()
     settings = {
         "movizor_project": "demo",

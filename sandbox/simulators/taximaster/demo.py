@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from integrations.taximaster.watcher import SOURCE, initial_snapshot
-from sandbox.simulators.backend import DemoBackend
+from sandbox.simulators.backend import Clock, DemoBackend
 from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from storage import Repos
 
 DEMO_SECRET = "demo-taximaster-secret"
 
 
-async def demo(speed: float) -> DemoBackend:
+async def demo(clock: Clock) -> DemoBackend:
     sim = TaxiMasterSimulator(
-        DEMO_SECRET, speed=speed, seed_demo=True, duplicate_reveals_order_id=True
+        DEMO_SECRET, clock=clock, seed_demo=True, duplicate_reveals_order_id=True
     )
     base_url = await sim.start()
     settings = {

@@ -378,3 +378,14 @@ async def test_a_task_that_cannot_be_read_is_skipped_and_shown_in_status(harness
     status = await h.say(ADMIN, "/status", expect=has_text("Состояние"))
     assert "События могли быть пропущены" in text(status) and str(broken.id) in text(status)
     assert "Пропущено с запуска: 1" in text(status)
+
+
+async def test_a_comment_too_long_is_asked_for_again_and_the_next_message_is_taken(harness, sim):
+    h = harness
+    template = next(iter(sim.world.templates.values()))
+    task = sim.add_task({"template": {"id": template.id}, "draft": True, "number": "2024"})
+    await h.app.services["mobiforce"].directory.sync()
+    again = await h.say(ADMIN, f"/comment {task.number} {'очень ' * 400}")
+    assert "Напишите короче" in text(again) and sim.task(task.id).comments == []
+    await h.say(ADMIN, "Позвоните за час", expect=has_text("добавлен"))
+    assert sim.task(task.id).comments[-1][1] == "Позвоните за час"
