@@ -19,7 +19,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import Settings
-from sandbox.harness import TOKEN, WEBHOOK_PATH, WEBHOOK_SECRET
+from sandbox.harness import TOKEN, WEBHOOK_PATH, WEBHOOK_SECRET, free_port
 from sandbox.load_balancer import LoadBalancer
 from sandbox.telegram_emulator import TelegramEmulator, WebhookRetry
 
@@ -36,12 +35,6 @@ ADMIN = 1
 GROUPS = (-1001001, -1001002, -1001003)
 ROOT = Path(__file__).resolve().parents[1]
 ALERT_RE = re.compile(r"alert-(\d{5})")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

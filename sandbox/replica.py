@@ -68,12 +68,13 @@ def survey_router() -> Router:
 
 
 def numbered_alert(n: int) -> Alert:
+    """Alert number ``n`` of the stream (its text carries ``alert-0000n``)."""
     return Alert(
-        kind="system.test",
+        kind="driver.late",  # any kind a group may hear (system alerts are for admins only)
         source="testsource",
         subject=Subject("test", str(n), f"alert-{n:05d}"),
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-        dedupe_key=f"failover:{n}",
+        dedupe_key=f"stream:{n}",
     )
 
 
@@ -92,7 +93,7 @@ async def main(total: int, page_size: int, groups: list[int]) -> int:
                 group, type="supergroup", title=f"группа {group}", status=ChatStatus.APPROVED,
                 added_by=admin,
             )  # fmt: skip
-            await app.repos.subscriptions.add(group, 0, "area:system", by=admin)
+            await app.repos.subscriptions.add(group, 0, "area:drivers", by=admin)
 
     return await serve(
         lambda: LogiBot(

@@ -15,28 +15,17 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, exit_quietly)  # a SIGTERM while importing is a clean exit too
 
 import asyncio
-from datetime import UTC, datetime
 
 from bot.alerts.sender import SendLimits
 from bot.app import LogiBot
 from bot.config import Settings
-from integrations.base import Alert, Subject
+from sandbox.replica import numbered_alert
 from sandbox.testsource.watcher import TestSource
 from storage.chats import ChatStatus
 
 TOKEN = "111111:CRASH-TEST-token"
 ADMIN = 1
 PAGE_SIZE = 200
-
-
-def numbered_alert(n: int) -> Alert:
-    return Alert(
-        kind="driver.late",  # any kind a group may hear (system alerts are for admins only)
-        source="testsource",
-        subject=Subject("test", str(n), f"alert-{n:05d}"),
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-        dedupe_key=f"crash:{n}",
-    )
 
 
 async def main(api_url: str, database_url: str, chat_id: int, total: int) -> None:

@@ -15,6 +15,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 
 from bot.fsm_storage import DatabaseStorage, build_fsm_storage
+from sandbox.harness import free_port
 from storage import Repos
 from storage.db import Database
 from tests.conftest import DATABASES
@@ -79,9 +80,7 @@ def redis_url() -> Iterator[str]:
     server = shutil.which("redis-server")
     if server is None:
         pytest.fail("REDIS_URL is tested on a real Redis: apt-get install redis-server", False)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         process = subprocess.Popen(
             [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
