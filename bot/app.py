@@ -121,6 +121,7 @@ class LogiBot:
         self._stop = asyncio.Event()
         self.leading = asyncio.Event()  # set once this process leads (background work started)
         self._polling: asyncio.Task[None] | None = None
+        self._polling_error: Exception | None = None
         self.health_server = HealthServer(self.db, self.health, self.metrics)
         self.pipeline = AlertPipeline(
             self.repos, settings.timezone, on_new_rows=self._on_new_alerts
@@ -256,6 +257,8 @@ class LogiBot:
             await self.close()
         if lost:
             raise LeadershipLost("this process lost the leader's lock")
+        if self._polling_error is not None:
+            raise self._polling_error
 
     async def _lead(self) -> bool:
         """Run the background work (and, in polling mode, poll) until stopped or the lock is
@@ -345,8 +348,13 @@ class LogiBot:
             if not polling.done():
                 with contextlib.suppress(RuntimeError):  # polling had not started yet
                     await self.dp.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await polling
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # polling gave up by itself: run() says so after closing
+                log.exception("polling stopped with an error")
+                self._polling_error = exc
         if self.settings.webhook_url:
             await self.health_server.stop()  # the webhook is served there: in-flight ones end
         # (The last getUpdates already carried offset=last+1, so Telegram will not deliver the
