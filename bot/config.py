@@ -6,6 +6,7 @@ credentials are missing is simply off; its commands say so.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -87,8 +88,13 @@ class Settings(BaseSettings):
     taximaster_user_id: int | None = None  # sent as X-User-Id when TMWeb wants one
     taximaster_timezone: str = "Europe/Moscow"  # the dispatch service's zone (TMWeb times)
     taximaster_tariff_id: int | None = None  # the tariff /taxi prices with (empty: the first)
+    # A crew group's own tariff, "group:tariff,…" (2:2,3:3); unset groups use a tariff of the
+    # same name, else the default one
+    taximaster_group_tariffs: Annotated[dict[int, int], NoDecode] = Field(default_factory=dict)
     taximaster_poll_seconds: int = Field(default=15, ge=5)
     taximaster_rps: float = Field(default=20.0, gt=0, le=1000)
+    # At most this many requests a watcher cycle (state polls, crew names, positions)
+    taximaster_max_calls_per_cycle: int = Field(default=150, ge=2, le=10_000)
 
     alta_base_url: str = "https://www.alta.ru/rail_tracking/api_v2.php"
     alta_login: str | None = None
@@ -119,6 +125,19 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("taximaster_group_tariffs", mode="before")
+    @classmethod
+    def _group_tariffs(cls, value: object) -> object:
+        """``2:2, 3:5`` -> {2: 2, 3: 5} (a JSON object too)."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("{"):
+            return json.loads(value)
+        pairs = [pair.split(":", 1) for pair in value.replace(";", ",").split(",") if pair.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError("expected group:tariff pairs, e.g. 2:2,3:5")
+        return {int(group): int(tariff) for group, tariff in pairs}
 
     @field_validator("taximaster_ca_file")
     @classmethod

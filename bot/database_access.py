@@ -23,9 +23,8 @@ async def open_database(db: Database) -> None:
     """Open (and migrate) the database, after checking that its folder and files are writable:
     checked first, because a failed connect leaves aiosqlite's thread behind, and SQLite's
     own message says nothing of permissions."""
-    path = db.url.database
-    if db.is_sqlite and path and path != ":memory:":
-        problem = access_problem(Path(path))
+    if db.sqlite_path is not None:
+        problem = access_problem(db.sqlite_path)
         if problem is not None:
             raise ConfigError([problem])
     try:

@@ -112,6 +112,7 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     # Taxi (Taxi-Master): viewers read, dispatchers order.
     "taxi": _cmd("taxi", D, service="taximaster"),
     "order": _cmd("taxi", V, service="taximaster"),
+    "orders": _cmd("taxi", V, service="taximaster"),
     "taxi_cost": _cmd("taxi", V, service="taximaster"),
     "crews": _cmd("taxi", V, service="taximaster"),
     "tariffs": _cmd("taxi", V, service="taximaster"),
@@ -157,6 +158,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.alta_wagons_page": Rule(V, service="alta"),
     "button.taximaster_order_refresh": Rule(V, service="taximaster"),
     "button.taximaster_crew_map": Rule(V, service="taximaster"),
+    "button.taximaster_crews_page": Rule(V, service="taximaster"),
 }
 
 RULES: Final[dict[str, Rule]] = {**COMMANDS, **SUBCOMMANDS, **ACTIONS}

@@ -1,4 +1,5 @@
-"""Persistence: aiosqlite database, migrations and one small repository per table group.
+"""Persistence: SQLite or PostgreSQL (storage/db.py), migrations and one small repository per
+table group.
 
 Storage knows nothing of aiogram or Telegram objects: it deals in ids and plain values.
 """
@@ -22,7 +23,7 @@ from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import SubscriptionsRepo
-from storage.taximaster import TaxiMasterOrdersRepo
+from storage.taximaster import TaxiMasterCreatesRepo
 from storage.users import UsersRepo
 
 
@@ -44,7 +45,7 @@ class Repos:
     snapshots: SnapshotsRepo
     mobiforce: MobiforceRepo
     mobiforce_creates: MobiforceCreatesRepo
-    taximaster: TaxiMasterOrdersRepo
+    taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
     fsm: FsmRepo
 
@@ -65,7 +66,7 @@ class Repos:
             snapshots=SnapshotsRepo(db),
             mobiforce=MobiforceRepo(db),
             mobiforce_creates=MobiforceCreatesRepo(db),
-            taximaster=TaxiMasterOrdersRepo(db),
+            taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
             fsm=FsmRepo(db),
         )

@@ -133,7 +133,7 @@ class ChatsRepo:
         bot can no longer write: ``message_id`` 0 tells the follow to post a new one here."""
         ids = {"old": old_id, "new": new_id}
         await tx.execute("UPDATE confirmations SET chat_id = :new WHERE chat_id = :old", ids)
-        await tx.execute("UPDATE taximaster_orders SET chat_id = :new WHERE chat_id = :old", ids)
+        await tx.execute("UPDATE taximaster_creates SET chat_id = :new WHERE chat_id = :old", ids)
         await tx.execute(
             "DELETE FROM live_follows WHERE chat_id = :new AND EXISTS (SELECT 1 FROM "
             "live_follows AS old WHERE old.chat_id = :old AND old.thread_id = "

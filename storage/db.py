@@ -203,6 +203,11 @@ class Database:
         return self.dialect == "sqlite"
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The file, on SQLite."""
+        return Path(self.url.database or "") if self.is_sqlite else None
+
+    @property
     def shown_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
 
@@ -222,7 +227,8 @@ class Database:
                 raise
 
     def _open_sqlite(self) -> None:
-        path = Path(self.url.database or "")
+        path = self.sqlite_path
+        assert path is not None
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.exclusive:
             self._lock(path)

@@ -2,7 +2,7 @@
 
 A SQLite file made by an older logibot records them in ``schema_migrations``. At start a file
 below 10 is brought to 10 with these (in the same transaction as the rest of the upgrade) and
-stamped with the Alembic baseline, the schema after 10; a file at 11, 12 or 13 is stamped with
+stamped with the Alembic baseline, the schema after 10; a file at 11 to 14 is stamped with
 the Alembic revision that makes the same change (``storage/migrate.py``). New schema changes
 are Alembic migrations in ``storage/alembic/versions``, never additions here.
 """
@@ -353,6 +353,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             ended_at        TEXT NOT NULL
         );
         CREATE INDEX ended_subjects_at ON ended_subjects (ended_at);
+        """,
+    ),
+    Migration(
+        14,
+        "Taxi-Master creates: one row per send, its outcome (unknown until TMWeb says), no "
+        "more one row per order key",
+        """
+        CREATE TABLE taximaster_creates (
+            create_id       TEXT PRIMARY KEY,             -- ours: one row per create_order sent
+            order_key       TEXT NOT NULL,                -- NewOrder.key(): the body's hash
+            state           TEXT NOT NULL CHECK (state IN (
+                                'sending',    -- recorded, about to go: a crash leaves this
+                                'created',    -- TMWeb answered with the order id
+                                'adopted',    -- no answer, then found via get_current_orders
+                                'unknown',    -- sent, no answer: the order may exist
+                                'not_sent',   -- never left (no connection): no order
+                                'refused',    -- TMWeb answered an error: no order
+                                'exists',     -- TMWeb answered 100 "already created"
+                                'repeated',   -- the person chose to order again (a new row)
+                                'dismissed'   -- the person will check it themselves
+                            )),
+            order_id        INTEGER,
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            user_id         INTEGER NOT NULL,
+            locale          TEXT NOT NULL DEFAULT 'ru',
+            payload         TEXT NOT NULL,                -- JSON: what was confirmed
+            sent_at         TEXT NOT NULL,                -- just before the request left
+            updated_at      TEXT NOT NULL
+        );
+        CREATE INDEX taximaster_creates_state ON taximaster_creates (state, sent_at);
+        INSERT INTO taximaster_creates (create_id, order_key, state, order_id, chat_id,
+                                        thread_id, user_id, payload, sent_at, updated_at)
+            SELECT order_key, order_key,
+                   CASE WHEN order_id IS NULL THEN 'unknown' ELSE 'created' END,
+                   order_id, chat_id, thread_id, user_id, payload, created_at, updated_at
+            FROM taximaster_orders;
+        DROP TABLE taximaster_orders;
         """,
     ),
 )

@@ -4,7 +4,7 @@ connection, in ONE transaction.
 - An empty database gets every migration from the baseline (``0001``: the schema of the
   hand-written migrations 1-10).
 - A SQLite file of an older logibot (``schema_migrations``) below 10 is brought to 10 by the
-  old migrations and stamped with the baseline; one at 11-13 is stamped with the revision that
+  old migrations and stamped with the baseline; one at 11-14 is stamped with the revision that
   made the same change; then it is upgraded like any other: in place, data kept.
 - Two processes starting at once: on SQLite the transaction's BEGIN IMMEDIATE makes the second
   wait; on PostgreSQL a transaction-level advisory lock does.
@@ -29,7 +29,13 @@ import storage.legacy_migrations as legacy
 ALEMBIC_DIR = Path(__file__).parent / "alembic"
 BASELINE = "0001"
 # An old SQLite file's last hand-written migration -> the Alembic revision with that schema.
-LEGACY_REVISIONS = {legacy.BASELINE_VERSION: BASELINE, 11: "0002", 12: "0003", 13: "0004"}
+LEGACY_REVISIONS = {
+    legacy.BASELINE_VERSION: BASELINE,
+    11: "0002",
+    12: "0003",
+    13: "0004",
+    14: "0005",
+}
 MIGRATION_LOCK_KEY = 1_702_017  # pg_advisory_xact_lock: one process migrates at a time
 
 

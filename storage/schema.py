@@ -225,19 +225,27 @@ mobiforce_directory = sa.Table(
 )
 sa.Index("mobiforce_directory_name", mobiforce_directory.c.kind, mobiforce_directory.c.name)
 
-taximaster_orders = sa.Table(
-    "taximaster_orders",
+taximaster_creates = sa.Table(
+    "taximaster_creates",
     metadata,
-    sa.Column("order_key", sa.Text, primary_key=True),  # NewOrder.key(): the body's hash
-    sa.Column("order_id", BigId),  # NULL while sent and unanswered
+    sa.Column("create_id", sa.Text, primary_key=True),  # ours: one row per create_order sent
+    sa.Column("order_key", sa.Text, nullable=False),  # NewOrder.key(): the body's hash
+    sa.Column("state", sa.Text, nullable=False),  # storage.taximaster.CreateState
+    sa.Column("order_id", BigId),
     sa.Column("chat_id", BigId, nullable=False),
     _thread(),
     sa.Column("user_id", BigId, nullable=False),
+    sa.Column("locale", sa.Text, nullable=False, server_default="ru"),
     sa.Column("payload", sa.Text, nullable=False),  # JSON: what was confirmed
-    _time("created_at"),
+    _time("sent_at"),  # just before the request left
     _time("updated_at"),
+    sa.CheckConstraint(
+        "state IN ('sending', 'created', 'adopted', 'unknown', 'not_sent', 'refused', 'exists', "
+        "'repeated', 'dismissed')",
+        name="taximaster_creates_state",
+    ),
 )
-sa.Index("taximaster_orders_id", taximaster_orders.c.order_id)
+sa.Index("taximaster_creates_state", taximaster_creates.c.state, taximaster_creates.c.sent_at)
 
 live_follows = sa.Table(
     "live_follows",

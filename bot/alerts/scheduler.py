@@ -40,6 +40,7 @@ class AlertScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
         )
         for name, runner in self.runners.items():
+            runner.stopped = False
             runner.health.paused = isinstance(paused, list) and name in paused
             every = self.intervals[name]
             self._scheduler.add_job(
@@ -61,6 +62,7 @@ class AlertScheduler:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         for runner in self.runners.values():
+            runner.stopped = True
             await runner.wait_idle()  # a cycle in flight commits (or not) before the db closes
 
     async def set_paused(self, name: str, paused: bool, *, by: int | None) -> None:

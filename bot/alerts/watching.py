@@ -41,6 +41,7 @@ class WatchRunner:
         self.metrics = metrics
         self.down = False
         self._cycle = asyncio.Lock()  # held while a cycle runs, so shutdown can wait for it
+        self.stopped = False  # set at shutdown: a job that fires after it polls nothing
 
     async def wait_idle(self) -> None:
         async with self._cycle:
@@ -54,7 +55,10 @@ class WatchRunner:
         if self.health.paused:
             return
         async with self._cycle:
-            await self._cycle_once()
+            # A job the scheduler started just before it stopped may get here after shutdown
+            # waited for the cycles in flight: it must not begin one the closing loop cuts off.
+            if not self.stopped:
+                await self._cycle_once()
 
     async def _cycle_once(self) -> None:
         cursor = await self.repos.alert_state.cursor(self.name)

@@ -9,6 +9,7 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
+from bot.money import money
 from bot.services import ServiceContext, ServiceSpec, register
 from handlers.alta.adds import AltaAdds
 from handlers.alta.lookup import SOURCE, AltaLookup
@@ -76,10 +77,6 @@ class AltaRuntime:
         return self.client.auth_locked
 
 
-def money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.2f}".replace(",", " ")
-
-
 async def alta_balance(data: dict[str, Any]) -> list[str]:
     """Alta's part of /balance (ServiceSpec.balance)."""
     client: AltaClient = data["alta"]
@@ -97,7 +94,7 @@ async def check(settings: Settings) -> str:
     async with client_for(settings, retries=0) as client:
         await client.test_secret()
         balance = await client.balance()
-    return f"credentials accepted, balance {money(balance.rubles)} ₽"
+    return f"credentials accepted, balance {money(balance.rubles, 'en')}"
 
 
 SPEC = register(

@@ -17,6 +17,7 @@ from aiogram import html
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
+from bot.money import money
 from bot.phones import format_phone
 from bot.texts import format_ago, format_duration, format_time
 from handlers.movizor.alert_fields import event_in_words
@@ -66,7 +67,7 @@ def status_text(status: str) -> str:
 
 
 def format_money(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+    return money(value)
 
 
 def format_km(km: float) -> str:

@@ -25,7 +25,9 @@ def reason_in_words(value: FieldValue, tz: ZoneInfo) -> str:
     return code if text == key else text
 
 
+# car_* / driver_name / crew_code: fields of alerts queued by an older version
 for _key in (
+    "crew",
     "car_mark",
     "car_model",
     "car_color",
@@ -37,6 +39,7 @@ for _key in (
     "state_id",
 ):
     register_field(_key, as_text, source="taximaster", label_key=f"taximaster.field.{_key}")
+register_field("phone", as_phone, source="taximaster", label_key="taximaster.field.phone")
 register_field(
     "driver_phone", as_phone, source="taximaster", label_key="taximaster.field.driver_phone"
 )

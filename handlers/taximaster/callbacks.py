@@ -26,3 +26,23 @@ class CrewMapCb(CallbackData, prefix="txc"):
     """/crews: a crew's position as a map point."""
 
     crew_id: int
+
+
+class CrewsPageCb(CallbackData, prefix="txl"):
+    """/crews: another page of the list."""
+
+    page: int
+
+
+class PendingCb(CallbackData, prefix="txp"):
+    """The buttons under "is the order created?": ``check`` (look it up), ``self`` (the
+    person checks), ``repeat`` (order again, after a warning). ``create`` names the row."""
+
+    action: str
+    create: str
+
+
+class OrdersPageCb(CallbackData, prefix="txs"):
+    """/orders: another page of the list."""
+
+    page: int

@@ -23,6 +23,7 @@ from handlers.taximaster.callbacks import OrderCb
 from handlers.taximaster.parsing import parse_order_id, topic_of
 from handlers.taximaster.render import OrderView, refresh_keyboard, render_order_card
 from integrations.taximaster.client import TaxiMasterClient
+from integrations.taximaster.crews import CrewIdentity
 from integrations.taximaster.errors import TaxiMasterError
 from integrations.taximaster.models import OrderState, OrderStateKind
 from integrations.taximaster.watcher import SOURCE, initial_snapshot, snapshot_from_state
@@ -38,44 +39,38 @@ def subject_key(order_id: int) -> str:
 
 
 async def load_view(
-    taximaster: TaxiMasterClient, order_id: int, extras: Mapping[str, Any] | None = None
+    taximaster: TaxiMasterClient, order_id: int, known: Mapping[str, Any] | None = None
 ) -> OrderView:
-    """The order's state, then its car, driver and crew position when it has a crew (the
-    details are best effort: a card without the car is better than no card)."""
+    """The order's state, then its crew (call sign, car, driver) and the crew's position. The
+    crew the bot already named for this order keeps its name; the details are best effort (a
+    card without the car is better than no card)."""
     state = await taximaster.get_order_state(order_id)
-    view = OrderView(state=state, extras=dict(extras or {}))
-    try:
-        if state.car_id:
-            view.car = await taximaster.get_car_info(state.car_id)
-            view.crew_code = view.car.code
-        if state.driver_id:
-            view.driver = await taximaster.get_driver_info(state.driver_id)
-        if state.crew_id and not state.is_final:
-            rows = await taximaster.get_crews_coords(state.crew_id)
-            view.coords = next((r for r in rows if r.crew_id == state.crew_id), None)
-            if view.coords is not None and view.coords.crew_code:
-                view.crew_code = view.coords.crew_code
-    except TaxiMasterError as exc:
-        log.info("order %s: crew details not shown: %s", order_id, exc.detail)
+    extras = snapshot_from_state(state, known)
+    view = OrderView(state=state, extras=extras)
+    if state.crew_id:
+        named = CrewIdentity.from_dict((known or {}).get("crew") or {})
+        if named is not None and named.crew_id == state.crew_id:
+            view.crew = named
+        else:
+            view.crew = await taximaster.crews.identity(
+                state.crew_id, driver_id=state.driver_id, car_id=state.car_id
+            )
+        if not state.is_final:
+            try:
+                rows = await taximaster.get_crews_coords(state.crew_id)
+                view.coords = next((r for r in rows if r.crew_id == state.crew_id), None)
+            except TaxiMasterError as exc:
+                log.info("order %s: crew position not shown: %s", order_id, exc.detail)
     return view
 
 
-def watcher_details(view: OrderView) -> dict[str, Any]:
-    """What the watcher keeps of a crew (integrations.taximaster.watcher), so it does not ask
-    for the car and driver again."""
-    details: dict[str, Any] = {}
-    if view.car is not None:
-        details["car"] = {
-            "mark": view.car.mark,
-            "model": view.car.model or view.car.name,
-            "color": view.car.color,
-            "plate": view.car.gos_number,
-        }
-    if view.driver is not None:
-        details["driver"] = {"name": view.driver.name, "phone": view.driver.mobile_phone}
-    if view.crew_code:
-        details["crew_code"] = view.crew_code
-    return details
+def watched_snapshot(view: OrderView) -> dict[str, Any]:
+    """What the watcher starts from for an order a chat asked about: the state shown, and the
+    crew as named on the card (so its call sign never changes while the crew does not)."""
+    snapshot = dict(view.extras)
+    if view.crew is not None:
+        snapshot["crew"] = view.crew.to_dict()
+    return snapshot
 
 
 async def order(
@@ -120,9 +115,7 @@ async def send_order_card(
     if view.state.is_final:
         return  # nothing will change any more: no watch
     if known is None:
-        await repos.snapshots.put(
-            SOURCE, str(order_id), snapshot_from_state(view.state, watcher_details(view))
-        )
+        await repos.snapshots.put(SOURCE, str(order_id), watched_snapshot(view))
     await watch_in_chat(repos, card, order_id, user_id)
 
 
@@ -134,37 +127,73 @@ async def watch_in_chat(repos: Repos, card: Message, order_id: int, user_id: int
 
 
 async def start_watching(
-    anchor: Message,
-    order_id: int,
-    repos: Repos,
     bot: Bot,
+    repos: Repos,
     tz: ZoneInfo,
     *,
-    user_id: int,
+    chat_id: int,
     thread: int,
-    source: str,
-    dest: str,
-    source_time: datetime,
+    user_id: int,
+    order_id: int,
+    order: Mapping[str, Any],
 ) -> None:
-    """An order the bot just created: watched from ``new_order`` on, its card in this chat."""
+    """An order the bot created (or found after a lost answer): watched from ``new_order`` on,
+    its card in this chat. ``order`` holds what was sent: phone, source, dest, source_time."""
     key = str(order_id)
     known = (await repos.snapshots.get(SOURCE, [key])).get(key)
-    extras = {"source": source, "dest": dest, "source_time": source_time.isoformat()}
+    source_time = datetime.fromisoformat(str(order["source_time"]))
+    extras = {
+        "phone": str(order.get("phone") or ""),
+        "source": str(order.get("source") or ""),
+        "dest": str(order.get("dest") or ""),
+        "source_time": source_time.isoformat(),
+    }
     if known is None:
-        snapshot = initial_snapshot(order_id, source=source, dest=dest, source_time=source_time)
+        snapshot = initial_snapshot(
+            order_id,
+            phone=extras["phone"],
+            source=extras["source"],
+            dest=extras["dest"],
+            source_time=source_time,
+        )
         await repos.snapshots.put(SOURCE, key, snapshot)
         state = OrderState(order_id=order_id, state_kind=OrderStateKind.NEW_ORDER.value)
     else:
         state = OrderState.model_validate({**known, "order_id": order_id})
         extras.update({k: v for k, v in known.items() if k in extras and v})
-    await repos.subscriptions.add(anchor.chat.id, thread, "all", subject_key(order_id), by=user_id)
+    await repos.subscriptions.add(chat_id, thread, "all", subject_key(order_id), by=user_id)
     card = await bot.send_message(
-        anchor.chat.id,
+        chat_id,
         render_order_card(OrderView(state=state, extras=extras), tz),
         message_thread_id=thread or None,
         reply_markup=refresh_keyboard(order_id),
     )
-    await repos.alert_state.set_card(anchor.chat.id, thread, subject_key(order_id), card.message_id)
+    await repos.alert_state.set_card(chat_id, thread, subject_key(order_id), card.message_id)
+
+
+async def open_pressed(
+    callback: CallbackQuery,
+    callback_data: OrderCb,
+    taximaster: TaxiMasterClient,
+    repos: Repos,
+    timezone: ZoneInfo,
+    i18n: PoI18n,
+) -> None:
+    """An order's button under /orders: its card, as /order gives it."""
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    try:
+        await send_order_card(
+            callback.message,
+            callback_data.order_id,
+            taximaster,
+            repos,
+            callback.from_user.id,
+            timezone,
+        )
+    except TaxiMasterError as exc:
+        await callback.message.answer(html.quote(exc.message_for(i18n.current_locale)))
 
 
 async def refresh_pressed(

@@ -22,8 +22,11 @@ _DATE_CLOCK = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2}))?\s+(\d{1,
 _IN_MINUTES = re.compile(r"^\s*(?:через\s+|in\s+|\+)?(\d{1,4})\s*(?:мин\w*|m|min\w*)\s*$", re.I)
 # "Малышева 51", "улица Малышева, 51а", "Ленина д. 5/1": a street part and a house number.
 _STREET_HOUSE = re.compile(r"^(.*?\S)[\s,]+(?:д\.?\s*|дом\s+)?(\d+[\w/-]{0,6})$", re.I)
-# "<from> — <to>" in /taxi_cost: a dash with spaces, an arrow, or "->".
-_ROUTE_SPLIT = re.compile(r"\s+[—–-]\s+|\s*(?:→|->|—|–)\s*")
+# "12 345": digit groups with single spaces between (regular, no-break, thin, narrow no-break)
+_DIGIT_GROUPS = re.compile(r"\d+(?:[ \u00a0\u2009\u202f]\d+)*")
+# "<from> — <to>" in /taxi_cost: an arrow or a long dash anywhere; a hyphen with a space on
+# at least one side (a hyphen inside a name is part of it: "Мамина-Сибиряка").
+_ROUTE_SPLIT = re.compile(r"\s*(?:→|->|=>|[‒–—―−])\s*|\s+[-‐‑]\s*|\s*[-‐‑]\s+")
 
 
 class TimeProblem(ValueError):
@@ -84,10 +87,13 @@ def split_route(text: str) -> tuple[str, str] | None:
 
 
 def parse_order_id(text: str | None) -> int | None:
-    raw = (text or "").strip().lstrip("№#")
-    if not raw.isdigit() or not 0 < int(raw) <= MAX_ORDER_ID:
+    """``12345``, ``№12345``, ``# 12345`` and, as numbers are often written and copied,
+    ``12 345`` (spaces between digit groups, no-break and thin ones too)."""
+    raw = (text or "").strip().lstrip("№#").strip()
+    if not _DIGIT_GROUPS.fullmatch(raw):
         return None
-    return int(raw)
+    number = int("".join(ch for ch in raw if ch.isdigit()))
+    return number if 0 < number <= MAX_ORDER_ID else None
 
 
 def tm_phone(msisdn: str) -> str:

@@ -14,27 +14,27 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import html
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.money import money
 from bot.phones import format_phone
 from bot.texts import clip, format_time
-from handlers.taximaster.callbacks import CrewMapCb, OrderCb
+from handlers.taximaster.callbacks import CrewMapCb, CrewsPageCb, OrderCb
+from integrations.taximaster.crews import CrewIdentity
 from integrations.taximaster.models import (
-    CarInfo,
     CrewCoords,
     CrewStateKind,
-    DriverInfo,
-    NamedItem,
     OrderCost,
     OrderState,
     PricedItem,
     RouteAnalysis,
+    Tariff,
 )
 
 MAX_TEXT = 120  # an upstream string on one line of a card
-MAX_CREW_BUTTONS = 24
 
 STATE_ICONS = {
     "new_order": "🔎",
@@ -58,10 +58,6 @@ def state_words(state_kind: str) -> str:
     return q(state_kind or "?") if text == key else text
 
 
-def money(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
-
-
 def km(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value else "0"
 
@@ -75,19 +71,23 @@ class OrderView:
     """Everything the order card shows."""
 
     state: OrderState
-    car: CarInfo | None = None
-    driver: DriverInfo | None = None
-    crew_code: str = ""
+    crew: CrewIdentity | None = None
     coords: CrewCoords | None = None
-    extras: dict[str, Any] = field(default_factory=dict)  # source, dest, source_time
+    extras: dict[str, Any] = field(default_factory=dict)  # phone, source, dest, source_time
 
 
-def car_text(mark: str, model: str, color: str, plate: str) -> str:
-    parts = [" ".join(p for p in (mark, model) if p), color, plate]
-    return ", ".join(q(p) for p in parts if p)
+def crew_lines(crew: CrewIdentity) -> list[str]:
+    """The crew's one identity (call sign · car · driver) and the driver's phone."""
+    lines = [_("taximaster.card.crew").format(crew=q(crew.label))]
+    if crew.driver_phone:
+        lines.append(
+            _("taximaster.card.driver_phone").format(phone=q(format_phone(crew.driver_phone)))
+        )
+    return lines
 
 
 def render_order_card(view: OrderView, tz: ZoneInfo) -> str:
+    """The order's card: its number and the passenger's phone in every state."""
     state = view.state
     lines = [
         _("taximaster.card.title").format(id=state.order_id),
@@ -96,6 +96,8 @@ def render_order_card(view: OrderView, tz: ZoneInfo) -> str:
         ),
     ]
     extras = view.extras
+    if extras.get("phone"):
+        lines.append(_("taximaster.card.phone").format(phone=q(format_phone(str(extras["phone"])))))
     if extras.get("source"):
         lines.append(_("taximaster.card.source").format(source=q(extras["source"])))
     if extras.get("dest"):
@@ -106,17 +108,8 @@ def render_order_card(view: OrderView, tz: ZoneInfo) -> str:
             lines.append(_("taximaster.card.time").format(time=format_time(moment, tz)))
         except ValueError:
             pass
-    if view.car is not None:
-        car = view.car
-        text = car_text(car.mark, car.model or car.name, car.color, car.gos_number)
-        if text:
-            lines.append(_("taximaster.card.car").format(car=text))
-    if view.driver is not None and (view.driver.name or view.driver.mobile_phone):
-        phone = format_phone(view.driver.mobile_phone)
-        who = ", ".join(q(p) for p in (view.driver.name, phone) if p)
-        lines.append(_("taximaster.card.driver").format(driver=who))
-    if view.crew_code:
-        lines.append(_("taximaster.card.crew").format(code=q(view.crew_code)))
+    if view.crew is not None:
+        lines += crew_lines(view.crew)
     coords = view.coords
     if coords is not None and coords.has_fix and coords.lat is not None and coords.lon is not None:
         when = format_time(coords.coords_time, tz) if coords.coords_time else "—"
@@ -161,7 +154,9 @@ def render_cost(
         lines.append(_("taximaster.cost.no_dest"))
     for line in cost.info:
         if line.comment or line.sum:
-            lines.append(_("taximaster.cost.line").format(comment=q(line.comment), sum=q(line.sum)))
+            lines.append(
+                _("taximaster.cost.line").format(comment=q(line.comment), sum=q(money(line.sum)))
+            )
     return lines
 
 
@@ -193,50 +188,102 @@ def crew_state_words(state_kind: str) -> str:
     return q(state_kind or "?") if text == key else text
 
 
-def render_crews(crews: Sequence[CrewCoords]) -> list[str]:
-    if not crews:
+CREWS_PAGE = 10
+_STATE_ORDER = {CrewStateKind.WAITING: 0, CrewStateKind.ON_ORDER: 1}
+_GROUP_TITLES = ("taximaster.crews.free", "taximaster.crews.busy", "taximaster.crews.other")
+
+
+def _group(crew: CrewCoords) -> int:
+    return _STATE_ORDER.get(crew.state_kind, 2)  # type: ignore[call-overload]
+
+
+def by_state(crews: Sequence[CrewCoords]) -> list[CrewCoords]:
+    """Free first, then on an order, then the rest; by call sign within each."""
+    return sorted(crews, key=lambda c: (_group(c), c.crew_code or "", c.crew_id))
+
+
+def render_crews(
+    everyone: Sequence[CrewCoords],
+    shown: Sequence[CrewCoords],
+    identities: Sequence[CrewIdentity],
+    *,
+    page: int,
+    pages: int,
+) -> list[str]:
+    """A page of /crews: each crew by its one identity, under its state group's heading."""
+    if not everyone:
         return [_("taximaster.crews.none")]
-    free = [c for c in crews if c.state_kind == CrewStateKind.WAITING]
-    busy = [c for c in crews if c.state_kind == CrewStateKind.ON_ORDER]
-    other = [c for c in crews if c not in free and c not in busy]
-    lines = [_("taximaster.crews.title").format(count=len(crews))]
-    for title_key, group in (
-        ("taximaster.crews.free", free),
-        ("taximaster.crews.busy", busy),
-        ("taximaster.crews.other", other),
-    ):
-        if not group:
-            continue
-        lines += ["", _(title_key).format(count=len(group))]
-        for crew in group:
-            code = q(crew.crew_code or crew.crew_id)
-            if group is other:
-                lines.append(
-                    _("taximaster.crews.line_state").format(
-                        code=code, state=crew_state_words(crew.state_kind)
-                    )
+    counts = [sum(1 for c in everyone if _group(c) == g) for g in range(3)]
+    lines = [_("taximaster.crews.title").format(count=len(everyone))]
+    if pages > 1:
+        lines[0] += " " + _("taximaster.crews.page").format(page=page + 1, pages=pages)
+    group = -1
+    for crew, identity in zip(shown, identities, strict=True):
+        if _group(crew) != group:
+            group = _group(crew)
+            lines += ["", _(_GROUP_TITLES[group]).format(count=counts[group])]
+        if group == 2:
+            lines.append(
+                _("taximaster.crews.line_state").format(
+                    crew=q(identity.label), state=crew_state_words(crew.state_kind)
                 )
-            else:
-                lines.append(_("taximaster.crews.line").format(code=code))
+            )
+        else:
+            lines.append(_("taximaster.crews.line").format(crew=q(identity.label)))
+    lines += ["", _("taximaster.crews.map_hint")]
     return lines
 
 
-def crews_keyboard(crews: Sequence[CrewCoords]) -> InlineKeyboardMarkup | None:
-    with_fix = [c for c in crews if c.has_fix][:MAX_CREW_BUTTONS]
-    if not with_fix:
-        return None
-    keyboard = InlineKeyboardBuilder()
-    for crew in with_fix:
-        keyboard.button(
-            text=f"📍 {clip(crew.crew_code or str(crew.crew_id), 20)}",
-            callback_data=CrewMapCb(crew_id=crew.crew_id),
+def crews_keyboard(
+    shown: Sequence[CrewCoords],
+    identities: Sequence[CrewIdentity],
+    *,
+    page: int,
+    pages: int,
+) -> InlineKeyboardMarkup | None:
+    buttons = [
+        InlineKeyboardButton(
+            text=f"📍 {clip(identity.code or str(crew.crew_id), 20)}",
+            callback_data=CrewMapCb(crew_id=crew.crew_id).pack(),
         )
-    keyboard.adjust(4)
-    return keyboard.as_markup()
+        for crew, identity in zip(shown, identities, strict=True)
+        if crew.has_fix
+    ]
+    return paged_keyboard(
+        buttons,
+        back=CrewsPageCb(page=page - 1) if page > 0 else None,
+        forward=CrewsPageCb(page=page + 1) if page < pages - 1 else None,
+    )
+
+
+def paged_keyboard(
+    buttons: Sequence[InlineKeyboardButton],
+    *,
+    back: CallbackData | None,
+    forward: CallbackData | None,
+) -> InlineKeyboardMarkup | None:
+    """A page's buttons four a row, then ◀️ ▶️ to the pages around it (None: no buttons)."""
+    keyboard = InlineKeyboardBuilder()
+    for start in range(0, len(buttons), 4):
+        keyboard.row(*buttons[start : start + 4])
+    arrows = [
+        InlineKeyboardButton(text=text, callback_data=data.pack())
+        for text, data in (("◀️", back), ("▶️", forward))
+        if data is not None
+    ]
+    if arrows:
+        keyboard.row(*arrows)
+    return keyboard.as_markup() if buttons or arrows else None
+
+
+def point_caption(crew: CrewIdentity, coords: CrewCoords, tz: ZoneInfo) -> str:
+    """The line under a crew's map point: whose point it is, and how old."""
+    when = format_time(coords.coords_time, tz) if coords.coords_time else "—"
+    return _("taximaster.crews.point").format(crew=q(crew.label), time=when)
 
 
 def render_tariffs(
-    tariffs: Sequence[NamedItem],
+    tariffs: Sequence[Tariff],
     services: Sequence[PricedItem],
     discounts: Sequence[PricedItem],
     default_id: int | None,
@@ -245,7 +292,12 @@ def render_tariffs(
     if not tariffs:
         lines.append(_("taximaster.tariffs.empty"))
     for tariff in tariffs:
-        key = "taximaster.tariffs.default" if tariff.id == default_id else "taximaster.tariffs.line"
+        if not tariff.active:
+            key = "taximaster.tariffs.inactive"
+        elif tariff.id == default_id:
+            key = "taximaster.tariffs.default"
+        else:
+            key = "taximaster.tariffs.line"
         lines.append(_(key).format(name=q(tariff.name), id=tariff.id))
     for title_key, items in (
         ("taximaster.tariffs.services", services),
@@ -266,5 +318,9 @@ def priced(item: PricedItem) -> str:
     if item.sum:
         parts.append(_("taximaster.tariffs.sum").format(sum=money(item.sum)))
     if item.percent:
-        parts.append(_("taximaster.tariffs.percent").format(percent=money(item.percent)))
+        parts.append(_("taximaster.tariffs.percent").format(percent=percent(item.percent)))
     return " + ".join(parts) or "—"
+
+
+def percent(value: float) -> str:
+    return f"{value:g}"

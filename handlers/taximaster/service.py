@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Collection
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.services import ServiceContext, ServiceSpec, register
+from handlers.taximaster.reconcile import reconcile_creates
 from handlers.taximaster.router import make_router
 from integrations.base import Snapshot, Watcher
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.watcher import SOURCE, TaxiMasterWatcher
 from storage.db import utcnow
+
+log = logging.getLogger(__name__)
 
 
 def configured(settings: Settings) -> bool:
@@ -36,10 +42,18 @@ def client_for(settings: Settings, **options: Any) -> TaxiMasterClient:
 
 class TaxiMasterRuntime:
     def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
         self.repos = ctx.repos
         self.client = client_for(ctx.settings)
-        self.watcher = TaxiMasterWatcher(self.client, self._snapshots, clock=utcnow)
+        self.watcher = TaxiMasterWatcher(
+            self.client,
+            self._snapshots,
+            poll_seconds=ctx.settings.taximaster_poll_seconds,
+            max_calls=ctx.settings.taximaster_max_calls_per_cycle,
+            clock=utcnow,  # the demo's one clock in `make demo`
+        )
         self.poll_seconds = ctx.settings.taximaster_poll_seconds
+        self._reconcile: asyncio.Task[None] | None = None
 
     async def _snapshots(self, ids: Collection[str] | None = None) -> dict[str, Snapshot]:
         """The orders being watched: those the bot created or a chat asked about."""
@@ -52,9 +66,24 @@ class TaxiMasterRuntime:
         return [(self.watcher, self.poll_seconds)]
 
     async def start(self) -> None:
-        return None
+        """Creates left in flight or unknown by the last run are reconciled in the background
+        (it asks TMWeb, which may be slow; the bot does not wait for it to start)."""
+        self._reconcile = asyncio.create_task(self._reconcile_creates(), name="taxi-reconcile")
+
+    async def _reconcile_creates(self) -> None:
+        ctx = self.ctx
+        try:
+            await reconcile_creates(
+                ctx.bot, ctx.repos, self.client, ctx.i18n, ctx.settings.timezone
+            )
+        except Exception:  # logged; the rows stay for the next start or a button
+            log.exception("taxi: reconciling unsettled creates failed")
 
     async def stop(self) -> None:
+        if self._reconcile is not None and not self._reconcile.done():
+            self._reconcile.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconcile
         await self.client.aclose()
 
     def unlock(self) -> bool:

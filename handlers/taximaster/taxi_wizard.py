@@ -1,26 +1,24 @@
 """/taxi: an aiogram FSM wizard (passenger phone → pickup → destination → time → crew group →
-price → one-shot «🚕 Заказать»); the chat then watches the order.
+price → one-shot «🚕 Заказать», sent by handlers.taximaster.ordering); the chat then watches
+the order.
 
 Addresses are never free text: a typed part of a street is looked up with get_addresses_like
 and picked from buttons (streets and points), then a house is picked or typed. Every question
 that wants typed text goes through :func:`bot.prompts.ask`, so it works in groups under
 privacy mode.
 
-The order is made idempotent here and in the client: the confirmation's payload fixes every
-parameter (``source_time`` too), :func:`new_order` rebuilds the SAME :class:`NewOrder` from it
-at every press, and the order key is recorded before sending (storage.taximaster), so a
-repeated confirm — a «🔁 Повторить» after a network error, even after a restart — never
-orders twice.
+The confirmation's payload fixes every parameter of the order (``source_time`` too), so what
+is sent is exactly what the person saw and confirmed.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, html
+from aiogram import html
 from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -30,39 +28,29 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.confirm import ask_to_confirm, on_confirm
+from bot.confirm import ask_to_confirm
 from bot.i18n import PoI18n
 from bot.phones import BadPhone, format_phone, mask_phones, normalize_phone
 from bot.prompts import ask
+from handlers.taximaster.addresses import MAX_FOUND, MAX_HOUSES, look_up
 from handlers.taximaster.callbacks import TaxiCb
-from handlers.taximaster.orders import start_watching
+from handlers.taximaster.ordering import ACTION
 from handlers.taximaster.parsing import (
     MAX_QUERY,
     TimeProblem,
-    error_text,
     parse_pickup_time,
-    split_street_house,
     tm_phone,
     topic_of,
 )
-from handlers.taximaster.render import q, render_cost, render_summary
-from integrations.taximaster.client import NewOrder, TaxiMasterClient
-from integrations.taximaster.errors import (
-    TaxiMasterError,
-    TaxiMasterOrderExists,
-    TaxiMasterOrderUncertain,
-)
+from handlers.taximaster.pricing import price_lines
+from handlers.taximaster.render import q, render_summary
+from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.models import Address, AddressKind, NamedItem
 from storage import Repos
-from storage.confirmations import Confirmation
 from storage.db import utcnow
 from storage.users import User
 
 log = logging.getLogger(__name__)
-
-MAX_FOUND: Final = 10
-MAX_HOUSES: Final = 12
-ACTION: Final = "taximaster.order"
 
 
 class TaxiFlow(StatesGroup):
@@ -142,21 +130,11 @@ async def place_typed(
     if len(query) < 2 or len(query) > MAX_QUERY:
         await ask(message, _("taximaster.taxi.bad_query"), _dest_keyboard(leg))
         return
-    street_part, house = split_street_house(query)
-    found = await taximaster.get_addresses_like(street_part, max_addresses_count=MAX_FOUND)
-    if house and not found:
-        street_part, house = query, ""
-        found = await taximaster.get_addresses_like(query, max_addresses_count=MAX_FOUND)
-    streets = [a for a in found if a.kind == AddressKind.STREET]
-    if house and len(streets) == 1:
-        # "Малышева 51": one street matches, so try the house straight away.
-        houses = await taximaster.find_houses(
-            streets[0].street, house, max_addresses_count=MAX_HOUSES
-        )
-        exact = [h for h in houses if h.house.casefold() == house.casefold()]
-        if exact:
-            await address_chosen(message, state, exact[0].text, taximaster, timezone, settings)
-            return
+    lookup = await look_up(taximaster, query)
+    if lookup.exact is not None:  # "Малышева 51": one street, and that house on it
+        await address_chosen(message, state, lookup.exact.text, taximaster, timezone, settings)
+        return
+    found = lookup.candidates  # best first: "вокзал" is the station before "Автовокзал"
     if not found:
         await ask(
             message,
@@ -426,47 +404,6 @@ async def group_pressed(
 # --- price and summary ------------------------------------------------------------------------
 
 
-async def pick_tariff(taximaster: TaxiMasterClient, settings: Settings) -> NamedItem | None:
-    """``TAXIMASTER_TARIFF_ID``, else the dispatch service's first tariff."""
-    tariffs = await taximaster.get_tariffs_list()
-    wanted = settings.taximaster_tariff_id
-    if wanted is not None:
-        named = next((t for t in tariffs if t.id == wanted), None)
-        return named or NamedItem(id=wanted, name=f"№{wanted}")
-    return tariffs[0] if tariffs else None
-
-
-async def price_lines(
-    taximaster: TaxiMasterClient,
-    settings: Settings,
-    i18n: PoI18n,
-    source: str,
-    dest: str,
-    source_time: datetime | None,
-    *,
-    is_prior: bool,
-) -> tuple[list[str], float | None]:
-    """analyze_route + calc_order_cost with the tariff, as lines; a failure is a line too (the
-    order can still be placed: the dispatch service prices it anyway)."""
-    try:
-        tariff = await pick_tariff(taximaster, settings)
-        if tariff is None:
-            return [_("taximaster.cost.no_tariff")], None
-        if dest:
-            route, cost = await taximaster.estimate_cost(
-                source, dest, tariff.id, source_time=source_time
-            )
-        else:
-            route = None
-            cost = await taximaster.calc_order_cost(
-                tariff.id, source_time=source_time, is_prior=is_prior
-            )
-    except TaxiMasterError as exc:
-        log.debug("taxi price of %r -> %r failed: %s", source, dest, exc.detail)
-        return [_("taximaster.cost.failed").format(error=error_text(exc, i18n))], None
-    return render_cost(cost, tariff.name or str(tariff.id), route, with_dest=bool(dest)), cost.sum
-
-
 async def show_summary(
     message: Message,
     state: FSMContext,
@@ -492,6 +429,9 @@ async def show_summary(
         data.get("dest") or "",
         source_time,
         is_prior=not data.get("now"),
+        group=NamedItem(id=data["crew_group_id"], name=data.get("group_name") or "")
+        if data.get("crew_group_id")
+        else None,
     )
     payload = {
         "phone": tm_phone(data["msisdn"]),
@@ -504,6 +444,7 @@ async def show_summary(
         "group_name": data.get("group_name") or "",
         "cost": total,
         "thread": topic_of(message),
+        "locale": i18n.current_locale,
     }
     await ask_to_confirm(
         message,
@@ -520,90 +461,6 @@ async def show_summary(
 async def stale_wizard_button(callback: CallbackQuery) -> None:
     """A wizard button from a step already passed (or a wizard already left)."""
     await callback.answer(_("error.button_expired"), show_alert=True)
-
-
-# --- the order itself -------------------------------------------------------------------------
-
-
-def new_order(payload: dict[str, Any]) -> NewOrder:
-    """The SAME NewOrder at every press of this confirmation (and of its «🔁 Повторить»)."""
-    group = payload.get("crew_group_id")
-    return NewOrder(
-        phone=str(payload["phone"]),
-        source=str(payload["source"]),
-        source_time=datetime.fromisoformat(str(payload["source_time"])),
-        dest=str(payload.get("dest") or "") or None,
-        crew_group_id=int(str(group)) if group else None,
-    )
-
-
-@on_confirm(ACTION, rule="taxi")
-async def order_confirmed(
-    callback: CallbackQuery,
-    confirmation: Confirmation,
-    taximaster: TaxiMasterClient,
-    repos: Repos,
-    i18n: PoI18n,
-    bot: Bot,
-    timezone: ZoneInfo,
-) -> str:
-    payload = dict(confirmation.payload)
-    order = new_order(payload)
-    key = order.key(taximaster.tz)
-    thread = int(str(payload.get("thread") or 0))
-    known = await repos.taximaster.get(key)
-    if known is not None and known.order_id is not None:
-        log.info("taxi order %s: confirmed again, already order %s", key, known.order_id)
-        order_id, existing = known.order_id, True
-    else:
-        await repos.taximaster.sending(
-            key,
-            chat_id=confirmation.chat_id,
-            thread_id=thread,
-            user_id=confirmation.user_id,
-            payload=payload,
-        )
-        try:
-            created = await taximaster.create_order(order)
-        except TaxiMasterOrderUncertain as exc:
-            log.warning("taxi order %s: no answer from Taxi-Master, offering a retry", key)
-            if isinstance(callback.message, Message):
-                await ask_to_confirm(
-                    callback.message,
-                    repos,
-                    user_id=confirmation.user_id,
-                    action=ACTION,
-                    payload=payload,
-                    question=_("taximaster.order.retry_question"),
-                    yes_text=_("taximaster.taxi.btn_retry"),
-                    no_text=_("taximaster.taxi.btn_cancel"),
-                )
-            return error_text(exc, i18n)
-        except TaxiMasterOrderExists:
-            log.warning("taxi order %s: Taxi-Master has it already, its id is unknown", key)
-            return _("taximaster.order.exists_unknown")
-        except TaxiMasterError as exc:
-            return _("taximaster.order.failed").format(error=error_text(exc, i18n))
-        order_id, existing = created.order_id, created.existing
-        await repos.taximaster.created(key, order_id)
-        await repos.audit.record(
-            confirmation.user_id, ACTION, str(order_id), source=order.source, dest=order.dest or ""
-        )
-    if isinstance(callback.message, Message):
-        await start_watching(
-            callback.message,
-            order_id,
-            repos,
-            bot,
-            timezone,
-            user_id=confirmation.user_id,
-            thread=thread,
-            source=order.source,
-            dest=order.dest or "",
-            source_time=order.source_time,
-        )
-    key_text = "taximaster.order.existing" if existing else "taximaster.order.created"
-    return _(key_text).format(id=order_id, source=q(order.source))
 
 
 def _user_id(message: Message) -> int | None:

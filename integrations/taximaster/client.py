@@ -9,9 +9,15 @@ Every call goes through :meth:`TaxiMasterClient._send_once`, where the policies 
   (``md5(params + secret)``, :func:`~integrations.taximaster.wire.sign`).
 * **Outcome.** HTTP is always 200; ``code`` 0 is success, anything else a typed exception
   (:mod:`integrations.taximaster.errors`).
+* **Charset.** The answer is decoded by the charset its ``Content-Type`` declares (TMWeb is a
+  Windows program: ``windows-1251`` happens); undeclared, UTF-8, else Windows-1251.
 * **Timeouts** on every request; **retries** (tenacity) for reads only, after network errors,
   timeouts, HTTP errors and answers that are not TMWeb's JSON.
-* **create_order is never retried blindly**: see :meth:`TaxiMasterClient.create_order`.
+* **create_order is sent once, never again on its own**: see
+  :meth:`TaxiMasterClient.create_order`.
+* **Optional requests.** ``get_current_orders`` is newer than the document: the first call
+  finds out whether this server has it and the answer is remembered
+  (:attr:`TaxiMasterClient.current_orders_supported`).
 * **Signature lock.** After code 4 the client stops calling: later calls raise
   :class:`TaxiMasterDisabled` without a request until :meth:`reset_auth_lock`.
 * **Budget.** ``requests_per_second`` for the dispatch service's server; a call that would wait
@@ -23,11 +29,9 @@ Every call goes through :meth:`TaxiMasterClient._send_once`, where the policies 
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
-from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -38,16 +42,22 @@ from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from integrations.http import ClientStats, VendorClient
+from integrations.taximaster.crews import CrewDirectory
 from integrations.taximaster.errors import (
+    TaxiMasterAccessDenied,
     TaxiMasterAddressesNotFound,
     TaxiMasterCoordsNotFound,
     TaxiMasterDisabled,
     TaxiMasterError,
     TaxiMasterOrderExists,
-    TaxiMasterOrderUncertain,
+    TaxiMasterOrderNotSent,
+    TaxiMasterOrderUnknown,
+    TaxiMasterProtocolError,
     TaxiMasterRateLimited,
     TaxiMasterSignatureError,
     TaxiMasterUnavailable,
+    TaxiMasterUnreachable,
+    TaxiMasterUnsupported,
     error_from_response,
 )
 from integrations.taximaster.models import (
@@ -57,6 +67,7 @@ from integrations.taximaster.models import (
     CreatedOrder,
     CrewCoords,
     CrewInfo,
+    CurrentOrder,
     DriverInfo,
     Envelope,
     NamedItem,
@@ -64,28 +75,23 @@ from integrations.taximaster.models import (
     OrderState,
     PricedItem,
     RouteAnalysis,
+    Tariff,
 )
-from integrations.taximaster.orders import NewOrder, body_key
+from integrations.taximaster.orders import NewOrder
 from integrations.taximaster.requests import READ_REQUESTS, REQUESTS, Method
 from integrations.taximaster.tls import build_ssl_context
 from integrations.taximaster.wire import WireValue, encode_params, sign
 
-__all__ = ["API_PATH", "NewOrder", "TaxiMasterClient", "TaxiMasterStats"]
+__all__ = ["API_PATH", "NewOrder", "TaxiMasterClient"]
 
 logger = logging.getLogger("integrations.taximaster")
 
 API_PATH: Final = "/common_api/1.0"
-ORDER_JOURNAL_SIZE: Final = 1000
+# Codes with which a server says it does not have a request (or not for this X-User-Id).
+UNSUPPORTED_CODES: Final = frozenset({6, 14})
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-
-
-@dataclass
-class TaxiMasterStats(ClientStats):
-    """:class:`ClientStats` plus ``resends`` (create_order sent again with the same bytes)."""
-
-    resends: Counter[str] = field(default_factory=Counter)
 
 
 class TaxiMasterClient(VendorClient):
@@ -96,7 +102,6 @@ class TaxiMasterClient(VendorClient):
     """
 
     service = "taximaster"
-    stats: TaxiMasterStats
 
     def __init__(
         self,
@@ -109,7 +114,6 @@ class TaxiMasterClient(VendorClient):
         timeout: float = 10.0,
         retries: int = 2,
         backoff: float = 0.5,
-        create_resends: int = 2,
         requests_per_second: float = 20.0,
         max_rate_wait: float = 10.0,
         user_id: int | None = None,
@@ -123,14 +127,15 @@ class TaxiMasterClient(VendorClient):
             self._base_url = self._base_url[: -len(API_PATH)]
         self._secret = secret
         self._timeout = timeout
-        self._create_resends = max(0, create_resends)
         self._max_rate_wait = max_rate_wait
         self._rps = requests_per_second
         self._limiter = AsyncLimiter(requests_per_second, 1.0)
         self.tz = tz
         super().__init__(secret=self._secret, retries=retries, backoff=backoff)
-        # order key -> order id, for orders this client created (see create_order)
-        self._orders: OrderedDict[str, int] = OrderedDict()
+        # get_current_orders: None until the server was asked; then whether it has it
+        self.current_orders_supported: bool | None = None
+        # Who each crew is (call sign, car, driver), read once and kept a while
+        self.crews = CrewDirectory(self)
         headers = {"User-Agent": "logibot-taximaster/1", "Accept": "application/json"}
         if user_id is not None:
             headers["X-User-Id"] = str(user_id)
@@ -141,7 +146,7 @@ class TaxiMasterClient(VendorClient):
             follow_redirects=False,
             headers=headers,
         )
-        self.stats = TaxiMasterStats()
+        self.stats = ClientStats()
 
     def __repr__(self) -> str:
         return f"TaxiMasterClient({self._base_url!r}, secret=***)"
@@ -160,8 +165,9 @@ class TaxiMasterClient(VendorClient):
     async def get_uds_list(self) -> list[NamedItem]:
         return await self._call("get_uds_list", {}, _rows("uds", NamedItem))
 
-    async def get_tariffs_list(self) -> list[NamedItem]:
-        return await self._call("get_tariffs_list", {}, _rows("tariffs", NamedItem))
+    async def get_tariffs_list(self) -> list[Tariff]:
+        """Every tariff; ``Tariff.active`` is False for one the server marks switched off."""
+        return await self._call("get_tariffs_list", {}, _rows("tariffs", Tariff))
 
     async def get_services_list(self) -> list[PricedItem]:
         return await self._call("get_services_list", {}, _rows("services", PricedItem))
@@ -175,89 +181,53 @@ class TaxiMasterClient(VendorClient):
     # --- orders -------------------------------------------------------------------------------
 
     async def create_order(self, order: NewOrder) -> CreatedOrder:
-        """Create ``order`` — at most once, whatever the network does.
+        """Send ``order`` ONCE. Never re-sent here, whatever the network does.
 
-        The body is encoded once and every send is byte-identical (same signature too):
-
-        1. A key this client already turned into an order id answers from memory, no request
-           (a double-tapped confirm).
-        2. After a network error, timeout or garbled answer the SAME body is re-sent, up to
-           ``create_resends`` times. TMWeb's duplicate check makes that safe: either the first
-           send never arrived and this one creates the order, or it did and TMWeb answers 100.
-        3. Code 100 returns the existing order (``existing=True``) when its id is known — from
-           this client's memory or from ``data.order_id`` if TMWeb sends it — and otherwise
-           raises :class:`TaxiMasterOrderExists` (no second order; the id is unknown, since no
-           documented request finds an order by its parameters).
-        4. Still no answer: :class:`TaxiMasterOrderUncertain`. Calling again with the same
-           ``order`` continues safely from 1.
+        * TMWeb answered: the new order (code 0), or its error — :class:`TaxiMasterOrderExists`
+          for code 100 (``order_id`` set only if TMWeb named it), others by the code tables.
+          Nothing was created on an error but 100.
+        * The request never left (no connection, our own budget, the signature lock):
+          :class:`TaxiMasterOrderNotSent` (or the lock's / budget's own error) — no order.
+        * It left and no usable answer came back: :class:`TaxiMasterOrderUnknown`. The order
+          may exist; the caller finds out (:meth:`get_current_orders` where the server has it)
+          or asks the person, before anything is sent again.
         """
         request = "create_order"
         self.stats.calls[request] += 1
-        body = order.body(self.tz)
-        key = body_key(body)
         try:
-            if key in self._orders:
-                logger.info("taximaster create_order: already created as %s", self._orders[key])
-                return CreatedOrder(order_id=self._orders[key], existing=True)
-            uncertain = False
-            for attempt in range(1 + self._create_resends):
-                if attempt:
-                    self.stats.resends[request] += 1
-                    await asyncio.sleep(self._backoff * attempt)
-                try:
-                    envelope = await self._send_once(request, body)
-                except TaxiMasterUnavailable as exc:
-                    if not exc.retryable:
-                        raise
-                    uncertain = True
-                    logger.warning(
-                        "taximaster create_order: no clear answer (%s); re-sending the same body",
-                        exc.detail,
-                    )
-                    continue
-                return self._order_created(envelope, key, after_network_error=uncertain)
-            raise TaxiMasterOrderUncertain(
-                f"{request}: no answer after {1 + self._create_resends} identical sends",
-                request=request,
-                order_key=key,
-            )
+            envelope = await self._send_create(request, order.body(self.tz))
+            data = envelope.data if isinstance(envelope.data, dict) else {}
+            if envelope.code != 0:
+                error = self._vendor_error(request, envelope)
+                if isinstance(error, TaxiMasterOrderExists):
+                    error.order_id = _int_or_none(data.get("order_id"))
+                raise error
+            created = _created(data)
+            if created is None:  # made, but without a readable id: as good as no answer
+                raise TaxiMasterOrderUnknown(
+                    f"{request}: code 0 without a readable order_id", request=request
+                )
+            return created
         except TaxiMasterError:
             self.stats.errors[request] += 1
             raise
 
-    def _order_created(
-        self, envelope: Envelope, key: str, *, after_network_error: bool
-    ) -> CreatedOrder:
-        data = envelope.data if isinstance(envelope.data, dict) else {}
-        if envelope.code == 0:
-            created = CreatedOrder.model_validate({**data, "existing": False})
-            self._remember_order(key, created.order_id)
-            return created
-        error = self._vendor_error("create_order", envelope)
-        if isinstance(error, TaxiMasterOrderExists):
-            error.order_key = key
-            known = self._orders.get(key) or _int_or_none(data.get("order_id"))
-            logger.info(
-                "taximaster create_order: already exists (after a network error: %s), id %s",
-                after_network_error,
-                known,
+    async def _send_create(self, request: str, body: str) -> Envelope:
+        """One send; below-the-API failures sorted into "never left" and "left, unanswered".
+        (Raised outside the ``except`` blocks, so no httpx error rides along as context.)"""
+        failure: TaxiMasterError
+        try:
+            return await self._send_once(request, body)
+        except TaxiMasterUnreachable as exc:
+            failure = TaxiMasterOrderNotSent(f"{request}: not sent ({exc.detail})", request=request)
+        except (TaxiMasterDisabled, TaxiMasterRateLimited):
+            raise  # refused before sending: nothing left
+        except TaxiMasterUnavailable as exc:
+            logger.warning("taximaster create_order: sent, no answer (%s)", exc.detail)
+            failure = TaxiMasterOrderUnknown(
+                f"{request}: sent, no answer ({exc.detail})", code=exc.code, request=request
             )
-            if known is not None:
-                self._remember_order(key, known)
-                return CreatedOrder(order_id=known, existing=True)
-            error.order_id = None
-        raise error
-
-    def _remember_order(self, key: str, order_id: int) -> None:
-        self._orders[key] = order_id
-        self._orders.move_to_end(key)
-        while len(self._orders) > ORDER_JOURNAL_SIZE:
-            self._orders.popitem(last=False)
-
-    def remember_order(self, order: NewOrder, order_id: int) -> None:
-        """Tell the client an order it did not create in this process (the bot's records after
-        a restart), so a repeated confirm answers with the id instead of code 100."""
-        self._remember_order(order.key(self.tz), order_id)
+        raise failure
 
     async def calc_order_cost(
         self,
@@ -332,6 +302,32 @@ class TaxiMasterClient(VendorClient):
 
     async def get_order_state(self, order_id: int) -> OrderState:
         return await self._call("get_order_state", {"order_id": order_id}, _model(OrderState))
+
+    async def get_current_orders(self, *, phone: str | None = None) -> list[CurrentOrder]:
+        """The dispatch service's current (not yet finished) orders, of one ``phone`` or all.
+
+        Newer TMWeb only (not in the document). The first call finds out: a server that does
+        not know it answers code 6 (or 14: not for this user), and from then on the client
+        raises :class:`TaxiMasterUnsupported` without a request. A server that has it is
+        remembered as such (:attr:`current_orders_supported`).
+        """
+        request = "get_current_orders"
+        if self.current_orders_supported is False:
+            raise TaxiMasterUnsupported(f"{request}: this server does not have it", request=request)
+        try:
+            rows = await self._call(request, {"phone": phone}, _rows("orders", CurrentOrder))
+        except (TaxiMasterProtocolError, TaxiMasterAccessDenied) as exc:
+            if exc.code not in UNSUPPORTED_CODES:
+                raise
+            logger.info(
+                "taximaster: %s not available here (code %s), remembered", request, exc.code
+            )
+            self.current_orders_supported = False
+            raise TaxiMasterUnsupported(
+                f"{request}: code {exc.code}", code=exc.code, request=request
+            ) from None
+        self.current_orders_supported = True
+        return rows
 
     # --- crews ----------------------------------------------------------------------------------
 
@@ -459,12 +455,18 @@ class TaxiMasterClient(VendorClient):
                 return await self._http.get(f"{url}?{encoded}" if encoded else url, headers=headers)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             return await self._http.post(url, content=encoded.encode("ascii"), headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # No connection was made: the request never left.
+            reason = f"no connection ({type(exc).__name__}: {self._redact(str(exc))})"
+            unreached = True
         except httpx.TimeoutException:
-            reason = f"timed out after {self._timeout}s"
+            reason, unreached = f"timed out after {self._timeout}s", False
         except httpx.HTTPError as exc:
             reason = f"network error {type(exc).__name__}: {self._redact(str(exc))}"
+            unreached = False
         logger.warning("taximaster %s: %s", request, reason)
-        raise TaxiMasterUnavailable(f"{request}: {reason}", request=request, retryable=True)
+        error = TaxiMasterUnreachable if unreached else TaxiMasterUnavailable
+        raise error(f"{request}: {reason}", request=request, retryable=True)
 
     def _envelope(self, request: str, response: httpx.Response) -> Envelope:
         status = response.status_code
@@ -474,7 +476,7 @@ class TaxiMasterClient(VendorClient):
                 f"{request}: HTTP {status}", code=status, request=request, retryable=True
             )
         try:
-            payload = response.json()
+            payload = json.loads(_decoded(response))
         except ValueError:
             payload = None
         if not isinstance(payload, dict) or "code" not in payload:
@@ -515,6 +517,24 @@ class TaxiMasterClient(VendorClient):
 
 def _ignore(data: Any, tz: ZoneInfo) -> None:
     return None
+
+
+def _decoded(response: httpx.Response) -> str:
+    """The body as text: by its declared charset (httpx reads ``Content-Type``); undeclared,
+    UTF-8 if it is valid UTF-8, else Windows-1251 (TMWeb's own code page)."""
+    if response.charset_encoding:
+        return response.text
+    try:
+        return response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        return response.content.decode("cp1251", errors="replace")
+
+
+def _created(data: dict[str, Any]) -> CreatedOrder | None:
+    try:
+        return CreatedOrder.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def _int_or_none(value: Any) -> int | None:

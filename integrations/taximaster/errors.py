@@ -70,23 +70,41 @@ class TaxiMasterUnavailable(TaxiMasterError, UpstreamUnavailable):
     default_message_en = "Taxi-Master is unavailable right now. Please try again in a minute."
 
 
-class TaxiMasterOrderUncertain(TaxiMasterUnavailable):
-    """``create_order`` was sent but no answer came, even to the identical re-send: the order
-    may or may not exist. Calling ``create_order`` again with the same :class:`NewOrder`
-    re-sends the same bytes and so cannot make a second order (TMWeb answers 100)."""
+class TaxiMasterUnreachable(TaxiMasterUnavailable):
+    """No connection could be made (refused, unreachable, TLS handshake, connect timeout): the
+    request never left, so TMWeb did nothing with it."""
+
+
+class TaxiMasterOrderUnknown(TaxiMasterError):
+    """``create_order`` left but no answer came back (a timeout, a dropped connection, an HTTP
+    error or a garbled answer after the request went out): the order may or may not exist.
+    Nothing is re-sent on its own — the document does not say which parameters TMWeb's
+    duplicate check (code 100) compares, for how long, or that it is switched on at all."""
 
     default_message = (
-        "Такси-Мастер не ответил: неизвестно, принят ли заказ. Повторите — "
-        "второй такой же заказ не будет создан."
+        "Такси-Мастер не ответил на заказ: неизвестно, создан ли он. "
+        "Сам бот заказ повторно не отправит."
     )
     default_message_en = (
-        "Taxi-Master did not answer: it is unknown whether the order was taken. Try again — "
-        "a second identical order will not be created."
+        "Taxi-Master did not answer the order: it is unknown whether it was created. "
+        "The bot will not send it again by itself."
     )
 
-    def __init__(self, detail: str = "", *, order_key: str = "", **kwargs: Any) -> None:
-        super().__init__(detail, **kwargs)
-        self.order_key = order_key
+
+class TaxiMasterOrderNotSent(TaxiMasterUnavailable):
+    """``create_order`` could not be sent at all (no connection, our own request budget, the
+    signature lock): no order was created."""
+
+    default_message = "Заказ не отправлен: нет связи с Такси-Мастером. Заказ не создан."
+    default_message_en = "The order was not sent: no connection to Taxi-Master. No order was made."
+
+
+class TaxiMasterUnsupported(TaxiMasterError):
+    """A request newer than the document that this TMWeb does not know (it answered code 6,
+    "unknown request", or 14, "not available to this user"). The client remembers it."""
+
+    default_message = "Эта версия TMWeb не умеет искать заказы по телефону."
+    default_message_en = "This TMWeb version cannot look orders up by phone."
 
 
 class TaxiMasterDisabled(TaxiMasterError, IntegrationDisabled):

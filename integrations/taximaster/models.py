@@ -3,8 +3,15 @@
 Numbers may come as strings (``"12"``, ``"1,5"``), strings as numbers (a crew ``code`` of
 ``123``), booleans as ``"true"``/``1``, missing values as ``""`` or ``null``; unknown fields
 are ignored. The document's wrong types are not trusted: ``source_lon`` is a float,
-``production_year`` a year, a driver ``name`` a string. Times (ГГГГММДДччммсс) are read in the
-dispatch service's zone, passed as ``context={"tz": ZoneInfo}`` to ``model_validate``.
+``production_year`` a year, a driver ``name`` a string.
+
+What real servers send beyond the document (seen in a public client that talks to them) is
+read where it helps and never required: ``is_active`` on tariffs, ``0`` for "no crew / driver
+/ car yet", a driver's ``phones`` list beside the old ``mobile_phone``, an order's phone and
+addresses in ``get_order_state``, and the newer ``get_current_orders`` (:class:`CurrentOrder`).
+
+Times (ГГГГММДДччммсс) are read in the dispatch service's zone, passed as
+``context={"tz": ZoneInfo}`` to ``model_validate``.
 """
 
 from __future__ import annotations
@@ -14,7 +21,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from integrations.taximaster.wire import parse_time
 
@@ -81,11 +96,30 @@ class Envelope(_Model):
     data: Any = None
 
 
+def _zero_is_none(value: int | None) -> int | None:
+    """TMWeb answers 0 for an id that is not there yet (no crew, driver or car assigned)."""
+    return value or None
+
+
+OptId = Annotated[int | None, BeforeValidator(_number), AfterValidator(_zero_is_none)]
+
+
 class NamedItem(_Model):
     """A crew group, an UDS service or a tariff."""
 
     id: Int
     name: Text = ""
+
+
+class Tariff(NamedItem):
+    """A tariff. Servers newer than the document say ``is_active``; a switched-off tariff is
+    never priced with. Without the flag (the document's shape) every tariff counts as active."""
+
+    is_active: Flag = None
+
+    @property
+    def active(self) -> bool:
+        return self.is_active is not False
 
 
 class PricedItem(_Model):
@@ -99,9 +133,6 @@ class PricedItem(_Model):
 
 class CreatedOrder(_Model):
     order_id: Int
-    # True when no new order was made: this client had created it before, or TMWeb answered
-    # 100 "already exists" and named it.
-    existing: bool = False
 
 
 class CostLine(_Model):
@@ -121,11 +152,16 @@ class OrderCost(_Model):
 
 class CrewInfo(_Model):
     crew_id: Int
-    code: Text = ""
+    code: Text = ""  # the crew's call sign (позывной экипажа)
     name: Text = ""
-    driver_id: OptInt = None
-    car_id: OptInt = None
-    crew_group_id: OptInt = None
+    driver_id: OptId = None
+    car_id: OptId = None
+    crew_group_id: OptId = None
+
+
+class PhoneEntry(_Model):
+    phone: Text = ""
+    is_default: Flag = None
 
 
 class DriverInfo(_Model):
@@ -139,6 +175,21 @@ class DriverInfo(_Model):
     is_locked: Flag = None
     is_dismissed: Flag = None
     driver_photo: str | None = None  # Base64, only with need_photo=true
+    # Newer servers: every phone of the driver (``mobile_phone`` is "устаревшее поле" there)
+    phones: list[PhoneEntry] = Field(default_factory=list)
+
+    @field_validator("phones", mode="before")
+    @classmethod
+    def _phone_list(cls, value: Any) -> Any:
+        return _as_list(value)
+
+    @property
+    def phone(self) -> str:
+        """The phone to call the driver on: ``mobile_phone``, else the default one listed."""
+        if self.mobile_phone.strip():
+            return self.mobile_phone.strip()
+        listed = sorted(self.phones, key=lambda p: not p.is_default)
+        return next((p.phone.strip() for p in listed if p.phone.strip()), "")
 
     @field_validator("birthday", mode="before")
     @classmethod
@@ -242,18 +293,51 @@ class OrderState(_Model):
     order_id: Int
     state_id: OptInt = None
     state_kind: Text = ""  # an OrderStateKind value; a dispatch service may have others
-    crew_id: OptInt = None
-    driver_id: OptInt = None
-    car_id: OptInt = None
+    crew_id: OptId = None  # 0 (or null) before a crew is assigned
+    driver_id: OptId = None
+    car_id: OptId = None
+    # Not in the document; newer servers add them (empty when they do not)
+    phone: Text = ""
+    source: Text = ""
+    destination: Text = ""
+    source_time: datetime | None = None
 
-    @field_validator("crew_id", "driver_id", "car_id", mode="after")
+    @field_validator("source_time", mode="before")
     @classmethod
-    def _zero_is_none(cls, value: int | None) -> int | None:
-        return value or None  # TMWeb answers 0 before a crew is assigned
+    def _tm_time(cls, value: Any, info: ValidationInfo) -> Any:
+        return _tm_time(value, info)
 
     @property
     def is_final(self) -> bool:
         return self.state_kind in FINAL_STATES
+
+
+class CurrentOrder(_Model):
+    """One order of ``get_current_orders`` (newer TMWeb; not in the document): its state as
+    ``get_order_state`` gives it, plus what identifies it — phone, addresses, times."""
+
+    id: Int
+    state_id: OptInt = None
+    state_kind: Text = ""
+    crew_id: OptId = None
+    driver_id: OptId = None
+    car_id: OptId = None
+    phone: Text = ""
+    source: Text = ""
+    destination: Text = ""
+    source_time: datetime | None = None  # the pickup time
+    start_time: datetime | None = None  # when the order was created
+    creation_way: Text = ""  # "common_api" for orders made through this API
+
+    @field_validator("source_time", "start_time", mode="before")
+    @classmethod
+    def _tm_time(cls, value: Any, info: ValidationInfo) -> Any:
+        return _tm_time(value, info)
+
+    @property
+    def state(self) -> OrderState:
+        """As ``get_order_state`` would answer for this order."""
+        return OrderState.model_validate({**self.model_dump(exclude={"id"}), "order_id": self.id})
 
 
 def _tm_time(value: Any, info: ValidationInfo) -> Any:

@@ -1,12 +1,13 @@
-"""A new order as it is sent, and what makes sending it twice harmless.
+"""A new order as it is sent.
 
-TMWeb has no client-supplied order id and no request that finds an order by its parameters.
-What identifies an order on create is its parameters: ``create_order`` refuses a second order
-"с такими параметрами" with code 100. So an order is made idempotent by fixing its parameters
-ONCE — :class:`NewOrder` is frozen and ``source_time`` is a fixed moment, never "now" evaluated
-again — and sending exactly the same body every time: a re-send after a lost answer either
-creates the order (the first never arrived) or is refused with 100 (it did). :attr:`NewOrder.key`
-names those bytes so the client (and the bot) can remember which order id they produced.
+TMWeb takes no client-supplied order id, so what identifies an order the bot sent is its
+parameters. They are fixed ONCE — :class:`NewOrder` is frozen and ``source_time`` is a fixed
+moment, never "now" evaluated again — so what is sent is exactly what the person confirmed, and
+a lost create can later be recognised among TMWeb's orders by them
+(:mod:`integrations.taximaster.matching`). :meth:`NewOrder.key` names the exact body.
+
+Sending it twice is NOT harmless: the document's code 100 ("Заказ с такими параметрами уже
+создан") does not say which parameters it compares, for how long, or that the check is on.
 """
 
 from __future__ import annotations

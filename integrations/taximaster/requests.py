@@ -1,9 +1,14 @@
-"""The 15 documented TMWeb common_api 1.0 requests: HTTP method and parameters.
+"""The 15 documented TMWeb common_api 1.0 requests (and one newer one): method and parameters.
 
 One table serves the client (which method to use, what a parameter looks like on the wire) and
 the simulator (what to check). Types follow the document with its errata fixed (see
 the vendor documents' errata): ``get_addresses_like`` takes ``get_streets``,
 ``get_points`` and ``get_houses``; ``analyze_route`` answers ``source_lon`` as a float.
+
+``get_current_orders`` is not in the document: newer TMWeb versions have it (public clients
+that talk to real servers use it). It is ``documented=False``: the client treats it as optional
+(a server that answers "unknown request" does not have it) and the simulator serves it only
+when asked to.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class RequestSpec:
     optional: dict[str, ParamType] = field(default_factory=dict)
     # ping is answered whatever the method, key and version (the document says so)
     unchecked: bool = False
+    documented: bool = True  # False: a newer request some servers do not have
 
     @property
     def params(self) -> dict[str, ParamType]:
@@ -97,6 +103,18 @@ _SPECS = (
     ),
     RequestSpec("analyze_route", Method.GET, required={"source": _S, "dest": _S}),
     RequestSpec("get_order_state", Method.GET, required={"order_id": _I}),
+    RequestSpec(
+        "get_current_orders",
+        Method.GET,
+        optional={
+            "client_id": _I,
+            "client_employee_id": _I,
+            "phone": _S,
+            "crew_id": _I,
+            "driver_id": _I,
+        },
+        documented=False,
+    ),
 )
 
 REQUESTS: Final = MappingProxyType({spec.name: spec for spec in _SPECS})

@@ -8,6 +8,7 @@ REQUEST_ERRORS), so a request or code added there without a test here fails the 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integrations.errors import IntegrationDisabled, UpstreamUnavailable
+from integrations.errors import IntegrationDisabled
 from integrations.taximaster.client import NewOrder, TaxiMasterClient
 from integrations.taximaster.errors import (
     COMMON_ERRORS,
@@ -28,11 +29,13 @@ from integrations.taximaster.errors import (
     TaxiMasterError,
     TaxiMasterInvalidParameter,
     TaxiMasterOrderExists,
-    TaxiMasterOrderUncertain,
+    TaxiMasterOrderNotSent,
+    TaxiMasterOrderUnknown,
     TaxiMasterReferenceNotFound,
     TaxiMasterRouteError,
     TaxiMasterSignatureError,
     TaxiMasterUnavailable,
+    TaxiMasterUnsupported,
     documented_codes,
     lookup,
 )
@@ -101,7 +104,7 @@ async def raw(
             sent["Content-Type"] = "application/x-www-form-urlencoded"
             response = await http.post(path, content=params.encode(), headers=sent)
     assert response.status_code == 200  # TMWeb always answers 200
-    body: dict[str, Any] = response.json()
+    body: dict[str, Any] = json.loads(response.text)  # by the declared charset
     return body
 
 
@@ -128,7 +131,8 @@ async def happy_get_uds_list(sim: TaxiMasterSimulator, client: TaxiMasterClient)
 
 
 async def happy_get_tariffs_list(sim: TaxiMasterSimulator, client: TaxiMasterClient) -> None:
-    assert (await client.get_tariffs_list())[0].name == "Эконом"
+    tariffs = await client.get_tariffs_list()
+    assert tariffs[0].name == "Эконом" and all(t.active for t in tariffs)  # no flag: active
 
 
 async def happy_get_services_list(sim: TaxiMasterSimulator, client: TaxiMasterClient) -> None:
@@ -143,7 +147,7 @@ async def happy_get_discounts_list(sim: TaxiMasterSimulator, client: TaxiMasterC
 
 async def happy_create_order(sim: TaxiMasterSimulator, client: TaxiMasterClient) -> None:
     created = await client.create_order(new_order())
-    assert created.order_id > 0 and not created.existing
+    assert created.order_id > 0
     seen = sim.requests[-1]
     assert seen.method == "POST" and seen.signature_ok
     assert seen.params == {
@@ -175,7 +179,7 @@ async def happy_get_crew_info(sim: TaxiMasterSimulator, client: TaxiMasterClient
 
 async def happy_get_driver_info(sim: TaxiMasterSimulator, client: TaxiMasterClient) -> None:
     driver = await client.get_driver_info(201)
-    assert driver.name == "Иванов Сергей Петрович" and driver.mobile_phone.startswith("+7912")
+    assert driver.name == "Иванов Сергей Петрович" and driver.phone.startswith("+7912")
     assert driver.driver_photo is None and driver.is_locked is False
     assert (await client.get_driver_info(201, need_photo=True)).driver_photo
 
@@ -227,6 +231,20 @@ async def happy_get_order_state(sim: TaxiMasterSimulator, client: TaxiMasterClie
     assert state.crew_id and state.driver_id and state.car_id
 
 
+async def happy_get_current_orders(sim: TaxiMasterSimulator, client: TaxiMasterClient) -> None:
+    sim.current_orders = True  # a newer TMWeb
+    created = await client.create_order(new_order())
+    other = sim.place_order("ТЦ Гринвич", phone="89120000001")
+    rows = await client.get_current_orders(phone="89123456789")
+    assert [(r.id, r.phone, r.source, r.destination) for r in rows] == [
+        (created.order_id, "89123456789", PICKUP, AIRPORT)
+    ]
+    assert rows[0].source_time == T0 and rows[0].start_time == T0
+    assert rows[0].creation_way == "common_api" and rows[0].crew_id is None  # 0: no crew yet
+    assert {r.id for r in await client.get_current_orders()} == {created.order_id, other}
+    assert client.current_orders_supported is True
+
+
 HAPPY: dict[str, Scenario] = {
     "ping": happy_ping,
     "get_crew_groups_list": happy_get_crew_groups_list,
@@ -243,6 +261,7 @@ HAPPY: dict[str, Scenario] = {
     "get_addresses_like": happy_get_addresses_like,
     "analyze_route": happy_analyze_route,
     "get_order_state": happy_get_order_state,
+    "get_current_orders": happy_get_current_orders,
 }
 
 
@@ -257,8 +276,68 @@ async def test_happy_path(
     assert client.stats.calls[request_name] >= 1
 
 
+@pytest.mark.parametrize("request_name", sorted(REQUESTS))
+async def test_happy_path_on_a_real_servers_wire(request_name: str) -> None:
+    """The same scenarios against answers shaped as real TMWeb servers send them (a public
+    client's field types: 0 for "no crew yet", ``is_active``, a ``phones`` list, extra
+    fields) in Windows-1251: the client keeps to the document and tolerates the rest."""
+    sim = TaxiMasterSimulator(SECRET, clock=lambda: T0, wire="public", charset="windows-1251")
+    await sim.start()
+    try:
+        async with make_client(sim) as client:
+            await HAPPY[request_name](sim, client)
+    finally:
+        await sim.stop()
+
+
+async def test_the_wire_really_is_windows_1251_and_public_shaped() -> None:
+    sim = TaxiMasterSimulator(SECRET, clock=lambda: T0, wire="public", charset="windows-1251")
+    sim.deactivate_tariff(1)
+    await sim.start()
+    try:
+        body = await raw(sim, "GET", "/common_api/1.0/get_tariffs_list")
+        assert body["data"]["tariffs"][0] == {"id": 1, "name": "Эконом", "is_active": False}
+        async with httpx.AsyncClient() as http:
+            response = await http.get(
+                f"{sim.base_url}/common_api/1.0/get_tariffs_list",
+                headers={"Signature": sign("", SECRET)},
+            )
+        assert response.headers["Content-Type"] == "application/json; charset=windows-1251"
+        assert "Эконом".encode("cp1251") in response.content
+        async with make_client(sim) as client:
+            tariffs = await client.get_tariffs_list()
+            assert [(t.name, t.active) for t in tariffs][:2] == [
+                ("Эконом", False),
+                ("Комфорт", True),
+            ]
+            created = await client.create_order(new_order())
+            state = await client.get_order_state(created.order_id)
+            assert state.crew_id is None and state.phone == "89123456789"
+            assert state.source == PICKUP and state.destination == AIRPORT
+    finally:
+        await sim.stop()
+
+
+async def test_an_undeclared_charset_is_utf8_else_windows_1251() -> None:
+    answers = iter(["Эконом".encode("cp1251"), "Эконом".encode()])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        name = next(answers)
+        body = b'{"code":0,"descr":"OK","data":{"tariffs":[{"id":1,"name":"' + name + b'"}]}}'
+        return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+
+    async with TaxiMasterClient(
+        "https://tm.example:8089", SECRET, transport=httpx.MockTransport(answer)
+    ) as client:
+        assert (await client.get_tariffs_list())[0].name == "Эконом"
+        assert (await client.get_tariffs_list())[0].name == "Эконом"
+
+
 def test_every_request_has_a_client_method() -> None:
-    assert len(REQUESTS) == 15
+    assert sum(spec.documented for spec in REQUESTS.values()) == 15
+    assert [name for name, spec in REQUESTS.items() if not spec.documented] == [
+        "get_current_orders"
+    ]
     for name in REQUESTS:
         assert callable(getattr(TaxiMasterClient, name))
 
@@ -281,11 +360,19 @@ CALLS: dict[str, Callable[[TaxiMasterClient], Awaitable[Any]]] = {
     "get_addresses_like": lambda c: c.get_addresses_like("мал"),
     "analyze_route": lambda c: c.analyze_route(PICKUP, AIRPORT),
     "get_order_state": lambda c: c.get_order_state(1),
+    "get_current_orders": lambda c: c.get_current_orders(),
 }
 # Codes that a method turns into an answer instead of an exception.
 EMPTY_RESULTS = {("get_addresses_like", 100)}
 
-ALL_CODES = [(name, code) for name in sorted(REQUESTS) for code in documented_codes(name)]
+# The codes with which a server says it does not have an optional request: its own test.
+UNSUPPORTED = {("get_current_orders", 6), ("get_current_orders", 14)}
+ALL_CODES = [
+    (name, code)
+    for name in sorted(REQUESTS)
+    for code in documented_codes(name)
+    if (name, code) not in UNSUPPORTED
+]
 
 
 def test_code_tables_cover_the_document() -> None:
@@ -310,6 +397,7 @@ async def test_every_code_is_a_typed_error(
     spec = lookup(request_name, code)
     assert spec is not None
     data = {"param": "phone"} if code in (8, 9) else None
+    sim.current_orders = True
     sim.force_error(request_name, code, data=data)
     if (request_name, code) in EMPTY_RESULTS:
         assert await CALLS[request_name](client) == []
@@ -481,91 +569,72 @@ async def test_route_codes_naturally(client: TaxiMasterClient) -> None:
         assert caught.value.code == code
 
 
-# --- create_order: never two orders -----------------------------------------------------------
+# --- create_order: sent once, never again on its own ---------------------------------------------
 
 
-async def test_connection_dropped_after_create_makes_one_order(
-    sim: TaxiMasterSimulator, client: TaxiMasterClient
+@pytest.mark.parametrize("fault", ["drop", "timeout", 500, 502, "bad_json", "html"])
+async def test_a_lost_answer_after_the_order_exists_is_unknown_and_not_resent(
+    fault: Any, sim: TaxiMasterSimulator
 ) -> None:
-    sim.fail_next("create_order", "drop_after")
-    with pytest.raises(TaxiMasterOrderExists) as caught:
-        await client.create_order(new_order())
-    assert len(sim.orders) == 1  # created once; the identical re-send was refused with 100
-    assert sim.calls_of("create_order") == 2 and client.stats.resends["create_order"] == 1
-    first, second = [r for r in sim.requests if r.name == "create_order"]
-    assert (
-        first.params == second.params and first.headers["Signature"] == second.headers["Signature"]
-    )
-    assert caught.value.order_id is None and caught.value.order_key == new_order().key(client.tz)
-    assert "второй не оформлен" in caught.value.user_message
-    # The user retries: still one order.
-    with pytest.raises(TaxiMasterOrderExists):
-        await client.create_order(new_order())
-    assert len(sim.orders) == 1
+    """The order IS created, then the answer is lost in any way: one send, one order, and the
+    outcome is reported as unknown — neither a success nor a failure."""
+    async with make_client(sim, timeout=0.3) as client:
+        sim.fail_next("create_order", fault, after=True)
+        with pytest.raises(TaxiMasterOrderUnknown) as caught:
+            await client.create_order(new_order())
+    assert len(sim.orders) == 1 and sim.calls_of("create_order") == 1
+    assert "неизвестно, создан ли он" in caught.value.user_message
+    assert "повторно не отправит" in caught.value.user_message
 
 
-async def test_dropped_create_finds_the_order_when_tmweb_names_it() -> None:
-    sim = TaxiMasterSimulator(SECRET, clock=lambda: T0, duplicate_reveals_order_id=True)
+@pytest.mark.parametrize("fault", ["drop", "timeout", 503])
+async def test_a_request_lost_on_the_way_is_unknown_too(
+    fault: Any, sim: TaxiMasterSimulator
+) -> None:
+    """From outside, a request lost before TMWeb handled it looks the same: still unknown,
+    still sent once (the bot cannot tell which side lost it)."""
+    async with make_client(sim, timeout=0.3) as client:
+        sim.fail_next("create_order", fault)
+        with pytest.raises(TaxiMasterOrderUnknown):
+            await client.create_order(new_order())
+    assert sim.orders == [] and sim.calls_of("create_order") == 1
+
+
+async def test_no_connection_means_not_sent() -> None:
+    """Nothing listens: the request never left, so the order is known NOT to exist."""
+    async with TaxiMasterClient("http://127.0.0.1:9", SECRET, timeout=1.0) as client:
+        with pytest.raises(TaxiMasterOrderNotSent) as caught:
+            await client.create_order(new_order())
+    assert "не отправлен" in caught.value.user_message
+
+
+async def test_a_server_without_the_duplicate_check_gets_one_order_from_one_press() -> None:
+    sim = TaxiMasterSimulator(SECRET, clock=lambda: T0, reject_duplicates=False)
     await sim.start()
     try:
         async with make_client(sim) as client:
-            sim.fail_next("create_order", "drop_after")
-            created = await client.create_order(new_order())
-            [order] = sim.orders
-            assert created.order_id == order.id and created.existing
-            again = await client.create_order(new_order())  # a double-tapped confirm
-            assert again.order_id == order.id and sim.calls_of("create_order") == 2
+            sim.fail_next("create_order", "drop", after=True)
+            with pytest.raises(TaxiMasterOrderUnknown):
+                await client.create_order(new_order())
+        assert len(sim.orders) == 1 and sim.calls_of("create_order") == 1
     finally:
         await sim.stop()
 
 
-async def test_double_confirm_answers_from_memory(
-    sim: TaxiMasterSimulator, client: TaxiMasterClient
-) -> None:
-    first = await client.create_order(new_order())
-    second = await client.create_order(new_order())
-    assert (second.order_id, second.existing) == (first.order_id, True)
-    assert sim.calls_of("create_order") == 1 and len(sim.orders) == 1
-    # Another process (no memory) gets 100 from TMWeb, unless told the id.
-    async with make_client(sim) as restarted:
-        with pytest.raises(TaxiMasterOrderExists):
-            await restarted.create_order(new_order())
-        restarted.remember_order(new_order(), first.order_id)
-        assert (await restarted.create_order(new_order())).order_id == first.order_id
-    assert len(sim.orders) == 1
-    # A different pickup time is a different order.
-    other = await client.create_order(new_order(source_time=T0 + timedelta(hours=1)))
-    assert other.order_id != first.order_id and len(sim.orders) == 2
-
-
-async def test_create_timeout_resends_the_same_bytes(sim: TaxiMasterSimulator) -> None:
-    async with make_client(sim, timeout=0.2) as client:
-        sim.fail_next("create_order", "timeout")  # the request never reached the service
-        created = await client.create_order(new_order())
-    assert not created.existing and len(sim.orders) == 1
-    assert sim.calls_of("create_order") == 2
-
-
-@pytest.mark.parametrize("fault", ["drop", 500, 502, "bad_json", "html"])
-async def test_create_after_a_lost_request_creates_exactly_one(
-    fault: Any, sim: TaxiMasterSimulator, client: TaxiMasterClient
-) -> None:
-    sim.fail_next("create_order", fault)
-    created = await client.create_order(new_order())
-    assert [o.id for o in sim.orders] == [created.order_id]
-
-
-async def test_create_with_no_answer_at_all_is_uncertain_then_safe(
-    sim: TaxiMasterSimulator, client: TaxiMasterClient
-) -> None:
-    sim.fail_next("create_order", "drop", times=3)
-    with pytest.raises(TaxiMasterOrderUncertain) as caught:
-        await client.create_order(new_order())
-    assert isinstance(caught.value, UpstreamUnavailable)
-    assert "второй такой же заказ не будет создан" in caught.value.user_message
-    assert sim.calls_of("create_order") == 3 and sim.orders == []
-    created = await client.create_order(new_order())
-    assert len(sim.orders) == 1 and created.order_id == sim.orders[0].id
+async def test_code_100_is_reported_with_the_id_only_when_tmweb_names_it() -> None:
+    for reveals in (False, True):
+        sim = TaxiMasterSimulator(SECRET, clock=lambda: T0, duplicate_reveals_order_id=reveals)
+        await sim.start()
+        try:
+            async with make_client(sim) as client:
+                first = await client.create_order(new_order())
+                with pytest.raises(TaxiMasterOrderExists) as caught:
+                    await client.create_order(new_order())
+            assert caught.value.order_id == (first.order_id if reveals else None)
+            assert "уже создан" in caught.value.user_message
+            assert len(sim.orders) == 1
+        finally:
+            await sim.stop()
 
 
 async def test_create_vendor_errors_are_not_resent(
@@ -575,6 +644,32 @@ async def test_create_vendor_errors_are_not_resent(
     with pytest.raises(TaxiMasterError):
         await client.create_order(new_order())
     assert sim.calls_of("create_order") == 1
+
+
+# --- get_current_orders: optional, probed once ------------------------------------------------
+
+
+async def test_a_server_without_get_current_orders_is_asked_once(
+    sim: TaxiMasterSimulator, client: TaxiMasterClient
+) -> None:
+    assert client.current_orders_supported is None
+    with pytest.raises(TaxiMasterUnsupported):
+        await client.get_current_orders(phone="89123456789")
+    assert client.current_orders_supported is False
+    with pytest.raises(TaxiMasterUnsupported):
+        await client.get_current_orders()
+    assert sim.calls_of("get_current_orders") == 1  # remembered: no second request
+    assert not client.auth_locked
+
+
+async def test_not_for_this_user_counts_as_unsupported(
+    sim: TaxiMasterSimulator, client: TaxiMasterClient
+) -> None:
+    sim.current_orders = True
+    sim.force_error("get_current_orders", 14)
+    with pytest.raises(TaxiMasterUnsupported):
+        await client.get_current_orders()
+    assert client.current_orders_supported is False
 
 
 # --- retries: reads only ----------------------------------------------------------------------
@@ -663,7 +758,7 @@ async def test_secret_never_in_logs_or_errors(
         except Exception as exc:
             errors.append(exc)
 
-    async with make_client(sim, timeout=0.2, retries=1, create_resends=1) as client:
+    async with make_client(sim, timeout=0.2, retries=1) as client:
         sim.fail_next("get_uds_list", "timeout", times=2)
         sim.fail_next("get_tariffs_list", 500, times=2)
         sim.fail_next("create_order", "drop", times=2)

@@ -82,7 +82,7 @@ def replace_sender(h: BotHarness, limits: SendLimits) -> AlertSender:
 @contextlib.asynccontextmanager
 async def group_bot(
     tmp_path,
-    database_url,
+    database_url: str | None = None,  # None: a SQLite file in tmp_path
     *,
     limits: RateLimits | None = None,
     send_limits: SendLimits = FAST_RETRY,
@@ -374,6 +374,9 @@ async def test_ack_and_silence_buttons(tmp_path, database_url):
         repos = h.app.repos
         await h.app.pipeline.commit("test", [alert(1)], cursor=None)
         first = await h.emu.wait_for_message(GROUP, lambda m: "Водитель №1" in m["text"])
+        # A button finds its rows once they are marked sent (just after Telegram took the
+        # message): a press in between is "expired". No person is that quick; a test is.
+        await eventually(lambda: all_sent(h))
 
         h.press(ADMIN, first, "Принял")
         await h.emu.wait_for_event(lambda c: c.method == "editMessageText", start=0)
@@ -387,6 +390,7 @@ async def test_ack_and_silence_buttons(tmp_path, database_url):
 
         await h.app.pipeline.commit("test", [alert(2)], cursor=None)
         second = await h.emu.wait_for_message(GROUP, lambda m: "Водитель №2" in m["text"])
+        await eventually(lambda: all_sent(h))
         h.press(ADMIN, second, "Тишина")
         toast = await h.emu.wait_for_event(
             lambda c: c.method == "answerCallbackQuery" and "Тишина" in c.params.get("text", "")

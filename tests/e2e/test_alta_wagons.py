@@ -281,7 +281,7 @@ async def test_upstream_errors_are_answered_politely(harness, sim):
 
 async def test_balance_shows_alta(harness, sim):
     reply = await harness.say(ADMIN, "/balance")
-    assert "Баланс Альты" in text(reply) and "10 000.00" in text(reply)
+    assert "Баланс Альты" in text(reply) and "10 000,00 ₽" in text(reply).replace("\u00a0", " ")
 
 
 async def test_alta_off_answers_not_configured(tmp_path):

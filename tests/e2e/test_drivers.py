@@ -362,6 +362,7 @@ async def test_share_links_events_operator_and_balance(harness, sim):
     assert "Tele2" in text(operator) and "Вручную" in text(operator) and "₽" in text(operator)
     balance = await harness.say(ADMIN, "/balance")
     assert "Баланс Movizor" in text(balance) and "МТС" in text(balance)
+    assert "1 000,00 ₽" in text(balance).replace("\u00a0", " ")  # bot.money, as on every screen
 
 
 async def test_follow_posts_a_live_location_and_moves_it_with_one_fetch(harness, sim):

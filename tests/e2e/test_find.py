@@ -123,6 +123,10 @@ async def test_each_kind_of_input_finds_its_card(harness, sims):
     order = await h.say(ADMIN, f"/find {order_id}", expect=has_text("Заказ №"))
     assert f"№{order_id}" in text(order) and "🔄 Обновить" in button_labels(order)
     assert task.number == "ЗК-17"
+    # An order number written in digit groups, as people type and copy it: "5 001".
+    grouped = f"{order_id // 1000} {order_id % 1000:03d}"
+    order = await h.say(ADMIN, f"/find {grouped}", expect=has_text("Заказ №"))
+    assert f"№{order_id}" in text(order)
 
 
 async def test_ambiguous_input_offers_buttons_and_a_press_in_a_group_shows_the_choice(

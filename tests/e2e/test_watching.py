@@ -30,6 +30,24 @@ async def source_and_harness(tmp_path):
         yield source, harness
 
 
+async def test_a_job_that_fires_after_the_scheduler_stopped_polls_nothing(source_and_harness):
+    """Shutdown waits for the cycles in flight; a job APScheduler started just before it
+    stopped must not begin a cycle after that wait (the closing loop would cut it off)."""
+    source, harness = source_and_harness
+    runner = harness.app.scheduler.runners["testsource"]
+    await harness.app.scheduler.stop()
+    polls = []
+    real_poll = source.poll
+
+    async def counted(cursor):
+        polls.append(cursor)
+        return await real_poll(cursor)
+
+    source.poll = counted
+    await runner.run_once()
+    assert polls == []
+
+
 async def test_the_scheduler_polls_and_commits_alerts_with_the_cursor(source_and_harness):
     source, harness = source_and_harness
     repos = harness.app.repos

@@ -28,6 +28,7 @@ ALL_VARS = [
     "TAXIMASTER_VERIFY_TLS",
     "TAXIMASTER_CA_FILE",
     "TAXIMASTER_POLL_SECONDS",
+    "TAXIMASTER_GROUP_TARIFFS",
     "ALTA_BASE_URL",
     "ALTA_LOGIN",
     "ALTA_SA",
@@ -63,6 +64,16 @@ def test_defaults_match_the_documented_contract():
 def test_admin_ids_are_comma_separated(monkeypatch):
     monkeypatch.setenv("ADMIN_IDS", "111, 222,333")
     assert load_settings().admin_ids == [111, 222, 333]
+
+
+def test_a_crew_groups_own_tariff_is_set_as_pairs(monkeypatch):
+    assert load_settings().taximaster_group_tariffs == {}
+    monkeypatch.setenv("TAXIMASTER_GROUP_TARIFFS", "2:2, 3:5")
+    assert load_settings().taximaster_group_tariffs == {2: 2, 3: 5}
+    monkeypatch.setenv("TAXIMASTER_GROUP_TARIFFS", "2-2")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "TAXIMASTER_GROUP_TARIFFS" in str(caught.value)
 
 
 def test_integration_is_on_only_with_its_credentials(monkeypatch):

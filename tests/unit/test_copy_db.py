@@ -18,6 +18,7 @@ from storage.live_follows import LiveFollow
 from storage.mobiforce import Entry
 from storage.outbox import NewOutboxRow
 from storage.schema import metadata
+from storage.taximaster import CreateState
 from storage.users import Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,10 +46,12 @@ async def fill_every_table(repos: Repos) -> None:
     await repos.alert_state.set_card(GROUP, 0, "order:555", 4242)
     await repos.drivers.upsert("79990000001", "Петров", ("Склад",))
     await repos.mobiforce.upsert("template", [Entry("template", 5, "Монтаж", {"x": "y"})])
-    await repos.taximaster.sending(
-        "key1", chat_id=GROUP, thread_id=0, user_id=7, payload={"to": "вокзал"}
+    taxi = await repos.taximaster.sending(
+        order_key="key1", chat_id=GROUP, thread_id=0, user_id=7, locale="ru", payload={"to": "1"}
     )
-    await repos.taximaster.created("key1", 555)
+    await repos.taximaster.move(
+        taxi.create_id, CreateState.CREATED, expected=[CreateState.SENDING], order_id=555
+    )
     await repos.mobiforce_creates.sending(
         "T-0001", chat_id=GROUP, thread_id=0, user_id=7, payload={"a": 1}, feed_usn=12
     )

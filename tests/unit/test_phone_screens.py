@@ -10,7 +10,8 @@ from handlers.mobiforce.render import render_contractor
 from handlers.taximaster.render import OrderView, render_order_card
 from integrations.base import Alert, Severity, Subject
 from integrations.mobiforce.models import Contractor
-from integrations.taximaster.models import DriverInfo, OrderState
+from integrations.taximaster.crews import CrewIdentity
+from integrations.taximaster.models import OrderState
 
 I18N = build_i18n("ru")
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -27,11 +28,14 @@ def test_a_mobiforce_client_card_shows_its_phones_formatted():
 
 def test_a_taxi_order_card_shows_the_driver_phone_formatted():
     view = OrderView(
-        state=OrderState(order_id=7, state_kind="driver_assigned"),
-        driver=DriverInfo(driver_id=3, name="Соколов Павел", mobile_phone="+79123456789"),
+        state=OrderState(order_id=7, state_kind="driver_assigned", crew_id=2),
+        crew=CrewIdentity(2, code="022", driver="Соколов Павел", driver_phone="+79123456789"),
+        extras={"phone": "89123456789"},
     )
     with I18N.context(), I18N.use_locale("ru"):
-        assert f"Соколов Павел, {SHOWN}" in render_order_card(view, MOSCOW)
+        card = render_order_card(view, MOSCOW)
+    assert f"Водитель: {SHOWN}" in card and "022 · Соколов Павел" in card
+    assert f"Пассажир: {SHOWN}" in card
 
 
 def test_alerts_show_a_taxi_driver_phone_and_an_untitled_driver_formatted():

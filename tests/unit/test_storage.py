@@ -107,9 +107,15 @@ def make_old_file(path, version: int) -> None:
             "VALUES (42, 'Анна', 'dispatcher', '2026-01-01T00:00:00+00:00', "
             "'2026-01-01T00:00:00+00:00')"
         )
+        if 7 <= version < 14:  # a taxi order the bot sent, before creates had a table
+            conn.execute(
+                "INSERT INTO taximaster_orders (order_key, order_id, chat_id, user_id, payload, "
+                "created_at, updated_at) VALUES ('key-7', 555, -5, 42, '{}', :at, :at)",
+                {"at": "2026-01-01T00:00:00+00:00"},
+            )
 
 
-@pytest.mark.parametrize("version", [1, 9, 10, 11, 12, legacy.LATEST_VERSION])
+@pytest.mark.parametrize("version", [1, 9, 10, 11, 13, legacy.LATEST_VERSION])
 async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, version):
     path = tmp_path / "old.sqlite3"
     make_old_file(path, version)
@@ -129,6 +135,9 @@ async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, v
         assert differences == []
         user = await Repos.on(db).users.get(42)
         assert user is not None and user.role is Role.DISPATCHER and user.first_name == "Анна"
+        if 7 <= version < 14:  # revision 0005 moved it to taximaster_creates
+            order = await Repos.on(db).taximaster.get("key-7")
+            assert order is not None and order.order_id == 555 and order.state == "created"
         history = await db.fetchall("SELECT version FROM schema_migrations ORDER BY version")
         recorded = max(version, legacy.BASELINE_VERSION)  # the old ones ran up to the baseline
         assert [r.version for r in history] == [
@@ -219,6 +228,31 @@ async def test_a_move_onto_rows_already_at_the_new_id(db):
     assert not await repos.chats.move(-5, -1005)  # the second service message: nothing to move
 
 
+async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along(db):
+    repos = Repos.on(db)
+    await repos.chats.upsert(
+        -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
+    )
+    token = await repos.confirmations.create(user_id=1, chat_id=-5, action="x", payload={})
+    create = await repos.taximaster.sending(
+        order_key="key-1", chat_id=-5, thread_id=0, user_id=1, locale="ru", payload={}
+    )
+    follow = LiveFollow(-5, 0, "79991234567", "Петров", "ru", 42, utcnow(), 55.7, 37.6)
+    await repos.live_follows.save(follow)
+    await repos.live_follows.save(replace(follow, chat_id=-7))  # another group's stays
+
+    assert await repos.chats.move(-5, -1005)
+
+    claimed = await repos.confirmations.claim(token, user_id=1)
+    assert claimed is not None and claimed.chat_id == -1005
+    order = await repos.taximaster.get(create.create_id)
+    assert order is not None and order.chat_id == -1005
+    follows = {f.chat_id: f for f in await repos.live_follows.all()}
+    assert set(follows) == {-1005, -7}
+    assert follows[-1005].message_id == 0  # the old message stays in the old group
+    assert follows[-7].message_id == 42
+
+
 async def test_confirmation_is_claimed_once(db):
     confirmations = Repos.on(db).confirmations
     token = await confirmations.create(user_id=1, chat_id=1, action="x", payload={"a": 1})
@@ -235,30 +269,6 @@ async def test_an_outbox_row_is_inserted_once_per_dedupe_key(db):
         rows = [outbox_row(-1, "a"), outbox_row(-1, "c"), outbox_row(-2, "a")]
         assert await insert_rows(tx, rows) == 2  # -1/a was there
     assert await Repos.on(db).outbox.depth() == 4
-
-
-async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along(tmp_path):
-    async with Database(tmp_path / "b.sqlite3") as db:
-        repos = Repos.on(db)
-        await repos.chats.upsert(
-            -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
-        )
-        token = await repos.confirmations.create(user_id=1, chat_id=-5, action="x", payload={})
-        await repos.taximaster.sending("key-1", chat_id=-5, thread_id=0, user_id=1, payload={})
-        follow = LiveFollow(-5, 0, "79991234567", "Петров", "ru", 42, utcnow(), 55.7, 37.6)
-        await repos.live_follows.save(follow)
-        await repos.live_follows.save(replace(follow, chat_id=-7))  # another group's stays
-
-        assert await repos.chats.move(-5, -1005)
-
-        claimed = await repos.confirmations.claim(token, user_id=1)
-        assert claimed is not None and claimed.chat_id == -1005
-        order = await repos.taximaster.get("key-1")
-        assert order is not None and order.chat_id == -1005
-        follows = {f.chat_id: f for f in await repos.live_follows.all()}
-        assert set(follows) == {-1005, -7}
-        assert follows[-1005].message_id == 0  # the old message stays in the old group
-        assert follows[-7].message_id == 42
 
 
 # --- the outbox claim ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from handlers.taximaster.parsing import parse_order_id
 from integrations.taximaster.errors import error_from_response, param_from_data
 from integrations.taximaster.models import (
     CarInfo,
@@ -172,3 +173,23 @@ def test_code_8_without_a_name_still_reads_well() -> None:
     assert error.user_message == "Такси-Мастеру не хватает параметра запроса."
     named = error_from_response("create_order", 8, "", "source_time")
     assert named.user_message == "Такси-Мастеру не хватает параметра «время подачи» (source_time)."
+
+
+@pytest.mark.parametrize(
+    ("typed", "order_id"),
+    [
+        ("12345", 12345),
+        ("№12345", 12345),
+        ("# 12345", 12345),
+        ("12 345", 12345),
+        ("1 234 567", 1234567),
+        ("12\u00a0345", 12345),
+        ("12\u202f345", 12345),
+        ("12  345", None),  # two spaces: not one number
+        ("12 34a", None),
+        ("0", None),
+        ("", None),
+    ],
+)
+def test_order_ids_as_people_write_them(typed: str, order_id: int | None) -> None:
+    assert parse_order_id(typed) == order_id

@@ -11,9 +11,7 @@ DEMO_SECRET = "demo-taximaster-secret"
 
 
 async def demo(clock: Clock) -> DemoBackend:
-    sim = TaxiMasterSimulator(
-        DEMO_SECRET, clock=clock, seed_demo=True, duplicate_reveals_order_id=True
-    )
+    sim = TaxiMasterSimulator(DEMO_SECRET, clock=clock, seed_demo=True)
     base_url = await sim.start()
     settings = {
         "taximaster_base_url": base_url,
@@ -26,7 +24,11 @@ async def demo(clock: Clock) -> DemoBackend:
         area) sees them get a car and reach the door."""
         for seeded in sim.orders:
             snapshot = initial_snapshot(
-                seeded.id, source=seeded.source, dest=seeded.dest, source_time=seeded.source_time
+                seeded.id,
+                phone=seeded.phone,
+                source=seeded.source,
+                dest=seeded.dest,
+                source_time=seeded.source_time,
             )
             await repos.snapshots.put(SOURCE, str(seeded.id), snapshot)
 

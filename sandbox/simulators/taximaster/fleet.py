@@ -179,22 +179,32 @@ _FLEET = (
 )
 
 
-def seed_fleet() -> tuple[dict[int, SimCrew], dict[int, SimDriver], dict[int, SimCar]]:
+def seed_fleet(
+    size: int | None = None,
+) -> tuple[dict[int, SimCrew], dict[int, SimDriver], dict[int, SimCar]]:
+    """The twelve crews above; ``size`` more for a big city (the benchmark's 500 orders need a
+    fleet to match): the same cars and drivers again, under other plates and call signs, their
+    stands scattered around the first twelve's."""
     crews: dict[int, SimCrew] = {}
     drivers: dict[int, SimDriver] = {}
     cars: dict[int, SimCar] = {}
-    for n, (name, mark, model, color, plate, group, home) in enumerate(_FLEET, start=1):
+    for n in range(1, (size or len(_FLEET)) + 1):
+        name, mark, model, color, plate, group, home = _FLEET[(n - 1) % len(_FLEET)]
+        if n > len(_FLEET):
+            plate = f"{plate[0]}{n % 1000:03d}{plate[4:]}"
+            home = (home[0] + 0.01 * math.sin(n), home[1] + 0.02 * math.cos(n))
+        code = f"{n * 11:03d}" if n <= len(_FLEET) else str(1000 + n)
         car = SimCar(100 + n, str(100 + n), mark, model, color, plate, 2015 + n % 9)
         driver = SimDriver(
             id=200 + n,
             name=name,
-            birthday=date(1970 + n * 2, n, 10 + n),
+            birthday=date(1970 + n % 12 * 2, 1 + n % 12, 10 + n % 12),
             license=f"66{n:02d} {400000 + n * 1373}",
             home_phone=f"343{2000000 + n * 1111}",
             mobile_phone=f"+7912{6000000 + n * 12345:07d}",
             car_id=car.id,
         )
-        crews[n] = SimCrew(n, f"{n * 11:03d}", driver.id, car.id, group, home)
+        crews[n] = SimCrew(n, code, driver.id, car.id, group, home)
         drivers[driver.id], cars[car.id] = driver, car
     crews[10].base_state = "on_break"  # a Comfort crew on a break
     return crews, drivers, cars

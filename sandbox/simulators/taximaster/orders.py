@@ -54,6 +54,8 @@ class SimOrder:
     job: Job | None = None
     aborted_at: datetime | None = None
     next_attempt: datetime = field(default=datetime.min)
+    # "common_api" for orders made through the API, "operator" for a dispatcher's phone call
+    creation_way: str = "common_api"
 
     def state_kind(self, at: datetime) -> str:
         if self.aborted_at is not None and self.aborted_at <= at:

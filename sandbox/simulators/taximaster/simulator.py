@@ -4,7 +4,14 @@ end-to-end tests and ``make demo``.
 The HTTP layer lives here: routing ``/{api}/{version}/{request}``, the ``Signature`` check
 (md5 of the raw query string or body + secret), GET vs POST, the ``X-User-Id`` check (13/14,
 when ``users`` is given), missing and malformed parameters (8/9 with the parameter named in
-``data``), fault injection and the JSON envelope (always HTTP 200). The service's rules live
+``data``), fault injection and the JSON envelope (always HTTP 200).
+
+By default it is the document's server: the document's shape, UTF-8, duplicates refused with
+100, and no ``get_current_orders`` (answered 6, "unknown request"). Options make it a newer or
+different one — the tests run both: ``wire="public"`` (answers as real servers send them, see
+:mod:`~sandbox.simulators.taximaster.public_shape`), ``charset="windows-1251"``,
+``current_orders=True``, ``reject_duplicates=False`` (a server that takes a repeat as a new
+order: the document does not promise the check). The service's rules live
 in :mod:`sandbox.simulators.taximaster.world` (and the city, fleet, tariffs and orders modules
 next to it).
 
@@ -42,14 +49,17 @@ from integrations.taximaster.models import MOSCOW
 from integrations.taximaster.requests import REQUESTS, ParamType, RequestSpec
 from integrations.taximaster.wire import format_time, parse_time, sign
 from sandbox.simulators.taximaster.orders import SimOrder
+from sandbox.simulators.taximaster.public_shape import reshape
 from sandbox.simulators.taximaster.world import SimError, World
 
 __all__ = ["FaultKind", "TaxiMasterSimulator"]
 
 # timeout: no answer for ``fault_delay`` s; bad_json / html: a garbled answer; drop: the
-# connection closes before the request is handled; drop_after: the request IS handled (an
-# order is created) and then the connection closes without an answer.
+# connection closes. Before the request is handled, unless ``after=True`` (fail_next): then it
+# IS handled (an order is created) and the answer is lost that way. An int: that HTTP status.
+# drop_after is drop with after=True.
 FaultKind = Literal["timeout", "bad_json", "html", "drop", "drop_after"]
+Wire = Literal["document", "public"]
 
 API = "common_api"
 VERSION = "1.0"
@@ -59,6 +69,12 @@ VERSION = "1.0"
 class _Forced:
     code: int
     data: Any = None
+
+
+@dataclass(frozen=True)
+class _Fault:
+    kind: FaultKind | int
+    after: bool  # handle the request first, then fail (the answer is lost)
 
 
 @dataclass
@@ -83,15 +99,27 @@ class TaxiMasterSimulator:
         seed_demo: bool = False,
         users: Mapping[int, bool] | None = None,
         duplicate_reveals_order_id: bool = False,
+        reject_duplicates: bool = True,
+        current_orders: bool = False,
+        wire: Wire = "document",
+        charset: str = "utf-8",
+        fleet_size: int | None = None,
     ) -> None:
         """``users``: X-User-Id -> allowed; None means the header is not checked.
         ``duplicate_reveals_order_id``: put the existing ``order_id`` in ``data`` of a
-        create_order 100 answer (the document shows no data for it; off by default)."""
+        create_order 100 answer (the document shows no data for it; off by default).
+        ``reject_duplicates``: refuse a create with the same phone, pickup and time (100).
+        ``current_orders``: serve ``get_current_orders`` (newer TMWeb); off: code 6.
+        ``wire``: "public" answers in real servers' shape; ``charset``: of every answer.
+        ``fleet_size``: crews in the city (default the twelve of the demo)."""
         self.secret = secret
         self.speed = speed
         self.tz = tz
         self.users = dict(users) if users is not None else None
         self.api_enabled = True
+        self.current_orders = current_orders
+        self.wire = wire
+        self.charset = charset
         self.fault_delay = 5.0
         self.requests: list[SeenRequest] = []
         self.base_url: str | None = None
@@ -100,14 +128,19 @@ class TaxiMasterSimulator:
         self._started_wall = datetime.now(UTC)
         self._started_mono = time.monotonic()
         self._advanced = timedelta(0)
-        self._faults: dict[str, deque[FaultKind | int]] = {}
+        self._faults: dict[str, deque[_Fault]] = {}
         self._forced: dict[str, deque[_Forced]] = {}
+        # hold_next: requests that wait for release() before they are handled
+        self._holds: dict[str, int] = {}
+        self._released = asyncio.Event()
+        self.held = asyncio.Event()  # set when a held request has arrived
         self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
-        self.world = World(tz)
+        self.world = World(tz, fleet_size=fleet_size)
         self.world.duplicate_reveals_order_id = duplicate_reveals_order_id
-        assert set(self.world.handlers) == set(REQUESTS), "every documented request is served"
+        self.world.reject_duplicates = reject_duplicates
+        assert set(self.world.handlers) == set(REQUESTS), "every known request is served"
         self.app = web.Application()
         self.app.router.add_route("*", "/{api}/{version}/{request}", self._handle)
         if seed_demo:
@@ -132,6 +165,7 @@ class TaxiMasterSimulator:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -174,7 +208,9 @@ class TaxiMasterSimulator:
         }
         if crew_group_id is not None:
             params["crew_group_id"] = str(crew_group_id)
-        return int(self.world.create_order(params, now)["order_id"])
+        order_id = int(self.world.create_order(params, now)["order_id"])
+        self.world.book.orders[order_id].creation_way = "operator"
+        return order_id
 
     def order(self, order_id: int) -> SimOrder:
         return self.world.book.orders[order_id]
@@ -212,16 +248,42 @@ class TaxiMasterSimulator:
         """create_order from this phone answers 110 (client blocked)."""
         self.world.blocked_phones.add(phone)
 
+    def deactivate_tariff(self, tariff_id: int) -> None:
+        """The dispatch service switched the tariff off: ``is_active: false`` in the public
+        shape (the document's shape has no such flag)."""
+        self.world.inactive_tariffs.add(tariff_id)
+
     def set_api_enabled(self, enabled: bool) -> None:
         """False: every request but ping answers 3 (API switched off in TMWeb settings)."""
         self.api_enabled = enabled
 
-    def fail_next(self, request: str, kind: FaultKind | int = "timeout", *, times: int = 1) -> None:
+    def fail_next(
+        self,
+        request: str,
+        kind: FaultKind | int = "timeout",
+        *,
+        times: int = 1,
+        after: bool = False,
+    ) -> None:
         """The next ``times`` calls of ``request`` fail below the API (see :data:`FaultKind`),
-        or with an HTTP status ``kind`` (an int)."""
+        or with an HTTP status ``kind`` (an int). ``after``: the request is handled first (an
+        order IS created) and then the answer is lost that way."""
         if request not in REQUESTS:
             raise ValueError(f"unknown TMWeb request {request!r}")
-        self._faults.setdefault(request, deque()).extend([kind] * times)
+        if kind == "drop_after":
+            kind, after = "drop", True
+        self._faults.setdefault(request, deque()).extend([_Fault(kind, after)] * times)
+
+    def hold_next(self, request: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``request`` arrive (``held`` is set) and wait, unhandled,
+        until :meth:`release`; then they are handled even if the caller has gone meanwhile
+        (killed with the request in flight)."""
+        self._holds[request] = self._holds.get(request, 0) + times
+        self._released.clear()
+        self.held.clear()
+
+    def release(self) -> None:
+        self._released.set()
 
     def force_error(self, request: str, code: int, *, data: Any = None, times: int = 1) -> None:
         """The next ``times`` valid calls of ``request`` answer with ``code``."""
@@ -248,15 +310,33 @@ class TaxiMasterSimulator:
 
         faults = self._faults.get(name)
         fault = faults.popleft() if faults else None
-        if fault is not None and fault != "drop_after":
-            return await self._fault(request, fault)
+        if fault is not None and not fault.after:
+            return await self._fault(request, fault.kind)
+        if self._holds.get(name):
+            self._holds[name] -= 1
+            # Handled in a task of its own: a caller that dies meanwhile does not stop it.
+            answer = await asyncio.shield(
+                asyncio.ensure_future(self._after_release(request, name, params, signature_ok))
+            )
+        else:
+            answer = self._handled(request, name, params, signature_ok)
+        if fault is not None:
+            return await self._fault(request, fault.kind)
+        return answer
 
+    async def _after_release(
+        self, request: web.Request, name: str, params: dict[str, str], signature_ok: bool
+    ) -> web.Response:
+        self.held.set()
+        await self._released.wait()
+        return self._handled(request, name, params, signature_ok)
+
+    def _handled(
+        self, request: web.Request, name: str, params: dict[str, str], signature_ok: bool
+    ) -> web.Response:
         now = self.now()
         self.world.tick(now)
-        answer = self._answer(request, name, params, signature_ok, now)
-        if fault == "drop_after":
-            return await self._fault(request, "drop")
-        return answer
+        return self._answer(request, name, params, signature_ok, now)
 
     def _answer(
         self,
@@ -270,38 +350,49 @@ class TaxiMasterSimulator:
         if spec is not None and spec.unchecked:  # ping: no version, key or method check
             forced = self._forced.get(name)
             if not forced:
-                return _envelope(0)
+                return self._envelope(0)
             error = forced.popleft()
-            return _envelope(error.code, error.data, name)
+            return self._envelope(error.code, error.data, name)
         if request.match_info["api"] != API:
-            return _envelope(2)
+            return self._envelope(2)
         if request.match_info["version"] != VERSION:
-            return _envelope(5)
-        if spec is None:
-            return _envelope(6)
+            return self._envelope(5)
+        if spec is None or (name == "get_current_orders" and not self.current_orders):
+            return self._envelope(6)
         if not self.api_enabled:
-            return _envelope(3)
+            return self._envelope(3)
         if not signature_ok:
-            return _envelope(4)
+            return self._envelope(4)
         if request.method != spec.method:
-            return _envelope(7)
+            return self._envelope(7)
         user_error = self._check_user(request)
         if user_error:
-            return _envelope(user_error)
+            return self._envelope(user_error)
         try:
             _validate(spec, params, self.tz)
             forced = self._forced.get(name)
             if forced:
                 error = forced.popleft()
-                return _envelope(error.code, error.data, name)
-            return _envelope(0, self.world.handlers[name](params, now))
+                return self._envelope(error.code, error.data, name)
+            data = self.world.handlers[name](params, now)
+            if self.wire == "public":
+                data = reshape(name, data, self.world, now)
+            return self._envelope(0, data)
         except SimError as error:
             data = (
                 error.data
                 if error.data is not None
                 else ({"param": error.param} if error.param else {})
             )
-            return _envelope(error.code, data, name)
+            return self._envelope(error.code, data, name)
+
+    def _envelope(self, code: int, data: Any = None, request: str = "") -> web.Response:
+        descr = "OK" if code == 0 else _descr(request, code)
+        body = {"code": code, "descr": descr, "data": data if data is not None else {}}
+        return web.Response(
+            body=json.dumps(body, ensure_ascii=False).encode(self.charset),
+            headers={"Content-Type": f"application/json; charset={self.charset}"},
+        )
 
     def _check_user(self, request: web.Request) -> int:
         if self.users is None:
@@ -344,12 +435,6 @@ class TaxiMasterSimulator:
         for n, (source, dest, group) in enumerate(trips):
             self.place_order(source, dest, phone=f"8912555000{n}", crew_group_id=group)
         self.world.tick(start + timedelta(minutes=1))
-
-
-def _envelope(code: int, data: Any = None, request: str = "") -> web.Response:
-    descr = "OK" if code == 0 else _descr(request, code)
-    body = {"code": code, "descr": descr, "data": data if data is not None else {}}
-    return web.Response(text=json.dumps(body, ensure_ascii=False), content_type="application/json")
 
 
 def _descr(request: str, code: int) -> str:

@@ -18,6 +18,7 @@ from sandbox.simulators.taximaster.city import POINTS, STREETS
 from sandbox.simulators.taximaster.fleet import SimCar, SimCrew, SimDriver, seed_fleet
 from sandbox.simulators.taximaster.geo import find_street, house_numbers, locate, route, zone_of
 from sandbox.simulators.taximaster.orders import STATE_IDS, OrderBook, SimOrder
+from sandbox.simulators.taximaster.public_shape import order_row
 from sandbox.simulators.taximaster.tariffs import (
     CREW_GROUPS,
     DISCOUNTS,
@@ -41,12 +42,17 @@ class SimError(Exception):
 
 
 class World:
-    def __init__(self, tz: ZoneInfo) -> None:
+    def __init__(self, tz: ZoneInfo, *, fleet_size: int | None = None) -> None:
         self.tz = tz
-        self.crews, self.drivers, self.cars = seed_fleet()
+        self.crews, self.drivers, self.cars = seed_fleet(fleet_size)
         self.book = OrderBook(self.crews)
         self.blocked_phones: set[str] = set()
+        # The document: an order "с такими параметрами" is refused with 100. Which parameters,
+        # for how long, and whether the check is on at all, it does not say: a server may not
+        # check (False), and the bot must not rely on it.
+        self.reject_duplicates = True
         self.duplicate_reveals_order_id = False
+        self.inactive_tariffs: set[int] = set()  # shown as is_active=false in the public shape
         self.handlers: dict[str, Callable[[Params, datetime], Data]] = {
             "ping": lambda p, now: {},
             "get_crew_groups_list": lambda p, now: {"crew_groups": _named(CREW_GROUPS)},
@@ -65,6 +71,7 @@ class World:
             "get_addresses_like": self.get_addresses_like,
             "analyze_route": self.analyze_route,
             "get_order_state": self.get_order_state,
+            "get_current_orders": self.get_current_orders,
         }
 
     def tick(self, now: datetime) -> None:
@@ -75,7 +82,7 @@ class World:
     def create_order(self, p: Params, now: datetime) -> Data:
         source_time = self._time(p["source_time"])
         duplicate = self.book.find_duplicate(p["phone"], p["source"], source_time)
-        if duplicate is not None:
+        if duplicate is not None and self.reject_duplicates:
             raise SimError(
                 100, data={"order_id": duplicate.id} if self.duplicate_reveals_order_id else {}
             )
@@ -126,6 +133,25 @@ class World:
             "driver_id": crew.driver_id if crew else None,
             "car_id": crew.car_id if crew else None,
         }
+
+    def get_current_orders(self, p: Params, now: datetime) -> Data:
+        """Not in the document (newer TMWeb): every order not finished yet, of one phone, crew
+        or driver when asked, in the public clients' shape."""
+        digits = "".join(ch for ch in p.get("phone", "") if ch.isdigit())[-10:]
+        crew, driver = _int(p.get("crew_id")), _int(p.get("driver_id"))
+        rows = []
+        for order in self.book.orders.values():
+            if order.is_final(now):
+                continue
+            if digits and "".join(ch for ch in order.phone if ch.isdigit())[-10:] != digits:
+                continue
+            assigned = self.crews.get(order.crew_id) if order.crew_id else None
+            if crew is not None and (assigned is None or assigned.id != crew):
+                continue
+            if driver is not None and (assigned is None or assigned.driver_id != driver):
+                continue
+            rows.append(order_row(order, self, now))
+        return {"orders": rows}
 
     def calc_order_cost(self, p: Params, now: datetime) -> Data:
         tariff = next((t for t in TARIFFS if t.id == int(p["tariff_id"])), None)
