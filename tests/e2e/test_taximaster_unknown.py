@@ -249,7 +249,7 @@ async def test_code_100_watches_the_existing_order(tmp_path, started):
             "SELECT payload FROM confirmations WHERE action = 'taximaster.order'"
         )
         assert row is not None
-        payload = json.loads(row["payload"])
+        payload = json.loads(row.payload)
         existing = sim.place_order(
             payload["source"],
             payload["dest"],
