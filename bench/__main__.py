@@ -18,6 +18,7 @@ import traceback
 from typing import Protocol
 
 from bench import (
+    alerts_storm,
     alerts_stream,
     alerts_throughput,
     alta_cycle,
@@ -60,6 +61,7 @@ SECTIONS: tuple[Section, ...] = (
     commit_cost,
     alerts_stream,
     failover,
+    alerts_storm,
 )
 
 

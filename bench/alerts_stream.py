@@ -23,6 +23,7 @@ import random
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.report import Row, at_most, exactly
@@ -70,7 +71,9 @@ async def run() -> list[Row]:
             return await _measure(harness)
 
 
-async def _measure(harness: BotHarness) -> list[Row]:
+async def start_groups(harness: BotHarness, count: int, limits: SendLimits) -> list[int]:
+    """``count`` approved supergroups following every driver, and a fresh sender with
+    ``limits`` (the bench's compressed clock); returns the groups' ids."""
     app = harness.app
     assert app is not None
     emu, repos = harness.emu, app.repos
@@ -82,9 +85,9 @@ async def _measure(harness: BotHarness) -> list[Row]:
         app.i18n,
         app.metrics,
         default_tz=app.settings.timezone,
-        limits=SendLimits(group_window_seconds=60.0 / SCALE),
+        limits=limits,
     )
-    groups = [-1_000_100 - g for g in range(GROUPS)]
+    groups = [-1_000_100 - g for g in range(count)]
     for n, chat_id in enumerate(groups, 1):
         emu.add_group(chat_id, f"Диспетчерская {n}", supergroup=True, bot_already_member=True)
         await repos.chats.upsert(
@@ -92,21 +95,51 @@ async def _measure(harness: BotHarness) -> list[Row]:
         )
         await repos.subscriptions.add(chat_id, 0, "area:drivers", by=ADMIN)
     await app.sender.start()
+    return groups
 
-    rng = random.Random(17)
-    committed: dict[int, float] = {}  # event -> monotonic time of its poll's commit
-    poll = POLL_SECONDS / SCALE
-    per_poll = round(EVENTS_PER_SECOND * POLL_SECONDS)
-    calls_before = len(emu.calls)
+
+async def stream(
+    harness: BotHarness,
+    make: Callable[[int], Alert],
+    *,
+    per_poll: int,
+    polls: int,
+    poll_wall_seconds: float,
+) -> dict[str, float]:
+    """Commit ``per_poll`` alerts every poll, as a watcher would; returns each alert's dedupe
+    key and the monotonic time its poll was committed."""
+    app = harness.app
+    assert app is not None
+    committed: dict[str, float] = {}
     started = time.monotonic()
     n = 0
-    for cycle in range(round(STREAM_SECONDS / POLL_SECONDS)):
-        await asyncio.sleep(max(0.0, started + cycle * poll - time.monotonic()))
-        batch = [make_alert(n + k, rng) for k in range(per_poll)]
+    for cycle in range(polls):
+        await asyncio.sleep(max(0.0, started + cycle * poll_wall_seconds - time.monotonic()))
+        batch = [make(n + k) for k in range(per_poll)]
         await app.pipeline.commit("bench", batch, str(cycle))
         at = time.monotonic()
-        committed.update((n + k, at) for k in range(per_poll))
+        committed.update((alert.dedupe_key, at) for alert in batch)
         n += per_poll
+    return committed
+
+
+async def _measure(harness: BotHarness) -> list[Row]:
+    app = harness.app
+    assert app is not None
+    emu, repos = harness.emu, app.repos
+    groups = await start_groups(harness, GROUPS, SendLimits(group_window_seconds=60.0 / SCALE))
+
+    rng = random.Random(17)
+    calls_before = len(emu.calls)
+    started = time.monotonic()
+    by_key = await stream(
+        harness,
+        lambda n: make_alert(n, rng),
+        per_poll=round(EVENTS_PER_SECOND * POLL_SECONDS),
+        polls=round(STREAM_SECONDS / POLL_SECONDS),
+        poll_wall_seconds=POLL_SECONDS / SCALE,
+    )
+    committed = {int(key.split(":")[1]): at for key, at in by_key.items()}
     stream_end = time.monotonic()
     deadline = stream_end + DRAIN_LIMIT / SCALE
     while await repos.outbox.depth() > 0 and time.monotonic() < deadline:  # noqa: ASYNC110

@@ -25,7 +25,9 @@ TITLE = "idle `logibot run`: memory and shutdown"
 ADMIN = 1001
 IDLE_SECONDS = 3.0
 STOP_TIMEOUT = 30.0
-RSS_TARGET_MB = 120.0
+# logibot's own share, above what any aiogram bot starts from (the floor, measured in the same
+# run): an absolute figure would move with the Python build and aiogram's version (issue 16).
+ABOVE_FLOOR_TARGET_MB = 15.0
 MB = 1024 * 1024
 
 
@@ -91,12 +93,17 @@ async def run() -> list[Row]:
             f"idle `logibot run`: VmRSS after {IDLE_SECONDS:g} s idle",
             result.rss / MB,
             "MB",
-            at_most(RSS_TARGET_MB),
-            1,
+            decimals=1,
         ),
         Row("idle `logibot run`: VmHWM (peak RSS)", result.peak_rss / MB, "MB", decimals=1),
         Row("floor: VmRSS of `import aiogram` alone", floor / MB, "MB", decimals=1),
-        Row("idle `logibot run` minus that floor", (result.rss - floor) / MB, "MB", decimals=1),
+        Row(
+            "idle `logibot run` minus that floor",
+            (result.rss - floor) / MB,
+            "MB",
+            at_most(ABOVE_FLOOR_TARGET_MB),
+            1,
+        ),
         Row("idle `logibot run`: exit code on SIGTERM", result.exit_code, "", exactly(0), 0),
         Row("emulator rejected calls (logibot run)", rejected, "calls", exactly(0), 0),
     ]

@@ -27,6 +27,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import AccessRequestCb
 from bot.i18n import PoI18n, locale_for
 from bot.menus import publish_user_menu
+from bot.ownership import viewer_of
 from bot.policy import GROUP_TYPES, allows, rule_of
 from bot.services import title_of
 from storage import Repos
@@ -68,6 +69,7 @@ class AccessMiddleware:
         user = await self._remember(tg_user, data["bot"])
         data["user"] = user
         data["role"] = user.role
+        data["viewer"] = viewer_of(data, user)  # who asks, and where (bot/ownership.py)
 
         chat = data.get("event_chat")
         if chat is not None and chat.type in GROUP_TYPES:

@@ -19,6 +19,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ from bot.i18n import LocaleMiddleware, build_i18n
 from bot.leader import leadership_for
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
+from bot.ownership import Ownership
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
 from bot.startup import wait_for_telegram
 from bot.telegram_requests import TelegramRequestMiddleware
@@ -133,10 +135,11 @@ class LogiBot:
             self.i18n,
             self.metrics,
             default_tz=settings.timezone,
-            limits=send_limits or SendLimits(),
+            limits=self._send_limits(send_limits or SendLimits()),
             tail=self.tail,
             routine_window=timedelta(minutes=settings.alert_routine_minutes),
         )
+        self.ownership = Ownership(self.bot, self.repos, self.pipeline)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
             settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
@@ -154,6 +157,10 @@ class LogiBot:
         self.dp = self._build_dispatcher(extra_routers)
         if settings.webhook_url:
             serve_webhook(self.health_server.app, self.dp, self.bot, settings)
+
+    def _send_limits(self, limits: SendLimits) -> SendLimits:
+        """``ALERT_STORM_MODE=off`` turns storm mode off whatever the limits say."""
+        return replace(limits, storm=limits.storm and self.settings.alert_storm_mode)
 
     def _build_dispatcher(self, extra_routers: Sequence[Router]) -> Dispatcher:
         # One update at a time per (chat, user): two fast taps or messages never interleave in a
@@ -208,6 +215,7 @@ class LogiBot:
             "admin_ids": list(self.settings.admin_ids),
             "timezone": self.settings.timezone,
             "pipeline": self.pipeline,
+            "ownership": self.ownership,
             "scheduler": self.scheduler,
             "services": self.services,
             # Every service's names, None while it is not configured.

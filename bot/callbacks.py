@@ -40,6 +40,31 @@ class AlertSilenceCb(CallbackData, prefix="as"):
     row: int
 
 
+class AlertListCb(CallbackData, prefix="al"):
+    """ "📋" under a storm summary, and the pages of the list it opens. ``row``: the first
+    outbox row of what is listed (the summary message's own rows, found by the message it was
+    sent as, so the list needs nothing stored beyond the outbox); ``kind``: 1 lists only that
+    row's kind, 0 the whole message."""
+
+    row: int
+    kind: int = 0
+    page: int = 0
+
+
+class AlertOpenCb(CallbackData, prefix="ao"):
+    """A subject in such a list: open its alerts in full; ``row``: its latest row there."""
+
+    row: int
+
+
+class AlertSubjectCb(CallbackData, prefix="au"):
+    """ "✅ Принял" / "🔕 Тишина 1 ч" under a subject opened from a list: they act on that
+    subject only (its rows in the summary). ``act``: "a" (ack) or "s" (silence)."""
+
+    row: int
+    act: str
+
+
 class SubscriptionsCb(CallbackData, prefix="sb"):
     """A tap on the subscription keyboard.
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -68,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(copy_db(args.source, args.target))
         from sandbox.demo import run_demo
 
+        # The demo has no loop-level handlers: a SIGTERM unwinds it like Ctrl+C, so the
+        # sandbox it started is closed on the way out.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         return asyncio.run(run_demo(speed=args.speed))
     except ConfigError as exc:
         print("logibot: the configuration has problems:", file=sys.stderr)
@@ -80,8 +85,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def exit_quietly(signum: int, frame: object) -> None:
-    """SIGTERM before the event loop runs (while importing): nothing is open yet."""
-    raise SystemExit(0)
+    """SIGTERM before the event loop's own handler is in place (while importing): nothing is
+    open yet, so the process ends here with 0.
+
+    Not by raising SystemExit: an exception raised by a signal handler that happens to run
+    inside a finalizer (a ``__del__``, a weakref callback — common while importing) is printed
+    and swallowed, the SIGTERM is lost and the process goes on to run the bot. A supervisor that
+    repeats its SIGTERM meanwhile is ignored, not a second exit."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed stream has nothing to lose
+            stream.flush()
+    os._exit(0)
 
 
 async def _run(settings: Settings) -> int:

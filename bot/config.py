@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     audit_days: int = Field(default=365, ge=1)  # the audit log keeps this many days
     # Routine progress (a wagon moved, a task field filled): one line per subject per window.
     alert_routine_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    # Storm mode: denser alert messages when a chat's alerts outrun its Telegram budget.
+    alert_storm_mode: bool = True
 
     # More than one process (README, "Running more than one"): the leader runs the background
     # work; a standby takes over within this many seconds of the leader's death (PostgreSQL).

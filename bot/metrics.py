@@ -47,6 +47,16 @@ class Metrics:
             "Queued alerts their chat no longer wanted at send time (muted, unsubscribed...)",
             registry=self.registry,
         )
+        self.storm_chats = Gauge(
+            "logibot_alert_storm_chats",
+            "Chats in an alert storm: their alerts go out summarized",
+            registry=self.registry,
+        )
+        self.alerts_summarized = Counter(
+            "logibot_alerts_summarized",
+            "Alerts sent in storm summaries (a line per subject or per kind)",
+            registry=self.registry,
+        )
         self.telegram_429 = Counter(
             "logibot_telegram_429", "Flood-control answers from Telegram", registry=self.registry
         )

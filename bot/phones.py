@@ -1,10 +1,16 @@
-"""Phones are normalised once, at the edge, to MSISDN ``7XXXXXXXXXX`` (region RU)."""
+"""Phones are normalised once, at the edge, to MSISDN ``7XXXXXXXXXX`` (region RU).
+
+``phonenumbers`` (about a megabyte of code) is imported by each function here, so it loads at
+the first phone the bot reads or shows, not when the bot starts.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import phonenumbers
+if TYPE_CHECKING:
+    import phonenumbers
 
 MSISDN_LENGTH = 11
 # Digits and the punctuation people type. Letters are refused before phonenumbers sees them:
@@ -18,6 +24,8 @@ class BadPhone(ValueError):
 
 def _parse(text: str) -> phonenumbers.PhoneNumber | None:
     """The number in ``text`` (read as Russian unless it says +<country>), or None."""
+    import phonenumbers
+
     raw = text.strip()
     if not raw or len(raw) > 32 or not _PHONE_CHARS.fullmatch(raw):
         return None
@@ -43,6 +51,8 @@ def normalize_phone(text: str) -> str:
     Raises :class:`BadPhone` for anything that is not a valid Russian number; no upstream
     call is ever made with such input.
     """
+    import phonenumbers
+
     number = _parse_russian(text)
     if number is None or not phonenumbers.is_valid_number(number):
         raise BadPhone(text)
@@ -52,6 +62,8 @@ def normalize_phone(text: str) -> str:
 def possible_phone(text: str) -> str | None:
     """Like :func:`normalize_phone`, but only asks that the number be *possible* (right length
     and plan), not allocated: enough for a subscription filter, which calls nobody."""
+    import phonenumbers
+
     number = _parse_russian(text)
     if number is None or not phonenumbers.is_possible_number(number):
         return None
@@ -62,6 +74,8 @@ def format_phone(phone: str) -> str:
     """Any phone the bot holds or a vendor sent (``79991234567``, ``8 (912) 345-67-89``) the one
     way every screen shows it: ``+7 912 345-67-89`` (phonenumbers' international format).
     Text that is no phone number is shown as it came."""
+    import phonenumbers
+
     number = _parse(phone)
     if number is None or not phonenumbers.is_possible_number(number):
         return phone
@@ -92,6 +106,8 @@ def mask_phone(phone: str) -> str:
 def mask_phones(text: str) -> str:
     """Every phone number inside free text (a command someone typed) masked by
     :func:`mask_phone`, for a log line."""
+    import phonenumbers
+
     found = phonenumbers.PhoneNumberMatcher(text, "RU", leniency=phonenumbers.Leniency.POSSIBLE)
     pieces, last = [], 0
     for match in found:

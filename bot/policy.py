@@ -142,6 +142,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     # An alert's buttons silence it for the whole chat: in a group, what /mute needs there.
     "button.alert_ack": Rule(V, in_groups=D),
     "button.alert_silence": Rule(V, in_groups=D),
+    "button.alert_list": Rule(V),  # a storm summary's list and its subjects: reading only
     "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked
     "button.access_request": Rule(A),
     "button.chat_status": Rule(A),
@@ -157,6 +158,8 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.alta_add_settings": Rule(D, service="alta"),
     "button.alta_wagons_page": Rule(V, service="alta"),
     "button.taximaster_order_refresh": Rule(V, service="taximaster"),
+    # An order nobody here watches goes on the poll only by an admin's explicit choice.
+    "button.taximaster_order_watch": Rule(A, service="taximaster"),
     "button.taximaster_crew_map": Rule(V, service="taximaster"),
     "button.taximaster_crews_page": Rule(V, service="taximaster"),
 }

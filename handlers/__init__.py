@@ -19,6 +19,7 @@ from bot.services import REGISTRY
 from handlers import (
     admin,
     alert_actions,
+    alert_lists,
     common,
     confirmations,
     errors,
@@ -39,6 +40,7 @@ def build_root_router() -> Router:
         status.make_router(),
         subscriptions.make_router(),
         alert_actions.make_router(),
+        alert_lists.make_router(),
         find_router.make_router(),
         *(spec.make_router() for spec in REGISTRY.values()),
         confirmations.make_router(),

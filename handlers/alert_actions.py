@@ -6,6 +6,10 @@ Both act on the subjects of the message's outbox rows, in that chat and forum to
   lifts it then), marks the message with who and when, and removes the buttons.
 - "Тишина 1 ч" silences those subjects for an hour and marks the message with who and until
   when (the silence is listed, and can be lifted, in /subscriptions).
+
+Under a storm summary they act on every subject it summarizes (its rows ride that message);
+a subject opened from its list has its own pair, acting on that subject only
+(handlers/alert_lists.py).
 """
 
 from __future__ import annotations
@@ -16,15 +20,16 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.alerts.render import ack_line, clip, silence_line, subject_name
 from bot.alerts.sender import chat_context
 from bot.buttons import pressed_on_its_message
-from bot.callbacks import AlertAckCb, AlertSilenceCb
+from bot.callbacks import AlertAckCb, AlertSilenceCb, AlertSubjectCb
 from bot.i18n import PoI18n
 from bot.policy import rule
+from bot.texts import utf16_len
 from integrations.base import Alert
 from storage import Repos
 from storage.db import utcnow
@@ -33,7 +38,7 @@ from storage.users import User
 
 log = logging.getLogger(__name__)
 SILENCE_FOR = timedelta(hours=1)
-TOAST_LIMIT = 200  # Telegram's limit for a callback answer
+TOAST_LIMIT = 200  # Telegram's limit for a callback answer, in UTF-16 units
 
 
 async def rows_of(repos: Repos, message: Message, first_row: int) -> list[OutboxRow]:
@@ -65,6 +70,15 @@ def subject_names(rows: list[OutboxRow]) -> str:
     return ", ".join(names.values())
 
 
+def toast_text(text: str) -> str:
+    """One line within Telegram's limit for a callback answer, which counts UTF-16 units (an
+    emoji is two): a summary's long list of subjects is cut with "…"."""
+    text = clip(text, TOAST_LIMIT)
+    while utf16_len(text) > TOAST_LIMIT:
+        text = text[:-2] + "…"
+    return text
+
+
 async def pressed_alert(
     callback: CallbackQuery, repos: Repos, row_id: int
 ) -> tuple[Message, list[OutboxRow]] | None:
@@ -86,9 +100,20 @@ async def acknowledge(
     timezone: ZoneInfo,
 ) -> None:
     found = await pressed_alert(callback, repos, callback_data.row)
-    if found is None:
-        return
-    message, rows = found
+    if found is not None:
+        await ack_rows(callback, *found, repos, user, i18n, timezone)
+
+
+async def ack_rows(
+    callback: CallbackQuery,
+    message: Message,
+    rows: list[OutboxRow],
+    repos: Repos,
+    user: User,
+    i18n: PoI18n,
+    timezone: ZoneInfo,
+) -> None:
+    """«Принял» on ``message`` for the subjects (and kinds) of ``rows``."""
     chat_id, thread_id = message.chat.id, rows[0].thread_id
     pairs = sorted({(row.subject_key, row.kind) for row in rows})
     silences = await repos.alert_state.silences(chat_id)
@@ -108,10 +133,29 @@ async def acknowledge(
     await callback.answer()
 
 
+ACTION_PREFIXES = tuple(
+    f"{cb.__prefix__}{cb.__separator__}" for cb in (AlertAckCb, AlertSilenceCb, AlertSubjectCb)
+)
+
+
+def without_actions(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The keyboard less «Принял»/«Тишина» (a summary keeps its «📋» lists)."""
+    if markup is None:
+        return None
+    rows = [
+        [b for b in row if not (b.callback_data or "").startswith(ACTION_PREFIXES)]
+        for row in markup.inline_keyboard
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
 async def mark(message: Message, line: str) -> None:
-    """Add who did what under the alert and take its buttons away."""
+    """Add who did what under the alert and take its action buttons away."""
     try:
-        await message.edit_text(f"{message.html_text}\n\n{line}", reply_markup=None)
+        await message.edit_text(
+            f"{message.html_text}\n\n{line}", reply_markup=without_actions(message.reply_markup)
+        )
     except TelegramBadRequest as exc:
         log.info("could not mark alert %s: %s", message.message_id, exc.message)
 
@@ -125,9 +169,20 @@ async def silence_hour(
     timezone: ZoneInfo,
 ) -> None:
     found = await pressed_alert(callback, repos, callback_data.row)
-    if found is None:
-        return
-    message, rows = found
+    if found is not None:
+        await silence_rows(callback, *found, repos, user, i18n, timezone)
+
+
+async def silence_rows(
+    callback: CallbackQuery,
+    message: Message,
+    rows: list[OutboxRow],
+    repos: Repos,
+    user: User,
+    i18n: PoI18n,
+    timezone: ZoneInfo,
+) -> None:
+    """«Тишина 1 ч» on ``message`` for the subjects of ``rows``."""
     chat_id, thread_id = message.chat.id, rows[0].thread_id
     until = utcnow() + SILENCE_FOR
     subjects = sorted({row.subject_key for row in rows})
@@ -143,7 +198,7 @@ async def silence_hour(
     toast = _("alert.silenced").format(
         until=until.astimezone(ctx.tz).strftime("%H:%M"), subjects=subject_names(rows)
     )
-    await callback.answer(clip(toast, TOAST_LIMIT))
+    await callback.answer(toast_text(toast))
 
 
 def make_router() -> Router:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Router, html
@@ -76,7 +77,27 @@ async def status(
                 title=html.quote(title), count=count, reason=html.quote(reason[:200])
             )
         )
+    lines += await storm_lines(repos, timezone)
     await answer_lines(message, lines)
+
+
+async def storm_lines(repos: Repos, timezone: ZoneInfo) -> list[str]:
+    """The chats in an alert storm (their alerts go out summarized): since when, how many."""
+    storms: dict[int, tuple[datetime, int]] = {}
+    for row in await repos.alert_storms.all():
+        since, count = storms.get(row.chat_id, (row.since, 0))
+        storms[row.chat_id] = (min(since, row.since), count + row.summarized)
+    if not storms:
+        return []
+    lines = [_("status.storms")]
+    for chat_id, (since, count) in storms.items():
+        title = await chat_title(repos, chat_id)
+        lines.append(
+            _("status.storm_chat").format(
+                title=html.quote(title), since=format_time(since, timezone), count=count
+            )
+        )
+    return lines
 
 
 def notice_in_words(source: str, item: IntegrationHealth, timezone: ZoneInfo) -> str:

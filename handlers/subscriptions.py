@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.access import role_name
 from bot.callbacks import SubscriptionsCb
 from bot.i18n import PoI18n
+from bot.ownership import Ownership, Viewer
 from bot.policy import change_role, may_change, rule
 from bot.texts import answer_lines, answer_usage
 from handlers.silences import SilenceLiftCb, answer_silences, lift_pressed
@@ -154,8 +155,11 @@ async def change_by_words(
     timezone: ZoneInfo,
     *,
     subscribe: bool,
+    seen: tuple[Viewer, Ownership] | None = None,
 ) -> None:
-    """The text form of /subscribe and /unsubscribe; no words shows the keyboard."""
+    """The text form of /subscribe and /unsubscribe; no words shows the keyboard. A filter
+    naming an order, a task or a wagon (``seen``: who asks) subscribes only to one the person
+    may see here: watching makes a chat see the item (bot/ownership.py)."""
     if await refused(message, role, command.command):
         return
     if not (command.args or "").strip():
@@ -176,6 +180,9 @@ async def change_by_words(
     if subscribe and not may_hear_system(message, role) and any(map(names_system, selectors)):
         await message.answer(_("alerts.system_admins_only"))
         return
+    if subscribe and seen is not None and not await seen[1].may_watch(seen[0], selection.filter):
+        await message.answer(_("alerts.not_yours").format(filter=html.quote(selection.filter)))
+        return
     changed = await apply_change(
         repos, user, chat_target(message), selectors, selection.filter, subscribe=subscribe
     )
@@ -195,8 +202,20 @@ async def subscribe(
     role: Role,
     i18n: PoI18n,
     timezone: ZoneInfo,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
-    await change_by_words(message, command, repos, user, role, i18n, timezone, subscribe=True)
+    await change_by_words(
+        message,
+        command,
+        repos,
+        user,
+        role,
+        i18n,
+        timezone,
+        subscribe=True,
+        seen=(viewer, ownership),
+    )
 
 
 async def unsubscribe(

@@ -155,14 +155,20 @@ class ThrowawayPostgres:
         self.stop()
 
     # --- databases ---------------------------------------------------------------------
-    async def new_database(self) -> str:
-        """A new empty database; its URL."""
+    async def new_database(self, *, icu_locale: str | None = None) -> str:
+        """A new empty database; its URL. ``icu_locale``: sorting text by a language's rules
+        (as many servers' databases do) instead of by bytes."""
         import asyncpg
 
         name = f"t_{os.getpid()}_{next(self._names)}"
+        locale = (
+            f" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '{icu_locale}'"
+            if icu_locale
+            else ""
+        )
         conn = await asyncpg.connect(self.url())
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"{locale}')
         finally:
             await conn.close()
         return self.url(name)

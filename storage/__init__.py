@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.alert_state import AlertStateRepo
+from storage.alert_storms import AlertStormsRepo
 from storage.alta import AltaAddsRepo
 from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
@@ -16,6 +17,7 @@ from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
 from storage.fsm import FsmRepo
+from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
 from storage.mobiforce_creates import MobiforceCreatesRepo
@@ -40,6 +42,7 @@ class Repos:
     subscriptions: SubscriptionsRepo
     outbox: OutboxRepo
     alert_state: AlertStateRepo
+    alert_storms: AlertStormsRepo
     drivers: DriversRepo
     live_follows: LiveFollowsRepo
     snapshots: SnapshotsRepo
@@ -48,6 +51,7 @@ class Repos:
     taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
     fsm: FsmRepo
+    item_owners: ItemOwnersRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -61,6 +65,7 @@ class Repos:
             subscriptions=SubscriptionsRepo(db),
             outbox=OutboxRepo(db),
             alert_state=AlertStateRepo(db),
+            alert_storms=AlertStormsRepo(db),
             drivers=DriversRepo(db),
             live_follows=LiveFollowsRepo(db),
             snapshots=SnapshotsRepo(db),
@@ -69,4 +74,5 @@ class Repos:
             taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
             fsm=FsmRepo(db),
+            item_owners=ItemOwnersRepo(db),
         )

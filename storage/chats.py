@@ -32,6 +32,7 @@ _MOVED_WITH_THE_CHAT = {
     "chat_prefs": ("thread_id",),
     "subject_silences": ("thread_id", "subject_key", "kind"),
     "status_cards": ("thread_id", "subject_key"),
+    "alert_storms": ("thread_id",),
 }
 
 
@@ -86,8 +87,8 @@ class ChatsRepo:
     async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> bool:
         """A group upgraded to a supergroup keeps everything under its new id, in ONE
         transaction: its approval, subscriptions, preferences, silences, status cards, queued
-        alerts, pending confirmations, taxi orders and live follows. True if there was anything
-        to move.
+        alerts, pending confirmations, taxi orders, the items it owns and live follows. True if
+        there was anything to move.
 
         The service messages (either of them) and the sender's "group was upgraded" error all
         lead here, in any order: once the old row is gone, a second move changes nothing.
@@ -128,12 +129,14 @@ class ChatsRepo:
     @staticmethod
     async def _move_work_in_progress(tx: Transaction, old_id: int, new_id: int) -> None:
         """What the chat has under way: confirmations not pressed yet (their action watches
-        from the chat they name), taxi orders it sent (the chat that hears their progress) and
-        live locations it follows. A live location's message stays in the old group, where the
-        bot can no longer write: ``message_id`` 0 tells the follow to post a new one here."""
+        from the chat they name), taxi orders it sent (the chat that hears their progress), the
+        orders, tasks and wagons it owns (bot/ownership.py) and live locations it follows. A
+        live location's message stays in the old group, where the bot can no longer write:
+        ``message_id`` 0 tells the follow to post a new one here."""
         ids = {"old": old_id, "new": new_id}
         await tx.execute("UPDATE confirmations SET chat_id = :new WHERE chat_id = :old", ids)
         await tx.execute("UPDATE taximaster_creates SET chat_id = :new WHERE chat_id = :old", ids)
+        await tx.execute("UPDATE item_owners SET chat_id = :new WHERE chat_id = :old", ids)
         await tx.execute(
             "DELETE FROM live_follows WHERE chat_id = :new AND EXISTS (SELECT 1 FROM "
             "live_follows AS old WHERE old.chat_id = :old AND old.thread_id = "

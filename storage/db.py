@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeAlias, TypeVar
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, CursorResult, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -127,11 +127,6 @@ def engine_url(target: str | Path) -> URL:
     raise ValueError(f"unsupported database URL scheme {url.drivername!r}: sqlite or postgresql")
 
 
-def redacted(target: str | Path) -> str:
-    """The URL as it may be shown: without its password."""
-    return engine_url(target).render_as_string(hide_password=True)
-
-
 @functools.lru_cache(maxsize=4096)
 def _text(sql: str) -> Executable:
     return text(sql)
@@ -196,11 +191,23 @@ class Database:
         # SQLite: one writer at a time (a transaction must not interleave with another
         # coroutine's on the one connection). PostgreSQL: the database's own locks.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        # SQLite: reads share one connection, kept open (a pool's checkout costs as much as
+        # the read itself); PostgreSQL: a pooled connection per read.
+        self._reader: AsyncConnection | None = None
+        self._read_lock = asyncio.Lock()
         self._lock_file: IO[bytes] | None = None
+        self.commits = 0  # transactions committed through this object (see sole_writer)
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def sole_writer(self) -> bool:
+        """Every write goes through this object (SQLite: one process per file), so a read
+        remembered while ``commits`` has not moved is still true. On PostgreSQL other processes
+        write too: nothing read may be remembered."""
+        return self.is_sqlite
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -286,6 +293,9 @@ class Database:
         )
 
     async def close(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await reader.close()
         for engine in (self._reads, self._writes):
             if engine is not None:
                 await engine.dispose()
@@ -337,6 +347,7 @@ class Database:
                     await self._rollback(connection)
                     raise
                 await _to_the_end(connection.commit())
+                self.commits += 1
             finally:
                 await _to_the_end(connection.close())
 
@@ -357,13 +368,38 @@ class Database:
     # --- reads -------------------------------------------------------------------------
     async def fetchone(self, statement: Statement, params: Params = None) -> AnyRow | None:
         """A read of committed data (never another coroutine's open transaction)."""
-        async with self.reads.connect() as connection:
+        async with self._reading() as connection:
             return (await connection.execute(_statement(statement), params)).fetchone()
 
     async def fetchall(self, statement: Statement, params: Params = None) -> Sequence[AnyRow]:
         """A read of committed data (never another coroutine's open transaction)."""
-        async with self.reads.connect() as connection:
+        async with self._reading() as connection:
             return (await connection.execute(_statement(statement), params)).fetchall()
+
+    async def inspect(self, work: Callable[[Connection], T]) -> T:
+        """Run a synchronous SQLAlchemy function (Alembic's, an inspector's) on a read
+        connection."""
+        async with self._reading() as connection:
+            return await connection.run_sync(work)
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncConnection]:
+        if not self.is_sqlite:
+            async with self.reads.connect() as connection:
+                yield connection
+            return
+        async with self._read_lock:
+            if self._reader is None:
+                self._reader = await self.reads.connect()
+            try:
+                yield self._reader
+            except BaseException:
+                # A failed or cancelled read may leave the connection in any state: the next
+                # read gets a new one.
+                reader, self._reader = self._reader, None
+                with contextlib.suppress(Exception):
+                    await _to_the_end(reader.close())
+                raise
 
     async def scalar(self, statement: Statement, params: Params = None) -> Any:
         """The first column of the first row (None without rows)."""

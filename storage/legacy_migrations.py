@@ -2,7 +2,7 @@
 
 A SQLite file made by an older logibot records them in ``schema_migrations``. At start a file
 below 10 is brought to 10 with these (in the same transaction as the rest of the upgrade) and
-stamped with the Alembic baseline, the schema after 10; a file at 11 to 14 is stamped with
+stamped with the Alembic baseline, the schema after 10; a file at 11 to 16 is stamped with
 the Alembic revision that makes the same change (``storage/migrate.py``). New schema changes
 are Alembic migrations in ``storage/alembic/versions``, never additions here.
 """
@@ -391,6 +391,50 @@ MIGRATIONS: tuple[Migration, ...] = (
                    order_id, chat_id, thread_id, user_id, payload, created_at, updated_at
             FROM taximaster_orders;
         DROP TABLE taximaster_orders;
+        """,
+    ),
+    Migration(
+        15,
+        "alert storms: chats whose alerts go out summarized, and how many so far",
+        """
+        -- one row per chat (forum topic) that got summarized alerts in the chat's current
+        -- storm; the rows go when the storm ends (its "storm ended, N alerts" line is sent)
+        CREATE TABLE alert_storms (
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            since           TEXT NOT NULL,                -- when the chat's storm began
+            last_dense_at   TEXT NOT NULL,                -- the last time it needed density
+            summarized      INTEGER NOT NULL DEFAULT 0,   -- alerts sent in summaries here
+            PRIMARY KEY (chat_id, thread_id)
+        );
+        """,
+    ),
+    Migration(
+        16,
+        "item owners: the chat (topic) and person that created each taxi order, task and wagon",
+        """
+        -- keyed by the item's alert subject as subscriptions compare it (filter_key): one key
+        -- for the owner, the chats watching it (subscriptions) and its alerts
+        CREATE TABLE item_owners (
+            subject_key     TEXT PRIMARY KEY,             -- order:123, task:tg-…, wagon:5467…
+            chat_id         INTEGER NOT NULL,
+            thread_id       INTEGER NOT NULL DEFAULT 0,
+            user_id         INTEGER NOT NULL,
+            created_at      TEXT NOT NULL
+        );
+        CREATE INDEX item_owners_chat ON item_owners (chat_id);
+        -- what the bot created before this table: its taxi orders and its tasks (wagons put on
+        -- tracking before it stay watched by their chats, and unowned: visible as before)
+        INSERT INTO item_owners (subject_key, chat_id, thread_id, user_id, created_at)
+            SELECT 'order:' || order_id, chat_id, thread_id, user_id, sent_at
+            FROM taximaster_creates
+            WHERE order_id IS NOT NULL AND state IN ('created', 'adopted')
+            ON CONFLICT (subject_key) DO NOTHING;
+        INSERT INTO item_owners (subject_key, chat_id, thread_id, user_id, created_at)
+            SELECT 'task:' || LOWER(marker), chat_id, thread_id, user_id, created_at
+            FROM mobiforce_creates
+            WHERE marker <> ''
+            ON CONFLICT (subject_key) DO NOTHING;
         """,
     ),
 )

@@ -4,7 +4,7 @@ connection, in ONE transaction.
 - An empty database gets every migration from the baseline (``0001``: the schema of the
   hand-written migrations 1-10).
 - A SQLite file of an older logibot (``schema_migrations``) below 10 is brought to 10 by the
-  old migrations and stamped with the baseline; one at 11-14 is stamped with the revision that
+  old migrations and stamped with the baseline; one at 11-16 is stamped with the revision that
   made the same change; then it is upgraded like any other: in place, data kept.
 - Two processes starting at once: on SQLite the transaction's BEGIN IMMEDIATE makes the second
   wait; on PostgreSQL a transaction-level advisory lock does.
@@ -13,16 +13,16 @@ connection, in ONE transaction.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 import storage.legacy_migrations as legacy
 
@@ -35,8 +35,11 @@ LEGACY_REVISIONS = {
     12: "0003",
     13: "0004",
     14: "0005",
+    15: "0006",
+    16: "0007",
 }
 MIGRATION_LOCK_KEY = 1_702_017  # pg_advisory_xact_lock: one process migrates at a time
+T = TypeVar("T")
 
 
 class Migratable(Protocol):
@@ -45,8 +48,7 @@ class Migratable(Protocol):
     @property
     def is_sqlite(self) -> bool: ...
 
-    @property
-    def reads(self) -> AsyncEngine: ...
+    async def inspect(self, work: Callable[[Connection], T]) -> T: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
@@ -98,7 +100,4 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def current_revision(db: Migratable) -> str | None:
-    async with db.reads.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+    return await db.inspect(lambda sync: MigrationContext.configure(sync).get_current_revision())

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from storage.db import Database, to_db_time, utcnow
+from storage.db import Database, in_lists, to_db_time, utcnow
 
 Kind = Literal["template", "employee", "contractor", "task"]
 SEARCH_KEY_LENGTH = 12
@@ -36,6 +36,16 @@ def _search_text(name: str, data: Mapping[str, Any]) -> str:
 def _like(text: str) -> str:
     escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _matching(kind: Kind, text: str, excluded: Collection[str]) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause of :meth:`MobiforceRepo.find` and :meth:`MobiforceRepo.count`."""
+    where = "kind = :kind AND search LIKE :like ESCAPE '\\'"
+    params: dict[str, Any] = {"kind": kind, "like": _like(text.strip())}
+    for marks, names in in_lists("x", (name.lower() for name in excluded)):
+        where += f" AND LOWER(name) NOT IN ({marks})"
+        params.update(names)
+    return where, params
 
 
 def _entry(row: Any) -> Entry:
@@ -166,22 +176,30 @@ class MobiforceRepo:
         return str(row.query) if row else None
 
     async def find(
-        self, kind: Kind, text: str = "", *, limit: int = 10, offset: int = 0, newest: bool = False
+        self,
+        kind: Kind,
+        text: str = "",
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        newest: bool = False,
+        excluded: Collection[str] = (),
     ) -> list[Entry]:
-        """Entries whose name or data contain ``text`` (all when empty), by name or newest."""
+        """Entries whose name or data contain ``text`` (all when empty), by name or newest;
+        none named one of ``excluded`` (compared in lower case)."""
         order = "id DESC" if newest else _BY_NAME
+        where, params = _matching(kind, text, excluded)
         rows = await self.db.fetchall(
-            "SELECT kind, id, name, data FROM mobiforce_directory WHERE kind = :kind "
-            f"AND search LIKE :like ESCAPE '\\' ORDER BY {order} LIMIT :limit OFFSET :offset",
-            {"kind": kind, "like": _like(text.strip()), "limit": limit, "offset": offset},
+            f"SELECT kind, id, name, data FROM mobiforce_directory WHERE {where} "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
         )
         return [_entry(row) for row in rows]
 
-    async def count(self, kind: Kind, text: str = "") -> int:
+    async def count(self, kind: Kind, text: str = "", *, excluded: Collection[str] = ()) -> int:
+        where, params = _matching(kind, text, excluded)
         row = await self.db.fetchone(
-            "SELECT count(*) AS n FROM mobiforce_directory "
-            "WHERE kind = :kind AND search LIKE :like ESCAPE '\\'",
-            {"kind": kind, "like": _like(text.strip())},
+            f"SELECT count(*) AS n FROM mobiforce_directory WHERE {where}", params
         )
         return int(row.n) if row else 0
 

@@ -15,6 +15,9 @@ import sqlalchemy as sa
 
 # Telegram user/chat/message ids and vendor ids.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Keys read by ranges ('tag:' <= key < 'tag;'): byte order on PostgreSQL too (its default
+# collation may be a language's, in which ':' and ';' sort as equals); SQLite's is bytes.
+Key = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
 
 metadata = sa.MetaData()
 
@@ -102,7 +105,7 @@ subscriptions = sa.Table(
     sa.Column("created_by", BigId),
     _time("created_at"),
     # the filter as compared (storage.subscriptions.filter_key): routing reads by it
-    sa.Column("filter_key", sa.Text, nullable=False, server_default=""),
+    sa.Column("filter_key", Key, nullable=False, server_default=""),
     sa.UniqueConstraint("chat_id", "thread_id", "selector", "filter"),
     sqlite_autoincrement=True,
 )
@@ -317,6 +320,27 @@ ended_subjects = sa.Table(
     _time("ended_at"),
 )
 sa.Index("ended_subjects_at", ended_subjects.c.ended_at)
+
+alert_storms = sa.Table(
+    "alert_storms",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    _time("since"),  # when the chat's storm began
+    _time("last_dense_at"),  # the last time it needed density
+    sa.Column("summarized", sa.Integer, nullable=False, server_default="0"),  # alerts summarized
+)
+
+item_owners = sa.Table(
+    "item_owners",
+    metadata,
+    sa.Column("subject_key", Key, primary_key=True),  # order:123, task:tg-…, wagon:5467…
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    sa.Column("user_id", BigId, nullable=False),
+    _time("created_at"),
+)
+sa.Index("item_owners_chat", item_owners.c.chat_id)
 # The wizards' state (aiogram FSM), so that every bot process sees the same step of a dialogue
 # (bot/fsm_storage.py). The key is aiogram's (bot, chat, topic, user, destiny).
 fsm_states = sa.Table(

@@ -93,6 +93,10 @@ def _prefs(row: AnyRow) -> ChatPrefs:
 class SubscriptionsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Every update reads its chat's zone: on SQLite the preferences are remembered until
+        # the next commit of anything (Database.sole_writer), so a quiet bot reads them once.
+        self._prefs: dict[tuple[int, int], ChatPrefs] = {}
+        self._prefs_as_of = -1  # Database.commits when they were read
 
     async def add(
         self, chat_id: int, thread_id: int, selector: str, filter: str = "", *, by: int | None
@@ -170,6 +174,20 @@ class SubscriptionsRepo:
             rows += await self.db.fetchall(f"{_SUBSCRIPTION} WHERE filter_key IN ({marks})", params)
         return [_subscription(row) for row in rows]
 
+    async def watchers(self, subject_keys: Collection[str]) -> dict[str, set[int]]:
+        """The chats watching each of ``subject_keys``: those with a subscription naming it
+        (by :func:`filter_key`; any selector, any topic). Subjects nobody watches are absent."""
+        found: dict[str, set[int]] = {}
+        for marks, params in in_lists("f", {filter_key(key) for key in subject_keys}):
+            rows = await self.db.fetchall(
+                "SELECT DISTINCT filter_key, chat_id FROM subscriptions "
+                f"WHERE filter_key IN ({marks})",
+                params,
+            )
+            for row in rows:
+                found.setdefault(row.filter_key, set()).add(row.chat_id)
+        return found
+
     async def key_filters(self) -> int:
         """Key the subscriptions written before ``filter_key`` existed (once, at start)."""
         rows = await self.db.fetchall(
@@ -197,11 +215,21 @@ class SubscriptionsRepo:
 
     # --- preferences -------------------------------------------------------------------
     async def prefs(self, chat_id: int, thread_id: int = 0) -> ChatPrefs:
+        as_of = self.db.commits
+        if self._prefs_as_of != as_of:
+            self._prefs.clear()
+            self._prefs_as_of = as_of
+        remembered = self._prefs.get((chat_id, thread_id))
+        if remembered is not None:
+            return remembered
         row = await self.db.fetchone(
             f"{_PREFS} WHERE chat_id = :chat_id AND thread_id = :thread_id",
             {"chat_id": chat_id, "thread_id": thread_id},
         )
-        return _prefs(row) if row else ChatPrefs(chat_id, thread_id)
+        prefs = _prefs(row) if row else ChatPrefs(chat_id, thread_id)
+        if self.db.sole_writer and self.db.commits == as_of:  # nothing changed meanwhile
+            self._prefs[(chat_id, thread_id)] = prefs
+        return prefs
 
     async def zone(self, chat_id: int, thread_id: int, default: ZoneInfo) -> ZoneInfo:
         topic = await self.prefs(chat_id, thread_id)

@@ -63,12 +63,13 @@ def _user(r: AnyRow) -> User:
 
 class UsersRepo:
     """Every update reads its user, so on SQLite users are cached here: one process owns the
-    file, this repository is the only writer of the table, and every write drops the entry.
-    On PostgreSQL other processes write too, so every read goes to the database."""
+    file (Database.sole_writer), this repository is the only writer of the table, and every
+    write drops the entry. On PostgreSQL other processes write too, so every read goes to the
+    database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._caching = db.is_sqlite
+        self._caching = db.sole_writer
         self._cache: dict[int, User] = {}
         self._writes = 0  # a read that overlapped a write must not fill the cache
 

@@ -3,10 +3,8 @@ alerts and crash tests, in a throwaway cluster this session starts on first use 
 its end (sandbox/pg_cluster.py). Where the machine has no PostgreSQL server those tests FAIL,
 saying so: they are never skipped.
 
-A test module runs on both databases by overriding the ``backend`` fixture::
-
-    @pytest.fixture(params=DATABASES)
-    def backend(request): return request.param
+A test (or a module: ``pytestmark``) marked ``both_databases`` runs once on each, by the
+``backend`` it asks for directly or through ``database_url``; unmarked, it runs on SQLite.
 """
 
 from __future__ import annotations
@@ -19,6 +17,19 @@ import pytest
 from sandbox.pg_cluster import NoPostgres, ThrowawayPostgres
 
 DATABASES = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("both_databases") is None:
+        return
+    chosen = any(
+        mark.args and mark.args[0] == "backend"
+        for mark in metafunc.definition.iter_markers("parametrize")
+    )
+    if not chosen:  # a test may still name its one database itself
+        metafunc.parametrize("backend", DATABASES)
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +46,7 @@ def postgres() -> Iterator[ThrowawayPostgres]:
 
 @pytest.fixture
 def backend() -> str:
-    """The database a test runs on (a module that runs on both overrides this)."""
+    """The database a test runs on (both, for a test marked ``both_databases``)."""
     return "sqlite"
 
 

@@ -146,6 +146,9 @@ kind(
     buzz=False,
     routine=True,
 )
+# Someone acted on a task from another chat than the one that created it (closed it, commented):
+# told to the owning chat only (bot/ownership.py), never routed to subscribers.
+kind("task.acted", "Действие из другого чата", "Action from another chat", severity=N)
 # Taxi (Taxi-Master): one status card per order per chat; "car assigned", "at the door" and
 # "cancelled" post it anew (a new message rings), the rest edit it in place.
 kind("taxi.assigned", "Назначена машина", "Car assigned", severity=N, card=True)
@@ -199,6 +202,8 @@ kind(
     buzz=False,
     ends=True,
 )
+# Wagons taken off tracking (or put on it anew) from another chat than the one that put them on it.
+kind("wagon.acted", "Действие из другого чата", "Action from another chat", severity=N)
 # System: admins only, in private (integration errors and event ids are internals).
 kind("system.integration_down", "Интеграция недоступна", "Integration is down", severity=H)
 kind(

@@ -253,6 +253,35 @@ class AlertPipeline:
             return "dropped: muted"
         return None if heard else "dropped: no longer subscribed"
 
+    async def tell(self, chat_id: int, thread_id: int, alert: Alert) -> bool:
+        """``alert`` to one chat (topic) only, outside any watcher's cycle: what someone did to
+        an item from another chat, told to the chat that owns it (bot/ownership.py). It goes
+        through the outbox like every alert (Telegram's limits, retries, quiet hours), and the
+        sender still checks that the chat hears it. True if a row was written."""
+        now = utcnow()
+        prefs = await self.repos.subscriptions.prefs(chat_id, thread_id)
+        not_before = now
+        if severity_of(alert) < Severity.HIGH:
+            chat_prefs = await self.repos.subscriptions.prefs(chat_id, 0) if thread_id else None
+            tz = effective_zone(prefs, chat_prefs, self.router.default_tz)
+            not_before = quiet_until(prefs, now, tz) or now
+        row = NewOutboxRow(
+            chat_id=chat_id,
+            thread_id=thread_id,
+            dedupe_key=alert.dedupe_key,
+            kind=alert.kind,
+            severity=int(severity_of(alert)),
+            subject_key=alert.subject.key,
+            payload=alert.to_json(),
+            not_before=not_before,
+        )
+        inserted = await commit_cycle(
+            self.repos.db, CycleWrite(source=alert.source, rows=[row]), now
+        )
+        if inserted:
+            self.on_new_rows()
+        return inserted > 0
+
     async def commit(
         self,
         source: str,

@@ -180,12 +180,14 @@ def _header(total: int, part: int, parts: int, locale: str) -> Rich:
     return header
 
 
-def _pack(blocks: list[Rich], budget: int) -> list[list[int]]:
+def pack_blocks(
+    blocks: Sequence[Rich], budget: int, separator: str = BLOCK_SEPARATOR
+) -> list[list[int]]:
     """Indexes of blocks per message, in order, each message's blocks within ``budget``."""
     packs: list[list[int]] = []
     size = 0
     for index, block in enumerate(blocks):
-        extra = block.length + utf16_len(BLOCK_SEPARATOR)
+        extra = block.length + utf16_len(separator)
         if packs and size + extra <= budget:
             packs[-1].append(index)
             size += extra
@@ -214,7 +216,7 @@ def render_group(
             _block(alert, severity, ctx, budget, counts[i])
             for i, (alert, severity) in enumerate(alerts)
         ]
-        packs = _pack(blocks, budget)
+        packs = pack_blocks(blocks, budget)
         parts = []
         for number, pack in enumerate(packs, start=1):
             header = _header(total, number, len(packs), ctx.locale)

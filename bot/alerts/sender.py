@@ -7,6 +7,8 @@
 - A job groups what waits for one chat/topic into ONE message ("N оповещений", split under
   4096), except status cards (bot/alerts/cards.py); routine news is folded per subject and
   window (bot/alerts/packing.py, bot/alerts/send_check.py).
+- When that needs more messages than the chat's budget sends in time, the job sends denser
+  messages instead (storm mode, bot/alerts/storm.py): a line per subject, a line per kind.
 - Pacing is ours (aiolimiter, per chat and global), and the request middleware's own 429
   patience is off in this task: a 429 postpones that chat's rows instead of sleeping.
 - Rows are marked sent right after Telegram accepted their message, so a crash in between
@@ -48,12 +50,14 @@ from aiolimiter import AsyncLimiter
 
 from bot.alerts.cards import CardDesk
 from bot.alerts.chat_tail import ChatTail
-from bot.alerts.packing import Outgoing, Recipient, compose, plan_units
+from bot.alerts.packing import Density, Item, Outgoing, Recipient, compose, plan_units
 from bot.alerts.pins_owed import OwedPin, OwedPins
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.refusals import Refusals
-from bot.alerts.render import RenderContext
+from bot.alerts.render import RenderContext, local_time
+from bot.alerts.render_dense import storm_ended_line
 from bot.alerts.send_check import drop_unwanted, hold_routine
+from bot.alerts.storm import CALM, HORIZON, StormDesk
 from bot.i18n import PoI18n, locale_for
 from bot.metrics import Metrics
 from bot.telegram_requests import retry_on_flood
@@ -97,6 +101,9 @@ class SendLimits:
     chats_in_flight: int = 8
     retry_base_seconds: float = 1.0  # network errors: base * 2**attempts, up to the cap
     retry_max_seconds: float = 300.0
+    storm: bool = True  # denser messages when alerts outrun the budget (bot/alerts/storm.py)
+    storm_horizon_seconds: float = HORIZON
+    storm_calm_seconds: float = CALM
 
 
 def rate_limiter(count: float, period: float) -> AsyncLimiter:
@@ -153,6 +160,13 @@ class AlertSender:
         self.routine_window = routine_window
         self.cards = CardDesk(repos, self, self.tail, routine_window)
         self.refusals = Refusals(bot, repos, i18n, self._owed)
+        self.storm = StormDesk(
+            repos,
+            metrics,
+            enabled=limits.storm,
+            horizon=limits.storm_horizon_seconds,
+            calm=limits.storm_calm_seconds,
+        )
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._stop_grace = STOP_GRACE
@@ -195,6 +209,10 @@ class AlertSender:
         # This task's context (and the jobs it starts) only: command replies keep their patience.
         retry_on_flood.set(False)
         try:
+            try:
+                await self.storm.load()
+            except Exception:
+                log.exception("alert storms could not be read: they start afresh")
             while not self._stopping:
                 self._wakeup.clear()
                 try:
@@ -239,7 +257,8 @@ class AlertSender:
         # A full batch may not show every chat's due rows: the alerts of that backlog go first.
         if len(due) >= DUE_BATCH:
             return
-        for chat_id in self._owed.chats():
+        # Chats whose storm is over (a job tells them so), then the pins.
+        for chat_id in [*self.storm.over(utcnow()), *self._owed.chats()]:
             if len(self._jobs) >= self.limits.chats_in_flight or self._stopping:
                 return
             if chat_id in by_chat or chat_id in self._jobs or self._paused.get(chat_id, 0.0) > now:
@@ -250,6 +269,9 @@ class AlertSender:
     async def _idle_timeout(self) -> float:
         self.metrics.outbox_depth.set(await self.repos.outbox.depth())
         idle = PIN_RECHECK if self._owed else IDLE_MAX
+        storm_end = self.storm.next_end_in(utcnow())
+        if storm_end is not None:
+            idle = max(min(idle, storm_end), RECHECK)
         next_due = await self.repos.outbox.next_due_at()
         if next_due is None:
             return idle
@@ -308,6 +330,8 @@ class AlertSender:
         finally:
             for thread_id in sorted(topics):
                 await self._ask_again(chat, thread_id)
+        if self.storm.is_over(chat.id, utcnow()):
+            await self._end_storm(chat)
         await self._pay_pins(chat)
 
     async def _ask_again(self, chat: Recipient, thread_id: int) -> None:
@@ -346,6 +370,7 @@ class AlertSender:
         return limiter.has_capacity(1 + reserve)
 
     async def _plan(self, chat_id: int, rows: list[OutboxRow]) -> list[Outgoing]:
+        """The messages for the chat's due rows, at the density its budget allows."""
         pairs: list[tuple[OutboxRow, Alert]] = []
         for row in rows:
             try:
@@ -354,21 +379,41 @@ class AlertSender:
                 log.error("outbox row %s has a bad payload: %s", row.id, exc)
                 await self.repos.outbox.mark_failed([row.id], f"bad payload: {exc}")
         contexts: dict[int, RenderContext] = {}
+
+        async def lay_out(density: Density, entering: bool) -> list[Outgoing]:
+            return await self._compose(chat_id, pairs, density, contexts, entering)
+
+        return await self.storm.fit(chat_id, self._limiter(chat_id), lay_out)
+
+    async def _compose(
+        self,
+        chat_id: int,
+        pairs: list[tuple[OutboxRow, Alert]],
+        density: Density,
+        contexts: dict[int, RenderContext],
+        entering: bool,
+    ) -> list[Outgoing]:
         queue: list[Outgoing] = []
-        for unit in plan_units(pairs):
+        for unit in plan_units(pairs, density=density):
             thread_id = unit[0].rows[0].thread_id
             if thread_id not in contexts:
                 contexts[thread_id] = await chat_context(
                     self.repos, self.i18n, self.default_tz, chat_id, thread_id
                 )
             try:
-                queue += compose(unit, contexts[thread_id])
+                queue += compose(unit, contexts[thread_id], density, entering=entering)
             except Exception as exc:
                 # A rendering bug must cost these alerts, not block the chat's queue forever.
-                ids = [row.id for item in unit for row in item.rows]
-                log.exception("could not render outbox rows %s", ids)
-                await self.repos.outbox.mark_failed(ids, repr(exc))
+                await self._unrenderable(unit, pairs, exc)
         return queue
+
+    async def _unrenderable(
+        self, unit: list[Item], pairs: list[tuple[OutboxRow, Alert]], exc: Exception
+    ) -> None:
+        ids = {row.id for item in unit for row in item.rows}
+        log.exception("could not render outbox rows %s", sorted(ids))
+        await self.repos.outbox.mark_failed(sorted(ids), repr(exc))
+        pairs[:] = [(row, alert) for row, alert in pairs if row.id not in ids]
 
     async def _attempt(self, chat: Recipient, out: Outgoing, rest: list[OutboxRow]) -> bool:
         """Send one message and deal with Telegram's answer; False: stop serving this chat."""
@@ -403,6 +448,8 @@ class AlertSender:
             message_id, fresh = (await self.send(chat, out)).message_id, True
         await self.repos.outbox.mark_sent(out.ids, message_id)
         await self.refusals.over(chat.id)
+        if out.dense:
+            await self.storm.delivered(chat.id, out.thread_id, len(out.rows))
         if fresh:
             now = asyncio.get_running_loop().time()
             for key, location in out.pins:
@@ -453,6 +500,24 @@ class AlertSender:
             log.warning("map pin to chat %s not sent: %s", chat.id, exc)
             return False
         return True
+
+    async def _end_storm(self, chat: Recipient) -> None:
+        """ "The storm is over, N alerts went out in summaries", in each topic that had them
+        (best effort, like a pin: a 429 tries again later, any other refusal gives up)."""
+        since, counts = self.storm.ending(chat.id)
+        for thread_id, count in sorted(counts.items()):
+            ctx = await chat_context(self.repos, self.i18n, self.default_tz, chat.id, thread_id)
+            line = storm_ended_line(count, local_time(since, ctx.tz), ctx)
+            out = Outgoing([], thread_id, line, None, silent=True, pins=[])
+            try:
+                await self.send(chat, out)
+            except TelegramRetryAfter as exc:
+                self._paused[chat.id] = asyncio.get_running_loop().time() + exc.retry_after
+                return
+            except Exception as exc:
+                log.warning("storm-ended line to chat %s not sent: %s", chat.id, exc)
+            await self.storm.told(chat.id, thread_id)
+        await self.storm.forget(chat.id)
 
     async def with_fallback(
         self,
@@ -519,6 +584,7 @@ class AlertSender:
         # The groups handler may have moved the chat already (it sees the service messages).
         await self.repos.chats.move(old_id, new_id)
         self._owed.move(old_id, new_id)
+        self.storm.move(old_id, new_id)
         chat.id = new_id
         chat.ids.append(new_id)
         job = self._jobs.get(chat.ids[0])

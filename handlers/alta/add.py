@@ -24,15 +24,18 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.confirm import ask_to_confirm, confirm_keyboard, on_confirm, on_decline
 from bot.i18n import PoI18n
+from bot.ownership import Ownership, Viewer
 from bot.prompts import ask
 from bot.texts import error_html
 from handlers.alta.adds import AltaAdds, Outcome, send_list
 from handlers.alta.callbacks import AltaAddCb
 from handlers.alta.lookup import AltaLookup
+from handlers.alta.owners import refuse, sights_of, tell_owners
 from handlers.alta.summary import (
     SETTINGS,
     changed,
     existing_of,
+    foreign_of,
     numbers_text,
     outcome_lines,
     render_summary,
@@ -73,6 +76,8 @@ async def wagon_add(
     settings: Settings,
     i18n: PoI18n,
     alta_lookup: AltaLookup,
+    viewer: Viewer,
+    ownership: Ownership,
     timezone: ZoneInfo,
 ) -> None:
     text = (command.args or "").strip()[len("add") :].strip()
@@ -81,7 +86,18 @@ async def wagon_add(
         await state.set_state(AltaFlow.numbers)
         await ask(message, _("alta.add.ask_numbers"))
         return
-    await summarize(message, text, state, repos, user, settings, i18n, alta_lookup, timezone)
+    await summarize(
+        message,
+        text,
+        state,
+        repos,
+        user,
+        settings,
+        i18n,
+        alta_lookup,
+        (viewer, ownership),
+        timezone,
+    )
 
 
 async def numbers_typed(
@@ -92,10 +108,23 @@ async def numbers_typed(
     settings: Settings,
     i18n: PoI18n,
     alta_lookup: AltaLookup,
+    viewer: Viewer,
+    ownership: Ownership,
     timezone: ZoneInfo,
 ) -> None:
     text = message.text or ""
-    await summarize(message, text, state, repos, user, settings, i18n, alta_lookup, timezone)
+    await summarize(
+        message,
+        text,
+        state,
+        repos,
+        user,
+        settings,
+        i18n,
+        alta_lookup,
+        (viewer, ownership),
+        timezone,
+    )
 
 
 def problems_text(parsed: ParsedNumbers, locale: str) -> str | None:
@@ -120,10 +149,11 @@ async def summarize(
     settings: Settings,
     i18n: PoI18n,
     lookup: AltaLookup,
+    seen: tuple[Viewer, Ownership],
     timezone: ZoneInfo,
 ) -> None:
     """Check the numbers (all of them, before anything is sent), look up which are on tracking
-    already, then show the summary."""
+    already (and which of those are another chat's: left alone), then show the summary."""
     parsed = split_numbers(text)
     problem = problems_text(parsed, i18n.current_locale)
     if problem is not None:
@@ -138,6 +168,12 @@ async def summarize(
         return
     await state.clear()
     check = await lookup.on_tracking(parsed.valid)
+    viewer, ownership = seen
+    sights = await sights_of(viewer, ownership, check.found)
+    foreign = sorted(number for number, sight in sights.items() if not sight.allowed)
+    if len(foreign) == len(parsed.valid):  # nothing here is theirs to put on tracking
+        await refuse(message, foreign, viewer)
+        return
     payload: dict[str, Any] = {
         "wagons": parsed.wagons,
         "containers": parsed.containers,
@@ -145,6 +181,7 @@ async def summarize(
             number: {"hash": known.request_hash, "since": known.since}
             for number, known in check.found.items()
         },
+        "foreign": foreign,
         "unchecked": check.unchecked,
         "check_failed": check.failed,
         "reuse": True,
@@ -236,19 +273,27 @@ async def add_confirmed(
     alta: AltaClient,
     alta_adds: AltaAdds,
     repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
     i18n: PoI18n,
 ) -> str:
     payload = dict(confirmation.payload)
-    send = to_send(payload)
     existing = existing_of(payload)
+    # Checked again when pressed: a number may have become another chat's meanwhile.
+    sights = await sights_of(viewer, ownership, existing)
+    foreign = {number for number, sight in sights.items() if not sight.allowed}
+    foreign |= set(foreign_of(payload))
+    payload["foreign"] = sorted(foreign)
+    send = to_send(payload)
     reuse = bool(payload.get("reuse", True))
-    watch = {n: str(k["hash"]) for n, k in existing.items()} if reuse else {}
+    watch = {n: str(k["hash"]) for n, k in existing.items() if n not in foreign} if reuse else {}
     replace = {n: str(existing[n]["hash"]) for n in send if n in existing}
     thread = int(str(payload.get("thread") or 0))
     if replace:
         failed = await cancel_first(alta, replace, i18n)
         if failed is not None:
             return failed
+        await tell_owners(ownership, viewer, {n: sights[n] for n in replace}, "retracked")
     outcome = None
     if send:
         attempt = await alta_adds.start(
@@ -268,7 +313,8 @@ async def add_confirmed(
             watch,
             stop=str(payload.get("stop") or "yes"),
         )
-    return "\n".join(outcome_lines(outcome, send, list(watch), error_of(outcome, i18n)))
+    lines = outcome_lines(outcome, send, list(watch), error_of(outcome, i18n), foreign_of(payload))
+    return "\n".join(lines)
 
 
 def error_of(outcome: Outcome | None, i18n: PoI18n) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
-from handlers.alta.lookup import SOURCE, AltaLookup
+from handlers.alta.lookup import SOURCE, AltaLookup, number_subject
 from integrations.alta.client import AltaClient
 from integrations.alta.errors import AltaError, AltaUnavailable
 from integrations.alta.models import TrackRequest
@@ -224,7 +224,8 @@ class AltaAdds:
 
     async def adopt(self, attempt: AddAttempt, hashes: dict[str, str]) -> list[str]:
         """Watch what the attempt put on tracking: a snapshot per number (the watcher follows
-        it) and this chat's subscription to it. Returns the numbers placed."""
+        it) and this chat's subscription to it; the chat owns those numbers now (the latest
+        add of a number owns it: bot/ownership.py). Returns the numbers placed."""
         numbers = numbers_of(attempt.payload)
         by_kind = {
             "hash": [n for n in numbers if number_kind(n) is not NumberKind.CONTAINER],
@@ -235,6 +236,13 @@ class AltaAdds:
         for key, request_hash in hashes.items():
             group = by_kind.get(key) or []
             self.lookup.learn(request_hash, group)
+            for number in group:
+                await self.repos.item_owners.record(
+                    number_subject(number),
+                    chat_id=attempt.chat_id,
+                    thread_id=attempt.thread_id,
+                    user_id=attempt.user_id,
+                )
             await self.watch(
                 attempt.chat_id,
                 attempt.thread_id,

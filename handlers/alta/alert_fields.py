@@ -38,6 +38,7 @@ FORMATS = {
     "reason": reason_in_words,
     "unpaired_rows": as_text,
     "row_fields": as_text,
+    "numbers": as_text,  # wagon.acted: the numbers another chat took off tracking
 }
 
 for key, fmt in FORMATS.items():

@@ -8,6 +8,7 @@ other commands may answer with the same card.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -195,15 +196,23 @@ async def wagon_card(number: str, lookup: AltaLookup, tz: ZoneInfo) -> str:
 
 
 async def request_cards(
-    request_hash: str, lookup: AltaLookup, tz: ZoneInfo, limit: int
+    request_hash: str,
+    lookup: AltaLookup,
+    tz: ZoneInfo,
+    limit: int,
+    *,
+    hidden: Collection[str] = (),
 ) -> list[str]:
-    """Cards of every number of one request (``/wagon <hash>``), at most ``limit``."""
+    """Cards of every number of one request (``/wagon <hash>``), at most ``limit``; none of
+    the ``hidden`` numbers (another chat's: handlers/alta/owners.py)."""
     result = await lookup.report(request_hash)
     if result is not None and not result.reports:
         result = None
     cards: list[str] = []
     if result is not None:
-        rows = [r for r in result.reports if r.number] or result.reports
+        rows = [r for r in result.reports if r.number and r.number not in hidden]
+        if not hidden:  # rows without a number are shown when no number is held back
+            rows = rows or result.reports
         for row in rows[:limit]:
             cards.append(
                 render_wagon_card(row.number or "?", Place.of(row), tz, request_hash=request_hash)
@@ -213,6 +222,7 @@ async def request_cards(
         return cards
     numbers = await lookup.client.carr_list(request_hash)
     lookup.learn(request_hash, numbers)
+    numbers = [n for n in numbers if n not in hidden]
     stored = await lookup.repos.snapshots.get("alta", numbers)
     for number in numbers[:limit]:
         snapshot = stored.get(number)

@@ -1,5 +1,6 @@
 """/wagon <number | hash> (the card), /wagon cancel (asks, then cancel_track) and /wagons
-(everything on tracking, 10 requests a page)."""
+(everything on tracking, 10 requests a page) — each for the numbers this viewer may see
+(handlers/alta/owners.py): another chat's numbers are neither shown nor taken off tracking."""
 
 from __future__ import annotations
 
@@ -17,11 +18,20 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
+from bot.ownership import Ownership, Viewer
 from bot.texts import answer_lines, answer_usage, error_html
 from handlers.alta.adds import without_marker
 from handlers.alta.callbacks import WagonsPageCb
 from handlers.alta.card import request_cards, wagon_card
 from handlers.alta.lookup import AltaLookup
+from handlers.alta.owners import (
+    hidden_of,
+    hidden_requests,
+    not_yours_text,
+    refuse,
+    sights_of,
+    tell_owners,
+)
 from handlers.alta.parsing import Target, parse_target
 from handlers.alta.summary import numbers_text
 from integrations.alta.client import AltaClient
@@ -55,6 +65,8 @@ async def wagon(
     message: Message,
     command: CommandObject,
     alta_lookup: AltaLookup,
+    viewer: Viewer,
+    ownership: Ownership,
     timezone: ZoneInfo,
     i18n: PoI18n,
 ) -> None:
@@ -62,10 +74,43 @@ async def wagon(
     if target is None:
         return
     if target.request_hash:
-        cards = await request_cards(target.request_hash, alta_lookup, timezone, CARDS_PER_REQUEST)
+        numbers = await request_numbers(target.request_hash, alta_lookup)
+        hidden = await hidden_of(viewer, ownership, numbers)
+        if hidden and len(hidden) == len(numbers):
+            await refuse(message, hidden, viewer)
+            return
+        cards = await request_cards(
+            target.request_hash, alta_lookup, timezone, CARDS_PER_REQUEST, hidden=set(hidden)
+        )
         await answer_lines(message, "\n\n".join(cards).split("\n"))
         return
-    await message.answer(await wagon_card(target.number, alta_lookup, timezone))
+    await show_wagon(message, target.number, viewer, ownership, alta_lookup, timezone)
+
+
+async def show_wagon(
+    message: Message,
+    number: str,
+    viewer: Viewer,
+    ownership: Ownership,
+    lookup: AltaLookup,
+    tz: ZoneInfo,
+) -> None:
+    """A number's card for a viewer who may see it (/wagon, /find)."""
+    hidden = await hidden_of(viewer, ownership, [number])
+    if hidden:
+        await refuse(message, hidden, viewer)
+        return
+    await message.answer(await wagon_card(number, lookup, tz))
+
+
+async def request_numbers(request_hash: str, lookup: AltaLookup) -> list[str]:
+    """The numbers of a request: as the bot last listed them, else carr_list."""
+    known = lookup.numbers_of.get(request_hash)
+    if known is not None:
+        return known
+    numbers = await lookup.client.carr_list(request_hash)  # also proves the request exists
+    lookup.learn(request_hash, numbers)
+    return numbers
 
 
 # --- /wagon cancel ---------------------------------------------------------------------------
@@ -78,6 +123,8 @@ async def wagon_cancel(
     alta_lookup: AltaLookup,
     repos: Repos,
     user: User,
+    viewer: Viewer,
+    ownership: Ownership,
     i18n: PoI18n,
 ) -> None:
     text = (command.args or "").strip()[len("cancel") :]
@@ -85,6 +132,10 @@ async def wagon_cancel(
     if target is None:
         return
     if target.number:
+        hidden = await hidden_of(viewer, ownership, [target.number])
+        if hidden:
+            await refuse(message, hidden, viewer)
+            return
         request_hash = await alta_lookup.find_hash(target.number)
         if request_hash is None:
             await message.answer(_("alta.card.unknown").format(number=html.quote(target.number)))
@@ -101,12 +152,16 @@ async def wagon_cancel(
         request_hash = target.request_hash
         numbers = await alta.carr_list(request_hash)  # also proves the request exists
         alta_lookup.learn(request_hash, numbers)
+        hidden = await hidden_of(viewer, ownership, numbers)
+        if hidden:  # the whole request goes: every number of it must be the viewer's to take
+            await refuse(message, hidden, viewer)
+            return
         question = _("alta.cancel.confirm_request").format(
             hash=html.quote(request_hash),
             count=len(numbers),
             numbers=html.quote(", ".join(numbers[:20]) + (" …" if len(numbers) > 20 else "")),
         )
-        payload = {"hash": request_hash, "numbers": []}
+        payload = {"hash": request_hash, "numbers": [], "request_numbers": numbers}
     await ask_to_confirm(
         message,
         repos,
@@ -126,12 +181,21 @@ async def cancel_confirmed(
     alta: AltaClient,
     alta_lookup: AltaLookup,
     repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
     i18n: PoI18n,
 ) -> str:
-    """cancel_track; the watcher then sees the change and tells the watching chats."""
+    """cancel_track; the watcher then sees the change and tells the watching chats. Checked
+    again when pressed; the chats that own the numbers hear it when it came from elsewhere."""
     request_hash = str(confirmation.payload["hash"])
     raw = confirmation.payload.get("numbers")
     numbers = [str(n) for n in raw] if isinstance(raw, list) else []
+    raw = confirmation.payload.get("request_numbers")
+    affected = numbers or ([str(n) for n in raw] if isinstance(raw, list) else [])
+    sights = await sights_of(viewer, ownership, affected)
+    hidden = [number for number, sight in sights.items() if not sight.allowed]
+    if hidden:
+        return not_yours_text(hidden)
     try:
         await alta.cancel_track(request_hash, numbers or None)
     except AltaError as exc:
@@ -143,6 +207,7 @@ async def cancel_confirmed(
     await repos.audit.record(
         confirmation.user_id, "alta.cancel", request_hash, numbers=",".join(numbers) or "all"
     )
+    await tell_owners(ownership, viewer, sights, "cancelled")
     if numbers:
         return _("alta.cancel.done_number").format(number=numbers[0], hash=html.quote(request_hash))
     return _("alta.cancel.done_request").format(hash=html.quote(request_hash))
@@ -163,11 +228,16 @@ def page_keyboard(page: int, pages: int) -> InlineKeyboardMarkup | None:
 
 
 async def wagons_page(
-    alta: AltaClient, lookup: AltaLookup, page: int
+    alta: AltaClient,
+    lookup: AltaLookup,
+    page: int,
+    hidden: tuple[set[str], set[str]] = (set(), set()),
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the requests on tracking (track_list), each with its numbers (carr_list for
-    the requests of this page whose numbers the bot does not know yet)."""
-    requests = [r for r in await alta.track_list() if r.on_track]
+    the requests of this page whose numbers the bot does not know yet); not the ``hidden``
+    numbers and requests (other chats', see :func:`hidden_requests`)."""
+    hidden_numbers, hidden_hashes = hidden
+    requests = [r for r in await alta.track_list() if r.on_track and r.hash not in hidden_hashes]
     if not requests:
         return _("alta.list.empty"), None
     requests.sort(key=lambda r: r.hash)  # stable between two presses of ▶
@@ -181,7 +251,7 @@ async def wagons_page(
         )
     ]
     for index, request in enumerate(shown, start=page * PAGE_SIZE + 1):
-        numbers = await lookup.numbers(request)
+        numbers = [n for n in await lookup.numbers(request) if n not in hidden_numbers]
         mode = request.mode
         modified = request.modify_date
         lines.append(
@@ -202,15 +272,28 @@ async def wagons_page(
     return "\n".join(lines), page_keyboard(page, pages)
 
 
-async def list_wagons(message: Message, alta: AltaClient, alta_lookup: AltaLookup) -> None:
-    text, keyboard = await wagons_page(alta, alta_lookup, 0)
+async def list_wagons(
+    message: Message,
+    alta: AltaClient,
+    alta_lookup: AltaLookup,
+    viewer: Viewer,
+    ownership: Ownership,
+) -> None:
+    hidden = await hidden_requests(viewer, ownership)
+    text, keyboard = await wagons_page(alta, alta_lookup, 0, hidden)
     await message.answer(text, reply_markup=keyboard)
 
 
 async def wagons_page_pressed(
-    callback: CallbackQuery, callback_data: WagonsPageCb, alta: AltaClient, alta_lookup: AltaLookup
+    callback: CallbackQuery,
+    callback_data: WagonsPageCb,
+    alta: AltaClient,
+    alta_lookup: AltaLookup,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
-    text, keyboard = await wagons_page(alta, alta_lookup, callback_data.page)
+    hidden = await hidden_requests(viewer, ownership)
+    text, keyboard = await wagons_page(alta, alta_lookup, callback_data.page, hidden)
     if isinstance(callback.message, Message):
         try:
             await callback.message.edit_text(text, reply_markup=keyboard)

@@ -19,11 +19,20 @@ from typing import Any, Final
 from integrations.alta.client import AltaClient
 from integrations.alta.errors import AltaError, AltaRateLimited, AltaRequestNotFound
 from integrations.alta.models import ShowResult, TrackRequest
+from integrations.alta.numbers import NumberKind, number_kind
 from storage import Repos
 
 log = logging.getLogger("handlers.alta")
 
 SOURCE: Final = "alta"
+
+
+def number_subject(number: str) -> str:
+    """``wagon:54676515`` or ``container:TGHU1234567``: a number's alert subject, which names
+    its owner and watchers too (bot/ownership.py)."""
+    return f"{number_kind(number) or NumberKind.WAGON}:{number}"
+
+
 # carr_list calls one lookup may spend on requests it does not know yet.
 MAX_LEARN_CALLS: Final = 20
 

@@ -73,10 +73,25 @@ def existing_of(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
+def foreign_of(payload: dict[str, Any]) -> list[str]:
+    """Numbers on tracking for another chat this person may not see (handlers/alta/owners.py):
+    neither watched from here nor put on tracking anew."""
+    raw = payload.get("foreign")
+    return [str(n) for n in raw] if isinstance(raw, list) else []
+
+
+def watchable_of(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The numbers on tracking already that this chat may watch (or put on tracking anew)."""
+    foreign = set(foreign_of(payload))
+    return {n: known for n, known in existing_of(payload).items() if n not in foreign}
+
+
 def to_send(payload: dict[str, Any]) -> list[str]:
     """The numbers «✅ Поставить» sends: all typed, but those on tracking already unless the
-    person chose to put them on tracking again."""
+    person chose to put them on tracking again — and never another chat's."""
+    foreign = set(foreign_of(payload))
     numbers = [str(n) for n in [*payload.get("wagons", []), *payload.get("containers", [])]]
+    numbers = [n for n in numbers if n not in foreign]
     if not payload.get("reuse", True):
         return numbers
     existing = existing_of(payload)
@@ -92,10 +107,12 @@ def since_text(since: Any, tz: ZoneInfo) -> str:
 
 
 def existing_lines(payload: dict[str, Any], tz: ZoneInfo) -> list[str]:
-    existing = existing_of(payload)
+    foreign = foreign_of(payload)
+    lines = [_("alta.add.summary_foreign").format(numbers=numbers_text(foreign))] if foreign else []
+    existing = watchable_of(payload)
     if not existing:
-        return []
-    lines = [_("alta.add.summary_existing").format(count=len(existing))]
+        return lines
+    lines.append(_("alta.add.summary_existing").format(count=len(existing)))
     for number, known in list(existing.items())[:EXISTING_SHOWN]:
         since = since_text(known.get("since"), tz) if known.get("since") else ""
         key = "alta.add.existing_since" if since else "alta.add.existing"
@@ -160,7 +177,7 @@ def settings_rows(token: str, payload: dict[str, Any]) -> list[list[InlineKeyboa
         ],
         [button("stop", _("alta.add.btn_stop").format(value=stop_text(payload["stop"])))],
     ]
-    if existing_of(payload):
+    if watchable_of(payload):
         key = "alta.add.btn_reuse" if payload.get("reuse", True) else "alta.add.btn_again"
         rows.append([button("reuse", _(key))])
     return rows
@@ -204,12 +221,18 @@ def changed(payload: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def outcome_lines(
-    outcome: Outcome | None, sent: list[str], watched: list[str], error_text: str = ""
+    outcome: Outcome | None,
+    sent: list[str],
+    watched: list[str],
+    error_text: str = "",
+    foreign: list[str] | None = None,
 ) -> list[str]:
     """What happened, in words that claim nothing that did not happen. ``outcome`` None:
     nothing was sent (every number was on tracking already). ``error_text`` is HTML
-    (bot.texts.error_html)."""
+    (bot.texts.error_html). ``foreign``: numbers left alone, being another chat's."""
     lines: list[str] = []
+    if foreign:
+        lines.append(_("alta.add.foreign_left").format(numbers=numbers_text(foreign)))
     if outcome is None:
         pass
     elif outcome.state == "added":

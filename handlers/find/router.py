@@ -16,13 +16,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.access import answer_integration_off
 from bot.i18n import PoI18n
+from bot.ownership import Ownership, Viewer
 from bot.phones import format_phone
 from bot.policy import rule
 from bot.texts import answer_usage, clip
 from handlers.alta.lookup import AltaLookup
 from handlers.find.callbacks import FindCb
 from handlers.find.recognise import SERVICE_OF, Candidate, Kind, Shapes, read_shapes, still_valid
-from handlers.find.search import Finders, Found, known_task_numbers, search, show_card
+from handlers.find.search import Finders, Found, Seer, known_task_numbers, search, show_card
 from handlers.mobiforce.directory import MobiforceDirectory
 from integrations.alta.errors import number_problem_message
 from integrations.mobiforce.client import MobiforceClient
@@ -52,7 +53,8 @@ async def find(
     message: Message,
     command: CommandObject,
     repos: Repos,
-    user: User,
+    viewer: Viewer,
+    ownership: Ownership,
     timezone: ZoneInfo,
     i18n: PoI18n,
     movizor: MovizorClient | None = None,
@@ -69,8 +71,9 @@ async def find(
     if not finders.configured():
         await message.answer(_("find.nothing_configured"))
         return
+    seer = Seer(viewer, ownership)
     shapes = read_shapes(text) if len(text) <= MAX_QUERY else Shapes(text=text)
-    found = await search(shapes, finders, repos) if len(text) <= MAX_QUERY else Found()
+    found = await search(shapes, finders, seer) if len(text) <= MAX_QUERY else Found()
     log.info(
         "/find %r: %s",
         text[:QUOTED],
@@ -78,7 +81,7 @@ async def find(
         extra={"chat_id": message.chat.id},
     )
     if len(found.candidates) == 1:
-        await show_card(message, found.candidates[0], finders, repos, user.id, timezone)
+        await show_card(message, found.candidates[0], finders, repos, seer, timezone)
     elif found.candidates:
         await answer_choice(message, text, found.candidates, repos)
     else:
@@ -122,6 +125,8 @@ async def choice_pressed(
     callback_data: FindCb,
     repos: Repos,
     user: User,
+    viewer: Viewer,
+    ownership: Ownership,
     timezone: ZoneInfo,
     movizor: MovizorClient | None = None,
     alta_lookup: AltaLookup | None = None,
@@ -129,8 +134,9 @@ async def choice_pressed(
     mobiforce_directory: MobiforceDirectory | None = None,
     taximaster: TaxiMasterClient | None = None,
 ) -> None:
-    """The chosen card, for whoever pressed (in a group too). The button's data is checked
-    again like typed text: it comes from the client, and the service may be off by now."""
+    """The chosen card, for whoever pressed (in a group too) and may see it now. The button's
+    data is checked again like typed text: it comes from the client, the service may be off
+    by now, and who may see the item is the card's own check (bot/ownership.py)."""
     finders = finders_of(movizor, alta_lookup, mobiforce, mobiforce_directory, taximaster)
     try:
         kind = Kind(callback_data.k)
@@ -148,7 +154,8 @@ async def choice_pressed(
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
     await callback.answer()
-    await show_card(callback.message, Candidate(kind, value), finders, repos, user.id, timezone)
+    seer = Seer(viewer, ownership)
+    await show_card(callback.message, Candidate(kind, value), finders, repos, seer, timezone)
 
 
 # --- nothing found ------------------------------------------------------------------------------
@@ -159,8 +166,6 @@ def tried_line(kind: Kind, shapes: Shapes, found: Found) -> str:
         return _("find.tried.wagon_bad" if shapes.problem else "find.tried.wagon")
     if kind is Kind.TASK:
         return _("find.tried.task")
-    if SERVICE_OF[kind] in found.unavailable:
-        return _("find.tried.order_unavailable")
     if shapes.order_id is None:
         return _("find.tried.order_shape")
     return _("find.tried.order").format(order_id=shapes.order_id)
@@ -179,6 +184,12 @@ def nothing_found(shapes: Shapes, finders: Finders, found: Found, locale: str) -
         )
     lines.append(_("find.not_found").format(query=html.quote(clip(shapes.text, QUOTED))))
     lines.extend(f"• {tried_line(kind, shapes, found)}" for kind in configured)
+    lines.extend(
+        _(f"find.hidden.{'task' if c.kind is Kind.TASK else 'wagon'}").format(
+            number=html.quote(c.value)
+        )
+        for c in found.hidden
+    )
     skipped = [kind for kind in Kind if kind not in configured]
     if skipped:
         names = ", ".join(dict.fromkeys(_(f"find.service.{SERVICE_OF[k]}") for k in skipped))

@@ -21,11 +21,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
+from bot.ownership import Ownership, Viewer
 from bot.texts import answer_usage, clip
 from handlers.mobiforce.callbacks import TaskCb
 from handlers.mobiforce.common import error_text
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.facts import TaskFactsBook
+from handlers.mobiforce.owners import pressed_task, sight_or_refuse, task_subject, tell_owner
 from handlers.mobiforce.tasks import find_task
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.errors import MobiforceError, MobiforceUnavailable
@@ -74,6 +76,8 @@ async def close(
     mobiforce_directory: MobiforceDirectory,
     repos: Repos,
     user: User,
+    viewer: Viewer,
+    ownership: Ownership,
     settings: Settings,
 ) -> None:
     reference, _sep, text = (command.args or "").strip().partition(" ")
@@ -83,7 +87,9 @@ async def close(
     if len(text) > MAX_RESULT:
         await message.answer(_("tasks.comment.too_long").format(max=MAX_RESULT))
         return
-    task = await find_task(message, reference, mobiforce, mobiforce_directory, repos)
+    task = await find_task(
+        message, reference, mobiforce, mobiforce_directory, repos, viewer, ownership
+    )
     if task is not None:
         await ask_close(message, task, text.strip(), repos, user.id, settings)
 
@@ -94,12 +100,13 @@ async def close_pressed(
     mobiforce: MobiforceClient,
     repos: Repos,
     user: User,
+    viewer: Viewer,
+    ownership: Ownership,
     settings: Settings,
 ) -> None:
-    await callback.answer()
-    if isinstance(callback.message, Message):
-        task = await mobiforce.get_task(callback_data.id)
-        await ask_close(callback.message, task, "", repos, user.id, settings)
+    pressed = await pressed_task(callback, callback_data.id, mobiforce, viewer, ownership)
+    if pressed is not None:
+        await ask_close(*pressed, "", repos, user.id, settings)
 
 
 @on_confirm("mobiforce.close", rule="close")
@@ -108,27 +115,36 @@ async def close_confirmed(
     confirmation: Confirmation,
     mobiforce: MobiforceClient,
     repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
     settings: Settings,
     i18n: PoI18n,
 ) -> str:
+    """Checked again when pressed (the task's chat may have changed meanwhile); a close from
+    another chat than the task's own is told there."""
     payload = confirmation.payload
     task_id, number = int(str(payload["task_id"])), str(payload["number"])
+    sight = await ownership.sight(viewer, task_subject(number))
+    if not sight.allowed:
+        return _("tasks.not_yours").format(number=html.quote(number))
+    text = str(payload.get("text") or "")
+    details = {"comment": text} if text else {}
     try:
-        await mobiforce.close_task(
-            task_id, settings.mobiforce_close_status, str(payload.get("text") or "")
-        )
+        await mobiforce.close_task(task_id, settings.mobiforce_close_status, text)
     except MobiforceUnavailable as exc:
         # The task may have been closed: read it before saying anything.
         log.warning("mobiforce close-task %s: no answer (%s); reading the task", task_id, exc)
         await repos.audit.record(
             confirmation.user_id, "mobiforce.close_unanswered", str(task_id), number=number
         )
+        await tell_owner(ownership, viewer, sight, number, "close_unanswered", **details)
         if isinstance(callback.message, Message):
             return await close_outcome(callback.message, task_id, number, mobiforce)
         return _("tasks.close.unknown").format(number=html.quote(number))
     except MobiforceError as exc:
         return error_text(exc, i18n)
     await repos.audit.record(confirmation.user_id, "mobiforce.close", str(task_id), number=number)
+    await tell_owner(ownership, viewer, sight, number, "closed", **details)
     return _("tasks.close.done").format(number=html.quote(number))
 
 
@@ -155,12 +171,21 @@ async def close_outcome(
 
 
 async def check_pressed(
-    callback: CallbackQuery, callback_data: TaskCb, mobiforce: MobiforceClient
+    callback: CallbackQuery,
+    callback_data: TaskCb,
+    mobiforce: MobiforceClient,
+    repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
     """«🔎 Проверить» after a close whose answer was lost: read the task again."""
-    await callback.answer()
     if not isinstance(callback.message, Message):
+        await callback.answer()
         return
+    number = (await repos.mobiforce.names("task", [callback_data.id])).get(callback_data.id)
+    if number is not None and await sight_or_refuse(callback, number, viewer, ownership) is None:
+        return
+    await callback.answer()
     await callback.message.edit_reply_markup(reply_markup=None)
     text = await close_outcome(callback.message, callback_data.id, None, mobiforce)
     await callback.message.answer(text)

@@ -33,6 +33,7 @@ from handlers.mobiforce.callbacks import CreateCb
 from handlers.mobiforce.common import error_text
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.facts import TaskFactsBook
+from handlers.mobiforce.owners import task_subject
 from integrations.mobiforce.changes import snapshot_of
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.errors import MobiforceError, MobiforceRejected, MobiforceUnavailable
@@ -116,8 +117,15 @@ async def create_confirmed(
         payload=payload,
         feed_usn=await feed_usn(repos),
     )
+    # The chat owns the task (bot/ownership.py) and watches it from now on, whatever happens.
+    await repos.item_owners.record(
+        task_subject(marker),
+        chat_id=confirmation.chat_id,
+        thread_id=thread,
+        user_id=confirmation.user_id,
+    )
     await repos.subscriptions.add(
-        confirmation.chat_id, thread, "all", f"task:{marker}", by=confirmation.user_id
+        confirmation.chat_id, thread, "all", task_subject(marker), by=confirmation.user_id
     )
     record = await repos.mobiforce_creates.get(marker)
     assert record is not None
@@ -147,7 +155,9 @@ async def attempt(
     except MobiforceError as exc:  # refused, or not sent at all: nothing was created
         log.info("mobiforce create %s refused: %s", marker, exc)
         await repos.mobiforce_creates.move(marker, ["sending"], "dropped")
-        await repos.subscriptions.remove(record.chat_id, record.thread_id, "all", f"task:{marker}")
+        await repos.subscriptions.remove(
+            record.chat_id, record.thread_id, "all", task_subject(marker)
+        )
         return error_text(exc, i18n)
     await repos.mobiforce_creates.created(marker, task_id)
     return await created(record, task_id, mobiforce, directory, repos)

@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.buttons import pressed_on_its_message
+from bot.ownership import Ownership, Viewer
 from bot.prompts import ask
 from bot.texts import answer_usage, clip
 from handlers.mobiforce.callbacks import TaskCb, TasksPageCb
@@ -23,6 +24,7 @@ from handlers.mobiforce.facts import TaskFactsBook
 from handlers.mobiforce.flows import CommentFlow
 from handlers.mobiforce.new_task import start_wizard
 from handlers.mobiforce.numbers import typed_number
+from handlers.mobiforce.owners import pressed_task, sight_or_refuse, tell_owner
 from handlers.mobiforce.render import render_task, task_button, task_line
 from handlers.movizor.callbacks import LocateCb
 from integrations.mobiforce.changes import snapshot_of
@@ -50,8 +52,11 @@ async def find_task(
     mobiforce: MobiforceClient,
     directory: MobiforceDirectory,
     repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> Task | None:
-    """The task a person named by number or internal id; answers and returns None if none.
+    """The task a person named by number or internal id; answers and returns None if none, or
+    if it is another chat's task this viewer may not see (handlers/mobiforce/owners.py).
 
     A malformed reference costs no call; a number the directory does not know is tried once as
     an internal id."""
@@ -68,6 +73,8 @@ async def find_task(
             raise  # a refusal for another reason: the error boundary says what Mobiforce said
         log.info("mobiforce: get-task %s: gone (%r)", ids[0], text[:40])
         await message.answer(_("tasks.not_found").format(query=html.quote(clip(text, 40))))
+        return None
+    if await sight_or_refuse(message, task.number, viewer, ownership) is None:
         return None
     facts = await TaskFactsBook(repos).of(task)
     await directory.remember_task(task, facts)
@@ -145,6 +152,8 @@ async def task_command(
     mobiforce_directory: MobiforceDirectory,
     repos: Repos,
     user: User,
+    viewer: Viewer,
+    ownership: Ownership,
     timezone: ZoneInfo,
     movizor: MovizorClient | None = None,
 ) -> None:
@@ -155,7 +164,7 @@ async def task_command(
     if args.lower() in ("new", "новая", "создать"):
         await start_wizard(message, state, mobiforce, mobiforce_directory, repos, user)
         return
-    task = await find_task(message, args, mobiforce, mobiforce_directory, repos)
+    task = await find_task(message, args, mobiforce, mobiforce_directory, repos, viewer, ownership)
     if task is not None:
         await send_card(message, task, repos, timezone, movizor)
 
@@ -166,15 +175,20 @@ async def card_pressed(
     mobiforce: MobiforceClient,
     mobiforce_directory: MobiforceDirectory,
     repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
     timezone: ZoneInfo,
     movizor: MovizorClient | None = None,
 ) -> None:
-    """«🔄 Обновить» edits the card in place; a task picked from a list gets a new card."""
+    """«🔄 Обновить» edits the card in place; a task picked from a list gets a new card (for
+    whoever may see the task now)."""
     card = pressed_on_its_message(callback)  # only the card this button belongs to
     if card is None:
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
     task = await mobiforce.get_task(callback_data.id)
+    if await sight_or_refuse(callback, task.number, viewer, ownership) is None:
+        return
     facts = await TaskFactsBook(repos).of(task)
     await mobiforce_directory.remember_task(task, facts)
     await callback.answer()
@@ -192,19 +206,29 @@ async def card_pressed(
 
 
 # --- /tasks -----------------------------------------------------------------------------------
+async def hidden_tasks(viewer: Viewer, ownership: Ownership, repos: Repos) -> set[str]:
+    """The numbers (in lower case) of the tasks other chats own that this viewer may not see."""
+    owned = [owner.subject_key for owner in await repos.item_owners.of_type("task")]
+    visible = await ownership.visible(viewer, owned)
+    return {key.partition(":")[2] for key in owned if key not in visible}
+
+
 async def tasks_page(
-    query: str, page: int, repos: Repos
+    query: str, page: int, repos: Repos, hidden: set[str]
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of the tasks the bot knows matching ``query`` (a number as people type it:
-    «№23» searches «23»), with buttons to each task and to the next and previous pages."""
+    «№23» searches «23»), with buttons to each task and to the next and previous pages; none of
+    the ``hidden`` numbers (other chats' tasks)."""
     query = typed_number(query) or query
-    total = await repos.mobiforce.count("task", query)
+    total = await repos.mobiforce.count("task", query, excluded=hidden)
     if total == 0:
         key = "tasks.list.none_found" if query else "tasks.list.empty"
         return _(key).format(query=html.quote(clip(query, MAX_QUERY_SHOWN))), None
     pages = (total + PAGE - 1) // PAGE
     page = max(0, min(page, pages - 1))
-    entries = await repos.mobiforce.find("task", query, limit=PAGE, offset=page * PAGE, newest=True)
+    entries = await repos.mobiforce.find(
+        "task", query, limit=PAGE, offset=page * PAGE, newest=True, excluded=hidden
+    )
     lines = [
         _("tasks.list.title").format(count=total, page=page + 1, pages=pages),
         *(task_line(entry) for entry in entries),
@@ -226,20 +250,28 @@ async def tasks_page(
     return "\n".join(lines), keyboard.as_markup()
 
 
-async def list_tasks(message: Message, command: CommandObject, repos: Repos) -> None:
-    text, keyboard = await tasks_page((command.args or "").strip()[:MAX_QUERY], 0, repos)
+async def list_tasks(
+    message: Message, command: CommandObject, repos: Repos, viewer: Viewer, ownership: Ownership
+) -> None:
+    hidden = await hidden_tasks(viewer, ownership, repos)
+    text, keyboard = await tasks_page((command.args or "").strip()[:MAX_QUERY], 0, repos, hidden)
     await message.answer(text, reply_markup=keyboard)
 
 
 async def tasks_page_pressed(
-    callback: CallbackQuery, callback_data: TasksPageCb, repos: Repos
+    callback: CallbackQuery,
+    callback_data: TasksPageCb,
+    repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
     query = await repos.mobiforce.search_of(callback_data.s) if callback_data.s else ""
     if query is None or not isinstance(callback.message, Message):
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
     await callback.answer()
-    text, keyboard = await tasks_page(query, callback_data.page, repos)
+    hidden = await hidden_tasks(viewer, ownership, repos)
+    text, keyboard = await tasks_page(query, callback_data.page, repos, hidden)
     await callback.message.edit_text(text, reply_markup=keyboard)
 
 
@@ -250,10 +282,15 @@ async def add_comment(
     text: str,
     mobiforce: MobiforceClient,
     repos: Repos,
-    user_id: int,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
+    sight = await sight_or_refuse(message, task.number, viewer, ownership)
+    if sight is None:
+        return
     await mobiforce.create_comment(task.id, text)
-    await repos.audit.record(user_id, "mobiforce.comment", str(task.id), number=task.number)
+    await repos.audit.record(viewer.user_id, "mobiforce.comment", str(task.id), number=task.number)
+    await tell_owner(ownership, viewer, sight, task.number, "commented", comment=clip(text, 300))
     await message.answer(_("tasks.comment.done").format(number=html.quote(task.number)))
 
 
@@ -264,14 +301,17 @@ async def comment(
     mobiforce: MobiforceClient,
     mobiforce_directory: MobiforceDirectory,
     repos: Repos,
-    user: User,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
     reference, _sep, text = (command.args or "").strip().partition(" ")
     text = text.strip()
     if not reference or not text:
         await answer_usage(message, "comment")
         return
-    task = await find_task(message, reference, mobiforce, mobiforce_directory, repos)
+    task = await find_task(
+        message, reference, mobiforce, mobiforce_directory, repos, viewer, ownership
+    )
     if task is None:
         return
     if len(text) > MAX_COMMENT:  # asked again as «💬 Комментарий» asks: the next message is it
@@ -279,18 +319,23 @@ async def comment(
         await state.set_data({"task_id": task.id})
         await ask(message, _("tasks.comment.too_long").format(max=MAX_COMMENT))
         return
-    await add_comment(message, task, text, mobiforce, repos, user.id)
+    await add_comment(message, task, text, mobiforce, repos, viewer, ownership)
 
 
 async def comment_pressed(
-    callback: CallbackQuery, callback_data: TaskCb, state: FSMContext
+    callback: CallbackQuery,
+    callback_data: TaskCb,
+    state: FSMContext,
+    mobiforce: MobiforceClient,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
-    await callback.answer()
-    if not isinstance(callback.message, Message):
+    pressed = await pressed_task(callback, callback_data.id, mobiforce, viewer, ownership)
+    if pressed is None:
         return
     await state.set_state(CommentFlow.text)
     await state.set_data({"task_id": callback_data.id})
-    await ask(callback.message, _("tasks.comment.ask"), who=callback.from_user)
+    await ask(pressed[0], _("tasks.comment.ask"), who=callback.from_user)
 
 
 async def comment_typed(
@@ -298,7 +343,8 @@ async def comment_typed(
     state: FSMContext,
     mobiforce: MobiforceClient,
     repos: Repos,
-    user: User,
+    viewer: Viewer,
+    ownership: Ownership,
 ) -> None:
     text = (message.text or "").strip()
     if not text or len(text) > MAX_COMMENT:
@@ -307,4 +353,4 @@ async def comment_typed(
     task_id = int((await state.get_data())["task_id"])
     await state.clear()
     task = await mobiforce.get_task(task_id)
-    await add_comment(message, task, text, mobiforce, repos, user.id)
+    await add_comment(message, task, text, mobiforce, repos, viewer, ownership)

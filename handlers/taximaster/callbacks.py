@@ -16,7 +16,8 @@ class TaxiCb(CallbackData, prefix="txw"):
 
 
 class OrderCb(CallbackData, prefix="txo"):
-    """The order card's «🔄 Обновить»."""
+    """An order's buttons: ``refresh`` (the card's «🔄 Обновить»), ``open`` (an order under
+    /orders), ``watch`` (an admin's «👁 Следить здесь»)."""
 
     action: str
     order_id: int

@@ -2,9 +2,10 @@
 outcome is still unknown — with number, route, crew and state, a page at a time.
 
 "Knows" means created by the bot or watched by a chat (the watcher's snapshots, kept until the
-dispatch service's day is over once an order ends), not every order of the TMWeb server. No
-call to Taxi-Master: the list is what the watcher last read. A button under each order opens
-its card (/order).
+dispatch service's day is over once an order ends), not every order of the TMWeb server — and
+of those, only the ones this viewer may see (bot/ownership.py: made or watched by this chat,
+in private also by the groups the person is in). No call to Taxi-Master: the list is what the
+watcher last read. A button under each order opens its card (/order).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.ownership import Ownership, Viewer
 from bot.phones import format_phone
 from bot.texts import format_time
 from handlers.taximaster.callbacks import OrderCb, OrdersPageCb
@@ -54,26 +56,47 @@ class Entry:
     order_id: int | None = None
 
 
-async def orders(message: Message, repos: Repos, timezone: ZoneInfo) -> None:
-    text, keyboard = await orders_page(repos, timezone, 0)
+async def orders(
+    message: Message, repos: Repos, viewer: Viewer, ownership: Ownership, timezone: ZoneInfo
+) -> None:
+    text, keyboard = await orders_page(repos, viewer, ownership, timezone, 0)
     await message.answer(text, reply_markup=keyboard)
 
 
 async def orders_page_pressed(
-    callback: CallbackQuery, callback_data: OrdersPageCb, repos: Repos, timezone: ZoneInfo
+    callback: CallbackQuery,
+    callback_data: OrdersPageCb,
+    repos: Repos,
+    viewer: Viewer,
+    ownership: Ownership,
+    timezone: ZoneInfo,
 ) -> None:
-    text, keyboard = await orders_page(repos, timezone, callback_data.page)
+    text, keyboard = await orders_page(repos, viewer, ownership, timezone, callback_data.page)
     await callback.answer()
     if isinstance(callback.message, Message):
         await callback.message.edit_text(text, reply_markup=keyboard)
 
 
+async def seen_by(
+    viewer: Viewer,
+    ownership: Ownership,
+    snapshots: Mapping[str, Mapping[str, Any]],
+    unknown: Sequence[CreateRecord],
+) -> tuple[dict[str, Mapping[str, Any]], list[CreateRecord]]:
+    """The orders and the unknown creates among these that ``viewer`` may see."""
+    subjects = {order_id: f"order:{order_id}" for order_id in snapshots}
+    visible = await ownership.visible(viewer, subjects.values())
+    shown = {k: v for k, v in snapshots.items() if subjects[k] in visible}
+    creates = [r for r in unknown if await ownership.sees_chat(viewer, r.chat_id, r.user_id)]
+    return shown, creates
+
+
 async def orders_page(
-    repos: Repos, tz: ZoneInfo, page: int
+    repos: Repos, viewer: Viewer, ownership: Ownership, tz: ZoneInfo, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     snapshots = await repos.snapshots.get(SOURCE)
     unknown = await repos.taximaster.in_states(UNSETTLED, since=utcnow() - UNKNOWN_FOR)
-    entries = known_orders(snapshots, unknown, tz)
+    entries = known_orders(*await seen_by(viewer, ownership, snapshots, unknown), tz)
     if not entries:
         return _("taximaster.orders.none"), None
     pages = max(1, -(-len(entries) // PAGE))

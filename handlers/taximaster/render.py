@@ -22,7 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.money import money
 from bot.phones import format_phone
 from bot.texts import clip, format_time
-from handlers.taximaster.callbacks import CrewMapCb, CrewsPageCb, OrderCb
+from handlers.taximaster.callbacks import CrewMapCb, CrewsPageCb
 from integrations.taximaster.crews import CrewIdentity
 from integrations.taximaster.models import (
     CrewCoords,
@@ -126,14 +126,6 @@ def render_order_card(view: OrderView, tz: ZoneInfo) -> str:
     if state.is_final:
         lines.append(_("taximaster.card.watch_ended"))
     return "\n".join(lines)
-
-
-def refresh_keyboard(order_id: int) -> InlineKeyboardMarkup:
-    keyboard = InlineKeyboardBuilder()
-    keyboard.button(
-        text=_("taximaster.btn.refresh"), callback_data=OrderCb(action="refresh", order_id=order_id)
-    )
-    return keyboard.as_markup()
 
 
 def render_cost(

@@ -22,7 +22,7 @@ from handlers.taximaster.info import (
     taxi_cost,
 )
 from handlers.taximaster.ordering import order_confirmed, repeat_confirmed, repeat_declined
-from handlers.taximaster.orders import open_pressed, order, refresh_pressed
+from handlers.taximaster.orders import open_pressed, order, refresh_pressed, watch_pressed
 from handlers.taximaster.orders_list import orders, orders_page_pressed
 from handlers.taximaster.pending import check_pressed, repeat_pressed, self_pressed
 from handlers.taximaster.taxi_wizard import (
@@ -86,6 +86,11 @@ def make_router() -> Router:
     )
     router.callback_query.register(
         open_pressed, OrderCb.filter(F.action == "open"), flags=rule("order")
+    )
+    router.callback_query.register(
+        watch_pressed,
+        OrderCb.filter(F.action == "watch"),
+        flags=rule("button.taximaster_order_watch"),
     )
     router.message.register(orders, Command("orders"), flags=rule("orders"))
     router.callback_query.register(orders_page_pressed, OrdersPageCb.filter(), flags=rule("orders"))

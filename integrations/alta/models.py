@@ -138,8 +138,15 @@ ADD_TRACK_TYPE: Final[Mapping[TrackMode, int]] = {TrackMode.DAILY: 2, TrackMode.
 LISTED_TRACK_TYPE: Final[Mapping[int, TrackMode]] = {1: TrackMode.DAILY, 2: TrackMode.TRIP}
 
 
+# Every model here is built at the first answer, not at import (``defer_build``): a bot without
+# Alta never builds them.
+LAZY = ConfigDict(defer_build=True)
+
+
 class Envelope(BaseModel):
     """An answer split into its status head and body."""
+
+    model_config = LAZY
 
     head: dict[str, Any]
     body: list[Any]
@@ -150,7 +157,7 @@ class Envelope(BaseModel):
 
 
 class _Tolerant(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class AddResult(_Tolerant):
@@ -296,6 +303,8 @@ def esr5(code: str) -> str:
 class Dislocation(BaseModel):
     """The last known place of one wagon or container (one row of ``show``)."""
 
+    model_config = LAZY
+
     number: str = ""
     station: str = ""  # ESR code; "" when there is no data yet
     station_name: str = ""
@@ -338,6 +347,8 @@ class Dislocation(BaseModel):
 
 class ShowResult(BaseModel):
     """The latest report of one request. ``no_data``: no report yet (not an error)."""
+
+    model_config = LAZY
 
     hash: str
     descr: str = ""

@@ -5,6 +5,7 @@
   check = (10 − sum mod 10) mod 10. ``54676515`` (Alta's test wagon) passes.
 * A container number is ISO 6346 (4 letters, 6 digits, a check digit), checked with
   python-stdnum's maintained ``stdnum.iso6346``. ``AMFU8899067`` (Alta's test container) passes.
+  It is imported at the first container checked, not when the bot starts (stdnum brings pydoc).
 
 :func:`split_numbers` reads what a dispatcher typed into wagons, containers and problems.
 The rule for spaces (README, "Wagons"):
@@ -27,9 +28,6 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
-
-from stdnum import iso6346
-from stdnum.exceptions import ValidationError
 
 WAGON_WEIGHTS: Final = (2, 1, 2, 1, 2, 1, 2)
 WAGON_DIGITS: Final = 8
@@ -95,6 +93,8 @@ def is_valid_wagon(number: str) -> bool:
 
 
 def is_valid_container(number: str) -> bool:
+    from stdnum import iso6346
+
     return iso6346.is_valid(number)
 
 
@@ -114,6 +114,9 @@ def check_number(token: str) -> NumberKind | NumberProblem:
             return NumberProblem(number, ProblemReason.CHECK_DIGIT, NumberKind.WAGON, str(expected))
         return NumberKind.WAGON
     if re.fullmatch(r"[A-Z]{4}\d{7}", number):
+        from stdnum import iso6346
+        from stdnum.exceptions import ValidationError
+
         if number[3] not in "UJZ":
             return NumberProblem(number, ProblemReason.CONTAINER_OWNER, NumberKind.CONTAINER)
         try:

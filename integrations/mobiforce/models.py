@@ -142,7 +142,8 @@ Time = Annotated[datetime | None, BeforeValidator(parse_time)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Built at the first answer, not at import: a bot without Mobiforce never builds them.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 def _ref_or_none(value: Any) -> Any:

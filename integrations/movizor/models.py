@@ -230,9 +230,10 @@ EventTypeField = Annotated[EventType | str, Field(union_mode="left_to_right")]
 
 
 class MovizorModel(BaseModel):
-    """Base of all answer models: keep unknown fields, accept field names or aliases."""
+    """Base of all answer models: keep unknown fields, accept field names or aliases; built at
+    the first answer, not at import (a bot without Movizor never builds them)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class Envelope(MovizorModel):
@@ -483,7 +484,7 @@ class RoutePoint(BaseModel):
     ``planned_at`` is the planned arrival; naive datetimes are taken as Moscow time.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     text: str = Field(min_length=1)
     lat: float = Field(ge=-90, le=90)

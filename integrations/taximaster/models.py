@@ -85,7 +85,8 @@ Flag = Annotated[bool | None, BeforeValidator(_flag)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built at the first answer, not at import: a bot without Taxi-Master never builds them.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class Envelope(_Model):

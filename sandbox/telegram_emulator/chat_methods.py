@@ -127,7 +127,10 @@ class ChatMethods:
         }
 
     async def _get_chat_member(self, p: Params) -> Any:
+        # Like every method about a group, it needs the bot in it: 403 once removed or left.
         chat = self._chats.find(p.chat_id())
+        if not chat.is_private:
+            chat = self._chats.reachable(p.chat_id())
         user_id = p.req_int("user_id")
         bot_user = self._chats.bot_user
         user = bot_user if user_id == bot_user["id"] else self._chats.users.get(user_id)

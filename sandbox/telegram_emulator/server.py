@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from sandbox.loopback import serve
 from sandbox.telegram_emulator.chat_methods import ChatMethods
 from sandbox.telegram_emulator.chats import ChatStore
 from sandbox.telegram_emulator.common import ApiError, JsonDict
@@ -143,12 +144,7 @@ class TelegramEmulator:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("*", "/{tail:.*}", self._handle_unknown_path)
         self._updates.open()
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]
-        self.base_url = f"http://{bound_host}:{bound_port}"
+        self._runner, self.base_url = await serve(app, host, port)
         log.info("Telegram emulator listening on %s", self.base_url)
         return self.base_url
 

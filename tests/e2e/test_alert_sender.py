@@ -28,7 +28,6 @@ from storage.chats import ChatStatus
 from storage.db import utcnow
 from storage.outbox import NewOutboxRow, insert_rows
 from storage.users import Role
-from tests.conftest import DATABASES
 from tests.e2e.conftest import eventually
 
 ADMIN = 1001
@@ -37,10 +36,7 @@ GROUP = -4004
 FAST_RETRY = SendLimits(retry_base_seconds=0.2, retry_max_seconds=1.0)
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    """These tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 def alert(n: int, kind: str = "driver.late", *, key: str = "", **overrides: Any) -> Alert:

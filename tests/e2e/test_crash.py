@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from sandbox.telegram_emulator import TelegramEmulator
-from tests.conftest import DATABASES
 from tests.e2e.crash_bot import ADMIN, TOKEN
 
 TOTAL = 1000
@@ -26,10 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ALERT_RE = re.compile(r"alert-(\d{5})")
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    """A SIGKILL on SQLite and on PostgreSQL (tests/conftest.py)."""
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 def delivered(emu: TelegramEmulator) -> list[list[int]]:

@@ -16,6 +16,7 @@ from sandbox.simulators.taximaster.simulator import TaxiMasterSimulator
 from storage.db import utcnow
 from storage.users import Role
 from tests.e2e.conftest import ADMIN
+from tests.e2e.test_taximaster_commands import open_and_watch
 
 MOBIFORCE_KEY = "find-mobiforce-key"
 TM_SECRET = "find-tm-secret"
@@ -120,6 +121,7 @@ async def test_each_kind_of_input_finds_its_card(harness, sims):
     assert "🔄 Обновить" in button_labels(card)
 
     order_id = taximaster.place_order("Железнодорожный вокзал", "улица Малышева, 51")
+    await open_and_watch(h, order_id)  # an order the bot knows: watched here
     order = await h.say(ADMIN, f"/find {order_id}", expect=has_text("Заказ №"))
     assert f"№{order_id}" in text(order) and "🔄 Обновить" in button_labels(order)
     assert task.number == "ЗК-17"
@@ -141,14 +143,19 @@ async def test_ambiguous_input_offers_buttons_and_a_press_in_a_group_shows_the_c
     await h.emu.wait_for_message(GROUP, has_text("подключил"))
 
     order_id = taximaster.place_order("ТЦ Гринвич", "Ельцин Центр")
+    await open_and_watch(h, order_id, GROUP)  # the group watches the order
     await add_task(h, mobiforce, str(order_id))  # a task numbered like the order
     pick = await h.say(ADMIN, f"/find {order_id}", chat_id=GROUP, expect=has_text("Что показать"))
     assert button_labels(pick) == [f"🛠 Задача №{order_id}", f"🚕 Заказ такси №{order_id}"]
     h.press(VIEWER, pick, "Задача")  # anyone with access may press: the card is for the chat
-    task_card = await h.emu.wait_for_message(GROUP, has_text(f"№{order_id}"))
-    assert "Доставка груза" in text(task_card)
+    task_card = await h.emu.wait_for_message(
+        GROUP, has_text("Доставка груза"), after_message_id=pick["message_id"]
+    )
+    assert f"№{order_id}" in text(task_card)
     h.press(VIEWER, pick, "Заказ")
-    order_card = await h.emu.wait_for_message(GROUP, has_text("Заказ №"))
+    order_card = await h.emu.wait_for_message(
+        GROUP, has_text("Заказ №"), after_message_id=pick["message_id"]
+    )
     assert f"№{order_id}" in text(order_card)
 
     # An 8-digit wagon on tracking that is also a known task number.
@@ -166,6 +173,7 @@ async def test_a_choice_is_checked_again_when_pressed(harness, sims):
     h = harness
     _, _, mobiforce, taximaster = sims
     order_id = taximaster.place_order("ТЦ Гринвич")
+    await open_and_watch(h, order_id)
     await add_task(h, mobiforce, str(order_id))
     pick = await h.say(ADMIN, f"/find {order_id}", expect=has_text("Что показать"))
     await h.app.repos.mobiforce.replace("task", [])  # the task number is gone meanwhile

@@ -7,7 +7,6 @@ import pytest
 
 from sandbox.harness import BotHarness
 from sandbox.simulators.mobiforce.simulator import MobiforceSimulator
-from tests.conftest import DATABASES
 from tests.e2e.conftest import eventually
 
 ADMIN = 81
@@ -16,10 +15,7 @@ KEY = "mobiforce-alert-key"
 POLL = 5
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    """These tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture(params=["document", "rich"])

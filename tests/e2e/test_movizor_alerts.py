@@ -9,7 +9,6 @@ import pytest
 from sandbox.harness import BotHarness
 from sandbox.simulators.movizor.simulator import MovizorSimulator
 from sandbox.telegram_emulator import RateLimits
-from tests.conftest import DATABASES
 from tests.e2e.conftest import eventually
 
 ADMIN = 71
@@ -20,10 +19,7 @@ KEY = "movizor-key-never-logged"
 POLL = 5
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    """These tests run on SQLite and on PostgreSQL (tests/conftest.py)."""
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture

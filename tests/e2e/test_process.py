@@ -92,6 +92,8 @@ async def test_sigterm_during_start_up_still_exits_0(tmp_path):
         "TELEGRAM_API_URL": emu.base_url,
         "DATABASE_PATH": str(tmp_path / "bot.sqlite3"),
         "HTTP_PORT": "0",
+        # A process that outlives the timeout is asked for its threads' stacks (SIGABRT).
+        "PYTHONFAULTHANDLER": "1",
     }
     try:
         # While importing aiogram (~4 s), while starting, around the first poll. Not sooner:
@@ -109,8 +111,21 @@ async def test_sigterm_during_start_up_still_exits_0(tmp_path):
             )
             await asyncio.sleep(delay)
             process.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-            assert process.returncode == 0, output.decode()[-2000:]
+            output = await _output_or_stacks(process, timeout=30)
+            assert process.returncode == 0, output.decode()[-3000:]
             assert b"Traceback" not in output
     finally:
         await emu.stop()
+
+
+async def _output_or_stacks(process: asyncio.subprocess.Process, *, timeout: float) -> bytes:
+    """The process's output once it exits; if it has not exited within ``timeout``, its
+    threads' stacks (faulthandler on SIGABRT) in the failure, which says where it hangs."""
+    reading = asyncio.create_task(process.communicate())
+    done, _ = await asyncio.wait([reading], timeout=timeout)
+    if not done:
+        process.send_signal(signal.SIGABRT)
+        output, _ = await reading
+        raise AssertionError("still running after SIGTERM:\n" + output.decode()[-6000:])
+    output, _ = reading.result()
+    return output

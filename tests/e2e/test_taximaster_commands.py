@@ -54,6 +54,23 @@ async def cycle(h) -> None:
     await h.app.scheduler.runners["taximaster"]._cycle_once()
 
 
+async def watch_here(h: BotHarness, card: dict, user_id: int = ADMIN) -> None:
+    """An admin presses «👁 Следить здесь» under an order's card (an order nobody watched)."""
+    start = len(h.emu.calls)
+    h.press(user_id, card, "Следить здесь")
+    await h.emu.wait_for_event(
+        lambda c: c.method == "answerCallbackQuery" and "Слежу" in c.params.get("text", ""),
+        start=start,
+    )
+
+
+async def open_and_watch(h: BotHarness, order_id: int, chat_id: int | None = None) -> dict:
+    """An admin opens an order the bot does not know and puts it on watch in the chat."""
+    card = await h.say(ADMIN, f"/order {order_id}", chat_id=chat_id, expect=has_text("Заказ №"))
+    await watch_here(h, card)
+    return card
+
+
 async def test_order_card_in_a_group_then_the_car_at_the_door_reaches_it(harness, sim):
     h = harness
     h.emu.add_group(GROUP, "Диспетчерская", supergroup=True)
@@ -68,6 +85,9 @@ async def test_order_card_in_a_group_then_the_car_at_the_door_reaches_it(harness
     assert "🗺" in body and "yandex.ru/maps" in str(card.get("entities"))  # last position
     assert any(m.get("location") for m in h.emu.messages(GROUP))  # ... and as a map point
     assert "🔄 Обновить" in button_labels(card)
+    # An order the bot did not make: an admin sees it once; nothing goes on the poll unasked.
+    assert "👁 Следить здесь" in button_labels(card)
+    assert str(order_id) not in await h.app.repos.snapshots.get("taximaster")
 
     h.press(ADMIN, card, "Обновить")
     await h.emu.wait_for_event(
@@ -77,6 +97,9 @@ async def test_order_card_in_a_group_then_the_car_at_the_door_reaches_it(harness
         ),
         start=0,
     )
+    await watch_here(h, card)
+    entries = await h.app.repos.audit.latest(5)
+    assert any(e.action == "taximaster.order.watch" for e in entries)
 
     # The group now watches the order: the car at the door posts the card anew (it rings),
     # and only that: the old card is not edited to say it again.
@@ -277,7 +300,7 @@ async def list_orders(h: BotHarness, sim: TaxiMasterSimulator) -> None:
     ending = sim.place_order("Ельцин Центр", "Площадь 1905 года", phone="89125550003")
     sim.advance_until(riding, "client_inside", step=timedelta(seconds=20))
     for order_id in (riding, waiting, ending):
-        await h.say(ADMIN, f"/order {order_id}", expect=has_text(f"Заказ №{order_id}"))
+        await open_and_watch(h, order_id)
 
     async def all_watched() -> bool:
         return len(await h.app.repos.snapshots.get("taximaster")) == 3

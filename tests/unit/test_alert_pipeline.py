@@ -14,7 +14,6 @@ from storage.chats import ChatStatus
 from storage.db import Database, utcnow
 from storage.subscriptions import ChatPrefs
 from storage.users import Role
-from tests.conftest import DATABASES
 
 MSK = ZoneInfo("Europe/Moscow")
 GROUP, OTHER_GROUP, USER = -100, -200, 7
@@ -32,9 +31,7 @@ def alert(kind="driver.late", phone="79990000001", n=1, tags=()):
     )
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture

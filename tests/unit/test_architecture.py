@@ -6,6 +6,7 @@ CLI's lazy `logibot demo` entry point."""
 import ast
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -43,15 +44,53 @@ def test_arrows_point_one_way(package):
     assert not offenders, f"{package}/ imports what it must not: {offenders}"
 
 
-def test_running_the_bot_loads_no_stand_in():
-    """What `logibot run` imports (the app and every registered service) holds no simulator
-    and nothing else of sandbox/."""
+# Libraries the bot needs only when someone types a phone or a container number: imported
+# there, so that an idle bot does not carry them (issue 16, idle memory in `make bench`).
+LOADED_AT_FIRST_USE = ("phonenumbers", "stdnum", "pydoc")
+
+
+@pytest.fixture(scope="module")
+def loaded_by_the_app() -> list[str]:
+    """The modules `import bot.app` loads (the app and every registered service)."""
     probe = "import sys, bot.app; print('\\n'.join(sorted(sys.modules)))"
-    loaded = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout.split()
-    assert "handlers.movizor.service" in loaded  # the probe sees the services
-    assert [name for name in loaded if name.split(".")[0] == "sandbox"] == []
+
+
+def test_running_the_bot_loads_no_stand_in(loaded_by_the_app):
+    """What `logibot run` imports holds no simulator and nothing else of sandbox/."""
+    assert "handlers.movizor.service" in loaded_by_the_app  # the probe sees the services
+    assert [name for name in loaded_by_the_app if name.split(".")[0] == "sandbox"] == []
+
+
+def test_running_the_bot_leaves_libraries_of_rare_inputs_unloaded(loaded_by_the_app):
+    top_levels = {name.split(".")[0] for name in loaded_by_the_app}
+    assert top_levels & set(LOADED_AT_FIRST_USE) == set()
+
+
+def test_the_services_answer_models_are_built_at_their_first_answer():
+    """A pydantic model's validator costs memory when it is built; a service's answer models
+    are built when its first answer comes (``defer_build``), so a bot without that service
+    never builds them."""
+    probe = textwrap.dedent(
+        """
+        import bot.app, pydantic
+
+        def subclasses(cls):
+            for sub in cls.__subclasses__():
+                yield sub
+                yield from subclasses(sub)
+
+        ours = [m for m in subclasses(pydantic.BaseModel) if m.__module__[:13] == "integrations."]
+        assert len(ours) > 20, len(ours)  # the probe sees the models
+        print("\\n".join(m.__qualname__ for m in ours if m.__pydantic_complete__))
+        """
+    )
+    built = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert built == []
 
 
 def test_the_check_itself_sees_a_backward_import(tmp_path):

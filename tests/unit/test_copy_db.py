@@ -59,6 +59,8 @@ async def fill_every_table(repos: Repos) -> None:
     await repos.mobiforce.save_search("Ромашка")
     await repos.alta_adds.sending("tok", chat_id=GROUP, thread_id=0, user_id=7, payload={"n": [1]})
     await repos.alta_adds.set_state("tok", "added", hashes={"hash": "abc"})
+    await repos.item_owners.record("order:555", chat_id=GROUP, thread_id=0, user_id=7)
+    await repos.alert_storms.add_summarized(GROUP, 0, 12, since=now, dense_at=now)
     await repos.live_follows.save(
         LiveFollow(GROUP, 0, "79990000001", "Петров", "ru", 99, now, 55.751244, 37.618423)
     )

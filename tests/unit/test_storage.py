@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from storage import Repos
 from storage import legacy_migrations as legacy
@@ -22,14 +22,11 @@ from storage.migrate import current_revision, head, is_ours
 from storage.outbox import NewOutboxRow, OutboxRepo, chat_due_query, insert_rows
 from storage.schema import metadata
 from storage.users import Role
-from tests.conftest import DATABASES
 
 BIG_CHAT = -1_002_345_678_901  # a supergroup id: more than 32 bits
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture
@@ -61,8 +58,7 @@ async def schema_differences(db: Database) -> list[object]:
             warnings.filterwarnings("ignore", ".*expression-based index")
             return compare_metadata(context, metadata)
 
-    async with db.reads.connect() as connection:
-        return await connection.run_sync(compare)
+    return await db.inspect(compare)
 
 
 # --- migrations ------------------------------------------------------------------------------
@@ -115,7 +111,7 @@ def make_old_file(path, version: int) -> None:
             )
 
 
-@pytest.mark.parametrize("version", [1, 9, 10, 11, 13, legacy.LATEST_VERSION])
+@pytest.mark.parametrize("version", [1, 9, 10, 11, 14, legacy.LATEST_VERSION])
 async def test_an_old_sqlite_file_upgrades_in_place_keeping_its_data(tmp_path, version):
     path = tmp_path / "old.sqlite3"
     make_old_file(path, version)
@@ -253,6 +249,20 @@ async def test_chats_move_takes_confirmations_taxi_orders_and_live_follows_along
     assert follows[-7].message_id == 42
 
 
+async def test_a_chats_zone_read_before_a_move_is_not_kept_after_it(db):
+    """Every update reads its chat's zone; on SQLite the answer is remembered, but only until
+    the next commit: the join of the new id reads it before the move brings the old group's."""
+    repos = Repos.on(db)
+    await repos.chats.upsert(
+        -5, type="group", title="Склад", status=ChatStatus.APPROVED, added_by=1
+    )
+    await repos.subscriptions.set_timezone(-5, 0, "Asia/Omsk")
+    assert (await repos.subscriptions.prefs(-1005)).timezone is None  # the join, first
+    assert (await repos.subscriptions.prefs(-1005)).timezone is None  # remembered
+    await repos.chats.move(-5, -1005)
+    assert (await repos.subscriptions.prefs(-1005)).timezone == "Asia/Omsk"
+
+
 async def test_confirmation_is_claimed_once(db):
     confirmations = Repos.on(db).confirmations
     token = await confirmations.create(user_id=1, chat_id=1, action="x", payload={"a": 1})
@@ -269,6 +279,24 @@ async def test_an_outbox_row_is_inserted_once_per_dedupe_key(db):
         rows = [outbox_row(-1, "a"), outbox_row(-1, "c"), outbox_row(-2, "a")]
         assert await insert_rows(tx, rows) == 2  # -1/a was there
     assert await Repos.on(db).outbox.depth() == 4
+
+
+async def test_key_ranges_read_right_where_the_database_sorts_by_language(postgres):
+    """A server's database often sorts text by a language's rules, where ':' and ';' are equal
+    at first: the key columns read by ranges sort by bytes all the same."""
+    url = await postgres.new_database(icu_locale="ru-RU")
+    try:
+        async with Database(url) as db:
+            repos = Repos.on(db)
+            await repos.subscriptions.add(-1, 0, "all", "tag:Склад", by=1)
+            await repos.subscriptions.add(-1, 0, "all", "task:5", by=1)
+            found = await repos.subscriptions.for_subjects(["driver:7999"])
+            assert [s.filter for s in found] == ["tag:Склад"]
+            await repos.item_owners.record("task:5", chat_id=-1, thread_id=0, user_id=1)
+            await repos.item_owners.record("taxi:1", chat_id=-1, thread_id=0, user_id=1)
+            assert [o.subject_key for o in await repos.item_owners.of_type("task")] == ["task:5"]
+    finally:
+        await postgres.drop_database(url)
 
 
 # --- the outbox claim ------------------------------------------------------------------------
@@ -311,6 +339,21 @@ async def test_a_claim_skips_rows_another_transaction_has_locked(db):
     assert [row.id for row in claimed] != [held] and len(claimed) == 1
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_a_dedicated_connection_holds_a_session_lock_outside_the_pools(db):
+    """What a leader election needs: a connection of its own whose session-level advisory lock
+    lasts across transactions and ends when the connection does."""
+    lock, try_lock = text("SELECT pg_advisory_lock(17)"), text("SELECT pg_try_advisory_lock(17)")
+    async with db.dedicated_connection() as leader:
+        await leader.execute(lock)
+        async with db.transaction() as tx:  # the pools' connections are other sessions
+            assert (await tx.execute(try_lock)).scalar() is False
+        async with db.dedicated_connection() as other:
+            assert (await other.execute(try_lock)).scalar() is False
+    async with db.dedicated_connection() as successor:
+        assert (await successor.execute(try_lock)).scalar() is True
+
+
 # --- transactions ----------------------------------------------------------------------------
 async def test_transaction_rolls_back_on_error(db):
     repos = Repos.on(db)
@@ -330,7 +373,7 @@ async def test_one_chats_due_rows_are_found_through_an_index(tmp_path):
     every other chat (make bench measures it: the ratio at 100,000 vs 1,000 pending rows)."""
     async with Database(tmp_path / "plan.sqlite3") as db:
         query = chat_due_query(-1, "2026-01-01", limit=500)
-        compiled = query.compile(db.reads.sync_engine, compile_kwargs={"literal_binds": True})
+        compiled = query.compile(db.writes.sync_engine, compile_kwargs={"literal_binds": True})
         plan = await db.fetchall(f"EXPLAIN QUERY PLAN {compiled}")
     details = " ".join(row.detail for row in plan)
     assert "USING INDEX outbox_chat_due (chat_id=? AND state=?" in details

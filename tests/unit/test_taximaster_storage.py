@@ -11,15 +11,12 @@ import pytest
 from storage import Repos
 from storage.db import Database, utcnow
 from storage.taximaster import UNSETTLED, CreateState
-from tests.conftest import DATABASES
 from tests.unit.test_storage import make_old_file
 
 PAYLOAD = {"phone": "89123456789", "source": "улица Малышева, 51"}
 
 
-@pytest.fixture(params=DATABASES)
-def backend(request):
-    return request.param
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL (tests/conftest.py)
 
 
 async def record(repos: Repos, key: str = "k1"):

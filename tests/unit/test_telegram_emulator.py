@@ -355,6 +355,21 @@ async def test_kicked_from_group_answers_403(emu: TelegramEmulator, bot: Bot, gr
         await bot.send_message(group, "я ещё здесь")
 
 
+async def test_get_chat_member_tells_membership_and_needs_the_bot_in_the_group(
+    emu: TelegramEmulator, bot: Bot, group: int
+) -> None:
+    """What the bot asks to decide who may see a group's items from a private chat."""
+    other = 1002
+    emu.add_user(other, "Пётр")
+    assert (await bot.get_chat_member(group, USER)).status == "creator"
+    assert (await bot.get_chat_member(group, other)).status == "left"
+    emu.set_member_status(group, other, "member")
+    assert (await bot.get_chat_member(group, other)).status == "member"
+    emu.remove_bot_from_group(USER, group)
+    with pytest.raises(TelegramForbiddenError, match="bot was kicked from the group chat"):
+        await bot.get_chat_member(group, other)
+
+
 async def test_migrated_group_points_to_the_supergroup(
     emu: TelegramEmulator, bot: Bot, group: int
 ) -> None:

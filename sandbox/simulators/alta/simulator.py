@@ -2,13 +2,14 @@
 
 The HTTP layer lives here: the one URL (``/rail_tracking/api_v2.php``, GET or POST, parameters
 merged like PHP's ``$_REQUEST``), the credential check (``login`` + ``sa`` + ``secret``), the
-JSON array answers with the status first, fault injection. The service's rules (requests,
+JSON array answers with the status first, Alta's own faults. The service's rules (requests,
 schedules, moving wagons, balance, the once-a-minute ``show``) live in
-:mod:`sandbox.simulators.alta.world`; the rail lines in :mod:`sandbox.simulators.alta.lines`.
+:mod:`sandbox.simulators.alta.world`; the rail lines in :mod:`sandbox.simulators.alta.lines`;
+the server, the simulated clock, the request log and the faults below the API in
+:mod:`sandbox.simulators.base`.
 
-Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
-``start + real elapsed × speed + advanced``. :meth:`AltaSimulator.advance` jumps ahead and
-produces every report due meanwhile. Randomness comes from one seeded ``random.Random``.
+:meth:`AltaSimulator.advance` jumps ahead in simulated time and produces every report due
+meanwhile. Randomness comes from one seeded ``random.Random``.
 
 Usage::
 
@@ -22,16 +23,12 @@ No access log is written: GET request lines carry ``secret=``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import random
-import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as dtime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from aiohttp import web
 
@@ -49,19 +46,35 @@ from integrations.alta.models import TrackMode
 from integrations.alta.numbers import NumberKind, check_number
 from sandbox.simulators.alta.lines import LINES
 from sandbox.simulators.alta.world import Reply, Route, SimError, SimRequest, World
+from sandbox.simulators.base import NextCalls, VendorSimulator, php_request_pairs
 
-__all__ = ["PATH", "AltaSimulator", "FaultKind"]
+__all__ = ["PATH", "AltaSimulator"]
 
 PATH = "/rail_tracking/api_v2.php"
-FaultKind = Literal["timeout", "bad_json", "html", "error"]
 # How an answer is lost AFTER the action happened: the connection closes without an answer,
 # an HTTP 5xx comes instead, the answer is held back past the client's timeout, or an error
 # whose words say nothing ("error") comes instead of the answer.
 LostAnswer = Literal["drop", "500", "502", "timeout", "error"]
 
 
-class AltaSimulator:
-    """An in-process Alta service with a control API for tests and demos."""
+class Call(NamedTuple):
+    """One request as the simulator saw it: the action, the HTTP method, the other parameters
+    (no credentials)."""
+
+    name: str
+    method: str
+    params: dict[str, str]
+
+
+class AltaSimulator(VendorSimulator[Call]):
+    """An in-process Alta service with a control API for tests and demos.
+
+    Besides the faults of :meth:`fail_next`, Alta's own: ``"error"``, an error answer whose
+    words explain nothing."""
+
+    CALLS = ACTIONS
+    CALL_KIND = "Alta action"
+    CUT_SHORT = '[{"status":"ok","de'
 
     def __init__(
         self,
@@ -78,24 +91,12 @@ class AltaSimulator:
         test_numbers_only: bool = False,
         processing_delay: timedelta = timedelta(minutes=1),
     ) -> None:
+        super().__init__(clock=clock, speed=speed)
         self.login = login
         self.sa = sa
         self.secret = make_secret(sa, password)
-        self.speed = speed
-        self.fault_delay = 5.0  # seconds a "timeout" fault holds the answer back
-        self.requests: list[tuple[str, str, dict[str, str]]] = []  # (action, method, params)
-        self.base_url: str | None = None
-
-        self._clock = clock
-        self._started_wall = datetime.now(UTC)
-        self._started_mono = time.monotonic()
-        self._advanced = timedelta(0)
-        self._faults: dict[str, deque[int | FaultKind]] = {}
-        self._forced: dict[str, deque[tuple[str, str, str | None]]] = {}
-        self._lost: dict[str, deque[LostAnswer]] = {}
+        self._forced: NextCalls[tuple[str, str, str | None]] = NextCalls()
         self._omitted: dict[str, int] = {}  # hash -> track_list answers still to leave it out
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
         self.rng = random.Random(seed)
         self.world = World(
@@ -117,43 +118,16 @@ class AltaSimulator:
             "balance": lambda p, t: self.world.balance_info(),
         }
         assert set(self._handlers) == set(ACTIONS), "every documented action is served"
-        self.app = web.Application()
         self.app.router.add_route("*", PATH, self._handle)
         if seed_demo:
             self._seed_demo()
 
-    # --- lifecycle ----------------------------------------------------------------------------
+    def _api_url(self, origin: str) -> str:
+        return f"{origin}{PATH}"  # ALTA_BASE_URL
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); return the API URL (``ALTA_BASE_URL``)."""
-        self._stopping.clear()
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self.base_url = f"http://{host}:{self._runner.addresses[0][1]}{PATH}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    # --- simulated time -----------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        if self._clock is not None:
-            base = self._clock()
-            base = base if base.tzinfo else base.replace(tzinfo=UTC)
-        else:
-            elapsed = (time.monotonic() - self._started_mono) * self.speed
-            base = self._started_wall + timedelta(seconds=elapsed)
-        return base + self._advanced
-
-    def advance(self, delta: timedelta | float) -> None:
-        """Move simulated time forward (a timedelta or seconds); due reports are produced."""
-        self._advanced += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
-        self.world.tick(self.now())
+    def _tick(self, now: datetime) -> None:
+        """Produce every report due up to ``now``."""
+        self.world.tick(now)
 
     # --- control API --------------------------------------------------------------------------
 
@@ -258,23 +232,12 @@ class AltaSimulator:
     def set_balance(self, balance: float) -> None:
         self.world.balance = balance
 
-    def calls(self, action: str) -> int:
-        return sum(1 for name, _, _ in self.requests if name == action)
-
-    def fail_next(self, action: str, fault: int | FaultKind = 500, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``action`` fail without happening: an HTTP status, a
-        ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"``, an ``"html"`` page or
-        an ``"error"`` whose words explain nothing."""
-        if action not in ACTIONS:
-            raise ValueError(f"unknown Alta action {action!r}")
-        self._faults.setdefault(action, deque()).extend([fault] * times)
+    calls = VendorSimulator.calls_of
 
     def lose_answer(self, action: str, how: LostAnswer = "drop", *, times: int = 1) -> None:
         """The next ``times`` calls of ``action`` HAPPEN (an add is saved and billed) and then
         their answer is lost: ``how`` says in what way."""
-        if action not in ACTIONS:
-            raise ValueError(f"unknown Alta action {action!r}")
-        self._lost.setdefault(action, deque()).extend([how] * times)
+        self.fail_next(action, how, times=times, after=True)
 
     def omit_from_track_list(self, request_hash: str, *, times: int = 1) -> None:
         """The next ``times`` ``track_list`` answers leave this request out (it still exists)."""
@@ -294,25 +257,26 @@ class AltaSimulator:
         instead (an error the client does not know)."""
         if reason not in ERRORS:
             raise ValueError(f"unknown error reason {reason!r}")
-        self._forced.setdefault(action, deque()).extend([(reason, detail, descr)] * times)
+        self._forced.add(action, (reason, detail, descr), times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        params = {k: v for k, v in request.query.items()}
-        if request.method == "POST":
-            form = await request.post()
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        params = dict(await php_request_pairs(request))
         action = params.pop("action", "")
-        login, sa, secret = (params.pop(k, "") for k in ("login", "sa", "secret"))
-        self.requests.append((action, request.method, params))
+        credentials = tuple(params.pop(k, "") for k in ("login", "sa", "secret"))
+        return await self._serve(
+            request,
+            Call(action, request.method, params),
+            lambda: self._answer(action, credentials, params),
+        )
 
-        faults = self._faults.get(action)
-        if faults:
-            return await self._fault(faults.popleft())
+    def _answer(
+        self, action: str, credentials: tuple[str, ...], params: dict[str, str]
+    ) -> web.Response:
         now = self.now()
         self.world.tick(now)
-        if (login, sa, secret) != (self.login, self.sa, self.secret):
+        if credentials != (self.login, self.sa, self.secret):
             if action == "test_secret":
                 return _json({"status": "error"})
             return _json([_error_head(AUTH)])
@@ -321,9 +285,9 @@ class AltaSimulator:
             return _json([_error_head(UNSUPPORTED_METHOD)])
         if action == "test_secret":
             return _json({"status": "ok"})
-        forced = self._forced.get(action)
-        if forced:
-            reason, detail, descr = forced.popleft()
+        forced = self._forced.pop(action)
+        if forced is not None:
+            reason, detail, descr = forced
             head = _error_head(reason, detail)
             return _json([head if descr is None else {**head, "descr": descr}])
         try:
@@ -332,9 +296,6 @@ class AltaSimulator:
             return _json([_error_head(error.reason, error.detail)])
         if action == "track_list":
             body = [row for row in body if not self._omit(row["hash"])]
-        lost = self._lost.get(action)
-        if lost:
-            return await self._lose(request, lost.popleft())
         return _json([head, *body])
 
     def _omit(self, request_hash: str) -> bool:
@@ -343,31 +304,10 @@ class AltaSimulator:
             self._omitted[request_hash] = left - 1
         return left > 0
 
-    async def _lose(self, request: web.Request, how: LostAnswer) -> web.StreamResponse:
-        if how == "drop":
-            if request.transport is not None:
-                request.transport.close()
-            raise asyncio.CancelledError  # aiohttp's way to end a handler without an answer
-        if how == "timeout":
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
-            return web.Response(status=504, text="Gateway Timeout")
-        if how == "error":
+    async def _fail(self, request: web.Request, kind: int | str) -> web.StreamResponse:
+        if kind == "error":
             return _json([{"status": "error", "descr": "Внутренняя ошибка сервиса"}])
-        return web.Response(status=int(how), text=f"<html><body>{how}</body></html>")
-
-    async def _fault(self, fault: int | FaultKind) -> web.StreamResponse:
-        if fault == "timeout":
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
-            return web.Response(status=504, text="Gateway Timeout")
-        if fault == "bad_json":
-            return web.Response(text='[{"status":"ok","de', content_type="application/json")
-        if fault == "html":
-            return web.Response(text="<html><body>502 Bad Gateway</body></html>", status=200)
-        if fault == "error":
-            return _json([{"status": "error", "descr": "Внутренняя ошибка сервиса"}])
-        return web.Response(status=int(fault), text=f"<html><body>{fault}</body></html>")
+        return await super()._fail(request, kind)
 
     # --- demo ---------------------------------------------------------------------------------
 

@@ -5,11 +5,11 @@ The HTTP layer lives here: routing ``/api/v5/<command>``, ``/api/v4/close-task``
 JSON bodies in, valid JSON out (the document's samples have trailing commas; the simulator
 does not copy them unless a test asks for it with the ``trailing_commas`` fault); fault
 injection. The account lives in :mod:`world` (directories, change feed) and
-:mod:`tasks` (tasks, mobile employees).
+:mod:`tasks` (tasks, mobile employees); the server, the simulated clock, the request log and the
+faults below the API in :mod:`sandbox.simulators.base`.
 
-Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
-``start + real elapsed × speed + advanced``. Everything due is run on each request and on
-:meth:`MobiforceSimulator.advance`. Randomness comes from one seeded ``random.Random``.
+Everything due is run on each request and on :meth:`MobiforceSimulator.advance`. Randomness
+comes from one seeded ``random.Random``.
 
 Usage::
 
@@ -21,20 +21,17 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import random
 import re
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal, NamedTuple
 
 from aiohttp import web
 
 from integrations.mobiforce.commands import COMMANDS
+from sandbox.simulators.base import NextCalls, VendorSimulator
 from sandbox.simulators.mobiforce.data import (
     CLIENTS,
     EXECUTORS,
@@ -58,15 +55,26 @@ from sandbox.simulators.mobiforce.state import (
 from sandbox.simulators.mobiforce.tasks import TaskDesk
 from sandbox.simulators.mobiforce.world import World
 
-__all__ = ["FaultKind", "MobiforceSimulator", "TaskShape"]
+__all__ = ["MobiforceSimulator", "TaskShape"]
 
-FaultKind = Literal["timeout", "drop", "bad_json", "html", "trailing_commas"]
 TaskShape = Literal["document", "rich"]
 Handler = Callable[[dict[str, str], Any, datetime], Any]
 
 
-class MobiforceSimulator:
+class Call(NamedTuple):
+    """One request as the simulator saw it: the command, its query and its JSON body."""
+
+    name: str
+    query: dict[str, str]
+    body: Any
+
+
+class MobiforceSimulator(VendorSimulator[Call]):
     """An in-process Mobiforce account with a control API for tests and demos."""
+
+    CALLS = COMMANDS
+    CALL_KIND = "Mobiforce command"
+    CUT_SHORT = '{"id": "52'
 
     def __init__(
         self,
@@ -79,21 +87,11 @@ class MobiforceSimulator:
         auto_employees: bool | None = None,
         task_shape: TaskShape = "document",
     ) -> None:
+        super().__init__(clock=clock, speed=speed)
         self.key = key
-        self.speed = speed
-        self.fault_delay = 5.0  # seconds a "timeout" fault holds the answer back
-        self.requests: list[tuple[str, dict[str, str], Any]] = []
         self.paths: list[tuple[str, str]] = []  # (HTTP method, path) of every request
-        self.base_url: str | None = None
-
-        self._clock = clock
-        self._started_wall = datetime.now(UTC)
-        self._started_mono = time.monotonic()
-        self._advanced = timedelta(0)
-        self._faults: dict[str, deque[tuple[int | str, bool]]] = {}
-        self._forced: dict[str, deque[SimError]] = {}
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+        self._forced: NextCalls[SimError] = NextCalls(COMMANDS, self.CALL_KIND)
+        self._trailing_commas: NextCalls[bool] = NextCalls(COMMANDS, self.CALL_KIND)
         self._demo_next_task: datetime | None = None
 
         self.rng = random.Random(seed)
@@ -151,46 +149,17 @@ class MobiforceSimulator:
         }
         assert set(self._handlers) == set(COMMANDS), "every documented command is served"
 
-        self.app = web.Application()
         self.app.router.add_route("*", "/api/{version:v[0-9]+}/{command}", self._handle)
         self.app.router.add_route("*", "/api/{command}", self._handle)
         if seed_demo:
             self._seed_demo()
 
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); return the API base URL."""
-        self._stopping.clear()
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self.base_url = f"http://{host}:{self._runner.addresses[0][1]}/api"
-        return self.base_url
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _api_url(self, origin: str) -> str:
+        return f"{origin}/api"
 
     # --- simulated time -----------------------------------------------------------------------
 
-    def now(self) -> datetime:
-        if self._clock is not None:
-            base = self._clock()
-            base = base if base.tzinfo else base.replace(tzinfo=UTC)
-        else:
-            elapsed = (time.monotonic() - self._started_mono) * self.speed
-            base = self._started_wall + timedelta(seconds=elapsed)
-        return base + self._advanced
-
-    def advance(self, delta: timedelta | float) -> None:
-        """Move simulated time forward (seconds or a timedelta); employees work meanwhile."""
-        self._advanced += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
-        self._tick(self.now())
-
-    run_for = advance
+    run_for = VendorSimulator.advance
 
     def _tick(self, now: datetime) -> None:
         """Run what is due: the employees' steps and, in the demo, the operator's new tasks."""
@@ -288,25 +257,17 @@ class MobiforceSimulator:
         """The newest task usn."""
         return self.world.usn["task"]
 
-    def calls_of(self, command: str) -> int:
-        return sum(1 for name, _, _ in self.requests if name == command)
-
     def fail_next(
-        self,
-        command: str,
-        fault: int | FaultKind = 500,
-        *,
-        times: int = 1,
-        after: bool = False,
+        self, name: str, fault: int | str = 500, *, times: int = 1, after: bool = False
     ) -> None:
-        """The next ``times`` calls of ``command`` fail below the API: an HTTP status, a
-        ``"timeout"`` (no answer for ``fault_delay`` s), ``"drop"`` (the connection closes
-        without an answer), ``"bad_json"``, an ``"html"`` page; or answer normally but with the
-        document's ``"trailing_commas"``. With ``after`` the account carries the call out
-        first and only its answer is lost: a create that happened, which the caller cannot
-        know."""
-        self._check(command)
-        self._faults.setdefault(command, deque()).extend([(fault, after)] * times)
+        """The next ``times`` calls of ``name`` fail below the API (an HTTP status,
+        ``"timeout"``, ``"drop"``, ``"bad_json"``, ``"html"``; with ``after`` the account
+        carries the call out first and only its answer is lost), or answer normally but with
+        the document's ``"trailing_commas"``."""
+        if fault == "trailing_commas":
+            self._trailing_commas.add(name, True, times)
+        else:
+            super().fail_next(name, fault, times=times, after=after)
 
     def force_error(
         self,
@@ -318,15 +279,7 @@ class MobiforceSimulator:
         times: int = 1,
     ) -> None:
         """The next ``times`` calls of ``command`` answer ``{"code", "description"}``."""
-        self._check(command)
-        self._forced.setdefault(command, deque()).extend(
-            [SimError(status, code, description)] * times
-        )
-
-    @staticmethod
-    def _check(command: str) -> None:
-        if command not in COMMANDS:
-            raise ValueError(f"unknown Mobiforce command {command!r}")
+        self._forced.add(command, SimError(status, code, description), times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -342,53 +295,34 @@ class MobiforceSimulator:
             body = json.loads(raw) if raw.strip() else None
         except ValueError:
             return _error(bad_request("Неверный JSON в теле запроса"))
-        self.requests.append((command, query, body))
+        method, key = request.method, _key_of(request.headers.get("Authorization", ""))
+        return await self._serve(
+            request,
+            Call(command, query, body),
+            lambda: self._answer(command, method, key, query, body),
+        )
 
-        faults = self._faults.get(command)
-        fault, after = faults.popleft() if faults else (None, False)
-        if fault is not None and fault != "trailing_commas" and not after:
-            return await self._fault(request, fault)
-        if _key_of(request.headers.get("Authorization", "")) != self.key:
+    def _answer(
+        self, command: str, method: str, key: str, query: dict[str, str], body: Any
+    ) -> web.Response:
+        if key != self.key:
             return _error(BAD_KEY)
-        if request.method != spec.method and not (
-            spec.method == "GET" and request.method == "POST"
-        ):
-            return _error(bad_request(f"{command}: ожидается {spec.method}"))
-
+        expected = COMMANDS[command].method
+        if method != expected and not (expected == "GET" and method == "POST"):
+            return _error(bad_request(f"{command}: ожидается {expected}"))
         now = self.now()
         self._tick(now)
-        forced = self._forced.get(command)
-        if forced:
-            return _error(forced.popleft())
+        forced = self._forced.pop(command)
+        if forced is not None:
+            return _error(forced)
         try:
             answer = self._handlers[command](query, body, now)
         except SimError as error:
             return _error(error)
-        if fault is not None and fault != "trailing_commas" and after:
-            return await self._fault(request, fault)
         text = json.dumps(answer, ensure_ascii=False, indent=1)
-        if fault == "trailing_commas":
+        if self._trailing_commas.pop(command):
             text = re.sub(r"(\S)(\n\s*[}\]])", r"\1,\2", text)
         return web.Response(text=text, content_type="application/json")
-
-    async def _fault(self, request: web.Request, fault: int | str) -> web.StreamResponse:
-        if fault == "drop":
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response(status=500)  # never reaches the caller
-        if fault == "timeout":
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
-            return web.Response(status=504, text="Gateway Timeout")
-        if fault == "bad_json":
-            return web.Response(text='{"id": "52', content_type="application/json")
-        if fault == "html":
-            return web.Response(
-                text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
-            )
-        return web.Response(
-            status=int(fault), text=f"<html><body>{fault}</body></html>", content_type="text/html"
-        )
 
     # --- demo ---------------------------------------------------------------------------------
 

@@ -2,13 +2,14 @@
 
 The HTTP layer lives here: routing ``/api/{project}/{function}/`` (GET or POST, parameters
 merged like PHP's ``$_REQUEST``), the key check with the lockout after 5 wrong keys in an hour,
-the hourly request limit, fault injection, and the JSON envelope. The rules of the service
-live in :mod:`sandbox.simulators.movizor.world`.
+the hourly request limit, documented errors on demand, and the JSON envelope. The rules of the
+service live in :mod:`sandbox.simulators.movizor.world` (state and time) and
+:mod:`sandbox.simulators.movizor.api` (the 20 functions); the server, the simulated clock, the
+request log and the faults below the API in :mod:`sandbox.simulators.base`.
 
-Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
-``start + real elapsed × speed + advanced``. :meth:`MovizorSimulator.advance` jumps ahead and
-runs everything due meanwhile (drivers move, events are emitted). Randomness comes from one
-seeded ``random.Random``, so a run is repeatable.
+:meth:`MovizorSimulator.advance` jumps ahead in simulated time and runs everything due
+meanwhile (drivers move, events are emitted). Randomness comes from one seeded
+``random.Random``, so a run is repeatable.
 
 Usage::
 
@@ -22,16 +23,12 @@ No access log is written: request lines carry ``?key=``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import random
-import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal, NamedTuple
 
 from aiohttp import web
 
@@ -39,26 +36,33 @@ from integrations.movizor.errors import ACCESS_DENIED, ERRORS, LIMIT_EXCEEDED, W
 from integrations.movizor.functions import FUNCTIONS
 from integrations.movizor.models import RoutePoint, to_moscow
 from integrations.movizor.phpform import decode_php_form
+from sandbox.simulators.base import NextCalls, VendorSimulator, php_request_pairs
+from sandbox.simulators.movizor.api import Api
 from sandbox.simulators.movizor.data import CITY_BY_NAME, DEMO_DRIVERS
 from sandbox.simulators.movizor.motion import position_at
 from sandbox.simulators.movizor.state import Reply, SimError, SimObject, SimPoint
 from sandbox.simulators.movizor.world import World
 
-__all__ = ["FaultKind", "MovizorSimulator"]
+__all__ = ["MovizorSimulator"]
 
-FaultKind = Literal["timeout", "bad_json", "html"]
 RouteSpec = RoutePoint | SimPoint | tuple[str, float, float, datetime | None]
 
 AUTH_BLOCKED_TEXT = "Auth rate limit exceeded"
 
 
-@dataclass
-class _Fault:
-    kind: int | FaultKind
+class Call(NamedTuple):
+    """One request as the simulator saw it: the function and its parameters (no key)."""
+
+    name: str
+    params: dict[str, Any]
 
 
-class MovizorSimulator:
+class MovizorSimulator(VendorSimulator[Call]):
     """An in-process Movizor service with a control API for tests and demos."""
+
+    CALLS = FUNCTIONS
+    CALL_KIND = "Movizor function"
+    CUT_SHORT = '{"code":"OK","result":"succ'
 
     def __init__(
         self,
@@ -74,98 +78,57 @@ class MovizorSimulator:
         max_wrong_keys: int = 5,
         events_window: str = "newest",
     ) -> None:
+        super().__init__(clock=clock, speed=speed)
         self.project = project
         self.key = key
-        self.speed = speed
         self.hourly_limit = hourly_limit
         self.max_wrong_keys = max_wrong_keys
-        # Seconds a "timeout" fault holds the answer back (the client should give up before).
-        self.fault_delay = 5.0
-        self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.base_url: str | None = None
-
-        self._clock = clock
-        self._started_wall = datetime.now(UTC)
-        self._started_mono = time.monotonic()
-        self._advanced = timedelta(0)
         self._wrong_keys: Counter[datetime] = Counter()
         self._served: Counter[datetime] = Counter()
-        self._faults: dict[str, deque[_Fault]] = {}
-        self._forced: dict[str, deque[str]] = {}
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+        self._forced: NextCalls[str] = NextCalls()
 
         self.rng = random.Random(seed)
         self.world = World(
             self.rng, self.now(), auto_confirm=seed_demo if auto_confirm is None else auto_confirm
         )
         self.world.events_window = events_window
+        api = Api(self.world)
         self._handlers: dict[str, Callable[[dict[str, Any], datetime], Reply]] = {
-            "balance": lambda p, t: self.world.balance_info(),
-            "object_add": self.world.object_add,
-            "object_get": self.world.object_get,
-            "object_edit": self.world.object_edit,
-            "object_list": lambda p, t: self.world.object_list(),
-            "object_delete": self.world.object_delete,
-            "object_reactivate": self.world.object_reactivate,
-            "object_cancel_tariff": lambda p, t: self.world.object_cancel_tariff(p),
-            "pos_last": lambda p, t: self.world.pos_last(p),
-            "pos_request": self.world.pos_request,
-            "pos_get": lambda p, t: self.world.pos_get(p),
-            "pos_objects": lambda p, t: self.world.pos_objects(),
-            "pos_list": lambda p, t: self.world.pos_list(p),
-            "distance_search": lambda p, t: self.world.distance_search(p),
-            "get_operator": lambda p, t: self.world.get_operator(p),
-            "tariff_calculator": lambda p, t: self.world.tariff_calculator(p),
-            "events": lambda p, t: self.world.list_events(p),
-            "share_list": lambda p, t: self.world.share_list(),
-            "share_add": self.world.share_add,
-            "share_delete": lambda p, t: self.world.share_delete(p),
+            "balance": api.balance,
+            "object_add": api.object_add,
+            "object_get": api.object_get,
+            "object_edit": api.object_edit,
+            "object_list": api.object_list,
+            "object_delete": api.object_delete,
+            "object_reactivate": api.object_reactivate,
+            "object_cancel_tariff": api.object_cancel_tariff,
+            "pos_last": api.pos_last,
+            "pos_request": api.pos_request,
+            "pos_get": api.pos_get,
+            "pos_objects": api.pos_objects,
+            "pos_list": api.pos_list,
+            "distance_search": api.distance_search,
+            "get_operator": api.get_operator,
+            "tariff_calculator": api.tariff_calculator,
+            "events": api.events,
+            "share_list": api.share_list,
+            "share_add": api.share_add,
+            "share_delete": api.share_delete,
         }
         assert set(self._handlers) == set(FUNCTIONS), "every documented function is served"
 
-        self.app = web.Application()
         self.app.router.add_route("*", "/api/{project}/{function}/", self._handle)
         self.app.router.add_route("*", "/api/{project}/{function}", self._handle)
         if seed_demo:
             self._seed_demo()
 
-    # --- lifecycle ----------------------------------------------------------------------------
+    def _api_url(self, origin: str) -> str:
+        self.world.share_origin = origin  # share links point at this server
+        return f"{origin}/api"
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0 = any free port); return the API base URL."""
-        self._stopping.clear()
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound_port = self._runner.addresses[0][1]
-        self.base_url = f"http://{host}:{bound_port}/api"
-        self.world.share_origin = f"http://{host}:{bound_port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    # --- simulated time -----------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        if self._clock is not None:
-            base = self._clock()
-            if base.tzinfo is None:
-                base = base.replace(tzinfo=UTC)
-        else:
-            elapsed = (time.monotonic() - self._started_mono) * self.speed
-            base = self._started_wall + timedelta(seconds=elapsed)
-        return base + self._advanced
-
-    def advance(self, seconds: float) -> None:
-        """Move simulated time forward; drivers move and events are emitted on the way."""
-        self._advanced += timedelta(seconds=seconds)
-        self.world.tick(self.now())
+    def _tick(self, now: datetime) -> None:
+        """Drivers move and events are emitted up to ``now``."""
+        self.world.tick(now)
 
     # --- control API --------------------------------------------------------------------------
 
@@ -264,41 +227,34 @@ class MovizorSimulator:
     def request_count(self) -> int:
         return len(self.requests)
 
-    def fail_next(self, function: str, status: int | FaultKind = 500, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``function`` fail below the API: an HTTP ``status``,
-        a ``"timeout"`` (no answer for ``fault_delay`` s), ``"bad_json"`` or an ``"html"`` page."""
-        if function not in FUNCTIONS:
-            raise ValueError(f"unknown Movizor function {function!r}")
-        self._faults.setdefault(function, deque()).extend(_Fault(status) for _ in range(times))
-
     def force_error(self, function: str, code: str, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``function`` answer with a documented error ``code``."""
+        """The next ``times`` calls of ``function`` answer with a documented error ``code``.
+        (:meth:`fail_next` makes them fail below the API: an HTTP status, ``"timeout"``,
+        ``"bad_json"``, ``"html"``.)"""
         if lookup(function, code) is None:
             raise ValueError(f"{function} has no documented error {code}")
-        self._forced.setdefault(function, deque()).extend([code] * times)
+        self._forced.add(function, code, times)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         function = request.match_info["function"]
-        pairs = list(request.query.items())
-        if request.method == "POST":
-            form = await request.post()
-            pairs += [(name, value) for name, value in form.items() if isinstance(value, str)]
-        params = decode_php_form(pairs)
+        params = decode_php_form(await php_request_pairs(request))
         key = params.pop("key", None)
-        self.requests.append((function, params))
+        project = request.match_info["project"]
+        return await self._serve(
+            request, Call(function, params), lambda: self._answer(function, project, key, params)
+        )
 
-        faults = self._faults.get(function)
-        if faults:
-            return await self._fault(faults.popleft())
-
+    def _answer(
+        self, function: str, project: str, key: Any, params: dict[str, Any]
+    ) -> web.Response:
         now = self.now()
         self.world.tick(now)
         hour = now.replace(minute=0, second=0, microsecond=0)
         if self._wrong_keys[hour] >= self.max_wrong_keys:
             return _json(_word_error(ACCESS_DENIED, AUTH_BLOCKED_TEXT))
-        if request.match_info["project"] != self.project or key != self.key:
+        if project != self.project or key != self.key:
             self._wrong_keys[hour] += 1
             return _json(_word_error(ACCESS_DENIED, WORD_ERRORS[ACCESS_DENIED].vendor_text))
         if self._served[hour] >= self.hourly_limit:
@@ -308,9 +264,9 @@ class MovizorSimulator:
         handler = self._handlers.get(function)
         if handler is None:
             return web.Response(status=404, text="Not Found")
-        forced = self._forced.get(function)
-        if forced:
-            return _json(_documented_error(function, forced.popleft()))
+        forced = self._forced.pop(function)
+        if forced is not None:
+            return _json(_documented_error(function, forced))
         try:
             reply = handler(params, now)
         except SimError as error:
@@ -319,22 +275,6 @@ class MovizorSimulator:
         if reply.data is not None:
             body["data"] = reply.data
         return _json(body)
-
-    async def _fault(self, fault: _Fault) -> web.StreamResponse:
-        if fault.kind == "timeout":
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
-            return web.Response(status=504, text="Gateway Timeout")
-        if fault.kind == "bad_json":
-            return web.Response(text='{"code":"OK","result":"succ', content_type="application/json")
-        if fault.kind == "html":
-            return web.Response(
-                text="<html><body><h1>502 Bad Gateway</h1></body></html>", content_type="text/html"
-            )
-        status = int(fault.kind)
-        return web.Response(
-            status=status, text=f"<html><body>{status}</body></html>", content_type="text/html"
-        )
 
     # --- demo ---------------------------------------------------------------------------------
 

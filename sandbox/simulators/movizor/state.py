@@ -1,7 +1,8 @@
 """State records of the Movizor simulator: tracked objects, positions, requests, shares.
 
 Plain dataclasses, no behaviour beyond trivial accessors: the rules live in
-:mod:`sandbox.simulators.movizor.world`, the movement in :mod:`sandbox.simulators.movizor.motion`.
+:mod:`sandbox.simulators.movizor.world` and :mod:`sandbox.simulators.movizor.api`, the movement
+in :mod:`sandbox.simulators.movizor.motion`.
 """
 
 from __future__ import annotations

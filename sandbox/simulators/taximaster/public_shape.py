@@ -8,7 +8,7 @@ order's phone, addresses and times, coordinates add speed and direction. The bot
 the document and tolerate all of this.
 
 ``get_current_orders`` (not in the document at all) is answered in this shape only: its rows
-are :func:`order_row`.
+are :meth:`World.order_row`.
 """
 
 from __future__ import annotations
@@ -17,67 +17,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from integrations.taximaster.wire import TIME_FORMAT
-from sandbox.simulators.taximaster.orders import STATE_IDS, SimOrder
-
 if TYPE_CHECKING:
     from sandbox.simulators.taximaster.world import World
 
 Data = dict[str, Any]
 
 
-def tm_time(moment: datetime | None, world: World) -> str:
-    return moment.astimezone(world.tz).strftime(TIME_FORMAT) if moment else ""
-
-
-def order_row(order: SimOrder, world: World, now: datetime) -> Data:
-    """An order as ``get_current_orders`` lists it (and ``get_order_state`` adds it)."""
-    kind = order.state_kind(now)
-    crew = world.crews.get(order.crew_id) if order.crew_id and kind != "new_order" else None
-    car = world.cars.get(crew.car_id) if crew else None
-    finished = order.job.finish_at if order.job and kind == "finished" else order.aborted_at
-    return {
-        "id": order.id,
-        "state_id": STATE_IDS[kind],
-        "state_kind": kind,
-        "crew_id": crew.id if crew else 0,
-        "prior_crew_id": 0,
-        "driver_id": crew.driver_id if crew else 0,
-        "car_id": crew.car_id if crew else 0,
-        "server_time_offset": 0,
-        "start_time": tm_time(order.created_at, world),
-        "source_time": tm_time(order.source_time, world),
-        "finish_time": tm_time(finished, world) if order.is_final(now) else "",
-        "source": order.source,
-        "source_lat": round(order.source_pos[0], 6),
-        "source_lon": round(order.source_pos[1], 6),
-        "destination": order.dest,
-        "destination_lat": round(order.dest_pos[0], 6) if order.dest_pos else 0,
-        "destination_lon": round(order.dest_pos[1], 6) if order.dest_pos else 0,
-        "stops": [],
-        "customer": order.customer,
-        "passenger": "",
-        "phone": order.phone,
-        "phone_to_dial": order.phone,
-        "client_id": 0,
-        "order_crew_group_id": order.crew_group_id or 0,
-        "tariff_id": 0,
-        "car_mark": car.mark if car else "",
-        "car_model": car.model if car else "",
-        "car_color": car.color if car else "",
-        "car_number": car.gos_number if car else "",
-        "confirmed": "confirmed_by_driver" if crew else "not_confirmed",
-        "creation_way": order.creation_way,
-        "is_prior": order.source_time > order.created_at,
-        "sum": 0,
-        "total_sum": 0,
-        "attribute_values": [],
-    }
-
-
 def _order_state(data: Data, world: World, now: datetime) -> Data:
     order = world.book.orders[int(data["order_id"])]
-    row = order_row(order, world, now)
+    row = world.order_row(order, now)
     row.pop("id")
     return {**row, **{k: v if v is not None else 0 for k, v in data.items()}}
 

@@ -4,7 +4,9 @@ end-to-end tests and ``make demo``.
 The HTTP layer lives here: routing ``/{api}/{version}/{request}``, the ``Signature`` check
 (md5 of the raw query string or body + secret), GET vs POST, the ``X-User-Id`` check (13/14,
 when ``users`` is given), missing and malformed parameters (8/9 with the parameter named in
-``data``), fault injection and the JSON envelope (always HTTP 200).
+``data``), forced error codes and the JSON envelope (always HTTP 200). The server, the simulated
+clock, the request log, the faults below the API and the held calls come from
+:mod:`sandbox.simulators.base`.
 
 By default it is the document's server: the document's shape, UTF-8, duplicates refused with
 100, and no ``get_current_orders`` (answered 6, "unknown request"). Options make it a newer or
@@ -15,9 +17,8 @@ order: the document does not promise the check). The service's rules live
 in :mod:`sandbox.simulators.taximaster.world` (and the city, fleet, tariffs and orders modules
 next to it).
 
-Time is simulated: ``now = clock() + advanced`` with a ``clock`` given, otherwise
-``start + real elapsed × speed + advanced``. At ``speed=20`` an order placed in the centre has
-a crew assigned within seconds and the car at the door within about a minute.
+Time is simulated (:meth:`TaxiMasterSimulator.advance`). At ``speed=20`` an order placed in the
+centre has a crew assigned within seconds and the car at the door within about a minute.
 
 Usage::
 
@@ -29,15 +30,10 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import ssl
-import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -48,17 +44,13 @@ from integrations.taximaster.errors import COMMON_ERRORS, lookup
 from integrations.taximaster.models import MOSCOW
 from integrations.taximaster.requests import REQUESTS, ParamType, RequestSpec
 from integrations.taximaster.wire import format_time, parse_time, sign
+from sandbox.simulators.base import NextCalls, VendorSimulator
 from sandbox.simulators.taximaster.orders import SimOrder
 from sandbox.simulators.taximaster.public_shape import reshape
 from sandbox.simulators.taximaster.world import SimError, World
 
-__all__ = ["FaultKind", "TaxiMasterSimulator"]
+__all__ = ["TaxiMasterSimulator"]
 
-# timeout: no answer for ``fault_delay`` s; bad_json / html: a garbled answer; drop: the
-# connection closes. Before the request is handled, unless ``after=True`` (fail_next): then it
-# IS handled (an order is created) and the answer is lost that way. An int: that HTTP status.
-# drop_after is drop with after=True.
-FaultKind = Literal["timeout", "bad_json", "html", "drop", "drop_after"]
 Wire = Literal["document", "public"]
 
 API = "common_api"
@@ -71,12 +63,6 @@ class _Forced:
     data: Any = None
 
 
-@dataclass(frozen=True)
-class _Fault:
-    kind: FaultKind | int
-    after: bool  # handle the request first, then fail (the answer is lost)
-
-
 @dataclass
 class SeenRequest:
     name: str
@@ -86,8 +72,12 @@ class SeenRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class TaxiMasterSimulator:
+class TaxiMasterSimulator(VendorSimulator[SeenRequest]):
     """An in-process TMWeb with a control API for tests and demos."""
+
+    CALLS = REQUESTS
+    CALL_KIND = "TMWeb request"
+    CUT_SHORT = '{"code":0,"descr":"OK","da'
 
     def __init__(
         self,
@@ -112,80 +102,30 @@ class TaxiMasterSimulator:
         ``current_orders``: serve ``get_current_orders`` (newer TMWeb); off: code 6.
         ``wire``: "public" answers in real servers' shape; ``charset``: of every answer.
         ``fleet_size``: crews in the city (default the twelve of the demo)."""
+        super().__init__(clock=clock, speed=speed)
         self.secret = secret
-        self.speed = speed
         self.tz = tz
         self.users = dict(users) if users is not None else None
         self.api_enabled = True
         self.current_orders = current_orders
         self.wire = wire
         self.charset = charset
-        self.fault_delay = 5.0
-        self.requests: list[SeenRequest] = []
-        self.base_url: str | None = None
-
-        self._clock = clock
-        self._started_wall = datetime.now(UTC)
-        self._started_mono = time.monotonic()
-        self._advanced = timedelta(0)
-        self._faults: dict[str, deque[_Fault]] = {}
-        self._forced: dict[str, deque[_Forced]] = {}
-        # hold_next: requests that wait for release() before they are handled
-        self._holds: dict[str, int] = {}
-        self._released = asyncio.Event()
-        self.held = asyncio.Event()  # set when a held request has arrived
-        self._stopping = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+        self._forced: NextCalls[_Forced] = NextCalls()
 
         self.world = World(tz, fleet_size=fleet_size)
         self.world.duplicate_reveals_order_id = duplicate_reveals_order_id
         self.world.reject_duplicates = reject_duplicates
         assert set(self.world.handlers) == set(REQUESTS), "every known request is served"
-        self.app = web.Application()
         self.app.router.add_route("*", "/{api}/{version}/{request}", self._handle)
         if seed_demo:
             self._seed_demo()
 
-    # --- lifecycle --------------------------------------------------------------------------
+    def _api_url(self, origin: str) -> str:
+        return origin  # the client adds /common_api/1.0
 
-    async def start(
-        self, host: str = "127.0.0.1", port: int = 0, *, ssl_context: ssl.SSLContext | None = None
-    ) -> str:
-        """Serve on ``host:port`` (0 = any free port); ``ssl_context`` makes it HTTPS like a
-        real TMWeb. Returns the base URL (the client adds ``/common_api/1.0``)."""
-        self._stopping.clear()
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
-        await site.start()
-        bound_port = self._runner.addresses[0][1]
-        scheme = "https" if ssl_context else "http"
-        self.base_url = f"{scheme}://{host}:{bound_port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._released.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    # --- simulated time -----------------------------------------------------------------------
-
-    def now(self) -> datetime:
-        if self._clock is not None:
-            base = self._clock()
-            if base.tzinfo is None:
-                base = base.replace(tzinfo=UTC)
-        else:
-            elapsed = (time.monotonic() - self._started_mono) * self.speed
-            base = self._started_wall + timedelta(seconds=elapsed)
-        return base + self._advanced
-
-    def advance(self, delta: timedelta | float) -> None:
-        """Move simulated time forward (a timedelta or seconds); crews dispatch and drive."""
-        self._advanced += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
-        self.world.tick(self.now())
+    def _tick(self, now: datetime) -> None:
+        """Crews dispatch and drive up to ``now``."""
+        self.world.tick(now)
 
     # --- control API ----------------------------------------------------------------------------
 
@@ -258,41 +198,20 @@ class TaxiMasterSimulator:
         self.api_enabled = enabled
 
     def fail_next(
-        self,
-        request: str,
-        kind: FaultKind | int = "timeout",
-        *,
-        times: int = 1,
-        after: bool = False,
+        self, name: str, fault: int | str = "timeout", *, times: int = 1, after: bool = False
     ) -> None:
-        """The next ``times`` calls of ``request`` fail below the API (see :data:`FaultKind`),
-        or with an HTTP status ``kind`` (an int). ``after``: the request is handled first (an
-        order IS created) and then the answer is lost that way."""
-        if request not in REQUESTS:
-            raise ValueError(f"unknown TMWeb request {request!r}")
-        if kind == "drop_after":
-            kind, after = "drop", True
-        self._faults.setdefault(request, deque()).extend([_Fault(kind, after)] * times)
-
-    def hold_next(self, request: str, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``request`` arrive (``held`` is set) and wait, unhandled,
-        until :meth:`release`; then they are handled even if the caller has gone meanwhile
-        (killed with the request in flight)."""
-        self._holds[request] = self._holds.get(request, 0) + times
-        self._released.clear()
-        self.held.clear()
-
-    def release(self) -> None:
-        self._released.set()
+        """The next ``times`` calls of ``name`` fail below the API (see
+        :class:`~sandbox.simulators.base.Fault`); ``"drop_after"`` is ``"drop"`` after the
+        request is handled (an order IS created and the answer is lost)."""
+        if fault == "drop_after":
+            fault, after = "drop", True
+        super().fail_next(name, fault, times=times, after=after)
 
     def force_error(self, request: str, code: int, *, data: Any = None, times: int = 1) -> None:
         """The next ``times`` valid calls of ``request`` answer with ``code``."""
         if lookup(request, code) is None:
             raise ValueError(f"{request} has no known code {code}")
-        self._forced.setdefault(request, deque()).extend([_Forced(code, data)] * times)
-
-    def calls_of(self, request: str) -> int:
-        return sum(1 for seen in self.requests if seen.name == request)
+        self._forced.add(request, _Forced(code, data), times)
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -304,32 +223,10 @@ class TaxiMasterSimulator:
         params = dict(parse_qsl(raw, keep_blank_values=True))
         signature = request.headers.get("Signature", "").strip().lower()
         signature_ok = signature == sign(raw, self.secret)
-        self.requests.append(
-            SeenRequest(name, request.method, params, signature_ok, dict(request.headers))
+        seen = SeenRequest(name, request.method, params, signature_ok, dict(request.headers))
+        return await self._serve(
+            request, seen, lambda: self._handled(request, name, params, signature_ok)
         )
-
-        faults = self._faults.get(name)
-        fault = faults.popleft() if faults else None
-        if fault is not None and not fault.after:
-            return await self._fault(request, fault.kind)
-        if self._holds.get(name):
-            self._holds[name] -= 1
-            # Handled in a task of its own: a caller that dies meanwhile does not stop it.
-            answer = await asyncio.shield(
-                asyncio.ensure_future(self._after_release(request, name, params, signature_ok))
-            )
-        else:
-            answer = self._handled(request, name, params, signature_ok)
-        if fault is not None:
-            return await self._fault(request, fault.kind)
-        return answer
-
-    async def _after_release(
-        self, request: web.Request, name: str, params: dict[str, str], signature_ok: bool
-    ) -> web.Response:
-        self.held.set()
-        await self._released.wait()
-        return self._handled(request, name, params, signature_ok)
 
     def _handled(
         self, request: web.Request, name: str, params: dict[str, str], signature_ok: bool
@@ -348,10 +245,9 @@ class TaxiMasterSimulator:
     ) -> web.Response:
         spec = REQUESTS.get(name)
         if spec is not None and spec.unchecked:  # ping: no version, key or method check
-            forced = self._forced.get(name)
-            if not forced:
+            error = self._forced.pop(name)
+            if error is None:
                 return self._envelope(0)
-            error = forced.popleft()
             return self._envelope(error.code, error.data, name)
         if request.match_info["api"] != API:
             return self._envelope(2)
@@ -370,10 +266,9 @@ class TaxiMasterSimulator:
             return self._envelope(user_error)
         try:
             _validate(spec, params, self.tz)
-            forced = self._forced.get(name)
-            if forced:
-                error = forced.popleft()
-                return self._envelope(error.code, error.data, name)
+            forced = self._forced.pop(name)
+            if forced is not None:
+                return self._envelope(forced.code, forced.data, name)
             data = self.world.handlers[name](params, now)
             if self.wire == "public":
                 data = reshape(name, data, self.world, now)
@@ -401,26 +296,6 @@ class TaxiMasterSimulator:
         if not user.isdigit() or int(user) not in self.users:
             return 13
         return 0 if self.users[int(user)] else 14
-
-    async def _fault(self, request: web.Request, fault: FaultKind | int) -> web.StreamResponse:
-        if fault == "timeout":
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.fault_delay)
-            return web.Response(status=504, text="Gateway Timeout")
-        if fault == "drop":
-            if request.transport is not None:
-                request.transport.abort()
-            raise asyncio.CancelledError  # nothing more to write: the peer is gone
-        if fault == "bad_json":
-            return web.Response(text='{"code":0,"descr":"OK","da', content_type="application/json")
-        if fault == "html":
-            return web.Response(
-                text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
-            )
-        status = int(fault)
-        return web.Response(
-            status=status, text=f"<html><body>{status}</body></html>", content_type="text/html"
-        )
 
     # --- demo ---------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from sandbox.simulators.taximaster.city import POINTS, STREETS
 from sandbox.simulators.taximaster.fleet import SimCar, SimCrew, SimDriver, seed_fleet
 from sandbox.simulators.taximaster.geo import find_street, house_numbers, locate, route, zone_of
 from sandbox.simulators.taximaster.orders import STATE_IDS, OrderBook, SimOrder
-from sandbox.simulators.taximaster.public_shape import order_row
 from sandbox.simulators.taximaster.tariffs import (
     CREW_GROUPS,
     DISCOUNTS,
@@ -150,8 +149,56 @@ class World:
                 continue
             if driver is not None and (assigned is None or assigned.driver_id != driver):
                 continue
-            rows.append(order_row(order, self, now))
+            rows.append(self.order_row(order, now))
         return {"orders": rows}
+
+    def order_row(self, order: SimOrder, now: datetime) -> Data:
+        """An order as ``get_current_orders`` lists it (and the public shape's
+        ``get_order_state`` adds it)."""
+        kind = order.state_kind(now)
+        crew = self.crews.get(order.crew_id) if order.crew_id and kind != "new_order" else None
+        car = self.cars.get(crew.car_id) if crew else None
+        finished = order.job.finish_at if order.job and kind == "finished" else order.aborted_at
+        return {
+            "id": order.id,
+            "state_id": STATE_IDS[kind],
+            "state_kind": kind,
+            "crew_id": crew.id if crew else 0,
+            "prior_crew_id": 0,
+            "driver_id": crew.driver_id if crew else 0,
+            "car_id": crew.car_id if crew else 0,
+            "server_time_offset": 0,
+            "start_time": self._tm_time(order.created_at),
+            "source_time": self._tm_time(order.source_time),
+            "finish_time": self._tm_time(finished) if order.is_final(now) else "",
+            "source": order.source,
+            "source_lat": round(order.source_pos[0], 6),
+            "source_lon": round(order.source_pos[1], 6),
+            "destination": order.dest,
+            "destination_lat": round(order.dest_pos[0], 6) if order.dest_pos else 0,
+            "destination_lon": round(order.dest_pos[1], 6) if order.dest_pos else 0,
+            "stops": [],
+            "customer": order.customer,
+            "passenger": "",
+            "phone": order.phone,
+            "phone_to_dial": order.phone,
+            "client_id": 0,
+            "order_crew_group_id": order.crew_group_id or 0,
+            "tariff_id": 0,
+            "car_mark": car.mark if car else "",
+            "car_model": car.model if car else "",
+            "car_color": car.color if car else "",
+            "car_number": car.gos_number if car else "",
+            "confirmed": "confirmed_by_driver" if crew else "not_confirmed",
+            "creation_way": order.creation_way,
+            "is_prior": order.source_time > order.created_at,
+            "sum": 0,
+            "total_sum": 0,
+            "attribute_values": [],
+        }
+
+    def _tm_time(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.tz).strftime(TIME_FORMAT) if moment else ""
 
     def calc_order_cost(self, p: Params, now: datetime) -> Data:
         tariff = next((t for t in TARIFFS if t.id == int(p["tariff_id"])), None)
@@ -230,7 +277,7 @@ class World:
         return {
             "crew_id": crew.id,
             "crew_code": crew.code,
-            "coords_time": fix.astimezone(self.tz).strftime(TIME_FORMAT),
+            "coords_time": self._tm_time(fix),
             "lat": round(lat, 6),
             "lon": round(lon, 6),
             "state_kind": crew.state_kind(now),

@@ -20,13 +20,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Read by ranges ('tag:' <= key < 'tag;'): byte order on PostgreSQL too, whatever the locale.
+Key = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+
+
 def upgrade() -> None:
     # A watcher's commit reads the subscriptions, silences and cards of ITS subjects only; a
     # filter as compared (any case, ids without leading zeros) is written by the repository,
     # and rows from before this column are keyed at start (SubscriptionsRepo.key_filters).
-    op.add_column(
-        "subscriptions", sa.Column("filter_key", sa.Text(), nullable=False, server_default="")
-    )
+    op.add_column("subscriptions", sa.Column("filter_key", Key, nullable=False, server_default=""))
     op.create_index("subscriptions_filter_key", "subscriptions", ["filter_key"])
     op.create_index("subject_silences_subject", "subject_silences", ["subject_key"])
     op.create_index("status_cards_subject", "status_cards", ["subject_key"])
