@@ -16,6 +16,7 @@ from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
+from storage.fsm import FsmRepo
 from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
@@ -51,6 +52,7 @@ class Repos:
     mobiforce_creates: MobiforceCreatesRepo
     taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
+    fsm: FsmRepo
     item_owners: ItemOwnersRepo
 
     @classmethod
@@ -74,5 +76,6 @@ class Repos:
             mobiforce_creates=MobiforceCreatesRepo(db),
             taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
+            fsm=FsmRepo(db),
             item_owners=ItemOwnersRepo(db),
         )
