@@ -21,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -47,6 +48,10 @@ from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.ownership import Ownership
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
+from bot.settings import general
+from bot.settings.chat import chat_language
+from bot.settings.registry import ChangeHook, ChatKey, find_setting
+from bot.settings.wiring import build_settings_values
 from bot.startup import wait_for_telegram
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
@@ -97,6 +102,8 @@ class LogiBot:
         # exclusive: on SQLite, a second bot on the same file refuses to start.
         self.db = Database(settings.database, exclusive=True)
         self.repos = Repos.on(self.db)
+        # Every setting's effective value (bot/settings): stored, else environment, else default.
+        self.settings_values = build_settings_values(settings, self.repos, self.i18n)
         self.leadership = leadership_for(self.db, settings.leader_takeover_seconds)
         self.health = HealthState(
             integrations={
@@ -142,7 +149,13 @@ class LogiBot:
         self.ownership = Ownership(self.bot, self.repos, self.pipeline)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
-            settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
+            settings,
+            self.bot,
+            self.repos,
+            self.i18n,
+            self.metrics,
+            self.pipeline,
+            self.settings_values,
         )
         # One runtime per configured service (bot/services.py); the rest answer "not configured".
         self.services: dict[str, ServiceRuntime] = {
@@ -153,10 +166,44 @@ class LogiBot:
         service_watchers = [w for runtime in self.services.values() for w in runtime.watchers()]
         for watcher, every_seconds in [*service_watchers, *extra_watchers]:
             self.add_watcher(watcher, every_seconds)
+        self._follow_settings(send_limits or SendLimits())
         self.tracker = UpdateTracker(self.metrics)
         self.dp = self._build_dispatcher(extra_routers)
         if settings.webhook_url:
             serve_webhook(self.health_server.app, self.dp, self.bot, settings)
+
+    def _follow_settings(self, limits: SendLimits) -> None:
+        """What the bot itself reads from the settings registry, changed live: each watcher's
+        poll period (a service's "<name>.poll_seconds"), the alert windows, the audit's days."""
+        values = self.settings_values
+        for name in self.scheduler.runners:
+            poll = find_setting(f"{name}.poll_seconds")
+            if poll is not None:
+                values.on_change(poll, self._rescheduler(name))
+
+        async def routine(minutes: int, _chat: ChatKey | None) -> None:
+            # The next routine line obeys it (the sender's hold and its cards' window).
+            self.sender.routine_window = self.sender.cards.window = timedelta(minutes=minutes)
+
+        async def storm(on: bool, _chat: ChatKey | None) -> None:
+            self.sender.storm.enabled = limits.storm and on
+
+        async def audit_days(days: int, _chat: ChatKey | None) -> None:
+            self.scheduler.retention = replace(self.scheduler.retention, audit_days=days)
+
+        values.on_change(general.ALERT_ROUTINE_MINUTES, routine)
+        values.on_change(general.ALERT_STORM_MODE, storm)
+        values.on_change(general.AUDIT_DAYS, audit_days)
+        if not self.db.sole_writer:
+            # Another process on the same PostgreSQL may change a setting: look every half
+            # minute (a change made here applies at once).
+            self.scheduler.chores.append(("settings-refresh", values.refresh, 30))
+
+    def _rescheduler(self, name: str) -> ChangeHook:
+        async def reschedule(seconds: int, _chat: ChatKey | None) -> None:
+            self.scheduler.reschedule(name, seconds)
+
+        return reschedule
 
     def _send_limits(self, limits: SendLimits) -> SendLimits:
         """``ALERT_STORM_MODE=off`` turns storm mode off whatever the limits say."""
@@ -176,7 +223,7 @@ class LogiBot:
         dp.update.outer_middleware(self.tracker)
         dp.message.outer_middleware(self.tail.incoming)
         self.tail.step_open = self._step_open
-        LocaleMiddleware(self.i18n).setup(dp)
+        LocaleMiddleware(self.i18n, partial(chat_language, self.repos)).setup(dp)
         access = AccessMiddleware(self.repos, self.i18n)
         dp.message.middleware(access)
         dp.callback_query.middleware(access)
@@ -208,6 +255,7 @@ class LogiBot:
         """What handlers may ask for by name (typed keyword arguments)."""
         return {
             "settings": self.settings,
+            "settings_values": self.settings_values,
             "i18n": self.i18n,
             "repos": self.repos,
             "metrics": self.metrics,
@@ -234,6 +282,7 @@ class LogiBot:
         await open_database(self.db)
         await self.repos.subscriptions.key_filters()  # rows from before migration 13
         await self.repos.users.ensure_admins(self.settings.admin_ids)
+        await self.settings_values.apply_all()  # values set from the chat before a restart
         if self.settings.http_port:
             await self.health_server.start(self.settings.http_port)
         self._telegram_wait = asyncio.create_task(wait_for_telegram(self.bot, self.health.startup))
@@ -318,6 +367,8 @@ class LogiBot:
 
     async def _start_background(self) -> None:
         self._menus = asyncio.create_task(self._publish_menus(), name="publish-menus")
+        # A standby that becomes the leader: what was changed meanwhile (by the old leader).
+        await self.settings_values.refresh()
         await self.scheduler.start()
         for runtime in self.services.values():
             await runtime.start()

@@ -7,6 +7,7 @@ SQLite with the outbox), so there is no pickled job store to drift out of date.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,6 +28,8 @@ class AlertScheduler:
         self.retention = retention or Retention()
         self.runners: dict[str, WatchRunner] = {}
         self.intervals: dict[str, int] = {}
+        # Other periodic jobs of the app: (name, job, every seconds).
+        self.chores: list[tuple[str, Callable[[], Awaitable[object]], int]] = []
         self._scheduler: AsyncIOScheduler | None = None
 
     def add(self, runner: WatchRunner, every_seconds: int) -> None:
@@ -51,11 +54,32 @@ class AlertScheduler:
                 jitter=max(1, every // 10),
                 next_run_time=None if runner.health.paused else _soon(),
             )
+        for chore, job, seconds in self.chores:
+            self._scheduler.add_job(job, "interval", seconds=seconds, id=f"chore:{chore}")
         # Daily, and once soon after start (a bot restarted every night still prunes).
         self._scheduler.add_job(
             self.housekeeping, "interval", days=1, id="housekeeping", next_run_time=_soon(60)
         )
         self._scheduler.start()
+
+    def reschedule(self, name: str, every_seconds: int) -> None:
+        """A poll period changed from the chat: the watcher's job runs every ``every_seconds``
+        from now on (APScheduler's reschedule_job: the next run is one new period from now),
+        kept paused if it was. Before start, only the period to start with changes."""
+        if name not in self.runners or self.intervals[name] == every_seconds:
+            return
+        self.intervals[name] = every_seconds
+        if self._scheduler is None:
+            return
+        job = self._scheduler.get_job(f"watch:{name}")
+        if job is None:
+            return
+        job = self._scheduler.reschedule_job(
+            job.id, trigger="interval", seconds=every_seconds, jitter=max(1, every_seconds // 10)
+        )
+        if self.runners[name].health.paused:
+            job.pause()
+        log.info("watcher %s now polls every %s s", name, every_seconds)
 
     async def stop(self) -> None:
         if self._scheduler is not None:
