@@ -15,7 +15,9 @@ from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
+from storage.digest_marks import DigestMarksRepo
 from storage.drivers import DriversRepo
+from storage.history import HistoryRepo
 from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
@@ -50,6 +52,8 @@ class Repos:
     taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
     item_owners: ItemOwnersRepo
+    history: HistoryRepo
+    digest_marks: DigestMarksRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -72,4 +76,6 @@ class Repos:
             taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
             item_owners=ItemOwnersRepo(db),
+            history=HistoryRepo(db),
+            digest_marks=DigestMarksRepo(db),
         )
