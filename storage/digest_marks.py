@@ -10,10 +10,11 @@ sent, so a digest goes once per chat per day across restarts and processes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from storage.db import Database, in_lists, to_db_time
 from storage.schema import digest_marks
@@ -25,14 +26,19 @@ class DigestMarksRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def marked(self, days: Collection[str]) -> set[tuple[int, int, str]]:
+    async def marked(self, days: Collection[str], now: datetime) -> set[tuple[int, int, str]]:
         """(chat, topic, day) of every mark on one of ``days`` (a handful of local dates: the
-        job asks for all chats at once)."""
+        job asks for all chats at once) that settles the day: sent, skipped, failed, or
+        claimed within the lease (a claim older than that is owed again)."""
         found: set[tuple[int, int, str]] = set()
+        live = or_(
+            digest_marks.c.state != "claimed",
+            digest_marks.c.claimed_at >= to_db_time(now - CLAIM_LEASE),
+        )
         for _marks, params in in_lists("d", days):
             query = select(
                 digest_marks.c.chat_id, digest_marks.c.thread_id, digest_marks.c.day
-            ).where(digest_marks.c.day.in_(list(params.values())))
+            ).where(digest_marks.c.day.in_(list(params.values())), live)
             found |= {(row[0], row[1], row[2]) for row in await self.db.fetchall(query)}
         return found
 
@@ -111,3 +117,13 @@ class DigestMarksRepo:
             )
         )
         return None if row is None else (row[0], bool(row[1]))
+
+
+async def chats_with(db: Database, setting_name: str) -> list[tuple[int, int, object]]:
+    """(chat, topic, JSON value) of every chat that set the per-chat setting ``setting_name``
+    (the digest's hour): one read for every chat, however many there are."""
+    rows = await db.fetchall(
+        "SELECT chat_id, thread_id, value FROM setting_values WHERE name = :name AND chat_id != 0",
+        {"name": setting_name},
+    )
+    return [(row.chat_id, row.thread_id, json.loads(row.value)) for row in rows]

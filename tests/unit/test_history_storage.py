@@ -134,10 +134,13 @@ async def test_a_digest_is_claimed_once_and_a_dead_claim_is_taken_over_after_its
     assert await repos.digest_marks.state(GROUP, 0, day) == ("sent", True)
     await repos.digest_marks.skip(OTHER, 0, day, T0)
     assert not await repos.digest_marks.claim(OTHER, 0, day, T0)
-    assert await repos.digest_marks.marked([day, "2026-12-02"]) == {
-        (GROUP, 0, day),
-        (OTHER, 0, day),
-    }
+    marked = await repos.digest_marks.marked([day, "2026-12-02"], T0)
+    assert marked == {(GROUP, 0, day), (OTHER, 0, day)}
+    # A claim whose sender died is owed again once its lease is over.
+    await repos.digest_marks.claim(GROUP, 0, "2026-12-02", T0)
+    assert (GROUP, 0, "2026-12-02") in await repos.digest_marks.marked(["2026-12-02"], T0)
+    later = T0 + CLAIM_LEASE + timedelta(seconds=1)
+    assert await repos.digest_marks.marked(["2026-12-02"], later) == set()
 
 
 async def test_history_and_marks_keep_history_days(repos):
