@@ -32,11 +32,15 @@ from bot.alerts.sender import AlertSender, SendLimits
 from bot.alerts.watching import WatchRunner
 from bot.config import Settings
 from bot.database_access import open_database
+from bot.digests.job import EVERY_SECONDS as DIGEST_EVERY_SECONDS
+from bot.digests.job import DigestJob
+from bot.digests.settings import HISTORY_DAYS
 from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.ownership import Ownership
+from bot.periodic import Periodic
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
 from bot.settings.wiring import build_settings_values
 from bot.startup import wait_for_telegram
@@ -122,6 +126,11 @@ class LogiBot:
             routine_window=timedelta(minutes=settings.alert_routine_minutes),
         )
         self.ownership = Ownership(self.bot, self.repos, self.pipeline)
+        # The daily digests (bot/digests): each chat at its hour, once a day across restarts.
+        self.digests = DigestJob(
+            self.bot, self.repos, self.settings_values, self.i18n, settings.timezone
+        )
+        self._digest_loop = Periodic("digests", self.digests.run_once, DIGEST_EVERY_SECONDS)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
             settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
@@ -220,7 +229,19 @@ class LogiBot:
         for runtime in self.services.values():
             await runtime.start()
         await self.sender.start()
+        await self._keep_history_days()
+        self._digest_loop.start()  # its first round sends what a restart made late
         freeze_startup_heap()
+
+    async def _keep_history_days(self) -> None:
+        """HISTORY_DAYS (the setting history.days) is what the daily prune keeps, now and
+        whenever an admin changes it."""
+
+        async def apply(days: float, _chat: object = None) -> None:
+            self.scheduler.retention = replace(self.scheduler.retention, history_days=int(days))
+
+        await apply(await self.settings_values.get(HISTORY_DAYS))
+        self.settings_values.on_change(HISTORY_DAYS, apply)
 
     def cancel_start(self) -> None:
         """Stop waiting for Telegram (SIGTERM during start-up). Only the wait is cancelled: the
@@ -279,6 +300,7 @@ class LogiBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await menus
         await self.scheduler.stop()
+        await self._digest_loop.stop()
         await self.sender.stop()
         services, self.services = self.services, {}  # stopped once, even if close() runs twice
         for runtime in services.values():

@@ -87,3 +87,4 @@ class DigestListCb(CallbackData, prefix="dg"):
     area: str  # d(rivers) t(asks) x (taxi) w(agons) e(scalations)
     start: int
     page: int = 0
+    turn: int = 0  # 1 on a list's own page buttons (edit the list), 0 under the digest
