@@ -127,6 +127,7 @@ class DigestJob:
             await marks.sent(due.chat_id, due.thread_id, due.day, now, message_id=None, late=late)
             return False
         ctx = await chat_context(self.repos, self.i18n, self.default_tz, due.chat_id, due.thread_id)
+        late_from = due.due_at if late else None
         if summary.empty:
             empty_day = await self.values.get(DIGEST_EMPTY_DAY, ChatKey(due.chat_id, due.thread_id))
             if empty_day == EMPTY_SILENT:
@@ -134,9 +135,8 @@ class DigestJob:
                     due.chat_id, due.thread_id, due.day, now, message_id=None, late=late
                 )
                 return False
-            text, keyboard = nothing_text(summary, ctx), None
+            text, keyboard = nothing_text(summary, ctx, late_from=late_from), None
         else:
-            late_from = due.due_at if late else None
             text = digest_text(summary, ctx, late_from=late_from)
             keyboard = digest_keyboard(summary, ctx)
         try:

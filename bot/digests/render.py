@@ -132,12 +132,15 @@ def digest_text(summary: Summary, ctx: RenderContext, *, late_from: datetime | N
     return text
 
 
-def nothing_text(summary: Summary, ctx: RenderContext) -> Rich:
-    """The one short line of a day when nothing happened."""
+def nothing_text(summary: Summary, ctx: RenderContext, *, late_from: datetime | None) -> Rich:
+    """The one short line of a day when nothing happened (and the late mark, when late)."""
     with ctx.i18n.context(), ctx.i18n.use_locale(ctx.locale):
-        return fill(
+        line = fill(
             _("digest.nothing_line"), start=_time(summary.start, ctx), end=_time(summary.end, ctx)
         )
+        if late_from is None:
+            return line
+        return Rich.join([line, fill(_("digest.late"), due=_time(late_from, ctx))])
 
 
 def digest_keyboard(summary: Summary, ctx: RenderContext) -> InlineKeyboardMarkup | None:
