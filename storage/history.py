@@ -10,15 +10,15 @@ per (chat, topic, dedupe key): recording the same event twice keeps one row.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 
-from storage.db import AnyRow, Database, Transaction, from_db_time, in_lists, insert_for, to_db_time
+from storage.db import Database, Transaction, from_db_time, in_lists, insert_for, to_db_time
 from storage.schema import history
 
 
@@ -71,7 +71,7 @@ _COLUMNS = (
 )
 
 
-def _event(row: AnyRow) -> HistoryEvent:
+def _event(row: Sequence[Any]) -> HistoryEvent:
     chat_id, thread_id, at, area, kind, subject, dedupe, title, minutes, amount, fields = row
     when = from_db_time(at)
     assert when is not None
@@ -87,6 +87,20 @@ def _event(row: AnyRow) -> HistoryEvent:
         minutes=minutes,
         amount=None if amount is None else Decimal(int(amount)) / 100,
         fields=json.loads(fields or "{}"),
+    )
+
+
+def _range(chat_id: int, thread_id: int, start: datetime, end: datetime) -> Select[Any]:
+    """A chat's (topic's) events with ``start <= at < end``, oldest first (``history_chat_at``)."""
+    return (
+        select(*_COLUMNS)
+        .where(
+            history.c.chat_id == chat_id,
+            history.c.thread_id == thread_id,
+            history.c.at >= to_db_time(start),
+            history.c.at < to_db_time(end),
+        )
+        .order_by(history.c.at, history.c.id)
     )
 
 
@@ -116,17 +130,33 @@ class HistoryRepo:
     ) -> list[HistoryEvent]:
         """The chat's (topic's) events with ``start <= at < end``, oldest first: one indexed
         range read."""
-        query = (
-            select(*_COLUMNS)
-            .where(
-                history.c.chat_id == chat_id,
-                history.c.thread_id == thread_id,
-                history.c.at >= to_db_time(start),
-                history.c.at < to_db_time(end),
-            )
-            .order_by(history.c.at, history.c.id)
-        )
+        query = _range(chat_id, thread_id, start, end)
         return [_event(row) for row in await self.db.fetchall(query)]
+
+    async def stream_between(
+        self, chat_id: int, thread_id: int, start: datetime, end: datetime, *, batch: int = 2000
+    ) -> AsyncIterator[list[HistoryEvent]]:
+        """:meth:`between`, ``batch`` events at a time, each batch its own short read (keyset
+        pages on the index): a month's report over a busy chat is never all in memory, and it
+        never holds a connection other reads wait for."""
+        after: tuple[str, int] | None = None
+        while True:
+            query = _range(chat_id, thread_id, start, end).add_columns(history.c.id)
+            if after is not None:
+                query = query.where(
+                    or_(
+                        history.c.at > after[0],
+                        and_(history.c.at == after[0], history.c.id > after[1]),
+                    )
+                )
+            rows = await self.db.fetchall(query.limit(batch))
+            if not rows:
+                return
+            last = rows[-1]
+            after = (last[2], last[-1])
+            yield [_event(row[:-1]) for row in rows]
+            if len(rows) < batch:
+                return
 
     async def first_seen(
         self, subject_keys: Collection[str], kinds: Collection[str]

@@ -9,7 +9,7 @@ worker thread). matplotlib is imported inside it, only when a report is made.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -27,34 +27,49 @@ class DailySeries:
     alerts_by_kind: dict[str, list[int]]  # kind -> alerts per day (the TOP_KINDS, then "")
 
 
+class DailyCounter:
+    """Counts the chart's numbers as the history streams past (:meth:`add`, batch by batch)."""
+
+    def __init__(self, tz: ZoneInfo, first: date, last: date) -> None:
+        self.tz = tz
+        self.days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        self._index = {day: n for n, day in enumerate(self.days)}
+        self._arrived: list[set[str]] = [set() for _ in self.days]
+        self._late: list[set[str]] = [set() for _ in self.days]
+        self._counts: dict[str, list[int]] = {}
+
+    def add(self, events: Iterable[HistoryEvent]) -> None:
+        for event in events:
+            n = self._index.get(event.at.astimezone(self.tz).date())
+            if n is None:
+                continue
+            if event.kind == "driver.arrived":
+                self._arrived[n].add(event.subject_key)
+            elif event.kind == "driver.late":
+                self._late[n].add(event.subject_key)
+            if event.kind in KINDS:
+                self._counts.setdefault(event.kind, [0] * len(self.days))[n] += 1
+
+    def series(self) -> DailySeries:
+        shares = [
+            (len(came - was_late) / len(came)) if came else None
+            for came, was_late in zip(self._arrived, self._late, strict=True)
+        ]
+        counts = self._counts
+        ranked = sorted(counts, key=lambda kind: -sum(counts[kind]))
+        by_kind = {kind: counts[kind] for kind in ranked[:TOP_KINDS]}
+        rest = ranked[TOP_KINDS:]
+        if rest:
+            by_kind[""] = [sum(counts[kind][n] for kind in rest) for n in range(len(self.days))]
+        return DailySeries(self.days, shares, by_kind)
+
+
 def daily_series(
     events: Sequence[HistoryEvent], tz: ZoneInfo, first: date, last: date
 ) -> DailySeries:
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    index = {day: n for n, day in enumerate(days)}
-    arrived: list[set[str]] = [set() for _ in days]
-    late: list[set[str]] = [set() for _ in days]
-    counts: dict[str, list[int]] = {}
-    for event in events:
-        n = index.get(event.at.astimezone(tz).date())
-        if n is None:
-            continue
-        if event.kind == "driver.arrived":
-            arrived[n].add(event.subject_key)
-        elif event.kind == "driver.late":
-            late[n].add(event.subject_key)
-        if event.kind in KINDS:
-            counts.setdefault(event.kind, [0] * len(days))[n] += 1
-    shares = [
-        (len(came - was_late) / len(came)) if came else None
-        for came, was_late in zip(arrived, late, strict=True)
-    ]
-    ranked = sorted(counts, key=lambda kind: -sum(counts[kind]))
-    by_kind = {kind: counts[kind] for kind in ranked[:TOP_KINDS]}
-    rest = ranked[TOP_KINDS:]
-    if rest:
-        by_kind[""] = [sum(counts[kind][n] for kind in rest) for n in range(len(days))]
-    return DailySeries(days, shares, by_kind)
+    counter = DailyCounter(tz, first, last)
+    counter.add(events)
+    return counter.series()
 
 
 @dataclass(frozen=True)

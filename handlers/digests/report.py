@@ -9,9 +9,7 @@ takes seconds), while the chat sees «Готовлю отчёт…».
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from aiogram import html
@@ -22,61 +20,19 @@ from aiogram.utils.i18n import gettext as _
 from bot.digests.content import subscribed_areas
 from bot.digests.job import kind_areas
 from bot.digests.settings import HISTORY_DAYS
-from bot.history.words import details, event_name
 from bot.i18n import PoI18n
-from bot.reports.chart import ChartWords, daily_series, render_png
-from bot.reports.period import Period, PeriodRefused, parse_period
-from bot.reports.workbook import ReportWords, build_workbook
+from bot.reports.build import build_report
+from bot.reports.period import PeriodRefused, parse_period
 from bot.settings.values import SettingsValues
 from bot.texts import answer_usage
 from handlers.subscriptions import chat_target
 from storage import Repos
 from storage.db import utcnow
-from storage.history import HistoryEvent
 
 log = logging.getLogger(__name__)
 
 DOCUMENT_LIMIT = 50 * 1024 * 1024  # Telegram: a bot sends files up to 50 MB
 PHOTO_LIMIT = 10 * 1024 * 1024  # and photos up to 10 MB
-
-
-def _words(
-    events: Sequence[HistoryEvent], areas: Sequence[str], period: Period, tz: ZoneInfo, locale: str
-) -> tuple[ReportWords, ChartWords]:
-    kinds = {event.kind for event in events}
-    names = {kind: event_name(kind, locale) for kind in kinds}
-    shown = {"first": f"{period.first_day:%d.%m.%Y}", "last": f"{period.last_day:%d.%m.%Y}"}
-    workbook = ReportWords(
-        summary_sheet=_("report.sheet.summary"),
-        area_sheets={area: _(f"report.sheet.{area}") for area in areas},
-        time_column=_("report.col.time").format(zone=tz.key),
-        event_column=_("report.col.event"),
-        subject_column=_("report.col.subject"),
-        code_column=_("report.col.code"),
-        minutes_columns={
-            "drivers": _("report.col.minutes_late"),
-            "tasks": _("report.col.minutes_to_close"),
-            "escalations": _("report.col.minutes_to_ack"),
-        },
-        money_column=_("report.col.money"),
-        details_column=_("report.col.details"),
-        total_row=_("report.total"),
-        average_row=_("report.average"),
-        period_line=_("report.period").format(zone=tz.key, **shown),
-        count_column=_("report.col.count"),
-        kind_names=names,
-        details={n: details(event) for n, event in enumerate(events)},
-    )
-    chart = ChartWords(
-        title=_("report.chart.title").format(**shown),
-        on_time_title=_("report.chart.on_time"),
-        on_time_axis=_("report.chart.on_time_axis"),
-        alerts_title=_("report.chart.alerts"),
-        alerts_axis=_("report.chart.alerts_axis"),
-        other_kinds=_("report.chart.other"),
-        kind_names=names,
-    )
-    return workbook, chart
 
 
 def refusal_text(refused: PeriodRefused) -> str:
@@ -108,18 +64,13 @@ async def report(
         await message.answer(_("report.no_subscriptions"))
         return
     progress = await message.answer(_("report.making"))
-    events = [
-        e
-        for e in await repos.history.between(chat_id, thread_id, period.start, period.end)
-        if e.area in areas
-    ]
-    workbook_words, chart_words = _words(events, areas, period, timezone, i18n.current_locale)
-    xlsx = await asyncio.to_thread(build_workbook, events, areas, timezone, workbook_words)
-    series = daily_series(events, timezone, period.first_day, period.last_day)
-    png = await asyncio.to_thread(render_png, series, chart_words)
+    built = await build_report(
+        repos, chat_id, thread_id, areas, period, timezone, i18n.current_locale
+    )
+    xlsx, png = built.xlsx, built.png
     name = f"report_{period.first_day:%Y%m%d}-{period.last_day:%Y%m%d}.xlsx"
     caption = _("report.caption").format(
-        first=f"{period.first_day:%d.%m.%Y}", last=f"{period.last_day:%d.%m.%Y}", count=len(events)
+        first=f"{period.first_day:%d.%m.%Y}", last=f"{period.last_day:%d.%m.%Y}", count=built.events
     )
     if len(xlsx) > DOCUMENT_LIMIT:
         await progress.edit_text(_("report.too_big"))
@@ -127,5 +78,5 @@ async def report(
     await message.answer_document(BufferedInputFile(xlsx, filename=name), caption=caption)
     if len(png) <= PHOTO_LIMIT:
         await message.answer_photo(BufferedInputFile(png, filename="report.png"))
-    await progress.edit_text(_("report.done").format(count=len(events)))
-    log.info("report for chat %s: %s events, %s bytes", chat_id, len(events), len(xlsx))
+    await progress.edit_text(_("report.done").format(count=built.events))
+    log.info("report for chat %s: %s events, %s bytes", chat_id, built.events, len(xlsx))

@@ -70,7 +70,7 @@ def test_running_the_bot_leaves_libraries_of_rare_inputs_unloaded(loaded_by_the_
 
 
 # The report's libraries: loaded when a report is made (bot/reports), never by a bot at rest.
-LOADED_FOR_REPORTS = ("openpyxl", "matplotlib", "numpy", "PIL")
+LOADED_FOR_REPORTS = ("xlsxwriter", "openpyxl", "matplotlib", "numpy", "PIL")
 
 
 def test_running_the_bot_leaves_the_report_libraries_unloaded(loaded_by_the_app):

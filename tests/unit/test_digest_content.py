@@ -212,7 +212,6 @@ def words() -> ReportWords:
         period_line="Период",
         count_column="Событий",
         kind_names={"driver.late": "Водитель опаздывает"},
-        details={},
     )
 
 

@@ -150,3 +150,16 @@ async def test_history_and_marks_keep_history_days(repos):
     assert removed == {"history": 1, "digest_marks": 1}
     left = await repos.history.between(GROUP, 0, T0, T0 + timedelta(days=30))
     assert [e.dedupe_key for e in left] == ["new"]
+
+
+async def test_a_range_streams_in_batches_each_event_once_even_at_equal_times(repos):
+    same = [event(GROUP, 5, f"same-{n}") for n in range(5)]
+    await repos.history.record([event(GROUP, 1, "first"), *same, event(GROUP, 9, "last")])
+    batches = [
+        [e.dedupe_key for e in batch]
+        async for batch in repos.history.stream_between(
+            GROUP, 0, T0, T0 + timedelta(hours=1), batch=2
+        )
+    ]
+    assert [len(b) for b in batches] == [2, 2, 2, 1]
+    assert sum(batches, []) == ["first", *(f"same-{n}" for n in range(5)), "last"]
