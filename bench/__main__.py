@@ -23,11 +23,13 @@ from bench import (
     alerts_throughput,
     alta_cycle,
     commit_cost,
+    digest_job,
     help_latency,
     idle_memory,
     mobiforce_cycle,
     movizor_cycle,
     outbox_backlog,
+    report_build,
     startup,
     taximaster_cycle,
 )
@@ -60,6 +62,8 @@ SECTIONS: tuple[Section, ...] = (
     commit_cost,
     alerts_stream,
     alerts_storm,
+    report_build,
+    digest_job,
 )
 
 

@@ -134,7 +134,7 @@ class HistoryRepo:
         return [_event(row) for row in await self.db.fetchall(query)]
 
     async def stream_between(
-        self, chat_id: int, thread_id: int, start: datetime, end: datetime, *, batch: int = 2000
+        self, chat_id: int, thread_id: int, start: datetime, end: datetime, *, batch: int = 5000
     ) -> AsyncIterator[list[HistoryEvent]]:
         """:meth:`between`, ``batch`` events at a time, each batch its own short read (keyset
         pages on the index): a month's report over a busy chat is never all in memory, and it

@@ -162,4 +162,8 @@ async def test_a_range_streams_in_batches_each_event_once_even_at_equal_times(re
         )
     ]
     assert [len(b) for b in batches] == [2, 2, 2, 1]
-    assert sum(batches, []) == ["first", *(f"same-{n}" for n in range(5)), "last"]
+    assert [key for b in batches for key in b] == [
+        "first",
+        *(f"same-{n}" for n in range(5)),
+        "last",
+    ]
