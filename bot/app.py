@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -42,6 +43,9 @@ from bot.metrics import Metrics
 from bot.ownership import Ownership
 from bot.periodic import Periodic
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
+from bot.settings import general
+from bot.settings.chat import chat_language
+from bot.settings.registry import ChangeHook, ChatKey, find_setting
 from bot.settings.wiring import build_settings_values
 from bot.startup import wait_for_telegram
 from bot.telegram_requests import TelegramRequestMiddleware
@@ -133,7 +137,13 @@ class LogiBot:
         self._digest_loop = Periodic("digests", self.digests.run_once, DIGEST_EVERY_SECONDS)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
-            settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
+            settings,
+            self.bot,
+            self.repos,
+            self.i18n,
+            self.metrics,
+            self.pipeline,
+            self.settings_values,
         )
         # One runtime per configured service (bot/services.py); the rest answer "not configured".
         self.services: dict[str, ServiceRuntime] = {
@@ -144,8 +154,37 @@ class LogiBot:
         service_watchers = [w for runtime in self.services.values() for w in runtime.watchers()]
         for watcher, every_seconds in [*service_watchers, *extra_watchers]:
             self.add_watcher(watcher, every_seconds)
+        self._follow_settings(send_limits or SendLimits())
         self.tracker = UpdateTracker(self.metrics)
         self.dp = self._build_dispatcher(extra_routers)
+
+    def _follow_settings(self, limits: SendLimits) -> None:
+        """What the bot itself reads from the settings registry, changed live: each watcher's
+        poll period (a service's "<name>.poll_seconds"), the alert windows, the audit's days."""
+        values = self.settings_values
+        for name in self.scheduler.runners:
+            poll = find_setting(f"{name}.poll_seconds")
+            if poll is not None:
+                values.on_change(poll, self._rescheduler(name))
+
+        async def routine(minutes: int, _chat: ChatKey | None) -> None:
+            self.sender.set_routine_window(timedelta(minutes=minutes))
+
+        async def storm(on: bool, _chat: ChatKey | None) -> None:
+            self.sender.storm.enabled = limits.storm and on
+
+        async def audit_days(days: int, _chat: ChatKey | None) -> None:
+            self.scheduler.retention = replace(self.scheduler.retention, audit_days=days)
+
+        values.on_change(general.ALERT_ROUTINE_MINUTES, routine)
+        values.on_change(general.ALERT_STORM_MODE, storm)
+        values.on_change(general.AUDIT_DAYS, audit_days)
+
+    def _rescheduler(self, name: str) -> ChangeHook:
+        async def reschedule(seconds: int, _chat: ChatKey | None) -> None:
+            self.scheduler.reschedule(name, seconds)
+
+        return reschedule
 
     def _send_limits(self, limits: SendLimits) -> SendLimits:
         """``ALERT_STORM_MODE=off`` turns storm mode off whatever the limits say."""
@@ -158,7 +197,7 @@ class LogiBot:
         dp.update.outer_middleware(self.tracker)
         dp.message.outer_middleware(self.tail.incoming)
         self.tail.step_open = self._step_open
-        LocaleMiddleware(self.i18n).setup(dp)
+        LocaleMiddleware(self.i18n, partial(chat_language, self.repos)).setup(dp)
         access = AccessMiddleware(self.repos, self.i18n)
         dp.message.middleware(access)
         dp.callback_query.middleware(access)
@@ -218,6 +257,7 @@ class LogiBot:
         await open_database(self.db)
         await self.repos.subscriptions.key_filters()  # rows from before migration 13
         await self.repos.users.ensure_admins(self.settings.admin_ids)
+        await self.settings_values.apply_all()  # values set from the chat before a restart
         if self.settings.http_port:
             await self.health_server.start(self.settings.http_port)
         self._telegram_wait = asyncio.create_task(wait_for_telegram(self.bot, self.health.startup))

@@ -154,8 +154,15 @@ async def _check(settings: Settings) -> int:
     for name, value in masked(settings).items():
         print(f"  {name}={value}")
     print()
+    from bot.settings.report import settings_report
+
+    print("Settings (effective value and where it comes from; change them with /settings):")
+    report = await settings_report(settings)
+    for line in report:
+        print(f"  {line}")
+    print()
     results = await run_checks(settings)
-    failed = False
+    failed = any(line.startswith("PROBLEM ") for line in report)
     for result in results:
         mark = "ok  " if result.ok else ("off " if result.skipped else "FAIL")
         failed |= not result.ok and not result.skipped

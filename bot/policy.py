@@ -90,6 +90,10 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     # Digests and reports: anyone reads; a group's digest hour is a dispatcher's to set.
     "digest": _cmd("alerts", V, changes_in_groups=D),
     "report": _cmd("alerts", V),
+    # A chat's own settings (zone, quiet hours, language…): a dispatcher changes a group's,
+    # anyone their private chat's; the bot's settings are an admin's, in private
+    # (handlers/settings/router.py checks which).
+    "settings": _cmd("alerts", V, changes_in_groups=D),
     # Drivers (Movizor): viewers read, dispatchers change.
     "locate": _cmd("drivers", V, service="movizor"),
     "drivers": _cmd("drivers", V, service="movizor"),
@@ -151,6 +155,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.access_request": Rule(A),
     "button.chat_status": Rule(A),
     "button.subscriptions": Rule(V),
+    "button.settings": Rule(V),  # the role each change needs is checked when pressed
     "button.find": Rule(V),  # a /find choice; the chosen service is checked when pressed
     "button.driver_pick": Rule(V, service="movizor"),
     "button.driver_refresh": Rule(D, service="movizor"),  # a paid pos_request

@@ -57,6 +57,25 @@ class AlertScheduler:
         )
         self._scheduler.start()
 
+    def reschedule(self, name: str, every_seconds: int) -> None:
+        """A poll period changed from the chat: the watcher's job runs every ``every_seconds``
+        from now on (APScheduler's reschedule_job: the next run is one new period from now),
+        kept paused if it was. Before start, only the period to start with changes."""
+        if name not in self.runners or self.intervals[name] == every_seconds:
+            return
+        self.intervals[name] = every_seconds
+        if self._scheduler is None:
+            return
+        job = self._scheduler.get_job(f"watch:{name}")
+        if job is None:
+            return
+        job = self._scheduler.reschedule_job(
+            job.id, trigger="interval", seconds=every_seconds, jitter=max(1, every_seconds // 10)
+        )
+        if self.runners[name].health.paused:
+            job.pause()
+        log.info("watcher %s now polls every %s s", name, every_seconds)
+
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)

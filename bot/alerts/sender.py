@@ -60,6 +60,7 @@ from bot.alerts.send_check import drop_unwanted, hold_routine
 from bot.alerts.storm import CALM, HORIZON, StormDesk
 from bot.i18n import PoI18n, locale_for
 from bot.metrics import Metrics
+from bot.settings.chat import chat_language
 from bot.telegram_requests import retry_on_flood
 from bot.texts import Rich
 from integrations.base import Alert
@@ -117,12 +118,16 @@ async def chat_context(
 ) -> RenderContext:
     """The language and time zone a chat (topic) reads alerts in.
 
-    A topic without its own zone uses the chat's, then the bot's. A private chat reads its
-    user's language; groups read the bot's default language.
+    A topic without its own zone uses the chat's, then the bot's. The language a chat chose
+    in its /settings comes first; else a private chat reads its user's language, and groups
+    the bot's default language.
     """
     tz = await repos.subscriptions.zone(chat_id, thread_id, default_tz)
     locale = i18n.default_locale
-    if chat_id > 0:
+    chosen = await chat_language(repos, chat_id, thread_id)
+    if chosen is not None:
+        locale = chosen
+    elif chat_id > 0:
         user = await repos.users.get(chat_id)
         if user is not None:
             locale = locale_for(user.language_code, i18n.default_locale)
@@ -172,6 +177,11 @@ class AlertSender:
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
+    def set_routine_window(self, window: timedelta) -> None:
+        """ALERT_ROUTINE_MINUTES changed from the chat: the next routine line obeys it."""
+        self.routine_window = window
+        self.cards.window = window
+
     async def start(self) -> None:
         if self._task is not None and not self._task.done():
             return

@@ -50,7 +50,7 @@ HISTORY_DAYS: Setting[float] = declare(
         default=90,
         scope=Scope.GLOBAL,
         service=None,
-        area="digest",
+        area="retention",
         live=True,
         env="HISTORY_DAYS",
     )
