@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.database_access import open_database
 from bot.digests.job import EVERY_SECONDS as DIGEST_EVERY_SECONDS
 from bot.digests.job import DigestJob
-from bot.digests.settings import HISTORY_DAYS
+from bot.digests.settings import DIGEST_HOUR, HISTORY_DAYS
 from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.menus import publish_all_menus
@@ -135,6 +135,7 @@ class LogiBot:
             self.bot, self.repos, self.settings_values, self.i18n, settings.timezone
         )
         self._digest_loop = Periodic("digests", self.digests.run_once, DIGEST_EVERY_SECONDS)
+        self.settings_values.on_change(DIGEST_HOUR, self.digests.hour_changed)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         context = ServiceContext(
             settings,

@@ -72,6 +72,22 @@ class DigestJob:
         self.i18n = i18n
         self.default_tz = default_tz
 
+    async def hour_changed(self, hour: time | None, chat: ChatKey | None) -> None:
+        """A chat's hour set (by /digest or /settings) after it has passed today: the first
+        digest is tomorrow's, so today is marked as not owed — else the next round would take
+        the new hour for a missed one and send a "late" digest at once."""
+        if hour is None or chat is None:
+            return
+        now = utcnow()
+        prefs = await self.repos.subscriptions.prefs_of([chat.chat_id])
+        topic = prefs.get((chat.chat_id, chat.thread_id)) or ChatPrefs(chat.chat_id, chat.thread_id)
+        tz = effective_zone(topic, prefs.get((chat.chat_id, 0)), self.default_tz)
+        due_at = due_moment(hour, now, tz)
+        if due_at <= now:
+            await self.repos.digest_marks.skip(
+                chat.chat_id, chat.thread_id, due_at.date().isoformat(), now
+            )
+
     async def run_once(self) -> int:
         """Send every digest due now; returns how many went out."""
         now = utcnow()

@@ -2,8 +2,8 @@
 sets it, ``/digest off`` turns the digest off; in a group setting it takes a dispatcher.
 
 The hour is the chat's setting ``digest.hour`` (bot/digests/settings.py), in the chat's zone.
-Set after today's hour has passed, the first digest comes tomorrow: the day is marked as not
-owed, so the job does not take the new hour for a missed one and send a "late" digest now.
+Set after today's hour has passed, the first digest comes tomorrow (the setting's change hook,
+bot/digests/job.py, marks today as not owed, however the hour was set).
 """
 
 from __future__ import annotations
@@ -67,13 +67,10 @@ async def digest(
         await settings_values.set(DIGEST_HOUR, None, by=user.id, chat=key)
         await message.answer(_("digest.turned_off"))
         return
+    # An hour already past today starts tomorrow (the setting's change hook marks today).
     await settings_values.set(DIGEST_HOUR, hour, by=user.id, chat=key)
-    now = utcnow()
-    due_at = due_moment(hour, now, timezone)
-    first = _("digest.first_today")
-    if due_at <= now:
-        await repos.digest_marks.skip(chat_id, thread_id, due_at.date().isoformat(), now)
-        first = _("digest.first_tomorrow")
+    passed = due_moment(hour, utcnow(), timezone) <= utcnow()
+    first = _("digest.first_tomorrow") if passed else _("digest.first_today")
     text = _("digest.set").format(time=f"{hour:%H:%M}", zone=html.quote(timezone.key), first=first)
     if not await repos.subscriptions.for_chat(chat_id, thread_id):
         text += "\n" + _("digest.no_subscriptions")

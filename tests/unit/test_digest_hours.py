@@ -79,3 +79,20 @@ async def test_a_chat_that_turned_its_digest_off_is_never_due(job):
     await job.values.set(DIGEST_HOUR, None, by=1, chat=ChatKey(MOSCOW_CHAT))
     now = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     assert MOSCOW_CHAT not in {d.chat_id for d in await job.due(now)}
+
+
+async def test_an_hour_set_after_it_passed_today_starts_tomorrow(job):
+    from storage.db import set_clock
+
+    now = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # 11:00 in Moscow
+    set_clock(lambda: now)
+    try:
+        await job.hour_changed(time(9, 0), ChatKey(MOSCOW_CHAT))  # passed: today not owed
+        await job.hour_changed(time(12, 0), ChatKey(VLADIVOSTOK_CHAT))  # 18:00 there: passed
+        await job.hour_changed(time(23, 0), ChatKey(TOPIC_CHAT))  # still ahead in Moscow
+    finally:
+        set_clock(None)
+    due = {d.chat_id for d in await job.due(now)}
+    assert MOSCOW_CHAT not in due and VLADIVOSTOK_CHAT not in due
+    assert TOPIC_CHAT in due  # its old 09:00 is still owed today (the hook marks nothing)
+    assert await job.repos.digest_marks.state(MOSCOW_CHAT, 0, "2026-12-02") == ("skipped", False)
