@@ -20,6 +20,9 @@ from storage.history import HistoryEvent
 ALERT_AREAS = ("drivers", "tasks", "taxi", "wagons")
 AREAS = (*ALERT_AREAS, "escalations")  # the digest's order
 WORST_DRIVERS = 5
+# A driver's arrival: Movizor says "объект прибывает" (pos_finished -> driver.arriving) when the
+# route's end is reached; a richer feed may say "arrived" itself.
+ARRIVAL_KINDS = ("driver.arrived", "driver.arriving")
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def _drivers(events: Sequence[HistoryEvent], end: datetime) -> Drivers:
             late_at.setdefault(e.subject_key, e.at)
             if e.minutes is not None:
                 recorded[e.subject_key] = max(e.minutes, recorded.get(e.subject_key, 0))
-        elif e.kind == "driver.arrived" and e.subject_key in late_at:
+        elif e.kind in ARRIVAL_KINDS and e.subject_key in late_at:
             arrived_at.setdefault(e.subject_key, e.at)
     late = []
     for subject, since in late_at.items():
@@ -134,7 +137,7 @@ def _drivers(events: Sequence[HistoryEvent], end: datetime) -> Drivers:
     return Drivers(
         late=len(late_at),
         left_route=len(_subjects(events, "driver.left_route")),
-        arrived=len(_subjects(events, "driver.arrived")),
+        arrived=len(_subjects(events, *ARRIVAL_KINDS)),
         worst=tuple(late[:WORST_DRIVERS]),
     )
 

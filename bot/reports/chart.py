@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.kinds import KINDS
+from bot.digests.content import ARRIVAL_KINDS
 from storage.history import HistoryEvent
 
 TOP_KINDS = 6  # kinds drawn by name; the rest are one "other" band
@@ -43,7 +44,7 @@ class DailyCounter:
             n = self._index.get(event.at.astimezone(self.tz).date())
             if n is None:
                 continue
-            if event.kind == "driver.arrived":
+            if event.kind in ARRIVAL_KINDS:
                 self._arrived[n].add(event.subject_key)
             elif event.kind == "driver.late":
                 self._late[n].add(event.subject_key)
