@@ -80,9 +80,7 @@ class DigestJob:
             return
         now = utcnow()
         prefs = await self.repos.subscriptions.prefs_of([chat.chat_id])
-        topic = prefs.get((chat.chat_id, chat.thread_id)) or ChatPrefs(chat.chat_id, chat.thread_id)
-        tz = effective_zone(topic, prefs.get((chat.chat_id, 0)), self.default_tz)
-        due_at = due_moment(hour, now, tz)
+        due_at = due_moment(hour, now, self._zone(prefs, chat.chat_id, chat.thread_id))
         if due_at <= now:
             await self.repos.digest_marks.skip(
                 chat.chat_id, chat.thread_id, due_at.date().isoformat(), now
@@ -113,13 +111,18 @@ class DigestJob:
         prefs = await self.repos.subscriptions.prefs_of({chat for chat, _ in hours})
         candidates = []
         for (chat_id, thread_id), hour in hours.items():
-            topic = prefs.get((chat_id, thread_id)) or ChatPrefs(chat_id, thread_id)
-            tz = effective_zone(topic, prefs.get((chat_id, 0)), self.default_tz)
-            due_at = due_moment(hour, now, tz)
+            due_at = due_moment(hour, now, self._zone(prefs, chat_id, thread_id))
             if due_at <= now:
                 candidates.append(Due(chat_id, thread_id, due_at.date().isoformat(), due_at))
         marked = await self.repos.digest_marks.marked({due.day for due in candidates}, now)
         return [d for d in candidates if (d.chat_id, d.thread_id, d.day) not in marked]
+
+    def _zone(
+        self, prefs: dict[tuple[int, int], ChatPrefs], chat_id: int, thread_id: int
+    ) -> ZoneInfo:
+        """The chat's (topic's) zone: the topic's own, its chat's, the bot's."""
+        topic = prefs.get((chat_id, thread_id)) or ChatPrefs(chat_id, thread_id)
+        return effective_zone(topic, prefs.get((chat_id, 0)), self.default_tz)
 
     async def summary(self, chat_id: int, thread_id: int, end: datetime) -> Summary:
         subs = await self.repos.subscriptions.for_chat(chat_id, thread_id)

@@ -43,72 +43,56 @@ def _time(moment: datetime, ctx: RenderContext) -> str:
     return moment.astimezone(ctx.tz).strftime("%d.%m %H:%M")
 
 
+def _area_values(area: str, summary: Summary, ctx: RenderContext) -> dict[str, str] | None:
+    """The numbers of an area's line (its text is ``digest.<area>``); None: no line today."""
+    d, t, x, w, e = (
+        summary.drivers,
+        summary.tasks,
+        summary.taxi,
+        summary.wagons,
+        summary.escalations,
+    )
+    values: dict[str, dict[str, object]] = {
+        "drivers": {"late": d.late, "left": d.left_route, "arrived": d.arrived},
+        "tasks": {
+            "created": t.created,
+            "closed": t.closed,
+            "overdue": t.overdue,
+            "median": duration(t.median_close_minutes),
+        },
+        "taxi": {
+            "orders": x.orders,
+            "done": x.done,
+            "cancelled": x.cancelled,
+            "cost": money(x.cost, ctx.locale),
+        },
+        "wagons": {
+            "arrived": w.arrived,
+            "moving": w.moving,
+            "no_report": w.no_report,
+            "put_on": w.put_on,
+            "taken_off": w.taken_off,
+        },
+        # Escalations are not an alert area: a line only when there were some.
+        "escalations": {"count": e.acked, "median": duration(e.median_ack_minutes)}
+        if e.acked
+        else {},
+    }
+    found = values.get(area)
+    return {key: str(value) for key, value in found.items()} if found else None
+
+
 def _area_lines(summary: Summary, ctx: RenderContext) -> list[Rich]:
     lines: list[Rich] = []
     for area in summary.areas:
+        values = _area_values(area, summary, ctx)
+        if values is not None:
+            lines.append(fill(_(f"digest.{area}"), **values))
         if area == "drivers":
-            d = summary.drivers
-            lines.append(
-                fill(
-                    _("digest.drivers"),
-                    late=str(d.late),
-                    left=str(d.left_route),
-                    arrived=str(d.arrived),
-                )
-            )
-            for number, driver in enumerate(d.worst, start=1):
+            for number, driver in enumerate(summary.drivers.worst, start=1):
                 name = short(driver.title or driver.subject_key.partition(":")[2])
-                lines.append(
-                    fill(
-                        _("digest.late_driver"),
-                        n=str(number),
-                        name=name,
-                        late=duration(driver.minutes),
-                    )
-                )
-        elif area == "tasks":
-            t = summary.tasks
-            lines.append(
-                fill(
-                    _("digest.tasks"),
-                    created=str(t.created),
-                    closed=str(t.closed),
-                    overdue=str(t.overdue),
-                    median=duration(t.median_close_minutes),
-                )
-            )
-        elif area == "taxi":
-            x = summary.taxi
-            lines.append(
-                fill(
-                    _("digest.taxi"),
-                    orders=str(x.orders),
-                    done=str(x.done),
-                    cancelled=str(x.cancelled),
-                    cost=money(x.cost, ctx.locale),
-                )
-            )
-        elif area == "wagons":
-            w = summary.wagons
-            lines.append(
-                fill(
-                    _("digest.wagons"),
-                    arrived=str(w.arrived),
-                    moving=str(w.moving),
-                    no_report=str(w.no_report),
-                    put_on=str(w.put_on),
-                    taken_off=str(w.taken_off),
-                )
-            )
-        elif area == "escalations" and summary.escalations.acked:
-            e = summary.escalations
-            lines.append(
-                fill(
-                    _("digest.escalations"),
-                    count=str(e.acked),
-                    median=duration(e.median_ack_minutes),
-                )
-            )
+                late = duration(driver.minutes)
+                lines.append(fill(_("digest.late_driver"), n=str(number), name=name, late=late))
     return lines
 
 
