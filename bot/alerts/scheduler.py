@@ -7,6 +7,7 @@ SQLite with the outbox), so there is no pickled job store to drift out of date.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,6 +28,8 @@ class AlertScheduler:
         self.retention = retention or Retention()
         self.runners: dict[str, WatchRunner] = {}
         self.intervals: dict[str, int] = {}
+        # Other periodic jobs of the app: (name, job, every seconds).
+        self.chores: list[tuple[str, Callable[[], Awaitable[object]], int]] = []
         self._scheduler: AsyncIOScheduler | None = None
 
     def add(self, runner: WatchRunner, every_seconds: int) -> None:
@@ -51,6 +54,8 @@ class AlertScheduler:
                 jitter=max(1, every // 10),
                 next_run_time=None if runner.health.paused else _soon(),
             )
+        for chore, job, seconds in self.chores:
+            self._scheduler.add_job(job, "interval", seconds=seconds, id=f"chore:{chore}")
         # Daily, and once soon after start (a bot restarted every night still prunes).
         self._scheduler.add_job(
             self.housekeeping, "interval", days=1, id="housekeeping", next_run_time=_soon(60)

@@ -54,6 +54,7 @@ __all__ = [
     "all_settings",
     "chat_sections",
     "declare",
+    "declare_poll",
     "find_setting",
     "register_chat_section",
     "tr",
@@ -143,6 +144,26 @@ def declare(setting: Setting[T]) -> Setting[T]:
         raise ValueError(f"setting {setting.name!r} is declared twice")
     _REGISTRY[setting.name] = setting
     return setting
+
+
+def declare_poll(
+    service: str, default: int, *, min: int, rule_key: str | None = None
+) -> Setting[int]:
+    """A service's poll period, "<service>.poll_seconds" from <SERVICE>_POLL_SECONDS (at most
+    a day): the app reschedules the service's watcher when it changes (bot/app.py)."""
+    kind = Number(min=min, max=24 * 3600, unit="seconds", rule_key=rule_key)
+    return declare(
+        Setting(
+            f"{service}.poll_seconds",
+            kind,  # type: ignore[arg-type]
+            default,
+            Scope.GLOBAL,
+            service,
+            "polling",
+            live=True,
+            env=f"{service.upper()}_POLL_SECONDS",
+        )
+    )
 
 
 def all_settings() -> list[Setting[Any]]:

@@ -52,6 +52,7 @@ class SettingsValues:
         self._hooks: dict[str, list[ChangeHook]] = {}
         self._hooked: dict[str, Setting[Any]] = {}
         self._rules: dict[str, tuple[Rule, ...]] = {}
+        self._applied: dict[str, Any] = {}  # what each GLOBAL setting's hooks last got
         self._from_environment = dict(from_environment or {})
 
     # --- wiring ------------------------------------------------------------------------
@@ -76,12 +77,22 @@ class SettingsValues:
     async def apply_all(self) -> None:
         """At start: every GLOBAL setting's hooks get its effective value (a value set from
         the chat before the restart wins over what the app was built with)."""
+        await self.refresh(everything=True)
+
+    async def refresh(self, *, everything: bool = False) -> list[str]:
+        """Call the hooks of every GLOBAL setting whose value is not the one they last got:
+        a value changed by another process on the same PostgreSQL (the app runs this now
+        and then there). Returns the names refreshed."""
+        refreshed = []
         for name, setting in self._hooked.items():
             if setting.scope is not Scope.GLOBAL:
                 continue
             value = await self.get(setting)
-            for hook in self._hooks[name]:
-                await hook(value, None)
+            if not everything and name in self._applied and self._applied[name] == value:
+                continue
+            await self._call_hooks(setting, value, None)
+            refreshed.append(name)
+        return refreshed
 
     # --- reading -----------------------------------------------------------------------
     async def get(self, setting: Setting[T], chat: ChatKey | None = None) -> T:
@@ -98,9 +109,12 @@ class SettingsValues:
         """The value and where it comes from, in one read."""
         return await self._effective(setting, chat)
 
-    async def _effective(self, setting: Setting[T], chat: ChatKey | None) -> tuple[T, ValueSource]:
+    async def _effective(
+        self, setting: Setting[T], chat: ChatKey | None, *, own: bool = True
+    ) -> tuple[T, ValueSource]:
+        """``own=False``: what it would be without this place's own value (after a reset)."""
         chat = self._checked_place(setting, chat)
-        places: list[ChatKey | None] = [chat]
+        places: list[ChatKey | None] = [chat] if own else []
         if chat is not None and chat.thread_id and setting.topic_inherits:
             places.append(chat.whole_chat)
         for place in places:
@@ -148,10 +162,9 @@ class SettingsValues:
         chat = self._checked_place(setting, chat)
         self._refuse_secret(setting)
         old, _source = await self._effective(setting, chat)
+        new, _source = await self._effective(setting, chat, own=False)
         async with self.repos.db.transaction() as tx:
             await self._store(setting).remove(tx, setting, chat)
-        new, _source = await self._effective(setting, chat)
-        async with self.repos.db.transaction() as tx:
             await self._audit(tx, "setting.reset", setting, by, chat, old, new)
         await self._changed(setting, chat)
 
@@ -177,11 +190,13 @@ class SettingsValues:
         )
 
     async def _changed(self, setting: Setting[Any], chat: ChatKey | None) -> None:
-        hooks = self._hooks.get(setting.name, [])
-        if not hooks:
-            return
-        value = await self.get(setting, chat)
-        for hook in hooks:
+        if self._hooks.get(setting.name):
+            await self._call_hooks(setting, await self.get(setting, chat), chat)
+
+    async def _call_hooks(self, setting: Setting[Any], value: Any, chat: ChatKey | None) -> None:
+        if chat is None:
+            self._applied[setting.name] = value
+        for hook in self._hooks.get(setting.name, []):
             try:
                 await hook(value, chat)
             except Exception:

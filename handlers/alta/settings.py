@@ -17,23 +17,13 @@ from bot.settings.registry import (
     SettingError,
     TimesOfDay,
     declare,
+    declare_poll,
     tr,
 )
 from bot.settings.values import SettingsValues
 
-POLL_SECONDS = declare(
-    Setting(
-        "alta.poll_seconds",
-        # The document: "Оптимальный период опроса сервера - 1 минута" — faster may be blocked.
-        Number(min=60, max=24 * 3600, unit="seconds", rule_key="setting.rule.alta_poll"),
-        60,
-        Scope.GLOBAL,
-        "alta",
-        "polling",
-        live=True,
-        env="ALTA_POLL_SECONDS",
-    )
-)
+# The document: "Оптимальный период опроса сервера - 1 минута" — faster may be blocked.
+POLL_SECONDS = declare_poll("alta", 60, min=60, rule_key="setting.rule.alta_poll")
 NO_DATA_HOURS = declare(
     Setting(
         "alta.no_data_hours",

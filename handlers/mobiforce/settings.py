@@ -14,24 +14,14 @@ from bot.settings.registry import (
     Setting,
     SettingError,
     declare,
+    declare_poll,
 )
 
-POLL_SECONDS = declare(
-    Setting(
-        "mobiforce.poll_seconds",
-        Number(min=5, max=3600, unit="seconds"),
-        60,
-        Scope.GLOBAL,
-        "mobiforce",
-        "polling",
-        live=True,
-        env="MOBIFORCE_POLL_SECONDS",
-    )
-)
+POLL_SECONDS = declare_poll("mobiforce", 60, min=5)
 SYNC_MINUTES = declare(
     Setting(
         "mobiforce.sync_minutes",
-        Number(min=5, max=7 * 24 * 60, unit="minutes"),
+        Number(min=5, max=365 * 24 * 60, unit="minutes"),
         60,
         Scope.GLOBAL,
         "mobiforce",

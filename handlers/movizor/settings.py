@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from bot.settings.registry import Number, Rule, Scope, Setting, SettingError, declare
+from bot.settings.registry import Number, Rule, Scope, Setting, SettingError, declare, declare_poll
 
 # Calls one poll period costs at least: the watcher's events page and its positions
 # (pos_objects), and the /follow live locations' positions (handlers/movizor/live_locations.py).
@@ -14,22 +14,11 @@ CALLS_PER_POLL = 3
 # (handlers/movizor/directory_sync.py RESERVE_SHARE); polling may spend at most that share.
 POLL_SHARE = 0.5
 
-POLL_SECONDS = declare(
-    Setting(
-        "movizor.poll_seconds",
-        Number(min=5, max=3600, unit="seconds"),
-        60,
-        Scope.GLOBAL,
-        "movizor",
-        "polling",
-        live=True,
-        env="MOVIZOR_POLL_SECONDS",
-    )
-)
+POLL_SECONDS = declare_poll("movizor", 60, min=5)
 DIRECTORY_SYNC_HOURS = declare(
     Setting(
         "movizor.directory_sync_hours",
-        Number(min=0, max=7 * 24, unit="hours", integer=False),
+        Number(min=0, max=365 * 24, unit="hours", integer=False),
         6.0,
         Scope.GLOBAL,
         "movizor",

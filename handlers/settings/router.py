@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router, html
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -30,6 +31,7 @@ from bot.settings.registry import ChatKey, Scope, Setting, SettingError, all_set
 from bot.settings.values import SettingsValues
 from handlers.settings import screens
 from handlers.settings.callbacks import CHAT, GLOBAL, SettingsCb
+from handlers.subscriptions import chat_target
 from storage import Repos
 from storage.db import utcnow
 from storage.users import Role, User
@@ -49,8 +51,7 @@ def now_stamp() -> int:
 
 def place_of(message: Message) -> ChatKey:
     """The chat, and the forum topic when the message is in one (a topic has its own)."""
-    thread = message.message_thread_id if message.is_topic_message else None
-    return ChatKey(message.chat.id, thread or 0)
+    return ChatKey(*chat_target(message))
 
 
 def find(name: str) -> Setting[Any] | None:
@@ -276,7 +277,7 @@ async def redraw(
     assert isinstance(message, Message)
     try:
         await message.edit_text(text, reply_markup=markup)
-    except Exception as exc:  # "message is not modified" and the like: the screen is right
+    except TelegramBadRequest as exc:  # "message is not modified": the screen is right already
         log.debug("settings screen not redrawn: %s", exc)
     await callback.answer(toast)
 

@@ -7,23 +7,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.settings.registry import Kind, Number, OptionalKind, Scope, Setting, SettingError, declare
+from bot.settings.registry import (
+    Kind,
+    Number,
+    OptionalKind,
+    Scope,
+    Setting,
+    SettingError,
+    declare,
+    declare_poll,
+)
 from bot.settings.values import SettingsValues
 
 Pairs = tuple[tuple[int, int], ...]
 
-POLL_SECONDS = declare(
-    Setting(
-        "taximaster.poll_seconds",
-        Number(min=5, max=600, unit="seconds"),
-        15,
-        Scope.GLOBAL,
-        "taximaster",
-        "polling",
-        live=True,
-        env="TAXIMASTER_POLL_SECONDS",
-    )
-)
+POLL_SECONDS = declare_poll("taximaster", 15, min=5)
 TARIFF_ID = declare(
     Setting(
         "taximaster.tariff_id",

@@ -209,3 +209,21 @@ async def test_each_kind_is_set_validated_reset_and_audited(repos, kind, default
         ("setting.reset", kind.dump(default) if default is not None else None),
         ("setting.set", kind.dump(value)),
     ]
+
+
+async def test_a_change_made_by_another_process_reaches_this_ones_hooks(repos):
+    """Two processes on one database (PostgreSQL): the other one's change is applied here at
+    the next refresh (the app runs one every half minute there), and only a change is."""
+    here, there = SettingsValues(repos), SettingsValues(Repos.on(repos.db))
+    seen = []
+
+    async def hook(value, chat):
+        seen.append(value)
+
+    here.on_change(POLL, hook)
+    await here.apply_all()
+    assert seen == [60]
+    assert await here.refresh() == []
+    await there.set(POLL, 600, by=7)
+    assert await here.refresh() == [POLL.name] and seen == [60, 600]
+    assert await here.refresh() == []
