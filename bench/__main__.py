@@ -23,12 +23,14 @@ from bench import (
     alerts_throughput,
     alta_cycle,
     commit_cost,
+    digest_job,
     failover,
     help_latency,
     idle_memory,
     mobiforce_cycle,
     movizor_cycle,
     outbox_backlog,
+    report_build,
     startup,
     taximaster_cycle,
 )
@@ -62,6 +64,8 @@ SECTIONS: tuple[Section, ...] = (
     alerts_stream,
     failover,
     alerts_storm,
+    report_build,
+    digest_job,
 )
 
 

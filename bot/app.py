@@ -40,6 +40,9 @@ from bot.alerts.sender import AlertSender, SendLimits
 from bot.alerts.watching import WatchRunner
 from bot.config import Settings
 from bot.database_access import open_database
+from bot.digests.job import EVERY_SECONDS as DIGEST_EVERY_SECONDS
+from bot.digests.job import DigestJob
+from bot.digests.settings import DIGEST_HOUR, HISTORY_DAYS
 from bot.fsm_storage import build_fsm_storage
 from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
@@ -47,6 +50,7 @@ from bot.leader import leadership_for
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.ownership import Ownership
+from bot.periodic import Periodic
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
 from bot.settings import general
 from bot.settings.chat import chat_language
@@ -147,7 +151,16 @@ class LogiBot:
             routine_window=timedelta(minutes=settings.alert_routine_minutes),
         )
         self.ownership = Ownership(self.bot, self.repos, self.pipeline)
-        self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
+        # The daily digests (bot/digests): each chat at its hour, once a day across restarts.
+        self.digests = DigestJob(
+            self.bot, self.repos, self.settings_values, self.i18n, settings.timezone
+        )
+        self._digest_loop = Periodic("digests", self.digests.run_once, DIGEST_EVERY_SECONDS)
+        self.settings_values.on_change(DIGEST_HOUR, self.digests.hour_changed)
+        self.scheduler = AlertScheduler(
+            self.repos,
+            Retention(audit_days=settings.audit_days, history_days=settings.history_days),
+        )
         context = ServiceContext(
             settings,
             self.bot,
@@ -191,9 +204,13 @@ class LogiBot:
         async def audit_days(days: int, _chat: ChatKey | None) -> None:
             self.scheduler.retention = replace(self.scheduler.retention, audit_days=days)
 
+        async def history_days(days: float, _chat: ChatKey | None) -> None:
+            self.scheduler.retention = replace(self.scheduler.retention, history_days=int(days))
+
         values.on_change(general.ALERT_ROUTINE_MINUTES, routine)
         values.on_change(general.ALERT_STORM_MODE, storm)
         values.on_change(general.AUDIT_DAYS, audit_days)
+        values.on_change(HISTORY_DAYS, history_days)
         if not self.db.sole_writer:
             # Another process on the same PostgreSQL may change a setting: look every half
             # minute (a change made here applies at once).
@@ -373,6 +390,7 @@ class LogiBot:
         for runtime in self.services.values():
             await runtime.start()
         await self.sender.start()
+        self._digest_loop.start()  # its first round sends what a restart made late
         freeze_startup_heap()
 
     async def _publish_menus(self) -> None:
@@ -429,6 +447,7 @@ class LogiBot:
             with contextlib.suppress(asyncio.CancelledError):
                 await menus
         await self.scheduler.stop()
+        await self._digest_loop.stop()
         await self.sender.stop(grace=grace)
         services, self.services = self.services, {}  # stopped once, even if close() runs twice
         for runtime in services.values():

@@ -77,3 +77,14 @@ class SubscriptionsCb(CallbackData, prefix="sb"):
     view: str
     page: int = 0
     sel: str = ""
+
+
+class DigestListCb(CallbackData, prefix="dg"):
+    """A digest's «🚚 Водители» / «📋 Задачи»… button, and the pages of the list it opens:
+    the area's events of the digest's window (``start``: its first second, Unix time; the
+    window is 24 hours), read back from the history of the chat pressed in."""
+
+    area: str  # d(rivers) t(asks) x (taxi) w(agons) e(scalations)
+    start: int
+    page: int = 0
+    turn: int = 0  # 1 on a list's own page buttons (edit the list), 0 under the digest

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     audit_days: int = Field(default=365, ge=1)  # the audit log keeps this many days
+    # History (the digests' and /report's) keeps this many days (the setting history.days).
+    history_days: int = Field(default=90, ge=1, le=3650)
     # Routine progress (a wagon moved, a task field filled): one line per subject per window.
     alert_routine_minutes: int = Field(default=10, ge=0, le=24 * 60)
     # Storm mode: denser alert messages when a chat's alerts outrun its Telegram budget.

@@ -87,6 +87,9 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "unmute": _cmd("alerts", V, in_groups=D),
     "quiet": _cmd("alerts", V, changes_in_groups=D),
     "timezone": _cmd("alerts", V, changes_in_groups=D),
+    # Digests and reports: anyone reads; a group's digest hour is a dispatcher's to set.
+    "digest": _cmd("alerts", V, changes_in_groups=D),
+    "report": _cmd("alerts", V),
     # A chat's own settings (zone, quiet hours, language…): a dispatcher changes a group's,
     # anyone their private chat's; the bot's settings are an admin's, in private
     # (handlers/settings/router.py checks which).
@@ -147,6 +150,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.alert_ack": Rule(V, in_groups=D),
     "button.alert_silence": Rule(V, in_groups=D),
     "button.alert_list": Rule(V),  # a storm summary's list and its subjects: reading only
+    "button.digest_list": Rule(V),  # a digest's list of one area: reading only
     "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked
     "button.access_request": Rule(A),
     "button.chat_status": Rule(A),

@@ -15,8 +15,10 @@ from storage.audit import AuditRepo
 from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
+from storage.digest_marks import DigestMarksRepo
 from storage.drivers import DriversRepo
 from storage.fsm import FsmRepo
+from storage.history import HistoryRepo
 from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
@@ -54,6 +56,8 @@ class Repos:
     alta_adds: AltaAddsRepo
     fsm: FsmRepo
     item_owners: ItemOwnersRepo
+    history: HistoryRepo
+    digest_marks: DigestMarksRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -78,4 +82,6 @@ class Repos:
             alta_adds=AltaAddsRepo(db),
             fsm=FsmRepo(db),
             item_owners=ItemOwnersRepo(db),
+            history=HistoryRepo(db),
+            digest_marks=DigestMarksRepo(db),
         )

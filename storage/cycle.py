@@ -3,10 +3,10 @@
 The read (:func:`read_audience`) looks only at the chats an alert could reach: a cycle about a
 few subjects costs the same whether the tables hold a thousand rows or a hundred thousand.
 
-The write (:func:`commit_cycle`): outbox rows, inhibiting states, the silences a new event
-ends, the subjects that ended (or came back), the watcher's snapshots and its cursor. Kill the
-process at any instant: either all of it is written or none of it, and the next poll fetches
-the same events again (dedupe keys keep them single).
+The write (:func:`commit_cycle`): outbox rows and their history events, inhibiting states,
+the silences a new event ends, the subjects that ended (or came back), the watcher's snapshots
+and its cursor. Kill the process at any instant: either all of it is written or none of it, and
+the next poll fetches the same events again (dedupe keys keep them single).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from storage.alert_state import AlertStateRepo
 from storage.db import Database, in_lists, to_db_time
+from storage.history import HistoryEvent, insert_events
 from storage.outbox import NewOutboxRow, insert_rows
 from storage.snapshots import SnapshotsRepo
 
@@ -69,12 +70,14 @@ class CycleWrite:
     revived: set[str] = field(default_factory=set)  # subjects with news after they ended
     snapshots: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     cursor: str | None = None  # None: keep the stored cursor
+    history: list[HistoryEvent] = field(default_factory=list)  # what the chats heard
 
 
 async def commit_cycle(db: Database, write: CycleWrite, now: datetime) -> int:
     """Write it all atomically; returns the number of new outbox rows."""
     async with db.transaction() as tx:
         inserted = await insert_rows(tx, write.rows)
+        await insert_events(tx, write.history)
         # The last change of each (subject, state) is the one that holds.
         final = {(subject, state): on for subject, state, on in write.state_changes}
         await tx.executemany(

@@ -354,6 +354,7 @@ item_owners = sa.Table(
     _time("created_at"),
 )
 sa.Index("item_owners_chat", item_owners.c.chat_id)
+
 # The wizards' state (aiogram FSM), so that every bot process sees the same step of a dialogue
 # (bot/fsm_storage.py). The key is aiogram's (bot, chat, topic, user, destiny).
 fsm_states = sa.Table(
@@ -363,4 +364,43 @@ fsm_states = sa.Table(
     sa.Column("state", sa.Text),  # NULL: no step (the row then holds only data)
     sa.Column("data", sa.Text, nullable=False, server_default="{}"),  # JSON object
     _time("updated_at"),
+)
+
+# What each chat (forum topic) heard or did, for the digests and /report (storage/history.py).
+history = sa.Table(
+    "history",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    _time("at"),
+    sa.Column("area", sa.Text, nullable=False),  # drivers | tasks | taxi | wagons | escalations
+    sa.Column("kind", sa.Text, nullable=False),  # an alert kind, or action.* / escalation.acked
+    sa.Column("subject_key", sa.Text, nullable=False),
+    sa.Column("subject_title", sa.Text, nullable=False, server_default=""),
+    sa.Column("minutes", sa.Integer),  # late by / to close / to ack, where it means something
+    sa.Column("amount_kopecks", BigId),  # money, in kopecks (a taxi order's cost)
+    sa.Column("fields", sa.Text, nullable=False, server_default="{}"),  # JSON: the other facts
+    sa.Column("dedupe_key", sa.Text, nullable=False),
+    sa.UniqueConstraint("chat_id", "thread_id", "dedupe_key"),
+    sqlite_autoincrement=True,
+)
+sa.Index("history_chat_at", history.c.chat_id, history.c.thread_id, history.c.at)
+sa.Index("history_subject", history.c.subject_key, history.c.kind)
+sa.Index("history_at", history.c.at)  # retention
+
+digest_marks = sa.Table(
+    "digest_marks",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    sa.Column("day", sa.Text, primary_key=True),  # the chat's local date, YYYY-MM-DD
+    sa.Column("state", sa.Text, nullable=False),
+    _time("claimed_at"),
+    _time("sent_at", nullable=True),
+    sa.Column("late", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("message_id", BigId),
+    sa.CheckConstraint(
+        "state IN ('claimed', 'sent', 'skipped', 'failed')", name="digest_marks_state"
+    ),
 )

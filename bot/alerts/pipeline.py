@@ -26,10 +26,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.kinds import INHIBITIONS, KINDS, STATE_ENDED_BY, matches
+from bot.history.events import TASK_OPENED, alert_event, recorded
 from integrations.base import Alert, Severity, Snapshot
 from storage import Repos
 from storage.cycle import CycleWrite, EndedSubject, commit_cycle, read_audience
 from storage.db import utcnow
+from storage.history import HistoryEvent
 from storage.outbox import NewOutboxRow
 from storage.subscriptions import ChatPrefs, Subscription, effective_zone, filter_key
 
@@ -275,12 +277,19 @@ class AlertPipeline:
             payload=alert.to_json(),
             not_before=not_before,
         )
+        history = [alert_event(alert, chat_id, thread_id)] if recorded(alert) else []
         inserted = await commit_cycle(
-            self.repos.db, CycleWrite(source=alert.source, rows=[row]), now
+            self.repos.db, CycleWrite(source=alert.source, rows=[row], history=history), now
         )
         if inserted:
             self.on_new_rows()
         return inserted > 0
+
+    async def _tasks_opened(self, alerts: list[Alert]) -> dict[str, datetime]:
+        """When the tasks that close in this cycle were created, as the history knows it (for
+        the minutes to close): one read, and none in a cycle that closes no task."""
+        closing = {a.subject.key for a in alerts if a.kind == "task.closed"}
+        return await self.repos.history.first_seen(closing, TASK_OPENED) if closing else {}
 
     async def commit(
         self,
@@ -303,12 +312,18 @@ class AlertPipeline:
         snapshot = await self.snapshot(alerts, extra + admin_chats)
         now = utcnow()
         rows: list[NewOutboxRow] = []
+        history: list[HistoryEvent] = []
+        opened = await self._tasks_opened(alerts)
         state_changes: list[tuple[str, str, bool]] = []  # (subject, state, active)
         ended: dict[str, EndedSubject] = {}
         revived: set[str] = set()
         for alert in alerts:
             targets = extra + admin_chats if is_system(alert.kind) else extra
-            rows += self.router.route(alert, snapshot, now, extra_chats=targets)
+            routed = self.router.route(alert, snapshot, now, extra_chats=targets)
+            rows += routed
+            if recorded(alert):
+                when = opened.get(alert.subject.key)
+                history += [alert_event(alert, r.chat_id, r.thread_id, opened=when) for r in routed]
             spec = KINDS.get(alert.kind)
             key = alert.subject.key
             if spec is not None and spec.ends:
@@ -337,6 +352,7 @@ class AlertPipeline:
                 revived=revived,
                 snapshots=dict(snapshots or {}),
                 cursor=cursor,
+                history=history,
             ),
             now,
         )

@@ -18,6 +18,7 @@ DECLARING_MODULES: tuple[str, ...] = (
     "handlers.mobiforce.settings",
     "handlers.taximaster.settings",
     "handlers.alta.settings",
+    "bot.digests.settings",
 )
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
+from bot.history.recorder import ActionRecorder
 from handlers.alta.lookup import SOURCE, AltaLookup, number_subject
 from integrations.alta.client import AltaClient
 from integrations.alta.errors import AltaError, AltaUnavailable
@@ -249,6 +250,13 @@ class AltaAdds:
                 attempt.user_id,
                 {n: request_hash for n in group},
                 stop=stop,
+            )
+            await ActionRecorder(self.repos).wagons_tracked(
+                attempt.chat_id,
+                attempt.thread_id,
+                [number_subject(n) for n in group],
+                request_hash,
+                on=True,
             )
             placed += group
         await self.repos.audit.record(

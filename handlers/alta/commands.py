@@ -17,13 +17,14 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.confirm import ask_to_confirm, on_confirm
+from bot.history.recorder import ActionRecorder
 from bot.i18n import PoI18n
 from bot.ownership import Ownership, Viewer
 from bot.texts import answer_lines, answer_usage, error_html
 from handlers.alta.adds import without_marker
 from handlers.alta.callbacks import WagonsPageCb
 from handlers.alta.card import request_cards, wagon_card
-from handlers.alta.lookup import AltaLookup
+from handlers.alta.lookup import AltaLookup, number_subject
 from handlers.alta.owners import (
     hidden_of,
     hidden_requests,
@@ -206,6 +207,13 @@ async def cancel_confirmed(
         alta_lookup.hash_of.pop(number, None)
     await repos.audit.record(
         confirmation.user_id, "alta.cancel", request_hash, numbers=",".join(numbers) or "all"
+    )
+    await ActionRecorder(repos).wagons_tracked(
+        viewer.chat_id,
+        viewer.thread_id,
+        [number_subject(n) for n in affected],
+        request_hash,
+        on=False,
     )
     await tell_owners(ownership, viewer, sights, "cancelled")
     if numbers:

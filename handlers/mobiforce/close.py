@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.confirm import ask_to_confirm, on_confirm
+from bot.history.recorder import ActionRecorder
 from bot.i18n import PoI18n
 from bot.ownership import Ownership, Viewer
 from bot.settings.values import SettingsValues
@@ -155,6 +156,7 @@ async def close_confirmed(
     except MobiforceError as exc:
         return error_text(exc, i18n)
     await repos.audit.record(confirmation.user_id, "mobiforce.close", str(task_id), number=number)
+    await ActionRecorder(repos).task_closed(viewer.chat_id, viewer.thread_id, number, task_id)
     await tell_owner(ownership, viewer, sight, number, "closed", **details)
     return _("tasks.close.done").format(number=html.quote(number))
 

@@ -28,6 +28,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.confirm import on_confirm
+from bot.history.recorder import ActionRecorder
 from bot.i18n import PoI18n
 from handlers.mobiforce.callbacks import CreateCb
 from handlers.mobiforce.common import error_text
@@ -160,6 +161,7 @@ async def attempt(
         )
         return error_text(exc, i18n)
     await repos.mobiforce_creates.created(marker, task_id)
+    await ActionRecorder(repos).task_created(record.chat_id, record.thread_id, marker, task_id)
     return await created(record, task_id, mobiforce, directory, repos)
 
 
@@ -233,6 +235,9 @@ async def found(
 ) -> str:
     """The task whose answer was lost exists after all: it is created, and said so."""
     await repos.mobiforce_creates.created(record.marker, task_id)
+    await ActionRecorder(repos).task_created(
+        record.chat_id, record.thread_id, record.marker, task_id
+    )
     return await created(record, task_id, mobiforce, directory, repos, key_prefix="tasks.new.found")
 
 

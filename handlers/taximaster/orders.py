@@ -24,6 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.buttons import pressed_on_its_message
+from bot.history.recorder import ActionRecorder
 from bot.i18n import PoI18n
 from bot.ownership import Ownership, Reason, Viewer
 from bot.texts import answer_usage, visible_text
@@ -223,6 +224,7 @@ async def start_watching(
         subject_key(order_id), chat_id=chat_id, thread_id=thread, user_id=user_id
     )
     await repos.subscriptions.add(chat_id, thread, "all", subject_key(order_id), by=user_id)
+    await ActionRecorder(repos).taxi_ordered(chat_id, thread, order_id, order)
     card = await bot.send_message(
         chat_id,
         render_order_card(OrderView(state=state, extras=extras), tz),

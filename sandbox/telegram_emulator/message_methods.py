@@ -20,6 +20,7 @@ from sandbox.telegram_emulator.keyboards import validate_reply_markup
 from sandbox.telegram_emulator.params import Handler, Params
 
 CALLBACK_ANSWER_LIMIT = 200
+PHOTO_LIMIT = 10 * 1024 * 1024  # bytes: the Bot API's limit for an uploaded photo
 LIVE_PERIOD_FOREVER = 0x7FFFFFFF
 
 NOT_MODIFIED = (
@@ -71,6 +72,7 @@ class MessageMethods:
         self.callback_answers = callback_answers
         self.callback_query_ttl = callback_query_ttl
         self._next_file_id = 1
+        self.files: dict[str, bytes] = {}  # file_id -> the uploaded bytes
 
     def methods(self) -> dict[str, Handler]:
         return {
@@ -399,15 +401,27 @@ class MessageMethods:
             document["mime_type"] = upload["content_type"]
         if upload.get("size") is not None:
             document["file_size"] = upload["size"]
+        self._keep(file_id, upload)
         return await self._send_media(p, {"document": document})
 
     async def _send_photo(self, p: Params) -> Any:
         file_id, unique_id = self._new_file_id("AgAC")
         upload = self._upload(p, "photo")
+        if (upload.get("size") or 0) > PHOTO_LIMIT:
+            # The Bot API: "The photo must be at most 10 MB in size" (a document: 50 MB, which
+            # the HTTP server's body limit answers with 413 Request Entity Too Large). The
+            # wording of the refusal is not documented; this is Telegram's for big files.
+            raise bad_request("file is too big")
         size = {"file_id": file_id, "file_unique_id": unique_id, "width": 1280, "height": 720}
         if upload.get("size") is not None:
             size["file_size"] = upload["size"]
+        self._keep(file_id, upload)
         return await self._send_media(p, {"photo": [size]})
+
+    def _keep(self, file_id: str, upload: JsonDict) -> None:
+        content = upload.get("content")
+        if isinstance(content, bytes):
+            self.files[file_id] = content
 
     def _upload(self, p: Params, name: str) -> JsonDict:
         """The file behind a document/photo parameter: an upload (attach://) or a file_id/URL."""

@@ -189,6 +189,7 @@ async def read_request_params(request: web.Request) -> JsonDict:
                 "filename": value.filename,
                 "content_type": value.content_type,
                 "size": len(content),
+                "content": content,  # kept by the emulator, for tests to open what was sent
             }
         elif isinstance(value, bytes):
             params[key] = value.decode("utf-8", errors="replace")

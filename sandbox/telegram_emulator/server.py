@@ -123,6 +123,11 @@ class TelegramEmulator:
             name.lower(): (name, handler) for name, handler in handlers.items()
         }
 
+    def file(self, file_id: str) -> bytes:
+        """What the bot uploaded under ``file_id`` (sendDocument, sendPhoto), for a test to
+        open: the XLSX it sent, the PNG it drew."""
+        return self._message_methods.files[file_id]
+
     @property
     def callback_query_ttl(self) -> float:
         """Seconds a button press stays answerable (Telegram: about 15 seconds)."""

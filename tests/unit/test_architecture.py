@@ -69,6 +69,16 @@ def test_running_the_bot_leaves_libraries_of_rare_inputs_unloaded(loaded_by_the_
     assert top_levels & set(LOADED_AT_FIRST_USE) == set()
 
 
+# The report's libraries: loaded when a report is made (bot/reports), never by a bot at rest.
+LOADED_FOR_REPORTS = ("xlsxwriter", "openpyxl", "matplotlib", "numpy", "PIL")
+
+
+def test_running_the_bot_leaves_the_report_libraries_unloaded(loaded_by_the_app):
+    assert "handlers.digests.report" in loaded_by_the_app  # /report itself is there
+    top_levels = {name.split(".")[0] for name in loaded_by_the_app}
+    assert top_levels & set(LOADED_FOR_REPORTS) == set()
+
+
 def test_the_services_answer_models_are_built_at_their_first_answer():
     """A pydantic model's validator costs memory when it is built; a service's answer models
     are built when its first answer comes (``defer_build``), so a bot without that service

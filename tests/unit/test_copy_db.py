@@ -14,6 +14,7 @@ from storage import Repos
 from storage.chats import ChatStatus
 from storage.cycle import CycleWrite, EndedSubject, commit_cycle
 from storage.db import Database, utcnow
+from storage.history import HistoryEvent
 from storage.live_follows import LiveFollow
 from storage.mobiforce import Entry
 from storage.outbox import NewOutboxRow
@@ -80,8 +81,14 @@ async def fill_every_table(repos: Repos) -> None:
         ended=[EndedSubject("order:555", "taximaster", "555")],
         snapshots={"task-1": {"status": "new"}},
         cursor="1234",
+        history=[
+            HistoryEvent(GROUP, 0, now, "drivers", "driver.late", "driver:7999", f"late:{n}")
+            for n in range(3)
+        ],
     )
     await commit_cycle(repos.db, write, now)
+    await repos.digest_marks.claim(GROUP, 0, "2026-12-01", now)
+    await repos.digest_marks.sent(GROUP, 0, "2026-12-01", now, message_id=77, late=True)
 
 
 async def contents(db: Database) -> dict[str, list[tuple[object, ...]]]:

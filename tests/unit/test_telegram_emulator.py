@@ -736,3 +736,20 @@ async def test_an_outage_cuts_the_long_poll_that_is_waiting(
     assert [(c.method, c.ok, c.description) for c in emu.calls] == [
         ("getUpdates", False, "unreachable (outage)")
     ]
+
+
+async def test_uploads_are_kept_and_a_photo_over_ten_megabytes_is_refused(
+    emu: TelegramEmulator, bot: Bot
+) -> None:
+    from aiogram.types import BufferedInputFile
+
+    sent = await bot.send_document(
+        USER, BufferedInputFile(b"PK\x03\x04 xlsx", filename="report.xlsx"), caption="<b>Отчёт</b>"
+    )
+    assert sent.document is not None and sent.document.file_name == "report.xlsx"
+    assert sent.caption == "Отчёт"
+    assert emu.file(sent.document.file_id) == b"PK\x03\x04 xlsx"
+    photo = await bot.send_photo(USER, BufferedInputFile(b"\x89PNG small", filename="c.png"))
+    assert photo.photo and emu.file(photo.photo[-1].file_id) == b"\x89PNG small"
+    with pytest.raises(TelegramBadRequest, match="file is too big"):
+        await bot.send_photo(USER, BufferedInputFile(b"0" * (10 * 1024 * 1024 + 1), "big.png"))
