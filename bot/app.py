@@ -32,6 +32,7 @@ from bot.alerts.sender import AlertSender, SendLimits
 from bot.alerts.watching import WatchRunner
 from bot.config import Settings
 from bot.database_access import open_database
+from bot.escalation.service import Escalation
 from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.menus import publish_all_menus
@@ -120,6 +121,10 @@ class LogiBot:
         )
         self.ownership = Ownership(self.bot, self.repos, self.pipeline)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
+        self.escalation = Escalation(
+            self.bot, self.repos, self.i18n, self.metrics, self.ownership, settings.timezone
+        )
+        self.scheduler.add_job("escalation", self.escalation.tick, settings.escalation_tick_seconds)
         context = ServiceContext(
             settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
         )
@@ -188,6 +193,7 @@ class LogiBot:
             "pipeline": self.pipeline,
             "ownership": self.ownership,
             "scheduler": self.scheduler,
+            "escalation": self.escalation,
             "services": self.services,
             # Every service's names, None while it is not configured.
             **{name: None for spec in REGISTRY.values() for name in spec.dependency_names},

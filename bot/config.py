@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     alert_routine_minutes: int = Field(default=10, ge=0, le=24 * 60)
     # Storm mode: denser alert messages when a chat's alerts outrun its Telegram budget.
     alert_storm_mode: bool = True
+    # Escalation: how often the job looks for due steps (bot/escalation/engine.py).
+    escalation_tick_seconds: int = Field(default=15, ge=1, le=300)
 
     movizor_project: str | None = None
     movizor_key: SecretStr | None = None

@@ -87,6 +87,9 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     "unmute": _cmd("alerts", V, in_groups=D),
     "quiet": _cmd("alerts", V, changes_in_groups=D),
     "timezone": _cmd("alerts", V, changes_in_groups=D),
+    # Escalation and on-call (bot/escalation): everyone reads, a group's dispatchers change.
+    "escalation": _cmd("alerts", V, changes_in_groups=D),
+    "oncall": _cmd("alerts", V, changes_in_groups=D),
     # Drivers (Movizor): viewers read, dispatchers change.
     "locate": _cmd("drivers", V, service="movizor"),
     "drivers": _cmd("drivers", V, service="movizor"),
@@ -142,6 +145,9 @@ ACTIONS: Final[dict[str, Rule]] = {
     # An alert's buttons silence it for the whole chat: in a group, what /mute needs there.
     "button.alert_ack": Rule(V, in_groups=D),
     "button.alert_silence": Rule(V, in_groups=D),
+    # An escalation's copy: in a group as the alert's own buttons; in private, whoever it
+    # reached may take it (the on-call person always may).
+    "button.escalation": Rule(V, in_groups=D),
     "button.alert_list": Rule(V),  # a storm summary's list and its subjects: reading only
     "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked
     "button.access_request": Rule(A),

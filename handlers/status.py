@@ -18,6 +18,7 @@ from bot.health import HealthState, IntegrationHealth
 from bot.policy import rule
 from bot.services import ServiceRuntime, title_of
 from bot.texts import answer_lines, answer_usage, format_time
+from handlers.escalation.status_lines import escalation_lines
 from storage import Repos
 from storage.db import utcnow
 from storage.users import User
@@ -78,6 +79,7 @@ async def status(
             )
         )
     lines += await storm_lines(repos, timezone)
+    lines += await escalation_lines(repos, timezone)
     await answer_lines(message, lines)
 
 

@@ -16,10 +16,12 @@ from storage.chats import ChatsRepo
 from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
+from storage.escalations import EscalationsRepo
 from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
 from storage.mobiforce_creates import MobiforceCreatesRepo
+from storage.oncall import OnCallRepo
 from storage.outbox import OutboxRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
@@ -50,6 +52,8 @@ class Repos:
     taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
     item_owners: ItemOwnersRepo
+    escalations: EscalationsRepo
+    oncall: OnCallRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -72,4 +76,6 @@ class Repos:
             taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
             item_owners=ItemOwnersRepo(db),
+            escalations=EscalationsRepo(db),
+            oncall=OnCallRepo(db),
         )

@@ -7,6 +7,7 @@ SQLite with the outbox), so there is no pickled job store to drift out of date.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,11 +28,16 @@ class AlertScheduler:
         self.retention = retention or Retention()
         self.runners: dict[str, WatchRunner] = {}
         self.intervals: dict[str, int] = {}
+        self.jobs: dict[str, tuple[Callable[[], Awaitable[object]], int]] = {}
         self._scheduler: AsyncIOScheduler | None = None
 
     def add(self, runner: WatchRunner, every_seconds: int) -> None:
         self.runners[runner.name] = runner
         self.intervals[runner.name] = every_seconds
+
+    def add_job(self, name: str, job: Callable[[], Awaitable[object]], every_seconds: int) -> None:
+        """A job of the bot's own (the escalation steps) beside the watchers."""
+        self.jobs[name] = (job, every_seconds)
 
     async def start(self) -> None:
         """Create and start the scheduler inside the running loop (as APScheduler wants)."""
@@ -51,6 +57,8 @@ class AlertScheduler:
                 jitter=max(1, every // 10),
                 next_run_time=None if runner.health.paused else _soon(),
             )
+        for name, (job, every) in self.jobs.items():
+            self._scheduler.add_job(job, "interval", seconds=every, id=name, next_run_time=_soon())
         # Daily, and once soon after start (a bot restarted every night still prunes).
         self._scheduler.add_job(
             self.housekeeping, "interval", days=1, id="housekeeping", next_run_time=_soon(60)

@@ -14,6 +14,7 @@ from storage import Repos
 from storage.chats import ChatStatus
 from storage.cycle import CycleWrite, EndedSubject, commit_cycle
 from storage.db import Database, utcnow
+from storage.escalations import NewEscalation
 from storage.live_follows import LiveFollow
 from storage.mobiforce import Entry
 from storage.outbox import NewOutboxRow
@@ -75,8 +76,12 @@ async def fill_every_table(repos: Repos) -> None:
         ended=[EndedSubject("order:555", "taximaster", "555")],
         snapshots={"task-1": {"status": "new"}},
         cursor="1234",
+        escalations=[NewEscalation(GROUP, 0, "driver:7999", "driver.late", "late:1", "{}")],
     )
     await commit_cycle(repos.db, write, now)
+    await repos.escalations.add_copy(1, 0, 7, message_id=99, text="<b>x</b>", error=None, now=now)
+    await repos.escalations.set_chain(GROUP, 0, '[{"wait": 5, "to": "chat"}]', by=7, now=now)
+    await repos.oncall.add_shift(GROUP, 0, 7, [0, 1, 2], "09:00", "18:00", by=7, now=now)
 
 
 async def contents(db: Database) -> dict[str, list[tuple[object, ...]]]:
