@@ -39,6 +39,7 @@ from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.ownership import Ownership
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
+from bot.settings.wiring import build_settings_values
 from bot.startup import wait_for_telegram
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
@@ -84,6 +85,8 @@ class LogiBot:
         # exclusive: on SQLite, a second bot on the same file refuses to start.
         self.db = Database(settings.database, exclusive=True)
         self.repos = Repos.on(self.db)
+        # Every setting's effective value (bot/settings): stored, else environment, else default.
+        self.settings_values = build_settings_values(settings, self.repos, self.i18n)
         self.health = HealthState(
             integrations={
                 name: IntegrationHealth(name, name in REGISTRY and enabled)
@@ -184,6 +187,7 @@ class LogiBot:
         """What handlers may ask for by name (typed keyword arguments)."""
         return {
             "settings": self.settings,
+            "settings_values": self.settings_values,
             "i18n": self.i18n,
             "repos": self.repos,
             "metrics": self.metrics,

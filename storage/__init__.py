@@ -23,6 +23,7 @@ from storage.mobiforce import MobiforceRepo
 from storage.mobiforce_creates import MobiforceCreatesRepo
 from storage.oncall import OnCallRepo
 from storage.outbox import OutboxRepo
+from storage.setting_values import SettingValuesRepo
 from storage.settings import SettingsRepo
 from storage.snapshots import SnapshotsRepo
 from storage.subscriptions import SubscriptionsRepo
@@ -39,6 +40,7 @@ class Repos:
     chats: ChatsRepo
     audit: AuditRepo
     settings: SettingsRepo
+    setting_values: SettingValuesRepo
     confirmations: ConfirmationsRepo
     subscriptions: SubscriptionsRepo
     outbox: OutboxRepo
@@ -63,6 +65,7 @@ class Repos:
             chats=ChatsRepo(db),
             audit=AuditRepo(db),
             settings=SettingsRepo(db),
+            setting_values=SettingValuesRepo(db),
             confirmations=ConfirmationsRepo(db),
             subscriptions=SubscriptionsRepo(db),
             outbox=OutboxRepo(db),

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.db import Database, from_db_time, to_db_time, utcnow
+from storage.db import Database, Transaction, from_db_time, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,19 @@ class AuditRepo:
         target: str | int | None = None,
         **details: object,
     ) -> None:
-        await self.db.execute(
+        async with self.db.transaction() as tx:
+            await self.record_in(tx, actor_id, action, target, **details)
+
+    @staticmethod
+    async def record_in(
+        tx: Transaction,
+        actor_id: int | None,
+        action: str,
+        target: str | int | None = None,
+        **details: object,
+    ) -> None:
+        """The same entry, inside a transaction of the caller's (written with the change)."""
+        await tx.execute(
             "INSERT INTO audit_log (at, actor_id, action, target, details) "
             "VALUES (:at, :actor_id, :action, :target, :details)",
             {

@@ -33,6 +33,7 @@ _MOVED_WITH_THE_CHAT = {
     "subject_silences": ("thread_id", "subject_key", "kind"),
     "status_cards": ("thread_id", "subject_key"),
     "alert_storms": ("thread_id",),
+    "setting_values": ("thread_id", "name"),
 }
 
 

@@ -82,6 +82,19 @@ settings = sa.Table(
     sa.Column("updated_by", BigId),
 )
 
+# What admins and chats set from the chat (bot/settings): chat_id 0 for a GLOBAL setting, else
+# the chat and topic. The value is JSON in the setting's kind's form.
+setting_values = sa.Table(
+    "setting_values",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("set_by", BigId),
+    _time("set_at"),
+)
+
 confirmations = sa.Table(
     "confirmations",
     metadata,

@@ -38,6 +38,9 @@ async def fill_every_table(repos: Repos) -> None:
     )
     await repos.audit.record(7, "chat.added", GROUP, title="Склад")
     await repos.settings.set("poll", {"movizor": 60}, by=7)
+    async with repos.db.transaction() as tx:
+        await repos.setting_values.put(tx, "alta.poll_seconds", 120, by=7)
+        await repos.setting_values.put(tx, "chat.zone", "Asia/Omsk", by=7, chat_id=GROUP)
     await repos.confirmations.create(user_id=7, chat_id=GROUP, action="x", payload={"a": 1})
     await repos.subscriptions.add(GROUP, 0, "area:drivers", "driver:79990000001", by=7)
     await repos.subscriptions.set_mute(GROUP, 3, now + timedelta(hours=1))
