@@ -32,6 +32,7 @@ from bot.alerts.sender import AlertSender, SendLimits
 from bot.alerts.watching import WatchRunner
 from bot.config import Settings
 from bot.database_access import open_database
+from bot.escalation.prefs import EscalationPrefs
 from bot.escalation.service import Escalation
 from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
@@ -125,7 +126,13 @@ class LogiBot:
         self.ownership = Ownership(self.bot, self.repos, self.pipeline)
         self.scheduler = AlertScheduler(self.repos, Retention(audit_days=settings.audit_days))
         self.escalation = Escalation(
-            self.bot, self.repos, self.i18n, self.metrics, self.ownership, settings.timezone
+            self.bot,
+            self.repos,
+            self.i18n,
+            self.metrics,
+            self.ownership,
+            settings.timezone,
+            EscalationPrefs(self.settings_values),
         )
         self.scheduler.add_job("escalation", self.escalation.tick, settings.escalation_tick_seconds)
         context = ServiceContext(

@@ -148,6 +148,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     # An escalation's copy: in a group as the alert's own buttons; in private, whoever it
     # reached may take it (the on-call person always may).
     "button.escalation": Rule(V, in_groups=D),
+    "button.escalation_section": Rule(V),  # the /settings row: shows the chain (reading only)
     "button.alert_list": Rule(V),  # a storm summary's list and its subjects: reading only
     "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked
     "button.access_request": Rule(A),

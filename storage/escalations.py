@@ -297,10 +297,12 @@ class EscalationsRepo:
         )
         return [_escalation(row) for row in rows]
 
-    async def noticed(self, escalation_id: int) -> None:
-        await self.db.execute(
-            "UPDATE escalations SET notice = 0 WHERE id = :id", {"id": escalation_id}
+    async def take_notice(self, escalation_id: int) -> bool:
+        """Take the owed edits of a chain's copies for this caller (one caller makes them)."""
+        changed = await self.db.execute(
+            "UPDATE escalations SET notice = 0 WHERE id = :id AND notice = 1", {"id": escalation_id}
         )
+        return changed == 1
 
     # --- the copies a chain sent ---------------------------------------------------------------
     async def add_copy(

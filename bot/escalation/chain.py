@@ -2,12 +2,16 @@
 
     /escalation 10 чат 10 дежурный 10 диспетчеры 10 админы
 
-A number is the wait (minutes) before the step after it; a step without a number follows the
-one before it at once. Steps: ``чат`` (repeat in the chat as a reply to the alert, naming who
-is on call), ``дежурный`` (a private message to the person on call; nobody on call: to the
-chat's dispatchers), ``@username`` (named people, in private), ``диспетчеры`` (the chat's
-dispatchers, in private), ``админы`` (the admins, in private). How many times the whole chain
-runs is the chat's ``escalation.rounds`` setting.
+A number is the wait (minutes) before the step after it; a step without a number waits the
+chat's ``escalation.wait`` setting (10 minutes unless the chat changed it). Steps:
+
+- ``чат``: repeat in the chat as a reply to the alert, naming who is on call;
+- ``дежурный``: a private message to the person on call (nobody on call: the dispatchers);
+- ``@username``: named people, in private;
+- ``диспетчеры``: the chat's dispatchers, in private;
+- ``админы``: the admins, in private.
+
+How many times the whole chain runs is the chat's ``escalation.rounds`` setting.
 """
 
 from __future__ import annotations
@@ -43,16 +47,16 @@ _WAIT = re.compile(r"(\d{1,4})\s*(?:м|мин|m|min)?")
 
 @dataclass(frozen=True)
 class Step:
-    wait: int  # minutes after the step before it (after the alert, for the first)
+    wait: int | None  # minutes after the step before (the alert, for the first); None: the chat's
     to: str
     people: tuple[int, ...] = field(default=())
 
 
 DEFAULT_CHAIN: tuple[Step, ...] = (
-    Step(10, CHAT),
-    Step(10, ONCALL),
-    Step(10, DISPATCHERS),
-    Step(10, ADMINS),
+    Step(None, CHAT),
+    Step(None, ONCALL),
+    Step(None, DISPATCHERS),
+    Step(None, ADMINS),
 )
 
 
@@ -80,7 +84,11 @@ def from_json(text: str | None) -> tuple[Step, ...]:
         return DEFAULT_CHAIN
     try:
         steps = tuple(
-            Step(int(item["wait"]), str(item["to"]), tuple(int(p) for p in item.get("people", ())))
+            Step(
+                None if item.get("wait") is None else int(item["wait"]),
+                str(item["to"]),
+                tuple(int(p) for p in item.get("people", ())),
+            )
             for item in json.loads(text)
         )
     except (ValueError, KeyError, TypeError):
@@ -114,13 +122,13 @@ async def parse_chain(
             if wait is None and steps and steps[-1].to == PEOPLE:  # @a @b: one step
                 steps[-1] = Step(steps[-1].wait, PEOPLE, (*steps[-1].people, person))
             else:
-                steps.append(Step(wait or 0, PEOPLE, (person,)))
+                steps.append(Step(wait, PEOPLE, (person,)))
             wait = None
             continue
         target = WORDS.get(token)
         if target is None:
             raise ChainError("esc.error.unknown_word", word=word)
-        steps.append(Step(wait or 0, target))
+        steps.append(Step(wait, target))
         wait = None
     if wait is not None:
         raise ChainError("esc.error.wait_at_end")
@@ -131,6 +139,11 @@ async def parse_chain(
     if all(step.wait == 0 for step in steps):
         raise ChainError("esc.error.no_wait")
     return tuple(steps)
+
+
+def with_waits(steps: Sequence[Step], wait: int) -> tuple[Step, ...]:
+    """The chain with every unsaid wait filled with the chat's (fixed when a chain is armed)."""
+    return tuple(Step(wait if s.wait is None else s.wait, s.to, s.people) for s in steps)
 
 
 def total_steps(steps: Sequence[Step], rounds: int) -> int:

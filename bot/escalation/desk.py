@@ -6,8 +6,9 @@ who took it and when (the buttons go). Taken from a copy, the group's own alert 
 and the subject is acknowledged (or silenced) in the group as if pressed there. A chain that
 cleared by itself (back on route, a crew assigned…) gets the same edits with what happened.
 
-A chain is closed in the database first and its copies are owed the edit (``notice``); the
-escalation job repeats owed edits after a crash, and an edit redone shows the same text.
+A chain is closed in the database first and its copies are owed the edit (``notice``); the one
+caller that takes the owed edits makes them (the button's handler at once, else the escalation
+job: a chain that cleared by itself, a press whose handler died before it took them).
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ class EscalationDesk:
             await self.announce(chain.id)
 
     async def announce(self, escalation_id: int) -> None:
+        """Edit the copies of an ended chain, once (whoever takes the owed edits makes them)."""
+        if not await self.repos.escalations.take_notice(escalation_id):
+            return
         chain = await self.repos.escalations.get(escalation_id)
         if chain is None:
             return
@@ -111,7 +115,6 @@ class EscalationDesk:
                 await self._edit(copy.chat_id, copy.message_id, f"{copy.text}\n\n{line}")
         if (chain.closed_reason or "").endswith(FROM_COPY):
             await self._mark_group_alert(chain, name)
-        await self.repos.escalations.noticed(chain.id)
 
     async def _mark_group_alert(self, chain: Escalation, name: str | None) -> None:
         """The group's alert says who took it from elsewhere: edited when the message shows

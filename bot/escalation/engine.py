@@ -52,6 +52,19 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)  # a step's claim; a dead process's chain is taken up after it
 RETRY = timedelta(seconds=30)  # the network or Telegram failed a step: tried again then
 DUE_BATCH = 100
+# Why a step reached nobody there (shown by /status).
+NOT_STARTED, BLOCKED = "not_started", "blocked"
+NOBODY_ON_CALL, MUTED = "nobody_on_call", "muted"
+
+
+def refusal(reason: str) -> str:
+    """Telegram's refusal as /status words it: a code for the usual two, else its text."""
+    lowered = reason.lower()
+    if "can't initiate conversation" in lowered or "chat not found" in lowered:
+        return NOT_STARTED
+    if "blocked" in lowered:
+        return BLOCKED
+    return reason
 
 
 class EscalationEngine:
@@ -63,7 +76,7 @@ class EscalationEngine:
         metrics: Metrics,
         ownership: Ownership,
         default_tz: ZoneInfo,
-        prefs: EscalationPrefs | None = None,
+        prefs: EscalationPrefs,
     ) -> None:
         self.bot = bot
         self.repos = repos
@@ -71,7 +84,7 @@ class EscalationEngine:
         self.metrics = metrics
         self.ownership = ownership
         self.default_tz = default_tz
-        self.prefs = prefs or EscalationPrefs()
+        self.prefs = prefs
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def run_due(self) -> int:
@@ -111,7 +124,7 @@ class EscalationEngine:
         following = chain.step + 1
         next_at = None
         if following < chains.total_steps(steps, chain.rounds):
-            next_at = now + timedelta(minutes=chains.step_at(steps, following).wait)
+            next_at = now + timedelta(minutes=chains.step_at(steps, following).wait or 0)
         await repo.advance(chain.id, self.owner, following, next_at, now)
         self.metrics.escalation_steps.labels(step.to).inc()
         log.info("escalation %s: step %s (%s) done", chain.id, chain.step, step.to)
@@ -127,9 +140,12 @@ class EscalationEngine:
                 chain.id, state="off", by=None, reason="not escalated here", now=now
             )
             return
-        steps = chains.from_json(await self.repos.escalations.chain(chain.chat_id, chain.thread_id))
+        steps = chains.with_waits(
+            chains.from_json(await self.repos.escalations.chain(chain.chat_id, chain.thread_id)),
+            await self.prefs.wait(chain.chat_id, chain.thread_id),
+        )
         rounds = await self.prefs.rounds(chain.chat_id, chain.thread_id)
-        first = chain.opened_at + timedelta(minutes=steps[0].wait)
+        first = chain.opened_at + timedelta(minutes=steps[0].wait or 0)
         await self.repos.escalations.arm(chain.id, self.owner, chains.to_json(steps), rounds, first)
 
     # --- the steps ------------------------------------------------------------------------------
@@ -144,7 +160,7 @@ class EscalationEngine:
             person = await self.on_call(chain.chat_id, chain.thread_id, now)
             people = [person] if person else await self.dispatchers(chain.chat_id)
             if person is None:
-                await self._note(chain, 0, "nobody on call: to the dispatchers", now)
+                await self._note(chain, 0, NOBODY_ON_CALL, now)
         elif step.to == chains.PEOPLE:
             found = [await self.repos.users.get(user_id) for user_id in step.people]
             people = [user for user in found if user is not None and user.role is not None]
@@ -164,7 +180,7 @@ class EscalationEngine:
             return
         prefs = await self.repos.subscriptions.prefs(chain.chat_id, chain.thread_id)
         if muted(prefs, now):
-            await self._note(chain, chain.chat_id, "muted: no copy in the chat", now)
+            await self._note(chain, chain.chat_id, MUTED, now)
             return
         ctx = await chat_context(
             self.repos, self.i18n, self.default_tz, chain.chat_id, chain.thread_id
@@ -210,7 +226,7 @@ class EscalationEngine:
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             # Never started the bot, blocked it: the chain goes on, and /status says so.
             log.info("escalation %s: %s refused: %s", chain.id, person.id, exc.message)
-            await self._note(chain, person.id, exc.message, now)
+            await self._note(chain, person.id, refusal(exc.message), now)
             return
         await self.repos.escalations.add_copy(
             chain.id,

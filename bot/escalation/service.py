@@ -24,7 +24,7 @@ class Escalation:
         metrics: Metrics,
         ownership: Ownership,
         default_tz: ZoneInfo,
-        prefs: EscalationPrefs | None = None,
+        prefs: EscalationPrefs,
     ) -> None:
         self.repos = repos
         self.metrics = metrics

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.settings.registry import Setting, all_settings
 
-DECLARING_MODULES: tuple[str, ...] = ()
+DECLARING_MODULES: tuple[str, ...] = ("bot.escalation.settings",)
 
 
 def load_declarations() -> list[Setting[Any]]:

@@ -36,6 +36,5 @@ async def take_escalation(
     act = ACK if callback_data.act == "a" else SILENCE
     if chain.state != "open" or not await escalation.desk.take(chain, user, act, on_copy=True):
         await callback.answer(_("esc.already_closed"))
-        await escalation.desk.announce(chain.id)  # this copy says how it ended
         return
     await callback.answer(_("esc.taken"))

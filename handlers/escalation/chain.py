@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import html
 from aiogram.filters import CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
@@ -23,6 +23,17 @@ from storage.db import utcnow
 from storage.users import Role, User
 
 RESET_WORDS = {"default", "reset", "сброс", "по", "умолчанию"}
+
+
+async def open_section(callback: CallbackQuery, repos: Repos, escalation: Escalation) -> None:
+    """The escalation row of the chat's /settings screen: the chain and the on-call, shown."""
+    message = callback.message
+    if not isinstance(message, Message):
+        await callback.answer(_("error.button_expired"), show_alert=True)
+        return
+    await callback.answer()
+    chat_id, thread_id = chat_target(message)
+    await show(message, repos, escalation, chat_id, thread_id, changed=False)
 
 
 async def escalation_command(

@@ -10,11 +10,27 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.alerts.render import kind_title, subject_name
 from bot.escalation import chain as chains
+from bot.escalation.engine import BLOCKED, MUTED, NOBODY_ON_CALL, NOT_STARTED
 from bot.texts import format_time
 from integrations.base import Alert
 from storage import Repos
 
+
+async def chat_title(repos: Repos, chat_id: int) -> str:
+    if chat_id < 0:
+        group = await repos.chats.get(chat_id)
+        return (group.title if group else "") or str(chat_id)
+    person = await repos.users.get(chat_id)
+    return (person.full_name if person else "") or str(chat_id)
+
+
 SHOWN = 20
+REASONS = {
+    NOT_STARTED: "esc.refused.not_started",
+    BLOCKED: "esc.refused.blocked",
+    NOBODY_ON_CALL: "esc.refused.nobody_on_call",
+    MUTED: "esc.refused.muted",
+}
 
 
 async def escalation_lines(repos: Repos, timezone: ZoneInfo) -> list[str]:
@@ -38,12 +54,14 @@ async def escalation_lines(repos: Repos, timezone: ZoneInfo) -> list[str]:
             )
         )
         for copy in await repos.escalations.copies(chain.id):
-            if copy.error:
-                person = await repos.users.get(copy.chat_id) if copy.chat_id > 0 else None
-                who = person.full_name if person else str(copy.chat_id)
+            if copy.error in (NOBODY_ON_CALL, MUTED):
+                lines.append(_("status.escalation_note").format(note=_(REASONS[copy.error])))
+            elif copy.error:
+                reason = REASONS.get(copy.error)
                 lines.append(
                     _("status.escalation_refused").format(
-                        who=html.quote(who), reason=html.quote(copy.error[:120])
+                        who=html.quote(await chat_title(repos, copy.chat_id)),
+                        reason=_(reason) if reason else html.quote(copy.error[:120]),
                     )
                 )
     if len(open_chains) > SHOWN:
