@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # same name, else the default one
     taximaster_group_tariffs: Annotated[dict[int, int], NoDecode] = Field(default_factory=dict)
     taximaster_poll_seconds: int = Field(default=15, ge=5)
+    # An order still without a crew this long after its pickup time: taxi.no_crew (escalates).
+    taximaster_no_crew_minutes: int = Field(default=10, ge=1, le=24 * 60)
     taximaster_rps: float = Field(default=20.0, gt=0, le=1000)
     # At most this many requests a watcher cycle (state polls, crew names, positions)
     taximaster_max_calls_per_cycle: int = Field(default=150, ge=2, le=10_000)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,7 @@ class TaxiMasterRuntime:
             poll_seconds=ctx.settings.taximaster_poll_seconds,
             max_calls=ctx.settings.taximaster_max_calls_per_cycle,
             clock=utcnow,  # the demo's one clock in `make demo`
+            no_crew_after=timedelta(minutes=ctx.settings.taximaster_no_crew_minutes),
         )
         self.poll_seconds = ctx.settings.taximaster_poll_seconds
         self._reconcile: asyncio.Task[None] | None = None
