@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     alta_track_type: Literal["daily", "trip"] = "daily"
     alta_stop: str = "yes"  # yes (at the destination), no (manual), or a 5-digit ESR code
     alta_no_data_hours: int = Field(default=6, ge=1, le=240)
+    # On tracking, not arrived, and standing at one station this long: wagon.stuck (escalates).
+    alta_stuck_hours: int = Field(default=24, ge=1, le=24 * 30)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

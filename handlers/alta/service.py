@@ -51,6 +51,7 @@ class AltaRuntime:
             self.client,
             lambda ids=None: repos.snapshots.get(SOURCE, ids),
             no_data_after=timedelta(hours=settings.alta_no_data_hours),
+            stuck_after=timedelta(hours=settings.alta_stuck_hours),
             clock=utcnow,
         )
         self.poll_seconds = settings.alta_poll_seconds
