@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # The id of the account's "done" result status, sent by /close (close-task result_status).
     mobiforce_close_status: str = ""
     mobiforce_max_tasks_per_cycle: int = Field(default=50, ge=1, le=500)
+    # A task not started this long after its planned start: task.overdue (escalates).
+    mobiforce_overdue_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     # How often the bot's own directories (templates, employees, clients, task numbers) are
     # read again in full; the change feed keeps task numbers in step between syncs.
     mobiforce_sync_minutes: int = Field(default=60, ge=5)

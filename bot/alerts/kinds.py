@@ -256,7 +256,8 @@ RESOLVED_BY: dict[str, tuple[str, ...]] = {
     "driver.left_route": STATE_ENDED_BY["driver.left_route"],
     "driver.late": ("driver.on_time", "driver.arrived", "driver.off"),
     "taxi.no_crew": ("taxi.assigned", "taxi.at_place", "taxi.aborted", "taxi.finished"),
-    "task.overdue": ("task.closed", "task.rescheduled"),  # rescheduled: a new planned start
+    # Started (the executor changed it), closed, or moved to another planned start.
+    "task.overdue": ("task.checklist", "task.changed", "task.closed", "task.rescheduled"),
     "wagon.stuck": ("wagon.moved", "wagon.arrived", "wagon.tracking_ended"),
 }
 

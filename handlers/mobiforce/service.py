@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
 
 from bot.config import Settings
@@ -14,6 +15,7 @@ from integrations.base import Snapshot, SnapshotReader, Watcher, WatchResult
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.watcher import MobiforceWatcher
 from storage import Repos
+from storage.db import utcnow
 
 SOURCE = "mobiforce"
 
@@ -68,6 +70,8 @@ class MobiforceRuntime:
             snapshot_reader(ctx.repos),
             max_tasks_per_cycle=settings.mobiforce_max_tasks_per_cycle,
             facts=TaskFactsBook(ctx.repos),
+            overdue_after=timedelta(minutes=settings.mobiforce_overdue_minutes),
+            clock=utcnow,
         )
         self.watcher = DirectoryFeedingWatcher(inner, self.directory)
         self.poll_seconds = settings.mobiforce_poll_seconds
