@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import Message
 
 from bot.alerts.pipeline import severity_of
 from bot.alerts.render import RenderContext, render_alert
@@ -115,6 +116,18 @@ class EscalationDesk:
                 await self._edit(copy.chat_id, copy.message_id, f"{copy.text}\n\n{line}")
         if (chain.closed_reason or "").endswith(FROM_COPY):
             await self._mark_group_alert(chain, name)
+
+    async def mark_unrecorded(self, message: Message, escalation_id: int) -> None:
+        """A copy taken before its step recorded it: edited from what Telegram showed."""
+        chain = await self.repos.escalations.get(escalation_id)
+        if chain is None:
+            return
+        taker = await self.repos.users.get(chain.closed_by) if chain.closed_by else None
+        thread = chain.thread_id if message.chat.id == chain.chat_id else 0
+        ctx = await chat_context(self.repos, self.i18n, self.default_tz, message.chat.id, thread)
+        line = closing_line(chain, taker.full_name if taker else None, ctx)
+        if line is not None:
+            await self._edit(message.chat.id, message.message_id, f"{message.html_text}\n\n{line}")
 
     async def _mark_group_alert(self, chain: Escalation, name: str | None) -> None:
         """The group's alert says who took it from elsewhere: edited when the message shows

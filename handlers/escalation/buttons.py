@@ -25,16 +25,18 @@ async def take_escalation(
     user: User,
     escalation: Escalation,
 ) -> None:
+    # The button is one of the message's own (Telegram says what the message carries): the
+    # bot put it under a copy of this chain, whether or not that copy is recorded yet (a press
+    # may come before the sending step wrote it down).
     message = pressed_on_its_message(callback)
-    copy = None
-    if message is not None:
-        copy = await repos.escalations.copy_at(message.chat.id, message.message_id)
-    chain = await repos.escalations.get(callback_data.id)
-    if copy is None or chain is None or copy.escalation_id != chain.id:
+    chain = await repos.escalations.get(callback_data.id) if message is not None else None
+    if message is None or chain is None:
         await callback.answer(_("error.button_expired"), show_alert=True)
         return
     act = ACK if callback_data.act == "a" else SILENCE
     if chain.state != "open" or not await escalation.desk.take(chain, user, act, on_copy=True):
         await callback.answer(_("esc.already_closed"))
         return
+    if await repos.escalations.copy_at(message.chat.id, message.message_id) is None:
+        await escalation.desk.mark_unrecorded(message, chain.id)  # pressed before recorded
     await callback.answer(_("esc.taken"))
