@@ -9,6 +9,9 @@
 - Status cards not touched for ``card_days`` go (the next news posts a new card).
 - The audit log keeps ``audit_days`` (AUDIT_DAYS, default 365).
 - Sent, failed and dropped outbox rows go after ``outbox_days`` (pending rows never).
+- Escalations that ended (taken, cleared, every round done, not escalated) go with their
+  copies after ``escalation_days`` (their time to acknowledge is counted until then); open
+  ones never.
 """
 
 from __future__ import annotations
@@ -26,11 +29,12 @@ class Retention:
     card_days: int = 30
     audit_days: int = 365
     outbox_days: int = 7
+    escalation_days: int = 90
 
 
 # (what, statement): every statement takes :now, :ended_before, :ack_before, :card_before,
-# :audit_before, :outbox_before. Subject-filtered subscriptions of an ended subject go; the
-# chat's area-wide and tag subscriptions stay.
+# :audit_before, :outbox_before, :escalation_before. Subject-filtered subscriptions of an
+# ended subject go; the chat's area-wide and tag subscriptions stay.
 _ENDED = "SELECT subject_key FROM ended_subjects WHERE ended_at < :ended_before"
 STATEMENTS: tuple[tuple[str, str], ...] = (
     ("subscriptions", f"DELETE FROM subscriptions WHERE filter IN ({_ENDED})"),
@@ -56,6 +60,15 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
         "DELETE FROM outbox WHERE state IN ('sent', 'failed', 'dropped') "
         "AND created_at < :outbox_before",
     ),
+    (
+        "escalation_copies",
+        "DELETE FROM escalation_copies WHERE escalation_id IN (SELECT id FROM escalations "
+        "WHERE state != 'open' AND closed_at < :escalation_before)",
+    ),
+    (
+        "escalations",
+        "DELETE FROM escalations WHERE state != 'open' AND closed_at < :escalation_before",
+    ),
 )
 
 
@@ -68,6 +81,7 @@ async def prune(db: Database, now: datetime, rules: Retention) -> dict[str, int]
         "card_before": to_db_time(now - timedelta(days=rules.card_days)),
         "audit_before": to_db_time(now - timedelta(days=rules.audit_days)),
         "outbox_before": to_db_time(now - timedelta(days=rules.outbox_days)),
+        "escalation_before": to_db_time(now - timedelta(days=rules.escalation_days)),
     }
     removed: dict[str, int] = {}
     async with db.transaction() as tx:
