@@ -4,7 +4,7 @@ job is called after each move of the clock (the scheduler's own tick is far away
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -301,3 +301,56 @@ async def test_a_restart_mid_chain_loses_no_step_and_doubles_none(world, clock):
     assert len(escalations_in(h, ONCALL)) == 1
     await step(h, clock, 10)
     assert len(escalations_in(h, OTHER)) == 1
+
+
+MONDAY_10_MSK = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)  # 10:00 in Moscow, 12:00 in Yekaterinburg
+
+
+def says(word: str):
+    return lambda m: word in m.get("text", "")
+
+
+async def test_the_rota_is_set_and_read_from_the_group_in_its_zone(world, clock):
+    h = world
+    clock.now = MONDAY_10_MSK
+    refused = await h.say(VIEWER, "/oncall add @olga пн-пт 09:00-18:00", chat_id=GROUP)
+    assert "/oncall" in refused["text"] and await h.app.repos.oncall.of_chat(GROUP, 0) == []
+    viewer = await h.say(ADMIN, "/oncall add @vika ежедневно 00:00-00:00", chat_id=GROUP)
+    assert "не диспетчер" in viewer["text"]
+    await h.say(ADMIN, "/oncall add @olga пн-пт 09:00-18:00", chat_id=GROUP, expect=says("✅"))
+    shown = await h.say(VIEWER, "/oncall", chat_id=GROUP, expect=says("Дежурства"))
+    assert "Europe/Moscow" in shown["text"] and "Сейчас дежурит: Ольга" in shown["text"]
+    assert "Дальше: никто с 07.12.2026 18:00" in shown["text"]
+    await h.say(ADMIN, "/timezone Asia/Yekaterinburg", chat_id=GROUP, expect=says("Yekaterinburg"))
+    shown = await h.say(VIEWER, "/oncall", chat_id=GROUP, expect=says("Дежурства"))
+    assert "Сейчас дежурит: Ольга" in shown["text"]  # 12:00 there
+    assert "Дальше: никто с 07.12.2026 18:00" in shown["text"]  # 18:00 of Yekaterinburg
+    clock.now = MONDAY_10_MSK + timedelta(hours=6)  # 18:00 in Yekaterinburg: handed over
+    shown = await h.say(VIEWER, "/oncall", chat_id=GROUP, expect=says("Дежурства"))
+    assert "никто не дежурит" in shown["text"]
+    await h.say(
+        ADMIN, "/oncall rotate @boris @semen пн 09:00", chat_id=GROUP, expect=says("ротация")
+    )
+    shown = await h.say(VIEWER, "/oncall", chat_id=GROUP, expect=says("Дежурства"))
+    assert "Сейчас дежурит: " in shown["text"] and "ротация №2" in shown["text"]
+    await h.say(ADMIN, "/oncall remove @olga", chat_id=GROUP, expect=says("больше не дежурит"))
+    private = await h.say(ADMIN, "/oncall")
+    assert "в группе" in private["text"]
+
+
+async def test_the_chain_is_changed_from_the_group_and_followed(world, clock):
+    h = world
+    wrong = await h.say(ADMIN, "/escalation 5 чат 5", chat_id=GROUP)
+    assert "ожидание без шага" in wrong["text"]
+    saved = await h.say(ADMIN, "/escalation 5 чат 5 @boris", chat_id=GROUP, expect=says("✅"))
+    assert "через 5 мин → в личку: Борис" in saved["text"]
+    await left_route(h)
+    await h.app.escalation.tick()
+    await step(h, clock, 5)
+    assert len(escalations_in(h, GROUP)) == 1
+    await step(h, clock, 5)
+    assert len(escalations_in(h, OTHER)) == 1 and escalations_in(h, ONCALL) == []
+    shown = await h.say(VIEWER, "/escalation", chat_id=GROUP, expect=says("Цепочка"))
+    assert "Кругов: 2" in shown["text"]
+    await h.say(ADMIN, "/escalation по умолчанию", chat_id=GROUP, expect=says("✅"))
+    assert await h.app.repos.escalations.chain(GROUP, 0) is None
