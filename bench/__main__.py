@@ -23,6 +23,7 @@ from bench import (
     alerts_throughput,
     alta_cycle,
     commit_cost,
+    failover,
     help_latency,
     idle_memory,
     mobiforce_cycle,
@@ -59,6 +60,7 @@ SECTIONS: tuple[Section, ...] = (
     OnPostgres(outbox_backlog),
     commit_cost,
     alerts_stream,
+    failover,
     alerts_storm,
 )
 

@@ -65,6 +65,13 @@ async def measure(emu: TelegramEmulator, workdir: Path) -> IdleRun:
     return IdleRun(rss, peak, exit_code, read_log(log_path))
 
 
+async def measure_in_new_emulator(workdir: Path) -> tuple[IdleRun, int]:
+    """One idle run against an emulator of its own, and the calls that emulator rejected."""
+    async with TelegramEmulator(token=TOKEN, bot_username="logibot", limits=None) as emu:
+        emu.add_user(ADMIN, f"Админ {ADMIN}", username=f"admin{ADMIN}")
+        return await measure(emu, workdir), len(emu.rejected_calls())
+
+
 async def import_floor() -> int:
     """VmRSS of a Python that only imports aiogram: what any aiogram bot starts from."""
     code = (
@@ -81,29 +88,47 @@ async def import_floor() -> int:
 
 async def run() -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="logibot-bench-") as tmp:
-        async with TelegramEmulator(token=TOKEN, bot_username="logibot", limits=None) as emu:
-            emu.add_user(ADMIN, f"Админ {ADMIN}", username=f"admin{ADMIN}")
-            result = await measure(emu, Path(tmp))
-            rejected = len(emu.rejected_calls())
+        # The first start creates the database (Alembic runs, and stays imported); every
+        # later start finds it up to date — the bot's usual state, so the one the target is
+        # for. A new emulator for each, so "it polls" means this process polls.
+        first, first_rejected = await measure_in_new_emulator(Path(tmp))
+        result, rejected = await measure_in_new_emulator(Path(tmp))
+        rejected += first_rejected
     floor = await import_floor()
-    if result.exit_code != 0 and result.output.strip():
-        print(f"`logibot run` output:\n{result.output.rstrip()}", file=sys.stderr)
+    for run_ in (first, result):
+        if run_.exit_code != 0 and run_.output.strip():
+            print(f"`logibot run` output:\n{run_.output.rstrip()}", file=sys.stderr)
     return [
         Row(
-            f"idle `logibot run`: VmRSS after {IDLE_SECONDS:g} s idle",
+            f"idle `logibot run` (first start: creates the database): VmRSS after "
+            f"{IDLE_SECONDS:g} s idle",
+            first.rss / MB,
+            "MB",
+            decimals=1,
+        ),
+        Row(
+            f"idle `logibot run` (restart: database up to date): VmRSS after {IDLE_SECONDS:g} s",
             result.rss / MB,
             "MB",
             decimals=1,
         ),
-        Row("idle `logibot run`: VmHWM (peak RSS)", result.peak_rss / MB, "MB", decimals=1),
+        Row(
+            "idle `logibot run`: VmHWM (peak RSS, restart)", result.peak_rss / MB, "MB", decimals=1
+        ),
         Row("floor: VmRSS of `import aiogram` alone", floor / MB, "MB", decimals=1),
         Row(
-            "idle `logibot run` minus that floor",
+            "idle `logibot run` (restart) minus that floor",
             (result.rss - floor) / MB,
             "MB",
             at_most(ABOVE_FLOOR_TARGET_MB),
             1,
         ),
-        Row("idle `logibot run`: exit code on SIGTERM", result.exit_code, "", exactly(0), 0),
+        Row(
+            "idle `logibot run`: exit code on SIGTERM (both starts)",
+            first.exit_code or result.exit_code,  # the first that is not 0, else 0
+            "",
+            exactly(0),
+            0,
+        ),
         Row("emulator rejected calls (logibot run)", rejected, "calls", exactly(0), 0),
     ]

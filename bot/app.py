@@ -1,8 +1,15 @@
 """Wiring: settings -> database, bot, dispatcher, routers, middlewares, health server.
 
 :class:`LogiBot` is used the same way by `logibot run`, the demo and the tests:
-``await app.start()`` then ``await app.run_polling()``; ``await app.request_stop()`` from outside,
-or SIGTERM/SIGINT when ``handle_signals`` is on.
+``await app.start()`` then ``await app.run()``; ``await app.request_stop()`` from outside.
+
+Roles (bot/leader.py): the background work — watchers and scheduler jobs, the alert sender,
+each service's own loops (directory syncs, live-location follows), command menus — runs only
+in the leader; so does getUpdates in polling mode (bot/webhook.py). In webhook mode every
+process serves updates from start to stop. A standby waits in :meth:`LogiBot.run` until it
+becomes the leader; a leader that loses its lock stops the background work at once and
+:meth:`LogiBot.run` raises :class:`LeadershipLost` (the process exits; its supervisor starts
+it again, as a standby).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -34,16 +42,22 @@ from bot.config import Settings
 from bot.database_access import open_database
 from bot.escalation.prefs import EscalationPrefs
 from bot.escalation.service import Escalation
+from bot.fsm_storage import build_fsm_storage
 from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
+from bot.leader import leadership_for
 from bot.menus import publish_all_menus
 from bot.metrics import Metrics
 from bot.ownership import Ownership
 from bot.services import REGISTRY, ServiceContext, ServiceRuntime
+from bot.settings import general
+from bot.settings.chat import chat_language
+from bot.settings.registry import ChangeHook, ChatKey, find_setting
 from bot.settings.wiring import build_settings_values
 from bot.startup import wait_for_telegram
 from bot.telegram_requests import TelegramRequestMiddleware
 from bot.updates import UpdateTracker
+from bot.webhook import leave_webhook_mode, serve_webhook, set_webhook
 from bot.zones import ChatZoneMiddleware
 from handlers import build_root_router
 from integrations.base import Watcher
@@ -69,6 +83,10 @@ def freeze_startup_heap() -> None:
         _heap_frozen = True
 
 
+class LeadershipLost(RuntimeError):
+    """The leader lost its lock; its background work has stopped (the process should exit)."""
+
+
 class LogiBot:
     def __init__(
         self,
@@ -88,12 +106,15 @@ class LogiBot:
         self.repos = Repos.on(self.db)
         # Every setting's effective value (bot/settings): stored, else environment, else default.
         self.settings_values = build_settings_values(settings, self.repos, self.i18n)
+        self.leadership = leadership_for(self.db, settings.leader_takeover_seconds)
         self.health = HealthState(
             integrations={
                 name: IntegrationHealth(name, name in REGISTRY and enabled)
                 for name, enabled in settings.enabled_integrations().items()
             },
             startup=StartupProgress(grace_seconds=settings.startup_grace_seconds),
+            updates="webhook" if settings.webhook_url else "polling",
+            role=lambda: self.leadership.role,
         )
         self.requests = TelegramRequestMiddleware(self.metrics, self.health.polling)
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
@@ -108,6 +129,10 @@ class LogiBot:
         self._menus: asyncio.Task[None] | None = None
         self._telegram_wait: asyncio.Task[object] | None = None
         self._start_cancelled = False
+        self._stop = asyncio.Event()
+        self.leading = asyncio.Event()  # set once this process leads (background work started)
+        self._polling: asyncio.Task[None] | None = None
+        self._polling_error: Exception | None = None
         self.health_server = HealthServer(self.db, self.health, self.metrics)
         self.pipeline = AlertPipeline(
             self.repos, settings.timezone, on_new_rows=self._on_new_alerts
@@ -134,9 +159,17 @@ class LogiBot:
             settings.timezone,
             EscalationPrefs(self.settings_values),
         )
-        self.scheduler.add_job("escalation", self.escalation.tick, settings.escalation_tick_seconds)
+        self.scheduler.chores.append(
+            ("escalation", self.escalation.tick, settings.escalation_tick_seconds)
+        )
         context = ServiceContext(
-            settings, self.bot, self.repos, self.i18n, self.metrics, self.pipeline
+            settings,
+            self.bot,
+            self.repos,
+            self.i18n,
+            self.metrics,
+            self.pipeline,
+            self.settings_values,
         )
         # One runtime per configured service (bot/services.py); the rest answer "not configured".
         self.services: dict[str, ServiceRuntime] = {
@@ -147,8 +180,43 @@ class LogiBot:
         service_watchers = [w for runtime in self.services.values() for w in runtime.watchers()]
         for watcher, every_seconds in [*service_watchers, *extra_watchers]:
             self.add_watcher(watcher, every_seconds)
+        self._follow_settings(send_limits or SendLimits())
         self.tracker = UpdateTracker(self.metrics)
         self.dp = self._build_dispatcher(extra_routers)
+        if settings.webhook_url:
+            serve_webhook(self.health_server.app, self.dp, self.bot, settings)
+
+    def _follow_settings(self, limits: SendLimits) -> None:
+        """What the bot itself reads from the settings registry, changed live: each watcher's
+        poll period (a service's "<name>.poll_seconds"), the alert windows, the audit's days."""
+        values = self.settings_values
+        for name in self.scheduler.runners:
+            poll = find_setting(f"{name}.poll_seconds")
+            if poll is not None:
+                values.on_change(poll, self._rescheduler(name))
+
+        async def routine(minutes: int, _chat: ChatKey | None) -> None:
+            self.sender.set_routine_window(timedelta(minutes=minutes))
+
+        async def storm(on: bool, _chat: ChatKey | None) -> None:
+            self.sender.storm.enabled = limits.storm and on
+
+        async def audit_days(days: int, _chat: ChatKey | None) -> None:
+            self.scheduler.retention = replace(self.scheduler.retention, audit_days=days)
+
+        values.on_change(general.ALERT_ROUTINE_MINUTES, routine)
+        values.on_change(general.ALERT_STORM_MODE, storm)
+        values.on_change(general.AUDIT_DAYS, audit_days)
+        if not self.db.sole_writer:
+            # Another process on the same PostgreSQL may change a setting: look every half
+            # minute (a change made here applies at once).
+            self.scheduler.chores.append(("settings-refresh", values.refresh, 30))
+
+    def _rescheduler(self, name: str) -> ChangeHook:
+        async def reschedule(seconds: int, _chat: ChatKey | None) -> None:
+            self.scheduler.reschedule(name, seconds)
+
+        return reschedule
 
     def _send_limits(self, limits: SendLimits) -> SendLimits:
         """``ALERT_STORM_MODE=off`` turns storm mode off whatever the limits say."""
@@ -157,11 +225,18 @@ class LogiBot:
     def _build_dispatcher(self, extra_routers: Sequence[Router]) -> Dispatcher:
         # One update at a time per (chat, user): two fast taps or messages never interleave in a
         # wizard or toggle twice (updates of different people still run concurrently).
-        dp = Dispatcher(events_isolation=SimpleEventIsolation())
+        # Wizard state outside the process (bot/fsm_storage.py): every replica sees the same step.
+        dp = Dispatcher(
+            storage=build_fsm_storage(
+                self.repos.fsm,
+                self.settings.redis_url.get_secret_value() if self.settings.redis_url else None,
+            ),
+            events_isolation=SimpleEventIsolation(),
+        )
         dp.update.outer_middleware(self.tracker)
         dp.message.outer_middleware(self.tail.incoming)
         self.tail.step_open = self._step_open
-        LocaleMiddleware(self.i18n).setup(dp)
+        LocaleMiddleware(self.i18n, partial(chat_language, self.repos)).setup(dp)
         access = AccessMiddleware(self.repos, self.i18n)
         dp.message.middleware(access)
         dp.callback_query.middleware(access)
@@ -170,7 +245,6 @@ class LogiBot:
         dp.callback_query.middleware(zones)
         dp.include_routers(*extra_routers, build_root_router())
         dp.workflow_data.update(self.dependencies())
-        dp.shutdown.register(self._on_shutdown)
         return dp
 
     async def _step_open(self, chat_id: int, user_id: int, thread_id: int) -> bool:
@@ -217,23 +291,21 @@ class LogiBot:
 
     async def start(self) -> None:
         """Open the database, serve /healthz, wait for Telegram (as long as it takes: see
-        bot/startup.py), then start the background work. Menus are published beside polling,
-        not before it: with many users that is many calls."""
+        bot/startup.py); in webhook mode, tell Telegram where to post (updates are served from
+        here on). The background work waits for leadership: :meth:`run`."""
         await open_database(self.db)
         await self.repos.subscriptions.key_filters()  # rows from before migration 13
         await self.repos.users.ensure_admins(self.settings.admin_ids)
+        await self.settings_values.apply_all()  # values set from the chat before a restart
         if self.settings.http_port:
             await self.health_server.start(self.settings.http_port)
         self._telegram_wait = asyncio.create_task(wait_for_telegram(self.bot, self.health.startup))
         if self._start_cancelled:
             self._telegram_wait.cancel()
         await self._telegram_wait  # CancelledError after cancel_start()
-        self._menus = asyncio.create_task(self._publish_menus(), name="publish-menus")
-        await self.scheduler.start()
-        for runtime in self.services.values():
-            await runtime.start()
-        await self.sender.start()
-        freeze_startup_heap()
+        if self.settings.webhook_url:
+            await set_webhook(self.bot, self.settings, self.dp.resolve_used_update_types())
+            self.health.webhook_set = True
 
     def cancel_start(self) -> None:
         """Stop waiting for Telegram (SIGTERM during start-up). Only the wait is cancelled: the
@@ -242,6 +314,80 @@ class LogiBot:
         self._start_cancelled = True
         if self._telegram_wait is not None:
             self._telegram_wait.cancel()
+
+    async def run(self) -> None:
+        """Stand by until this process leads, then lead until :meth:`request_stop`; close.
+
+        Raises :class:`LeadershipLost` when the lock was lost (the background work is stopped
+        by then, before a standby could start its own)."""
+        lost = False
+        try:
+            if await self._unless_stopped(self.leadership.acquire()):
+                lost = await self._lead()
+        finally:
+            await self.close()
+        if lost:
+            raise LeadershipLost("this process lost the leader's lock")
+        if self._polling_error is not None:
+            raise self._polling_error
+
+    async def _lead(self) -> bool:
+        """Run the background work (and, in polling mode, poll) until stopped or the lock is
+        lost; returns whether it was lost."""
+        self.metrics.leader.set(1)
+        await self._start_background()
+        if not self.settings.webhook_url:
+            await leave_webhook_mode(self.bot)
+            self._polling = asyncio.create_task(self._poll(), name="polling")
+        self.leading.set()
+        ended: list[asyncio.Task[Any]] = [
+            asyncio.create_task(self._stop.wait()),
+            asyncio.create_task(self.leadership.lost.wait()),
+        ]
+        if self._polling is not None:
+            ended.append(self._polling)
+        await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in ended[:2]:
+            waiter.cancel()
+        lost = self.leadership.lost.is_set() and not self._stop.is_set()
+        if lost:
+            self.leading.clear()
+            self.metrics.leader.set(0)
+            await self._stop_background(grace=0)
+        return lost
+
+    async def _unless_stopped(self, work: Any) -> bool:
+        """Await ``work`` unless :meth:`request_stop` comes first (then cancel it): whether it
+        finished."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.create_task(self._stop.wait())
+        await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return False
+        task.result()
+        return True
+
+    async def _poll(self) -> None:
+        await self.dp.start_polling(
+            self.bot,
+            handle_signals=False,
+            allowed_updates=self.dp.resolve_used_update_types(),
+            close_bot_session=False,
+        )
+
+    async def _start_background(self) -> None:
+        self._menus = asyncio.create_task(self._publish_menus(), name="publish-menus")
+        # A standby that becomes the leader: what was changed meanwhile (by the old leader).
+        await self.settings_values.refresh()
+        await self.scheduler.start()
+        for runtime in self.services.values():
+            await runtime.start()
+        await self.sender.start()
+        freeze_startup_heap()
 
     async def _publish_menus(self) -> None:
         try:
@@ -252,47 +398,52 @@ class LogiBot:
         except Exception:
             log.exception("could not publish command menus")
 
-    async def run_polling(self, *, handle_signals: bool = True) -> None:
-        """Poll until stopped; then the shutdown hook finishes work and everything closes."""
-        try:
-            await self.dp.start_polling(
-                self.bot,
-                handle_signals=handle_signals,
-                allowed_updates=self.dp.resolve_used_update_types(),
-                close_bot_session=True,
-            )
-        finally:
-            await self.close()
-
     async def close(self) -> None:
-        """Release everything `start()` opened. Safe to call twice, and after a start that
-        never reached polling (a signal during start-up)."""
-        await self._stop_background_work()
+        """Release everything `start()` opened: updates stop coming in, the handlers in flight
+        finish, then the background work stops. Safe to call twice, and after a start that
+        never reached :meth:`run` (a signal during start-up)."""
+        await self._stop_updates()
+        await self._stop_background()
+        await self.leadership.release()
+        self.metrics.leader.set(0)
         await self.bot.session.close()
         await self.health_server.stop()
+        await self.dp.storage.close()
         await self.db.close()
         log.info("logibot stopped")
 
     async def request_stop(self) -> None:
-        await self.dp.stop_polling()
+        self._stop.set()
 
-    async def _on_shutdown(self) -> None:
-        # Polling has stopped; updates already received finish their handlers before the
-        # session closes. (The last getUpdates already carried offset=last+1, so Telegram will
-        # not deliver the handled updates again.)
-        await self.scheduler.stop()
+    async def _stop_updates(self) -> None:
+        polling, self._polling = self._polling, None
+        if polling is not None:
+            if not polling.done():
+                with contextlib.suppress(RuntimeError):  # polling had not started yet
+                    await self.dp.stop_polling()
+            try:
+                await polling
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # polling gave up by itself: run() says so after closing
+                log.exception("polling stopped with an error")
+                self._polling_error = exc
+        if self.settings.webhook_url:
+            await self.health_server.stop()  # the webhook is served there: in-flight ones end
+        # (The last getUpdates already carried offset=last+1, so Telegram will not deliver the
+        # updates being handled again.)
         if not await self.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
             log.warning("%s handlers still running at shutdown", self.tracker.in_flight)
-        await self._stop_background_work()
 
-    async def _stop_background_work(self) -> None:
+    async def _stop_background(self, *, grace: float | None = None) -> None:
+        """Stop the leader's work; ``grace=0`` (a lost lock): sends in flight are cut off too."""
         menus, self._menus = self._menus, None
         if menus is not None:
             menus.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await menus
         await self.scheduler.stop()
-        await self.sender.stop()
+        await self.sender.stop(grace=grace)
         services, self.services = self.services, {}  # stopped once, even if close() runs twice
         for runtime in services.values():
             await runtime.stop()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # would kill the process with -15 instead of the clean exit 0 `main` arranges first thing.
 
 EXIT_CONFIG = 2
+EXIT_LOST_LEADERSHIP = 3  # a supervisor starts it again: it comes back as a standby
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +113,9 @@ async def serve(
     *,
     after_start: Callable[[LogiBot], Awaitable[None]] | None = None,
 ) -> int:
-    """Build, start and poll until SIGTERM/SIGINT, which may come at any moment, start-up
-    included: the loop's handlers are in place before anything slow happens."""
+    """Build, start and run until SIGTERM/SIGINT, which may come at any moment, start-up
+    included: the loop's handlers are in place before anything slow happens. Exit code
+    EXIT_LOST_LEADERSHIP when the leader lost its lock (README, "Running more than one")."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -136,13 +138,19 @@ async def serve(
     if starting.exception() is not None:
         await app.close()  # the database's thread would otherwise keep the process alive
         starting.result()  # start-up errors surface here
-    polling = asyncio.create_task(app.run_polling(handle_signals=False))
+    from bot.app import LeadershipLost
+
+    running = asyncio.create_task(app.run())
     stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait([polling, stopping], return_when="FIRST_COMPLETED")
-    if stop.is_set() and not polling.done():
+    await asyncio.wait([running, stopping], return_when="FIRST_COMPLETED")
+    if stop.is_set() and not running.done():
         await app.request_stop()
     stopping.cancel()
-    await polling
+    try:
+        await running
+    except LeadershipLost as exc:
+        print(f"logibot: {exc}; exiting so that a standby leads", file=sys.stderr)
+        return EXIT_LOST_LEADERSHIP
     return 0
 
 
@@ -154,8 +162,15 @@ async def _check(settings: Settings) -> int:
     for name, value in masked(settings).items():
         print(f"  {name}={value}")
     print()
+    from bot.settings.report import settings_report
+
+    print("Settings (effective value and where it comes from; change them with /settings):")
+    report = await settings_report(settings)
+    for line in report:
+        print(f"  {line}")
+    print()
     results = await run_checks(settings)
-    failed = False
+    failed = any(line.startswith("PROBLEM ") for line in report)
     for result in results:
         mark = "ok  " if result.ok else ("off " if result.skipped else "FAIL")
         failed |= not result.ok and not result.skipped

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_DEFAULT_API_URL = "https://api.telegram.org"
@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     alert_storm_mode: bool = True
     # Escalation: how often the job looks for due steps (bot/escalation/engine.py).
     escalation_tick_seconds: int = Field(default=15, ge=1, le=300)
+
+    # More than one process (README, "Running more than one"): the leader runs the background
+    # work; a standby takes over within this many seconds of the leader's death (PostgreSQL).
+    leader_takeover_seconds: float = Field(default=15, ge=1, le=600)
+    # Webhook mode: Telegram POSTs updates to this public URL (its path is served on
+    # HTTP_PORT), signed with WEBHOOK_SECRET; unset: long polling by the leader.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    # Wizard state in Redis instead of the database (needs the `redis` extra installed).
+    redis_url: SecretStr | None = None
 
     movizor_project: str | None = None
     movizor_key: SecretStr | None = None
@@ -144,6 +154,36 @@ class Settings(BaseSettings):
     def _readable_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("webhook_url", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be the public https://… address Telegram posts updates to")
+        if info.data.get("http_port") == 0:
+            raise ValueError("needs HTTP_PORT (the webhook is served there), not 0")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else ""
+        if not secret:
+            if info.data.get("webhook_url"):
+                raise ValueError("required with WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("1-256 characters, only A-Z a-z 0-9 _ - (Telegram's rule)")
         return value
 
     @field_validator("database_url", mode="before")
@@ -239,6 +279,11 @@ class Settings(BaseSettings):
         return urlsplit(self.database_url).password if self.database_url else None
 
     @property
+    def webhook_path(self) -> str:
+        """The path the webhook is served on (HTTP_PORT): WEBHOOK_URL's own."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.bot_timezone)
 
@@ -270,7 +315,8 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value, for the log redaction filter."""
         values = [self.bot_token, self.movizor_key, self.mobiforce_api_key]
-        values += [self.taximaster_secret, self.alta_password]
+        values += [self.taximaster_secret, self.alta_password, self.webhook_secret]
+        values += [self.redis_url]
         found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
         return found + ([self.database_password] if self.database_password else [])
 

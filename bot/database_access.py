@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from bot.config import ConfigError
-from storage.db import Database
+from storage.db import Database, DatabaseLocked
 
 # SQLite writes these beside the database (WAL mode): they must be writable too.
 SIDE_FILES = ("", "-wal", "-shm")
@@ -27,7 +27,10 @@ async def open_database(db: Database) -> None:
         problem = access_problem(db.sqlite_path)
         if problem is not None:
             raise ConfigError([problem])
-    await db.open()
+    try:
+        await db.open()
+    except DatabaseLocked as exc:
+        raise ConfigError([f"DATABASE_PATH: {exc}"]) from None
 
 
 def access_problem(path: Path) -> str | None:

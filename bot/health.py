@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -163,12 +164,26 @@ class HealthState:
     integrations: dict[str, IntegrationHealth] = field(default_factory=dict)
     polling: PollingWatch = field(default_factory=PollingWatch)
     startup: StartupProgress = field(default_factory=lambda: StartupProgress(grace_seconds=60))
+    updates: str = "polling"  # or "webhook": how updates come in (bot/webhook.py)
+    role: Callable[[], str] = lambda: "leader"  # leader / standby / starting (bot/leader.py)
+    webhook_set: bool = False  # webhook mode: Telegram accepted setWebhook at start
 
     def status(self, database_ok: bool) -> str:
-        """ok, or "starting" before polling began (within the grace), or fail."""
-        if database_ok and self.polling.alive():
+        """ok, or "starting" before updates come in (within the grace), or fail.
+
+        Updates come in by getUpdates in the leader (polling mode: a standby is healthy with its
+        database alone) or by the webhook in every replica (once setWebhook went through)."""
+        if not database_ok:
+            return "fail"
+        if self.updates == "webhook":
+            receiving, started = self.webhook_set, self.webhook_set
+        elif self.role() == "standby":
             return "ok"
-        if database_ok and not self.polling.started and self.startup.within_grace():
+        else:
+            receiving, started = self.polling.alive(), self.polling.started
+        if receiving:
+            return "ok"
+        if not started and self.startup.within_grace():
             return "starting"
         return "fail"
 
@@ -204,6 +219,8 @@ class HealthServer:
         with_texts = asked_on_loopback(request)
         body = {
             "status": self.state.status(database_ok),
+            "role": self.state.role(),
+            "updates": self.state.updates,
             "database": "ok" if database_ok else "fail",
             "startup": self.state.startup.as_dict(with_texts=with_texts),
             "telegram_polling": {

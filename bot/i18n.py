@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from aiogram.types import TelegramObject, User
+from aiogram.types import Chat, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -82,9 +82,23 @@ def locale_for(language_code: str | None, default: str) -> str:
     return default
 
 
+# The language a chat (topic) chose in its settings, or None for each person's own.
+ChatLanguage = Callable[[int, int], Awaitable[str | None]]
+
+
 class LocaleMiddleware(I18nMiddleware):
-    """The user's Telegram language decides, falling back to ``BOT_LANGUAGE``."""
+    """The chat's chosen language (its /settings), else the user's Telegram language, else
+    ``BOT_LANGUAGE``."""
+
+    def __init__(self, i18n: I18n, chat_language: ChatLanguage | None = None) -> None:
+        super().__init__(i18n)
+        self.chat_language = chat_language
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        chat: Chat | None = data.get("event_chat")
+        if chat is not None and self.chat_language is not None:
+            chosen = await self.chat_language(chat.id, data.get("event_thread_id") or 0)
+            if chosen in SUPPORTED:
+                return chosen
         user: User | None = data.get("event_from_user")
         return locale_for(user.language_code if user else None, self.i18n.default_locale)

@@ -82,5 +82,11 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.leader = Gauge(
+            "logibot_leader",
+            "1 while this process is the leader (runs watchers, the sender and the jobs)",
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

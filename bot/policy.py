@@ -90,6 +90,10 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     # Escalation and on-call (bot/escalation): everyone reads, a group's dispatchers change.
     "escalation": _cmd("alerts", V, changes_in_groups=D),
     "oncall": _cmd("alerts", V, changes_in_groups=D),
+    # A chat's own settings (zone, quiet hours, language…): a dispatcher changes a group's,
+    # anyone their private chat's; the bot's settings are an admin's, in private
+    # (handlers/settings/router.py checks which).
+    "settings": _cmd("alerts", V, changes_in_groups=D),
     # Drivers (Movizor): viewers read, dispatchers change.
     "locate": _cmd("drivers", V, service="movizor"),
     "drivers": _cmd("drivers", V, service="movizor"),
@@ -154,6 +158,7 @@ ACTIONS: Final[dict[str, Rule]] = {
     "button.access_request": Rule(A),
     "button.chat_status": Rule(A),
     "button.subscriptions": Rule(V),
+    "button.settings": Rule(V),  # the role each change needs is checked when pressed
     "button.find": Rule(V),  # a /find choice; the chosen service is checked when pressed
     "button.driver_pick": Rule(V, service="movizor"),
     "button.driver_refresh": Rule(D, service="movizor"),  # a paid pos_request

@@ -28,6 +28,7 @@ from storage import Repos
 
 if TYPE_CHECKING:
     from bot.alerts.pipeline import AlertPipeline
+    from bot.settings.values import SettingsValues
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ServiceContext:
     i18n: PoI18n
     metrics: Metrics
     pipeline: AlertPipeline
+    # The settings changed from the chat: a runtime reads its knobs here and registers
+    # change hooks (bot/settings); its poll period reschedules its watcher by itself.
+    settings_values: SettingsValues
 
 
 class ServiceRuntime(Protocol):

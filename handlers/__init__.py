@@ -29,6 +29,7 @@ from handlers import (
 )
 from handlers.escalation import router as escalation_router
 from handlers.find import router as find_router
+from handlers.settings import router as settings_router
 
 
 def build_root_router() -> Router:
@@ -40,6 +41,7 @@ def build_root_router() -> Router:
         admin.make_router(),
         status.make_router(),
         subscriptions.make_router(),
+        settings_router.make_router(),
         alert_actions.make_router(),
         alert_lists.make_router(),
         escalation_router.make_router(),

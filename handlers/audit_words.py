@@ -20,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.access import role_name, user_label
 from bot.phones import format_phone
 from bot.texts import format_time
+from handlers.settings.audit import setting_words
 from storage import Repos
 from storage.audit import AuditEntry
 from storage.users import Role
@@ -92,6 +93,8 @@ async def describe(entry: AuditEntry, names: Names, timezone: ZoneInfo) -> str:
         who=await names.who(target),
         chat=await names.chat(target),
     )
+    if entry.action in ("setting.set", "setting.reset"):
+        values.update(await setting_words(entry, names))
     key = f"audit.{entry.action}"
     template = _(key)
     if template != key:

@@ -17,8 +17,10 @@ from bot.alerts.scheduler import AlertScheduler
 from bot.health import HealthState, IntegrationHealth
 from bot.policy import rule
 from bot.services import ServiceRuntime, title_of
+from bot.settings.values import SettingsValues
 from bot.texts import answer_lines, answer_usage, format_time
 from handlers.escalation.status_lines import escalation_lines
+from handlers.settings.summary import changed_lines, poll_line
 from storage import Repos
 from storage.db import utcnow
 from storage.users import User
@@ -30,6 +32,7 @@ async def status(
     health: HealthState,
     timezone: ZoneInfo,
     services: dict[str, ServiceRuntime],
+    settings_values: SettingsValues,
 ) -> None:
     lines = [_("status.title")]
     for name, item in health.integrations.items():
@@ -51,6 +54,9 @@ async def status(
             lines.append(_("status.integration").format(name=title, state=state, last=last))
         else:
             lines.append(_("status.integration_never").format(name=title, state=state))
+        poll = await poll_line(name, settings_values, repos, timezone)
+        if poll is not None:
+            lines.append(poll)
         if item.last_error:
             lines.append(_("status.last_error").format(error=html.quote(item.last_error[:200])))
         if item.notice_kind and item.notice_at:
@@ -80,6 +86,8 @@ async def status(
         )
     lines += await storm_lines(repos, timezone)
     lines += await escalation_lines(repos, timezone)
+    changed = await changed_lines(settings_values, repos, timezone)
+    lines += ["", *changed] if changed else []
     await answer_lines(message, lines)
 
 

@@ -8,15 +8,14 @@ leaves the other areas, which is what people mean, instead of silently doing not
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from datetime import time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.alerts.kinds import AREAS, KINDS, matches, resolve_selector
 from bot.phones import possible_phone
+from bot.settings.kinds import parse_minutes, parse_window
 
 ALL = "all"
 KINDS_PER_PAGE = 10
@@ -168,69 +167,17 @@ def parse_selection(text: str) -> Selection:
     return Selection(tuple(selectors), filters[0] if filters else "", tuple(unknown))
 
 
-_DURATION = re.compile(r"(?:\d{1,6}\s*[a-zа-яё]*\s*)+")
-_DURATION_PART = re.compile(r"(\d{1,6})\s*([a-zа-яё]*)")
-_UNIT_MINUTES = {
-    **dict.fromkeys(("", "m", "min", "mins", "minute", "minutes"), 1),
-    **dict.fromkeys(("м", "мин", "минута", "минуты", "минут"), 1),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours", "ч", "час", "часа", "часов"), 60),
-    **dict.fromkeys(("d", "day", "days", "д", "дн", "день", "дня", "дней"), 24 * 60),
-}
-
-
 def parse_duration(text: str) -> timedelta | None:
     """`30m`, `2ч`, `1д`, `1h30m`, `90` (minutes) -> a duration up to 7 days, else None."""
-    text = text.strip().lower()
-    if not _DURATION.fullmatch(text):
-        return None
-    parts = _DURATION_PART.findall(text)
-    if len(parts) > 1 and any(unit == "" for _number, unit in parts):
-        return None  # `1 30`: ambiguous
-    minutes = 0
-    for number, unit in parts:
-        if unit not in _UNIT_MINUTES:
-            return None
-        minutes += int(number) * _UNIT_MINUTES[unit]
-    if not 0 < minutes <= MAX_MUTE_MINUTES:
+    minutes = parse_minutes(text)
+    if minutes is None or not 0 < minutes <= MAX_MUTE_MINUTES:
         return None
     return timedelta(minutes=minutes)
 
 
-_CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?"
-_QUIET = re.compile(rf"{_CLOCK}\s*(?:-|–|—|до|to)\s*{_CLOCK}")
-
-
-def _clock(hours: str, minutes: str | None) -> time | None:
-    h, m = int(hours), int(minutes or 0)
-    return time(h, m) if h < 24 and m < 60 else None
-
-
 def parse_quiet(text: str) -> tuple[time, time] | None:
     """`22:00-07:00`, `22-7`, `23.30–6.00` -> (start, end); the window may cross midnight."""
-    found = _QUIET.fullmatch(text.strip().lower())
-    if not found:
-        return None
-    start = _clock(found[1], found[2])
-    end = _clock(found[3], found[4])
-    if start is None or end is None or start == end:
-        return None
-    return start, end
-
-
-@functools.cache
-def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
-
-
-def find_zone(text: str) -> str | None:
-    """The canonical IANA name for what was typed (any case), or None when unknown."""
-    text = text.strip()
-    name = _zone_names().get(text.lower(), text)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return parse_window(text)
 
 
 # --- the set algebra of subscriptions (pure) ----------------------------------------------

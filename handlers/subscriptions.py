@@ -25,6 +25,10 @@ from bot.callbacks import SubscriptionsCb
 from bot.i18n import PoI18n
 from bot.ownership import Ownership, Viewer
 from bot.policy import change_role, may_change, rule
+from bot.settings.chat import QUIET_HOURS, ZONE
+from bot.settings.kinds import find_zone
+from bot.settings.registry import ChatKey
+from bot.settings.values import SettingsValues
 from bot.texts import answer_lines, answer_usage
 from handlers.silences import SilenceLiftCb, answer_silences, lift_pressed
 from handlers.subscription_views import (
@@ -42,7 +46,6 @@ from handlers.subscription_words import (
     OFF_WORDS,
     ZONE_EXAMPLES,
     covered,
-    find_zone,
     parse_duration,
     parse_quiet,
     parse_selection,
@@ -320,6 +323,7 @@ async def quiet(
     user: User,
     role: Role,
     timezone: ZoneInfo,
+    settings_values: SettingsValues,
 ) -> None:
     chat_id, thread_id = chat_target(message)
     prefs = await repos.subscriptions.prefs(chat_id, thread_id)
@@ -330,9 +334,10 @@ async def quiet(
         return
     if await refused(message, role, "quiet"):
         return
+    place = ChatKey(chat_id, thread_id)
     if arg.lower() in OFF_WORDS:
-        await repos.subscriptions.set_quiet(chat_id, thread_id, None, None)
-        await repos.audit.record(user.id, "alerts.quiet", chat_id, window="off", thread=thread_id)
+        # The chat's quiet-hours setting (bot/settings/chat.py): /settings shows the same value.
+        await settings_values.set(QUIET_HOURS, None, by=user.id, chat=place)
         await message.answer(_("alerts.quiet_off"))
         return
     window = parse_quiet(arg)
@@ -340,9 +345,7 @@ async def quiet(
         await answer_usage(message, "quiet")
         return
     start, end = window
-    await repos.subscriptions.set_quiet(chat_id, thread_id, start, end)
-    text_window = f"{clock(start, tz)}-{clock(end, tz)}"
-    await repos.audit.record(user.id, "alerts.quiet", chat_id, window=text_window, thread=thread_id)
+    await settings_values.set(QUIET_HOURS, window, by=user.id, chat=place)
     await message.answer(
         _("alerts.quiet_set").format(
             start=clock(start, tz), end=clock(end, tz), zone=html.quote(tz.key)
@@ -369,6 +372,7 @@ async def set_timezone(
     user: User,
     role: Role,
     timezone: ZoneInfo,
+    settings_values: SettingsValues,
 ) -> None:
     chat_id, thread_id = chat_target(message)
     arg = (command.args or "").strip()
@@ -390,8 +394,7 @@ async def set_timezone(
             _("alerts.timezone_unknown").format(zone=html.quote(arg), examples=examples)
         )
         return
-    await repos.subscriptions.set_timezone(chat_id, thread_id, zone)
-    await repos.audit.record(user.id, "alerts.timezone", chat_id, zone=zone, thread=thread_id)
+    await settings_values.set(ZONE, zone, by=user.id, chat=ChatKey(chat_id, thread_id))
     await message.answer(
         _("alerts.timezone_set").format(zone=html.quote(zone), time=clock(utcnow(), ZoneInfo(zone)))
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +24,17 @@ from aiogram import Router
 from bot.app import LogiBot
 from bot.config import Settings
 from integrations.base import Watcher
-from sandbox.telegram_emulator import RateLimits, TelegramEmulator
+from sandbox.telegram_emulator import RateLimits, TelegramEmulator, WebhookRetry
 
 TOKEN = "123456:SANDBOX-TOKEN-not-a-real-one"
+WEBHOOK_PATH = "/telegram/webhook"
+WEBHOOK_SECRET = "sandbox-webhook-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class BotHarness:
@@ -38,19 +47,25 @@ class BotHarness:
         settings: dict[str, Any] | None = None,
         extra_routers: Callable[[], list[Router]] | None = None,
         watchers: Callable[[], list[tuple[Watcher, int]]] | None = None,
+        database_url: str | None = None,
+        webhook: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        database_url: str | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.database_url = database_url or f"sqlite:///{self.workdir / 'logibot.sqlite3'}"
         self.admin_ids = admin_ids or []
+        # webhook: Telegram posts updates to the bot's HTTP port (the emulator as a local Bot API
+        # server, which allows plain HTTP on loopback); else the bot long-polls.
+        self.webhook = webhook
         # ``clock`` is Telegram's (the emulator's): a ManualClock lets a test age a button press;
         # ``wall_clock`` dates its messages (the demo's is simulated time).
         self.emu = TelegramEmulator(
             token=TOKEN,
             bot_username="logibot",
             limits=limits,
+            local_mode=webhook,
+            webhook_retry=WebhookRetry(first_seconds=0.1, max_seconds=1.0),
             clock=clock,
             wall_clock=wall_clock,
         )
@@ -58,7 +73,7 @@ class BotHarness:
         self.extra_routers = extra_routers  # tests add handlers of their own (built per start)
         self.watchers = watchers  # (watcher, poll seconds) beside the configured integrations
         self.app: LogiBot | None = None
-        self._polling: asyncio.Task[None] | None = None
+        self._running: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> BotHarness:
         await self.emu.start()
@@ -79,24 +94,37 @@ class BotHarness:
             "database_url": self.database_url,
             "http_port": 0,
             "log_level": "DEBUG",
+            # A new leader waits takeover/3 s before it starts (bot/leader.py): tests are quick.
+            "leader_takeover_seconds": 1,
         }
+        if self.webhook:
+            port = free_port()
+            values["http_port"] = port
+            values["webhook_url"] = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+            values["webhook_secret"] = WEBHOOK_SECRET
         values.update(self.extra_settings)
         return Settings(_env_file=None, **values)
 
-    async def start_bot(self) -> LogiBot:
+    async def start_bot(self, *, wait_leading: bool = True) -> LogiBot:
         routers = self.extra_routers() if self.extra_routers else []
         watchers = self.watchers() if self.watchers else []
         self.app = LogiBot(self.settings(), extra_routers=routers, extra_watchers=watchers)
         await self.app.start()
-        self._polling = asyncio.create_task(self.app.run_polling(handle_signals=False))
+        self._running = asyncio.create_task(self.app.run())
+        if wait_leading:  # the background work is running (a standby waits: pass False)
+            leading = asyncio.create_task(self.app.leading.wait())
+            await asyncio.wait([leading, self._running], return_when=asyncio.FIRST_COMPLETED)
+            leading.cancel()
+            if self._running.done():
+                self._running.result()  # start-up failed: say why
         return self.app
 
     async def stop_bot(self) -> None:
-        if self.app is not None and self._polling is not None:
+        if self.app is not None and self._running is not None:
             await self.app.request_stop()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-        self.app, self._polling = None, None
+                await self._running
+        self.app, self._running = None, None
 
     # --- acting as a person ----------------------------------------------------------------
     async def say(

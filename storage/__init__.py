@@ -17,6 +17,7 @@ from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.drivers import DriversRepo
 from storage.escalations import EscalationsRepo
+from storage.fsm import FsmRepo
 from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
@@ -53,6 +54,7 @@ class Repos:
     mobiforce_creates: MobiforceCreatesRepo
     taximaster: TaxiMasterCreatesRepo
     alta_adds: AltaAddsRepo
+    fsm: FsmRepo
     item_owners: ItemOwnersRepo
     escalations: EscalationsRepo
     oncall: OnCallRepo
@@ -78,6 +80,7 @@ class Repos:
             mobiforce_creates=MobiforceCreatesRepo(db),
             taximaster=TaxiMasterCreatesRepo(db),
             alta_adds=AltaAddsRepo(db),
+            fsm=FsmRepo(db),
             item_owners=ItemOwnersRepo(db),
             escalations=EscalationsRepo(db),
             oncall=OnCallRepo(db),

@@ -354,6 +354,17 @@ item_owners = sa.Table(
     _time("created_at"),
 )
 sa.Index("item_owners_chat", item_owners.c.chat_id)
+# The wizards' state (aiogram FSM), so that every bot process sees the same step of a dialogue
+# (bot/fsm_storage.py). The key is aiogram's (bot, chat, topic, user, destiny).
+fsm_states = sa.Table(
+    "fsm_states",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text),  # NULL: no step (the row then holds only data)
+    sa.Column("data", sa.Text, nullable=False, server_default="{}"),  # JSON object
+    _time("updated_at"),
+)
+
 
 # --- escalation and on-call (bot/escalation) ---------------------------------------------------
 escalations = sa.Table(

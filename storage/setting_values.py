@@ -23,7 +23,7 @@ _KEY = "name = :name AND chat_id = :chat_id AND thread_id = :thread_id"
 class StoredValue:
     value: object  # the JSON value
     set_by: int | None
-    set_at: datetime
+    set_at: datetime | None  # None: kept where the time is not (chat_prefs)
 
 
 class SettingValuesRepo:

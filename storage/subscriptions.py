@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from storage.db import AnyRow, Database, from_db_time, in_lists, to_db_time, utcnow
+from storage.db import AnyRow, Database, Transaction, from_db_time, in_lists, to_db_time, utcnow
 
 
 @dataclass(frozen=True)
@@ -246,34 +246,56 @@ class SubscriptionsRepo:
             )
         return {(prefs.chat_id, prefs.thread_id): prefs for prefs in map(_prefs, rows)}
 
-    async def _set(self, chat_id: int, thread_id: int, column: str, value: object) -> None:
+    async def _set(
+        self,
+        chat_id: int,
+        thread_id: int,
+        column: str,
+        value: object,
+        tx: Transaction | None = None,
+    ) -> None:
         assert column in {"muted_until", "quiet_from", "quiet_to", "timezone"}
-        await self.db.execute(
+        statement = (
             f"INSERT INTO chat_prefs (chat_id, thread_id, {column}) "
             "VALUES (:chat_id, :thread_id, :value) "
-            f"ON CONFLICT (chat_id, thread_id) DO UPDATE SET {column} = excluded.{column}",
-            {"chat_id": chat_id, "thread_id": thread_id, "value": value},
+            f"ON CONFLICT (chat_id, thread_id) DO UPDATE SET {column} = excluded.{column}"
         )
+        params = {"chat_id": chat_id, "thread_id": thread_id, "value": value}
+        if tx is None:
+            await self.db.execute(statement, params)
+        else:
+            await tx.execute(statement, params)
 
     async def set_mute(self, chat_id: int, thread_id: int, until: datetime | None) -> None:
         await self._set(chat_id, thread_id, "muted_until", to_db_time(until) if until else None)
 
     async def set_quiet(
-        self, chat_id: int, thread_id: int, start: time | None, end: time | None
+        self,
+        chat_id: int,
+        thread_id: int,
+        start: time | None,
+        end: time | None,
+        tx: Transaction | None = None,
     ) -> None:
         # Both ends in one statement: the window is never half old, half new.
-        await self.db.execute(
+        statement = (
             "INSERT INTO chat_prefs (chat_id, thread_id, quiet_from, quiet_to) "
             "VALUES (:chat_id, :thread_id, :start, :end) "
             "ON CONFLICT (chat_id, thread_id) DO UPDATE SET quiet_from = excluded.quiet_from, "
-            "quiet_to = excluded.quiet_to",
-            {
-                "chat_id": chat_id,
-                "thread_id": thread_id,
-                "start": start.strftime("%H:%M") if start else None,
-                "end": end.strftime("%H:%M") if end else None,
-            },
+            "quiet_to = excluded.quiet_to"
         )
+        params = {
+            "chat_id": chat_id,
+            "thread_id": thread_id,
+            "start": start.strftime("%H:%M") if start else None,
+            "end": end.strftime("%H:%M") if end else None,
+        }
+        if tx is None:
+            await self.db.execute(statement, params)
+        else:
+            await tx.execute(statement, params)
 
-    async def set_timezone(self, chat_id: int, thread_id: int, zone: str | None) -> None:
-        await self._set(chat_id, thread_id, "timezone", zone)
+    async def set_timezone(
+        self, chat_id: int, thread_id: int, zone: str | None, tx: Transaction | None = None
+    ) -> None:
+        await self._set(chat_id, thread_id, "timezone", zone, tx)

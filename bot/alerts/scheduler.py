@@ -28,16 +28,13 @@ class AlertScheduler:
         self.retention = retention or Retention()
         self.runners: dict[str, WatchRunner] = {}
         self.intervals: dict[str, int] = {}
-        self.jobs: dict[str, tuple[Callable[[], Awaitable[object]], int]] = {}
+        # Other periodic jobs of the app: (name, job, every seconds).
+        self.chores: list[tuple[str, Callable[[], Awaitable[object]], int]] = []
         self._scheduler: AsyncIOScheduler | None = None
 
     def add(self, runner: WatchRunner, every_seconds: int) -> None:
         self.runners[runner.name] = runner
         self.intervals[runner.name] = every_seconds
-
-    def add_job(self, name: str, job: Callable[[], Awaitable[object]], every_seconds: int) -> None:
-        """A job of the bot's own (the escalation steps) beside the watchers."""
-        self.jobs[name] = (job, every_seconds)
 
     async def start(self) -> None:
         """Create and start the scheduler inside the running loop (as APScheduler wants)."""
@@ -57,13 +54,32 @@ class AlertScheduler:
                 jitter=max(1, every // 10),
                 next_run_time=None if runner.health.paused else _soon(),
             )
-        for name, (job, every) in self.jobs.items():
-            self._scheduler.add_job(job, "interval", seconds=every, id=name, next_run_time=_soon())
+        for chore, job, seconds in self.chores:
+            self._scheduler.add_job(job, "interval", seconds=seconds, id=f"chore:{chore}")
         # Daily, and once soon after start (a bot restarted every night still prunes).
         self._scheduler.add_job(
             self.housekeeping, "interval", days=1, id="housekeeping", next_run_time=_soon(60)
         )
         self._scheduler.start()
+
+    def reschedule(self, name: str, every_seconds: int) -> None:
+        """A poll period changed from the chat: the watcher's job runs every ``every_seconds``
+        from now on (APScheduler's reschedule_job: the next run is one new period from now),
+        kept paused if it was. Before start, only the period to start with changes."""
+        if name not in self.runners or self.intervals[name] == every_seconds:
+            return
+        self.intervals[name] = every_seconds
+        if self._scheduler is None:
+            return
+        job = self._scheduler.get_job(f"watch:{name}")
+        if job is None:
+            return
+        job = self._scheduler.reschedule_job(
+            job.id, trigger="interval", seconds=every_seconds, jitter=max(1, every_seconds // 10)
+        )
+        if self.runners[name].health.paused:
+            job.pause()
+        log.info("watcher %s now polls every %s s", name, every_seconds)
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -60,6 +60,7 @@ from bot.alerts.send_check import drop_unwanted, hold_routine
 from bot.alerts.storm import CALM, HORIZON, StormDesk
 from bot.i18n import PoI18n, locale_for
 from bot.metrics import Metrics
+from bot.settings.chat import chat_language
 from bot.telegram_requests import retry_on_flood
 from bot.texts import Rich
 from integrations.base import Alert
@@ -117,12 +118,16 @@ async def chat_context(
 ) -> RenderContext:
     """The language and time zone a chat (topic) reads alerts in.
 
-    A topic without its own zone uses the chat's, then the bot's. A private chat reads its
-    user's language; groups read the bot's default language.
+    A topic without its own zone uses the chat's, then the bot's. The language a chat chose
+    in its /settings comes first; else a private chat reads its user's language, and groups
+    the bot's default language.
     """
     tz = await repos.subscriptions.zone(chat_id, thread_id, default_tz)
     locale = i18n.default_locale
-    if chat_id > 0:
+    chosen = await chat_language(repos, chat_id, thread_id)
+    if chosen is not None:
+        locale = chosen
+    elif chat_id > 0:
         user = await repos.users.get(chat_id)
         if user is not None:
             locale = locale_for(user.language_code, i18n.default_locale)
@@ -169,25 +174,36 @@ class AlertSender:
         )
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self._stop_grace = STOP_GRACE
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
+    def set_routine_window(self, window: timedelta) -> None:
+        """ALERT_ROUTINE_MINUTES changed from the chat: the next routine line obeys it."""
+        self.routine_window = window
+        self.cards.window = window
+
     async def start(self) -> None:
         if self._task is not None and not self._task.done():
             return
         # Claims of an earlier run (killed while sending) end now: this is the database's one
-        # sender (one bot process per database, until a leader election says who sends).
+        # sender (only the leader sends: bot/leader.py).
         await self.repos.outbox.release_all()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="alert-sender")
 
-    async def stop(self) -> None:
-        """Let the sends in flight finish (up to STOP_GRACE), start no new ones, then return."""
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Let the sends in flight finish (up to ``grace``, by default STOP_GRACE seconds; 0:
+        cut them off), start no new ones, then return."""
         if self._task is None:
             return
+        self._stop_grace = STOP_GRACE if grace is None else grace
         self._stopping = True
         self._wakeup.set()
-        await self._task
+        if self._stop_grace <= 0:
+            self._task.cancel()  # not even the round under way: its jobs are cut off too
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
         self._task = None
 
     def wake(self) -> None:
@@ -297,7 +313,9 @@ class AlertSender:
         jobs = list(self._jobs.values())
         if not jobs:
             return
-        _, pending = await asyncio.wait(jobs, timeout=STOP_GRACE)
+        pending = set(jobs)
+        if self._stop_grace > 0:
+            _, pending = await asyncio.wait(jobs, timeout=self._stop_grace)
         for job in pending:
             job.cancel()
         await asyncio.gather(*pending, return_exceptions=True)

@@ -11,7 +11,15 @@ from typing import Any
 
 from bot.settings.registry import Setting, all_settings
 
-DECLARING_MODULES: tuple[str, ...] = ("bot.escalation.settings",)
+DECLARING_MODULES: tuple[str, ...] = (
+    "bot.settings.general",
+    "bot.settings.chat",
+    "handlers.movizor.settings",
+    "handlers.mobiforce.settings",
+    "handlers.taximaster.settings",
+    "handlers.alta.settings",
+    "bot.escalation.settings",
+)
 
 
 def load_declarations() -> list[Setting[Any]]:

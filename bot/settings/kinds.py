@@ -434,6 +434,24 @@ class TextList(Kind[tuple[str, ...]]):
         return list(value)
 
 
+@dataclass(frozen=True)
+class Code(Kind[str]):
+    """One code or id matching ``pattern`` (a status id, a station code), refused with
+    ``rule_key`` (which names what is expected)."""
+
+    pattern: str
+    rule_key: str
+
+    def parse(self, text: str) -> str:
+        return self.check(text)
+
+    def check(self, value: str) -> str:
+        text = str(value).strip() if isinstance(value, str | int) else ""
+        if not re.fullmatch(self.pattern, text):
+            raise SettingError(self.rule_key)
+        return text
+
+
 # --- optional values ---------------------------------------------------------------------
 _NONE_WORDS = frozenset({"off", "none", "-", "—", "нет", "выкл", "не задано"})
 

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.settings.kinds import (
     Choice,
+    Code,
     Duration,
     Flag,
     Kind,
@@ -26,6 +27,7 @@ from bot.settings.kinds import (
     TimesOfDay,
     TimeWindow,
     Zone,
+    tr,
 )
 
 T = TypeVar("T")
@@ -35,6 +37,7 @@ __all__ = [
     "ChatKey",
     "ChatSection",
     "Choice",
+    "Code",
     "Duration",
     "Flag",
     "Kind",
@@ -51,8 +54,10 @@ __all__ = [
     "all_settings",
     "chat_sections",
     "declare",
+    "declare_poll",
     "find_setting",
     "register_chat_section",
+    "tr",
 ]
 
 # The services a setting may belong to, in the order the /settings screen lists them
@@ -91,6 +96,12 @@ class Setting(Generic[T]):
     env: str | None = None  # GLOBAL only: the environment variable that gives the default
     secret: bool = False  # never shown, never settable from a chat
     rules: tuple[Rule, ...] = field(default=(), compare=False)  # vendors' rules beyond the kind
+    # CHAT: a forum topic without its own value takes its chat's (False: the default instead,
+    # as quiet hours do: routing reads a topic's own).
+    topic_inherits: bool = True
+    # Where the values live when not in setting_values: "chat_prefs.timezone" or
+    # "chat_prefs.quiet" (the columns routing reads; bot/settings/stores.py).
+    stored_in: str | None = None
 
     def __post_init__(self) -> None:
         if self.name != self.name.lower() or "." not in self.name or " " in self.name:
@@ -110,10 +121,11 @@ class Setting(Generic[T]):
         """The .po key of the setting's human name on the /settings screen."""
         return f"setting.{self.name}"
 
-    def validate(self, value: T) -> T:
-        """The kind's check, then the setting's own rules; raises SettingError naming the rule."""
+    def validate(self, value: T, extra_rules: tuple[Rule, ...] = ()) -> T:
+        """The kind's check, then the setting's own rules (and those the app added: a budget
+        known only once the client is built); raises SettingError naming the rule."""
         value = self.kind.check(value)
-        for rule in self.rules:
+        for rule in (*self.rules, *extra_rules):
             rule(value)
         return value
 
@@ -132,6 +144,26 @@ def declare(setting: Setting[T]) -> Setting[T]:
         raise ValueError(f"setting {setting.name!r} is declared twice")
     _REGISTRY[setting.name] = setting
     return setting
+
+
+def declare_poll(
+    service: str, default: int, *, min: int, max: int, rule_key: str | None = None
+) -> Setting[int]:
+    """A service's poll period, "<service>.poll_seconds" from <SERVICE>_POLL_SECONDS: the app
+    reschedules the service's watcher when it changes (bot/app.py)."""
+    kind = Number(min=min, max=max, unit="seconds", rule_key=rule_key)
+    return declare(
+        Setting(
+            f"{service}.poll_seconds",
+            kind,  # type: ignore[arg-type]
+            default,
+            Scope.GLOBAL,
+            service,
+            "polling",
+            live=True,
+            env=f"{service.upper()}_POLL_SECONDS",
+        )
+    )
 
 
 def all_settings() -> list[Setting[Any]]:

@@ -17,13 +17,14 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
-from bot.settings.registry import ChangeHook, ChatKey, Scope, Setting, SettingError
+from bot.settings.registry import ChangeHook, ChatKey, Rule, Scope, Setting, SettingError
+from bot.settings.stores import ChatPrefsStore, TableStore, ValueStore
 from storage import Repos
 from storage.audit import AuditRepo
 from storage.db import Transaction
-from storage.setting_values import GLOBAL_CHAT, StoredValue
+from storage.setting_values import StoredValue
 
 log = logging.getLogger(__name__)
 
@@ -40,54 +41,18 @@ class ValueSource:
     inherited: bool = False  # a topic's value that is its chat's
 
 
-class ValueStore(Protocol):
-    """Where a setting's values are kept: the `setting_values` table unless a setting says
-    otherwise (the chat's zone and quiet hours stay in `chat_prefs`, which routing reads)."""
-
-    async def load(self, setting: Setting[Any], chat: ChatKey | None) -> StoredValue | None: ...
-
-    async def save(
-        self, tx: Transaction, setting: Setting[Any], value: Any, by: int, chat: ChatKey | None
-    ) -> None: ...
-
-    async def remove(
-        self, tx: Transaction, setting: Setting[Any], chat: ChatKey | None
-    ) -> None: ...
-
-
-class TableStore:
-    """The `setting_values` table (storage/setting_values.py)."""
-
-    def __init__(self, repos: Repos) -> None:
-        self.rows = repos.setting_values
-
-    async def load(self, setting: Setting[Any], chat: ChatKey | None) -> StoredValue | None:
-        chat_id, thread_id = _place(chat)
-        return await self.rows.get(setting.name, chat_id, thread_id)
-
-    async def save(
-        self, tx: Transaction, setting: Setting[Any], value: Any, by: int, chat: ChatKey | None
-    ) -> None:
-        chat_id, thread_id = _place(chat)
-        await self.rows.put(tx, setting.name, value, by=by, chat_id=chat_id, thread_id=thread_id)
-
-    async def remove(self, tx: Transaction, setting: Setting[Any], chat: ChatKey | None) -> None:
-        chat_id, thread_id = _place(chat)
-        await self.rows.delete(tx, setting.name, chat_id=chat_id, thread_id=thread_id)
-
-
-def _place(chat: ChatKey | None) -> tuple[int, int]:
-    return (GLOBAL_CHAT, 0) if chat is None else (chat.chat_id, chat.thread_id)
-
-
 class SettingsValues:
     def __init__(self, repos: Repos, from_environment: Mapping[str, Any] | None = None) -> None:
         """``from_environment``: the GLOBAL settings' values the deployment's environment gave,
         by setting name, already checked (`read_environment`)."""
         self.repos = repos
         self._table = TableStore(repos)
+        self._chat_prefs = ChatPrefsStore(repos)
         self._stores: dict[str, ValueStore] = {}
         self._hooks: dict[str, list[ChangeHook]] = {}
+        self._hooked: dict[str, Setting[Any]] = {}
+        self._rules: dict[str, tuple[Rule, ...]] = {}
+        self._applied: dict[str, Any] = {}  # what each GLOBAL setting's hooks last got
         self._from_environment = dict(from_environment or {})
 
     # --- wiring ------------------------------------------------------------------------
@@ -96,6 +61,38 @@ class SettingsValues:
 
     def on_change(self, setting: Setting[T], hook: ChangeHook) -> None:
         self._hooks.setdefault(setting.name, []).append(hook)
+        self._hooked[setting.name] = setting
+
+    def add_rule(self, setting: Setting[Any], rule: Rule) -> None:
+        """A rule known only once the app is built (Movizor's budget is the client's)."""
+        self._rules[setting.name] = (*self._rules.get(setting.name, ()), rule)
+
+    def validate(self, setting: Setting[T], value: T) -> T:
+        return setting.validate(value, self._rules.get(setting.name, ()))
+
+    def parse(self, setting: Setting[T], text: str) -> T:
+        """What a person typed, validated by every rule: raises SettingError naming it."""
+        return self.validate(setting, setting.kind.parse(text))
+
+    async def apply_all(self) -> None:
+        """At start: every GLOBAL setting's hooks get its effective value (a value set from
+        the chat before the restart wins over what the app was built with)."""
+        await self.refresh(everything=True)
+
+    async def refresh(self, *, everything: bool = False) -> list[str]:
+        """Call the hooks of every GLOBAL setting whose value is not the one they last got:
+        a value changed by another process on the same PostgreSQL (the app runs this now
+        and then there). Returns the names refreshed."""
+        refreshed = []
+        for name, setting in self._hooked.items():
+            if setting.scope is not Scope.GLOBAL:
+                continue
+            value = await self.get(setting)
+            if not everything and name in self._applied and self._applied[name] == value:
+                continue
+            await self._call_hooks(setting, value, None)
+            refreshed.append(name)
+        return refreshed
 
     # --- reading -----------------------------------------------------------------------
     async def get(self, setting: Setting[T], chat: ChatKey | None = None) -> T:
@@ -112,9 +109,14 @@ class SettingsValues:
         """The value and where it comes from, in one read."""
         return await self._effective(setting, chat)
 
-    async def _effective(self, setting: Setting[T], chat: ChatKey | None) -> tuple[T, ValueSource]:
+    async def _effective(
+        self, setting: Setting[T], chat: ChatKey | None, *, own: bool = True
+    ) -> tuple[T, ValueSource]:
+        """``own=False``: what it would be without this place's own value (after a reset)."""
         chat = self._checked_place(setting, chat)
-        places = [chat] if chat is None or chat.thread_id == 0 else [chat, chat.whole_chat]
+        places: list[ChatKey | None] = [chat] if own else []
+        if chat is not None and chat.thread_id and setting.topic_inherits:
+            places.append(chat.whole_chat)
         for place in places:
             stored = await self._load(setting, place)
             if stored is not None:
@@ -135,7 +137,7 @@ class SettingsValues:
         if row is None:
             return None
         try:
-            return setting.validate(setting.kind.load(row.value)), row
+            return self.validate(setting, setting.kind.load(row.value)), row
         except (SettingError, TypeError, ValueError) as exc:
             # A value stored under older rules: ignored (logged), not fatal.
             log.warning("setting %s: stored value %r refused (%s)", setting.name, row.value, exc)
@@ -148,7 +150,7 @@ class SettingsValues:
         """Validate (SettingError naming the rule), store, audit, then the change hooks."""
         chat = self._checked_place(setting, chat)
         self._refuse_secret(setting)
-        value = setting.validate(value)
+        value = self.validate(setting, value)
         old, _source = await self._effective(setting, chat)
         async with self.repos.db.transaction() as tx:
             await self._store(setting).save(tx, setting, setting.kind.dump(value), by, chat)
@@ -160,10 +162,9 @@ class SettingsValues:
         chat = self._checked_place(setting, chat)
         self._refuse_secret(setting)
         old, _source = await self._effective(setting, chat)
+        new, _source = await self._effective(setting, chat, own=False)
         async with self.repos.db.transaction() as tx:
             await self._store(setting).remove(tx, setting, chat)
-        new, _source = await self._effective(setting, chat)
-        async with self.repos.db.transaction() as tx:
             await self._audit(tx, "setting.reset", setting, by, chat, old, new)
         await self._changed(setting, chat)
 
@@ -189,11 +190,13 @@ class SettingsValues:
         )
 
     async def _changed(self, setting: Setting[Any], chat: ChatKey | None) -> None:
-        hooks = self._hooks.get(setting.name, [])
-        if not hooks:
-            return
-        value = await self.get(setting, chat)
-        for hook in hooks:
+        if self._hooks.get(setting.name):
+            await self._call_hooks(setting, await self.get(setting, chat), chat)
+
+    async def _call_hooks(self, setting: Setting[Any], value: Any, chat: ChatKey | None) -> None:
+        if chat is None:
+            self._applied[setting.name] = value
+        for hook in self._hooks.get(setting.name, []):
             try:
                 await hook(value, chat)
             except Exception:
@@ -203,7 +206,11 @@ class SettingsValues:
 
     # --- helpers -----------------------------------------------------------------------
     def _store(self, setting: Setting[Any]) -> ValueStore:
-        return self._stores.get(setting.name, self._table)
+        if setting.name in self._stores:
+            return self._stores[setting.name]
+        if setting.stored_in is not None and setting.stored_in.startswith("chat_prefs."):
+            return self._chat_prefs
+        return self._table
 
     @staticmethod
     def _checked_place(setting: Setting[Any], chat: ChatKey | None) -> ChatKey | None:

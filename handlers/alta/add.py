@@ -21,16 +21,17 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import Settings
 from bot.confirm import ask_to_confirm, confirm_keyboard, on_confirm, on_decline
 from bot.i18n import PoI18n
 from bot.ownership import Ownership, Viewer
 from bot.prompts import ask
+from bot.settings.values import SettingsValues
 from bot.texts import error_html
 from handlers.alta.adds import AltaAdds, Outcome, send_list
 from handlers.alta.callbacks import AltaAddCb
 from handlers.alta.lookup import AltaLookup
 from handlers.alta.owners import refuse, sights_of, tell_owners
+from handlers.alta.settings import add_defaults
 from handlers.alta.summary import (
     SETTINGS,
     changed,
@@ -73,7 +74,7 @@ async def wagon_add(
     state: FSMContext,
     repos: Repos,
     user: User,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
     alta_lookup: AltaLookup,
     viewer: Viewer,
@@ -92,7 +93,7 @@ async def wagon_add(
         state,
         repos,
         user,
-        settings,
+        settings_values,
         i18n,
         alta_lookup,
         (viewer, ownership),
@@ -105,7 +106,7 @@ async def numbers_typed(
     state: FSMContext,
     repos: Repos,
     user: User,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
     alta_lookup: AltaLookup,
     viewer: Viewer,
@@ -119,7 +120,7 @@ async def numbers_typed(
         state,
         repos,
         user,
-        settings,
+        settings_values,
         i18n,
         alta_lookup,
         (viewer, ownership),
@@ -146,7 +147,7 @@ async def summarize(
     state: FSMContext,
     repos: Repos,
     user: User,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
     lookup: AltaLookup,
     seen: tuple[Viewer, Ownership],
@@ -167,6 +168,7 @@ async def summarize(
         await ask(message, problem)
         return
     await state.clear()
+    defaults = await add_defaults(settings_values)
     check = await lookup.on_tracking(parsed.valid)
     viewer, ownership = seen
     sights = await sights_of(viewer, ownership, check.found)
@@ -185,18 +187,10 @@ async def summarize(
         "unchecked": check.unchecked,
         "check_failed": check.failed,
         "reuse": True,
-        "region": settings.alta_region,
-        "mode": settings.alta_track_type,
-        "times": list(settings.alta_report_times),
-        "days": list(settings.alta_weekdays),
-        "stop": settings.alta_stop,
+        **defaults,  # region, mode, times, days, stop: the settings' values now
         "thread": topic_of(message),
         "locale": i18n.current_locale,
-        "defaults": {
-            "times": list(settings.alta_report_times),
-            "days": list(settings.alta_weekdays),
-            "stop": settings.alta_stop,
-        },
+        "defaults": {key: defaults[key] for key in ("times", "days", "stop")},
     }
     await ask_to_confirm(
         message,

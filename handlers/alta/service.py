@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config import Settings
 from bot.money import money
 from bot.services import ServiceContext, ServiceSpec, register
+from handlers.alta import settings as alta_settings
 from handlers.alta.adds import AltaAdds
 from handlers.alta.lookup import SOURCE, AltaLookup
 from handlers.alta.resolver import AddResolver
@@ -55,6 +56,15 @@ class AltaRuntime:
             clock=utcnow,
         )
         self.poll_seconds = settings.alta_poll_seconds
+        ctx.settings_values.on_change(alta_settings.POLL_SECONDS, self._poll_changed)
+        ctx.settings_values.on_change(alta_settings.NO_DATA_HOURS, self._no_data_changed)
+
+    async def _poll_changed(self, seconds: int, _chat: object) -> None:
+        self.poll_seconds = seconds
+        self.resolver.periodic.every_seconds = seconds  # at the watcher's pace, as at start
+
+    async def _no_data_changed(self, hours: int, _chat: object) -> None:
+        self.watcher.no_data_after = timedelta(hours=hours)
 
     def dependencies(self) -> dict[str, Any]:
         return {"alta": self.client, "alta_lookup": self.lookup, "alta_adds": self.adds}

@@ -18,16 +18,17 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.config import Settings
 from bot.confirm import ask_to_confirm, on_confirm
 from bot.i18n import PoI18n
 from bot.ownership import Ownership, Viewer
+from bot.settings.values import SettingsValues
 from bot.texts import answer_usage, clip
 from handlers.mobiforce.callbacks import TaskCb
 from handlers.mobiforce.common import error_text
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.facts import TaskFactsBook
 from handlers.mobiforce.owners import pressed_task, sight_or_refuse, task_subject, tell_owner
+from handlers.mobiforce.settings import CLOSE_STATUS
 from handlers.mobiforce.tasks import find_task
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.errors import MobiforceError, MobiforceUnavailable
@@ -43,9 +44,15 @@ MAX_CLIENT: Final = 100
 
 
 async def ask_close(
-    message: Message, task: Task, text: str, repos: Repos, user_id: int, settings: Settings
+    message: Message,
+    task: Task,
+    text: str,
+    repos: Repos,
+    user_id: int,
+    settings_values: SettingsValues,
 ) -> None:
-    if not settings.mobiforce_close_status:
+    status = await settings_values.get(CLOSE_STATUS)  # the value now: set from the chat or .env
+    if not status:
         await message.answer(_("tasks.close.no_status"))
         return
     if task.closed:
@@ -63,7 +70,7 @@ async def ask_close(
         repos,
         user_id=user_id,
         action="mobiforce.close",
-        payload={"task_id": task.id, "number": task.number, "text": text},
+        payload={"task_id": task.id, "number": task.number, "text": text, "status": status},
         question=question,
         yes_text=_("tasks.btn.close"),
     )
@@ -78,7 +85,7 @@ async def close(
     user: User,
     viewer: Viewer,
     ownership: Ownership,
-    settings: Settings,
+    settings_values: SettingsValues,
 ) -> None:
     reference, _sep, text = (command.args or "").strip().partition(" ")
     if not reference:
@@ -91,7 +98,7 @@ async def close(
         message, reference, mobiforce, mobiforce_directory, repos, viewer, ownership
     )
     if task is not None:
-        await ask_close(message, task, text.strip(), repos, user.id, settings)
+        await ask_close(message, task, text.strip(), repos, user.id, settings_values)
 
 
 async def close_pressed(
@@ -102,11 +109,11 @@ async def close_pressed(
     user: User,
     viewer: Viewer,
     ownership: Ownership,
-    settings: Settings,
+    settings_values: SettingsValues,
 ) -> None:
     pressed = await pressed_task(callback, callback_data.id, mobiforce, viewer, ownership)
     if pressed is not None:
-        await ask_close(*pressed, "", repos, user.id, settings)
+        await ask_close(*pressed, "", repos, user.id, settings_values)
 
 
 @on_confirm("mobiforce.close", rule="close")
@@ -117,7 +124,7 @@ async def close_confirmed(
     repos: Repos,
     viewer: Viewer,
     ownership: Ownership,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
 ) -> str:
     """Checked again when pressed (the task's chat may have changed meanwhile); a close from
@@ -129,8 +136,12 @@ async def close_confirmed(
         return _("tasks.not_yours").format(number=html.quote(number))
     text = str(payload.get("text") or "")
     details = {"comment": text} if text else {}
+    # The status the question was asked with (a confirmation from before this field: now's).
+    status: str | None = str(payload.get("status") or "")
+    if not status:
+        status = await settings_values.get(CLOSE_STATUS)
     try:
-        await mobiforce.close_task(task_id, settings.mobiforce_close_status, text)
+        await mobiforce.close_task(task_id, status or "", text)
     except MobiforceUnavailable as exc:
         # The task may have been closed: read it before saying anything.
         log.warning("mobiforce close-task %s: no answer (%s); reading the task", task_id, exc)

@@ -8,9 +8,11 @@ from typing import Any
 
 from bot.config import Settings
 from bot.services import ServiceContext, ServiceSpec, register
+from handlers.mobiforce import settings as mobiforce_settings
 from handlers.mobiforce.directory import MobiforceDirectory
 from handlers.mobiforce.facts import TaskFactsBook
 from handlers.mobiforce.router import make_router
+from handlers.mobiforce.settings import feed_rule
 from integrations.base import Snapshot, SnapshotReader, Watcher, WatchResult
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.watcher import MobiforceWatcher
@@ -75,6 +77,15 @@ class MobiforceRuntime:
         )
         self.watcher = DirectoryFeedingWatcher(inner, self.directory)
         self.poll_seconds = settings.mobiforce_poll_seconds
+        values = ctx.settings_values
+        values.add_rule(
+            mobiforce_settings.POLL_SECONDS,
+            feed_rule(settings.mobiforce_max_tasks_per_cycle, self.client.per_minute),
+        )
+        values.on_change(mobiforce_settings.SYNC_MINUTES, self._sync_changed)
+
+    async def _sync_changed(self, minutes: int, _chat: object) -> None:
+        self.directory.sync_seconds = minutes * 60  # from the next sync on
 
     def dependencies(self) -> dict[str, Any]:
         return {"mobiforce": self.client, "mobiforce_directory": self.directory}

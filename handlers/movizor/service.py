@@ -6,10 +6,12 @@ from typing import Any
 
 from bot.config import Settings
 from bot.services import ServiceContext, ServiceSpec, register
+from handlers.movizor import settings as movizor_settings
 from handlers.movizor.account import movizor_balance
 from handlers.movizor.directory_sync import DirectorySync
 from handlers.movizor.live_locations import LiveLocations
 from handlers.movizor.router import make_router
+from handlers.movizor.settings import budget_rule
 from integrations.base import Watcher
 from integrations.movizor.client import MovizorClient
 from integrations.movizor.watcher import DriverInfo, MovizorWatcher
@@ -47,6 +49,23 @@ class MovizorRuntime:
             self.client, self.repos, every_hours=settings.movizor_directory_sync_hours
         )
         self.poll_seconds = settings.movizor_poll_seconds
+        self._started = False
+        values = ctx.settings_values
+        values.add_rule(movizor_settings.POLL_SECONDS, budget_rule(self.client.hourly_limit))
+        values.on_change(movizor_settings.POLL_SECONDS, self._poll_changed)
+        values.on_change(movizor_settings.DIRECTORY_SYNC_HOURS, self._sync_changed)
+
+    async def _poll_changed(self, seconds: int, _chat: object) -> None:
+        self.poll_seconds = seconds
+        self.live_locations.poll_seconds = seconds  # the /follow live locations move with it
+
+    async def _sync_changed(self, hours: float, _chat: object) -> None:
+        """From the next sync on (one under way, or its wait, finishes first); 0 stops it."""
+        self.directory_sync.every_seconds = hours * 3600
+        if self._started and hours:
+            self.directory_sync.start()
+        elif not hours:
+            await self.directory_sync.stop()
 
     async def _directory(self, phones: set[str]) -> dict[str, DriverInfo]:
         drivers = await self.repos.drivers.many(phones)
@@ -65,6 +84,7 @@ class MovizorRuntime:
         await self.live_locations.resume()  # the /follow live locations from before a restart
         await self.live_locations.start()
         self.directory_sync.start()
+        self._started = True
 
     async def stop(self) -> None:
         await self.directory_sync.stop()

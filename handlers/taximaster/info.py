@@ -12,8 +12,8 @@ from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import Settings
 from bot.i18n import PoI18n
+from bot.settings.values import SettingsValues
 from bot.texts import answer_lines, answer_usage
 from handlers.taximaster.addresses import Lookup as AddressLookup
 from handlers.taximaster.addresses import look_up
@@ -29,6 +29,7 @@ from handlers.taximaster.render import (
     render_crews,
     render_tariffs,
 )
+from handlers.taximaster.settings import tariff_rules
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.crews import CrewIdentity
 from integrations.taximaster.errors import TaxiMasterCoordsNotFound, TaxiMasterError
@@ -43,7 +44,7 @@ async def taxi_cost(
     message: Message,
     command: CommandObject,
     taximaster: TaxiMasterClient,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
 ) -> None:
     """The price of "<from> — <to>", each side read as the /taxi wizard reads it."""
@@ -69,7 +70,7 @@ async def taxi_cost(
         places.append(place.unique.text)
     source, dest = places
     lines, _total = await price_lines(
-        taximaster, settings, i18n, source, dest, utcnow(), is_prior=False
+        taximaster, settings_values, i18n, source, dest, utcnow(), is_prior=False
     )
     head = _("taximaster.cost.title").format(source=q(source), dest=q(dest))
     await message.answer("\n".join([head, *lines]))
@@ -158,11 +159,13 @@ async def crew_map_pressed(
         await point.reply(point_caption(crew, row, timezone))
 
 
-async def tariffs(message: Message, taximaster: TaxiMasterClient, settings: Settings) -> None:
+async def tariffs(
+    message: Message, taximaster: TaxiMasterClient, settings_values: SettingsValues
+) -> None:
     tariff_list = await taximaster.get_tariffs_list()
     services = await taximaster.get_services_list()
     discounts = await taximaster.get_discounts_list()
-    default = default_tariff(tariff_list, settings)
+    default = default_tariff(tariff_list, await tariff_rules(settings_values))
     await answer_lines(
         message,
         render_tariffs(tariff_list, services, discounts, default.id if default else None),

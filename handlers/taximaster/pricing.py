@@ -19,10 +19,11 @@ from datetime import datetime
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import Settings
 from bot.i18n import PoI18n
+from bot.settings.values import SettingsValues
 from handlers.taximaster.parsing import error_text
 from handlers.taximaster.render import render_cost
+from handlers.taximaster.settings import TariffRules, tariff_rules
 from integrations.taximaster.client import TaxiMasterClient
 from integrations.taximaster.errors import TaxiMasterError
 from integrations.taximaster.models import NamedItem, Tariff
@@ -30,10 +31,10 @@ from integrations.taximaster.models import NamedItem, Tariff
 log = logging.getLogger(__name__)
 
 
-def default_tariff(tariffs: list[Tariff], settings: Settings) -> Tariff | None:
+def default_tariff(tariffs: list[Tariff], rules: TariffRules) -> Tariff | None:
     """``TAXIMASTER_TARIFF_ID`` if it is active (or unknown to the list: the setting is
     trusted), else the first active tariff."""
-    wanted = settings.taximaster_tariff_id
+    wanted = rules.tariff_id
     if wanted is not None:
         named = next((t for t in tariffs if t.id == wanted), None)
         if named is None:
@@ -45,12 +46,12 @@ def default_tariff(tariffs: list[Tariff], settings: Settings) -> Tariff | None:
 
 
 def group_tariff(
-    tariffs: list[Tariff], settings: Settings, group: NamedItem | None
+    tariffs: list[Tariff], rules: TariffRules, group: NamedItem | None
 ) -> Tariff | None:
     """The crew group's own tariff, if it has one (see the module's rule)."""
     if group is None:
         return None
-    wanted = settings.taximaster_group_tariffs.get(group.id)
+    wanted = rules.group_tariffs.get(group.id)
     if wanted is not None:
         named = next((t for t in tariffs if t.id == wanted), None)
         if named is None:
@@ -61,15 +62,15 @@ def group_tariff(
 
 
 async def pick_tariff(
-    taximaster: TaxiMasterClient, settings: Settings, group: NamedItem | None = None
+    taximaster: TaxiMasterClient, rules: TariffRules, group: NamedItem | None = None
 ) -> Tariff | None:
     tariffs = await taximaster.get_tariffs_list()
-    return group_tariff(tariffs, settings, group) or default_tariff(tariffs, settings)
+    return group_tariff(tariffs, rules, group) or default_tariff(tariffs, rules)
 
 
 async def price_lines(
     taximaster: TaxiMasterClient,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
     source: str,
     dest: str,
@@ -81,7 +82,7 @@ async def price_lines(
     """analyze_route + calc_order_cost with the tariff, as lines; a failure is a line too (the
     order can still be placed: the dispatch service prices it anyway)."""
     try:
-        tariff = await pick_tariff(taximaster, settings, group)
+        tariff = await pick_tariff(taximaster, await tariff_rules(settings_values), group)
         if tariff is None:
             return [_("taximaster.cost.no_tariff")], None
         if dest:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.services import ServiceContext, ServiceSpec, register
+from handlers.taximaster import settings as taximaster_settings
 from handlers.taximaster.reconcile import reconcile_creates
 from handlers.taximaster.router import make_router
 from integrations.base import Snapshot, Watcher
@@ -55,11 +56,17 @@ class TaxiMasterRuntime:
             no_crew_after=timedelta(minutes=ctx.settings.taximaster_no_crew_minutes),
         )
         self.poll_seconds = ctx.settings.taximaster_poll_seconds
+        ctx.settings_values.on_change(taximaster_settings.POLL_SECONDS, self._poll_changed)
         self._reconcile: asyncio.Task[None] | None = None
 
     async def _snapshots(self, ids: Collection[str] | None = None) -> dict[str, Snapshot]:
         """The orders being watched: those the bot created or a chat asked about."""
         return await self.repos.snapshots.get(SOURCE, ids)
+
+    async def _poll_changed(self, seconds: int, _chat: object) -> None:
+        # The orders' own intervals are counted in polls (integrations/taximaster/schedule.py).
+        self.poll_seconds = seconds
+        self.watcher.schedule.poll = timedelta(seconds=seconds)
 
     def dependencies(self) -> dict[str, Any]:
         return {"taximaster": self.client}

@@ -27,11 +27,11 @@ from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.config import Settings
 from bot.confirm import ask_to_confirm
 from bot.i18n import PoI18n
 from bot.phones import BadPhone, format_phone, mask_phones, normalize_phone
 from bot.prompts import ask
+from bot.settings.values import SettingsValues
 from handlers.taximaster.addresses import MAX_FOUND, MAX_HOUSES, look_up
 from handlers.taximaster.callbacks import TaxiCb
 from handlers.taximaster.ordering import ACTION
@@ -121,7 +121,7 @@ async def place_typed(
     state: FSMContext,
     taximaster: TaxiMasterClient,
     timezone: ZoneInfo,
-    settings: Settings,
+    settings_values: SettingsValues,
 ) -> None:
     """A typed part of a street or point (perhaps with a house): search and offer buttons."""
     data = await state.get_data()
@@ -132,7 +132,9 @@ async def place_typed(
         return
     lookup = await look_up(taximaster, query)
     if lookup.exact is not None:  # "Малышева 51": one street, and that house on it
-        await address_chosen(message, state, lookup.exact.text, taximaster, timezone, settings)
+        await address_chosen(
+            message, state, lookup.exact.text, taximaster, timezone, settings_values
+        )
         return
     found = lookup.candidates  # best first: "вокзал" is the station before "Автовокзал"
     if not found:
@@ -165,7 +167,7 @@ async def place_picked(
     state: FSMContext,
     taximaster: TaxiMasterClient,
     timezone: ZoneInfo,
-    settings: Settings,
+    settings_values: SettingsValues,
 ) -> None:
     taken = await _take_pick(callback, callback_data, state)
     if taken is None:
@@ -175,7 +177,7 @@ async def place_picked(
         await ask_house(message, state, address.street, taximaster, callback.from_user)
         return
     await address_chosen(
-        message, state, address.text, taximaster, timezone, settings, callback.from_user
+        message, state, address.text, taximaster, timezone, settings_values, callback.from_user
     )
 
 
@@ -246,7 +248,7 @@ async def house_typed(
     state: FSMContext,
     taximaster: TaxiMasterClient,
     timezone: ZoneInfo,
-    settings: Settings,
+    settings_values: SettingsValues,
 ) -> None:
     data = await state.get_data()
     street = data["street"]
@@ -257,7 +259,7 @@ async def house_typed(
     houses = await taximaster.find_houses(street, house, max_addresses_count=MAX_HOUSES)
     exact = [h for h in houses if h.house.casefold() == house.casefold()]
     if exact:
-        await address_chosen(message, state, exact[0].text, taximaster, timezone, settings)
+        await address_chosen(message, state, exact[0].text, taximaster, timezone, settings_values)
     elif houses:
         question = _("taximaster.taxi.pick_house").format(house=html.quote(house), street=q(street))
         await show_houses(message, state, street, houses, question)
@@ -274,13 +276,13 @@ async def house_picked(
     state: FSMContext,
     taximaster: TaxiMasterClient,
     timezone: ZoneInfo,
-    settings: Settings,
+    settings_values: SettingsValues,
 ) -> None:
     taken = await _take_pick(callback, callback_data, state)
     if taken is not None:
         message, address = taken
         await address_chosen(
-            message, state, address.text, taximaster, timezone, settings, callback.from_user
+            message, state, address.text, taximaster, timezone, settings_values, callback.from_user
         )
 
 
@@ -302,7 +304,7 @@ async def address_chosen(
     text: str,
     taximaster: TaxiMasterClient,
     timezone: ZoneInfo,
-    settings: Settings,
+    settings_values: SettingsValues,
     who: TgUser | None = None,
 ) -> None:
     data = await state.get_data()
@@ -382,7 +384,7 @@ async def group_pressed(
     repos: Repos,
     user: User,
     timezone: ZoneInfo,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
 ) -> None:
     data = await state.get_data()
@@ -398,7 +400,9 @@ async def group_pressed(
         crew_group_id=callback_data.index or None,
         group_name=groups.get(str(callback_data.index), ""),
     )
-    await show_summary(callback.message, state, taximaster, repos, user, timezone, settings, i18n)
+    await show_summary(
+        callback.message, state, taximaster, repos, user, timezone, settings_values, i18n
+    )
 
 
 # --- price and summary ------------------------------------------------------------------------
@@ -411,7 +415,7 @@ async def show_summary(
     repos: Repos,
     user: User,
     tz: ZoneInfo,
-    settings: Settings,
+    settings_values: SettingsValues,
     i18n: PoI18n,
 ) -> None:
     """Leave the wizard: the price, then a one-shot confirmation carrying every parameter."""
@@ -423,7 +427,7 @@ async def show_summary(
     source_time = source_time.replace(microsecond=0)
     price, total = await price_lines(
         taximaster,
-        settings,
+        settings_values,
         i18n,
         data["source"],
         data.get("dest") or "",

@@ -132,6 +132,11 @@ class MobiforceClient(VendorClient):
 
     # --- tasks --------------------------------------------------------------------------------
 
+    @property
+    def per_minute(self) -> int:
+        """The client's own request budget a minute (what the poll period must fit)."""
+        return self._per_minute
+
     async def create_task(self, task: TaskInput) -> int:
         """Create a task; returns its internal id. A new client must be created first."""
         return await self._request("create-task", body=task.to_wire(), parse=wire.created)

@@ -20,6 +20,7 @@ Import everything from the package (``from sandbox.telegram_emulator import ...`
 * server.py — TelegramEmulator: HTTP, dispatch, the ApiCall log, the control API and waits;
 * params.py — reading and decoding a request's parameters;
 * updates.py — the update queue, getUpdates long polling, webhooks and 409 conflicts;
+* webhook.py — webhook delivery: POSTs with the secret header, per-chat order, retries;
 * chats.py — ChatStore: people, chats, memberships, stored messages, callback queries;
 * people.py — People: what people do, as the updates Telegram sends for it;
 * message_methods.py, chat_methods.py — the Bot API method handlers;
@@ -52,6 +53,7 @@ from sandbox.telegram_emulator.keyboards import (
 from sandbox.telegram_emulator.message_methods import CALLBACK_ANSWER_LIMIT
 from sandbox.telegram_emulator.server import TelegramEmulator
 from sandbox.telegram_emulator.updates import DEFAULT_UPDATE_TYPES
+from sandbox.telegram_emulator.webhook import SECRET_HEADER, WebhookRetry
 
 __all__ = [
     "CALLBACK_ANSWER_LIMIT",
@@ -60,6 +62,7 @@ __all__ = [
     "DEFAULT_UPDATE_TYPES",
     "MAX_BUTTONS_PER_ROW",
     "MAX_INLINE_BUTTONS",
+    "SECRET_HEADER",
     "TEXT_LIMIT",
     "ApiCall",
     "ApiError",
@@ -73,6 +76,7 @@ __all__ = [
     "RateLimits",
     "TelegramEmulator",
     "TokenBucket",
+    "WebhookRetry",
     "bad_request",
     "detect_entities",
     "forbidden",

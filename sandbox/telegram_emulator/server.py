@@ -5,6 +5,7 @@ The emulator is a small composition, one collaborator per concern, all owned her
 * ChatStore (chats.py): people, chats, memberships, stored messages, callback queries;
 * People (people.py): what people do, turned into the updates Telegram sends the bot;
 * UpdateQueue (updates.py): pending updates, getUpdates long polling, webhooks, 409s;
+* WebhookDelivery (webhook.py): POSTing updates to the webhook, retries, answers with a call;
 * MessageMethods / ChatMethods (message_methods.py, chat_methods.py): the Bot API handlers;
 * FloodLimiter (flood.py): 429 + retry_after for sends;
 * Faults (faults.py): trouble tests ask for (a chat's flood wait, dropped connections, an
@@ -38,6 +39,7 @@ from sandbox.telegram_emulator.message_methods import CALLBACK_QUERY_TTL, Messag
 from sandbox.telegram_emulator.params import Handler, Params, normalise_params, read_request_params
 from sandbox.telegram_emulator.people import People
 from sandbox.telegram_emulator.updates import PollCut, UpdateQueue
+from sandbox.telegram_emulator.webhook import WebhookRetry
 
 log = logging.getLogger("sandbox.telegram_emulator")  # one name for the whole package
 
@@ -57,6 +59,10 @@ class TelegramEmulator:
 
     ``clock`` (monotonic seconds) drives rate limits, callback query expiry and live location
     expiry; inject a ManualClock in tests. ``wall_clock`` gives message dates (Unix time).
+
+    ``local_mode`` behaves as a local Bot API server (``telegram-bot-api --local``) does: a
+    webhook may be plain HTTP on any port (a bot on loopback). ``webhook_retry`` sets the
+    pauses before a refused webhook update is tried again (Telegram's: seconds to a minute).
     """
 
     def __init__(
@@ -70,6 +76,8 @@ class TelegramEmulator:
         wall_clock: Callable[[], float] = time.time,
         callback_query_ttl: float = CALLBACK_QUERY_TTL,
         privacy_mode: bool = True,
+        local_mode: bool = False,
+        webhook_retry: WebhookRetry = WebhookRetry(),  # noqa: B008 (frozen: sharing it is safe)
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -90,7 +98,12 @@ class TelegramEmulator:
         self._runner: web.AppRunner | None = None
         self._chats = ChatStore(self.bot_user, wall_clock)
         self._faults = Faults(clock)
-        self._updates = UpdateQueue(on_poller_waiting=self._notify_activity)
+        self._updates = UpdateQueue(
+            on_poller_waiting=self._notify_activity,
+            execute=self._dispatch,
+            webhook_retry=webhook_retry,
+            local_mode=local_mode,
+        )
         self._people = People(self._chats, self._updates, clock, privacy_mode=privacy_mode)
         self._message_methods = MessageMethods(
             self._chats,
@@ -138,6 +151,7 @@ class TelegramEmulator:
     async def stop(self) -> None:
         """Stop serving; pending long polls are answered with an empty list first."""
         self._updates.close()
+        await self._updates.webhook.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -501,6 +515,20 @@ class TelegramEmulator:
             return next((call for call in self.calls[position:] if predicate(call)), None)
 
         return await self._wait_until(probe, timeout, "a matching API call")
+
+    @property
+    def webhook_error(self) -> str | None:
+        """getWebhookInfo's last_error_message (None: no error since the webhook was set)."""
+        return self._updates.webhook.last_error_message
+
+    async def wait_for_webhook_error(self, timeout: float = 5.0) -> str:
+        """Wait until a webhook POST has failed; returns getWebhookInfo's last_error_message."""
+        return await self._wait_until(lambda: self.webhook_error, timeout, "a webhook error")
+
+    @property
+    def webhook_deliveries(self) -> int:
+        """Updates the webhook confirmed with a 2xx answer so far."""
+        return self._updates.webhook.delivered
 
     async def wait_for_poller(self, timeout: float = 5.0) -> None:
         """Wait until the bot is blocked in a long-poll getUpdates (i.e. it is up and idle)."""

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sandbox.telegram_emulator.common import ApiError, JsonDict, bad_request
 from sandbox.telegram_emulator.params import Handler, Params
+from sandbox.telegram_emulator.webhook import WebhookConfig, WebhookDelivery, WebhookRetry
 
 MAX_POLL_TIMEOUT = 50.0
+WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+TERMINATED = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 
 # Update types Telegram sends when allowed_updates was never set (or set to an empty list).
 DEFAULT_UPDATE_TYPES = frozenset(
@@ -52,16 +65,29 @@ class PollCut(Exception):
 class UpdateQueue:
     """Pending updates, their delivery to getUpdates long polls, and the webhook setting.
 
-    ``on_poller_waiting`` is called whenever a long poll starts waiting, so the emulator's
-    ``wait_for_poller`` can notice that the bot is up and idle.
+    ``on_poller_waiting`` is called whenever a long poll starts waiting (and whenever a webhook
+    answered), so the emulator's waits can notice that the bot is up and idle. While a webhook
+    is set, the updates go to it instead (webhook.py); ``execute`` runs a Bot API call a
+    webhook answered with. ``local_mode`` is a local Bot API server's
+    (``telegram-bot-api --local``): a webhook may be plain HTTP on any port.
     """
 
-    def __init__(self, on_poller_waiting: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        on_poller_waiting: Callable[[], None],
+        *,
+        execute: Callable[[str, JsonDict], Awaitable[object]],
+        webhook_retry: WebhookRetry,
+        local_mode: bool = False,
+    ) -> None:
         self._on_poller_waiting = on_poller_waiting
         self.pending: list[JsonDict] = []
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
-        self._webhook_url = ""
+        self.local_mode = local_mode
+        self.webhook = WebhookDelivery(
+            self._deliverable_all, self._confirm_one, execute, webhook_retry, on_poller_waiting
+        )
         self._poll_generation = 0
         self.pollers_waiting = 0
         self._closing = False
@@ -82,6 +108,7 @@ class UpdateQueue:
         self._next_update_id += 1
         self.pending.append(update)
         self._wake_pollers()
+        self.webhook.kick()
 
     def open(self) -> None:
         self._closing = False
@@ -90,6 +117,10 @@ class UpdateQueue:
         """Answer pending long polls (with whatever is deliverable) instead of letting them wait."""
         self._closing = True
         self._wake_pollers()
+
+    @property
+    def webhook_active(self) -> bool:
+        return self.webhook.config is not None
 
     def cut_pollers(self) -> None:
         """The long polls waiting now lose their connection (raise :class:`PollCut`)."""
@@ -106,12 +137,8 @@ class UpdateQueue:
 
     async def _get_updates(self, p: Params) -> Any:
         """Long polling: confirm by offset, then wait up to ``timeout`` for something new."""
-        if self._webhook_url:
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-            )
+        if self.webhook_active:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         self._set_allowed_updates(p.get("allowed_updates"))
         self._confirm_updates(p.opt_int("offset", 0) or 0)
         limit = min(100, max(1, p.opt_int("limit", 100) or 100))
@@ -125,11 +152,9 @@ class UpdateQueue:
             if cuts != self._cuts:
                 raise PollCut
             if generation != self._poll_generation:
-                raise ApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                )
+                raise ApiError(409, TERMINATED)
+            if self.webhook_active:  # a webhook was set while this poll waited
+                raise ApiError(409, WEBHOOK_ACTIVE)
             batch = self._deliverable_updates(limit)
             remaining = deadline - loop.time()
             if batch or remaining <= 0 or self._closing:
@@ -166,27 +191,65 @@ class UpdateQueue:
         self.pending = [u for u in self.pending if _update_type(u) in self._allowed_updates]
         return copy.deepcopy(self.pending[:limit])
 
+    def _deliverable_all(self) -> list[JsonDict]:
+        self.pending = [u for u in self.pending if _update_type(u) in self._allowed_updates]
+        return self.pending
+
+    def _confirm_one(self, update_id: int) -> None:
+        self.pending = [u for u in self.pending if u["update_id"] != update_id]
+
     async def _set_webhook(self, p: Params) -> Any:
         url = p.opt_str("url") or ""
-        if url and not url.startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self._webhook_url = url
+        if not url:  # an empty URL removes the webhook, as deleteWebhook does
+            return await self._delete_webhook(p)
+        self._check_webhook_url(url)
+        secret = p.opt_str("secret_token")
+        if secret is not None and not SECRET_TOKEN.fullmatch(secret):
+            raise bad_request("secret token contains unallowed characters")
+        max_connections = min(100, max(1, p.opt_int("max_connections", 40) or 40))
+        self._set_allowed_updates(p.get("allowed_updates"))
         if p.flag("drop_pending_updates"):
             self.pending.clear()
+        self.webhook.set(WebhookConfig(url, secret, max_connections))
+        self._wake_pollers()  # a long poll still waiting gets its 409
         return True
 
+    def _check_webhook_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if self.local_mode:
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise bad_request("bad webhook: Wrong URL host")
+            return
+        if parts.scheme != "https":
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if (parts.port or 443) not in WEBHOOK_PORTS:
+            raise bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
+
     async def _delete_webhook(self, p: Params) -> Any:
-        self._webhook_url = ""
+        await self.webhook.delete()
         if p.flag("drop_pending_updates"):
             self.pending.clear()
         return True
 
     async def _get_webhook_info(self, p: Params) -> Any:
-        return {
-            "url": self._webhook_url,
+        webhook = self.webhook
+        pending = len(self._deliverable_all())
+        info: JsonDict = {
+            "url": "",
             "has_custom_certificate": False,
-            "pending_update_count": len(self.pending),
+            "pending_update_count": pending,
         }
+        if webhook.config is not None:
+            info["url"] = webhook.config.url
+            info["max_connections"] = webhook.config.max_connections
+            if self._allowed_updates != DEFAULT_UPDATE_TYPES:
+                info["allowed_updates"] = sorted(self._allowed_updates)
+        if webhook.last_error_date is not None:
+            info["last_error_date"] = webhook.last_error_date
+            info["last_error_message"] = webhook.last_error_message
+        return info
 
 
 def _update_type(update: Mapping[str, Any]) -> str:

@@ -15,28 +15,17 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, exit_quietly)  # a SIGTERM while importing is a clean exit too
 
 import asyncio
-from datetime import UTC, datetime
 
 from bot.alerts.sender import SendLimits
 from bot.app import LogiBot
 from bot.config import Settings
-from integrations.base import Alert, Subject
+from sandbox.replica import numbered_alert
 from sandbox.testsource.watcher import TestSource
 from storage.chats import ChatStatus
 
 TOKEN = "111111:CRASH-TEST-token"
 ADMIN = 1
 PAGE_SIZE = 200
-
-
-def numbered_alert(n: int) -> Alert:
-    return Alert(
-        kind="driver.late",  # any kind a group may hear (system alerts are for admins only)
-        source="testsource",
-        subject=Subject("test", str(n), f"alert-{n:05d}"),
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-        dedupe_key=f"crash:{n}",
-    )
 
 
 async def main(api_url: str, database_url: str, chat_id: int, total: int) -> None:
@@ -48,6 +37,9 @@ async def main(api_url: str, database_url: str, chat_id: int, total: int) -> Non
         database_url=database_url,
         http_port=0,
         log_level="INFO",
+        # On PostgreSQL a restarted bot waits out the leader's fence (bot/leader.py): keep the
+        # restarts quick.
+        leader_takeover_seconds=3,
     )
     source = TestSource(page_size=PAGE_SIZE)
     source.emit(*(numbered_alert(n) for n in range(total)))

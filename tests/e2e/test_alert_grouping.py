@@ -51,7 +51,7 @@ def texts(h: BotHarness) -> list[str]:
 
 
 async def test_routine_news_reaches_a_chat_once_per_subject_and_window(tmp_path):
-    async with group_bot(tmp_path) as h:
+    async with group_bot(tmp_path, None) as h:
         assert h.app is not None
         repos = h.app.repos
         await h.app.pipeline.commit("test", [parked(1, "Тверь")], None)
@@ -93,7 +93,7 @@ async def test_routine_news_reaches_a_chat_once_per_subject_and_window(tmp_path)
 
 
 async def test_a_card_edited_far_up_the_chat_gets_one_pointer_per_window(tmp_path):
-    async with group_bot(tmp_path) as h:
+    async with group_bot(tmp_path, None) as h:
         assert h.app is not None
         await h.app.pipeline.commit("test", [taxi("taxi.assigned", "1")], None)
         card = await h.emu.wait_for_message(
@@ -152,7 +152,7 @@ def quiz_router() -> Router:
 
 
 async def test_a_wizard_question_pushed_up_by_alerts_is_asked_again(tmp_path):
-    async with group_bot(tmp_path, extra_routers=lambda: [quiz_router()]) as h:
+    async with group_bot(tmp_path, None, extra_routers=lambda: [quiz_router()]) as h:
         assert h.app is not None
         question = await h.say(
             ADMIN, "/quiz", chat_id=GROUP, expect=lambda m: "рейс" in m.get("text", "")
@@ -191,7 +191,7 @@ async def test_a_wizard_question_pushed_up_by_alerts_is_asked_again(tmp_path):
 async def test_a_muted_group_still_hears_the_order_it_asked_about(tmp_path):
     """/mute silences the feed (the drivers' area here), not the taxi order the group put on
     watch itself (a subscription naming the order, as /taxi and /order make)."""
-    async with group_bot(tmp_path) as h:
+    async with group_bot(tmp_path, None) as h:
         assert h.app is not None
         repos = h.app.repos
         await repos.subscriptions.add(GROUP, 0, "all", "order:555", by=ADMIN)

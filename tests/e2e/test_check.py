@@ -69,3 +69,33 @@ async def test_check_fails_on_a_wrong_key(tmp_path):
             await sim.stop()
     assert result.returncode == 1
     assert "[FAIL] movizor" in result.stdout and "wrong-key" not in result.stdout
+
+
+async def test_check_shows_each_settings_value_and_its_source(tmp_path):
+    """The environment's value, the default, a value set from the chat (in the database the
+    bot uses), and an environment value the setting's rule refuses (exit 1)."""
+    import handlers.alta.settings  # noqa: F401  (declares Alta's)
+    from bot.settings.registry import find_setting
+    from bot.settings.values import SettingsValues
+    from storage import Repos
+    from storage.db import Database
+
+    async with Database(tmp_path / "c.sqlite3") as db:
+        times = find_setting("alta.times")
+        await SettingsValues(Repos.on(db)).set(times, times.kind.parse("08:00"), by=7)
+    result = await run_check(
+        tmp_path, ALTA_POLL_SECONDS="120", TELEGRAM_API_URL="http://127.0.0.1:9"
+    )
+    out = result.stdout + result.stderr
+    assert "ALTA_POLL_SECONDS=120 s  (environment)" in out
+    assert "ALTA_REGION=Russia  (default)" in out
+    assert "ALTA_TIMES=08:00  (set from the chat by 7, " in out
+    assert "PROBLEM" not in out
+
+    result = await run_check(tmp_path, MOVIZOR_POLL_SECONDS="7200")
+    out = result.stdout + result.stderr
+    assert (
+        "PROBLEM MOVIZOR_POLL_SECONDS: from 5 to 3,600" in out
+        or "PROBLEM MOVIZOR_POLL_SECONDS" in out
+    )
+    assert result.returncode == 1

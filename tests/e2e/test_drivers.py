@@ -524,3 +524,23 @@ async def test_drivers_shows_a_late_driver_as_late(harness, sim):
 
     assert "на мониторинге · ⚠️ опаздывает" in status_line_of("Опаздывающий")
     assert "опаздывает" not in status_line_of(TITLE)
+
+
+async def test_a_wizard_goes_on_after_the_bot_restarts(harness, sim):
+    """The wizard's step and answers live in the database (fsm_states), not in the process:
+    a restart (or another replica taking over) continues the dialogue where it was."""
+    h = harness
+    await h.say(ADMIN, "/track +7 916 111-22-44", expect=has_text("Как подписать"))
+    await h.say(ADMIN, "Перезапуск", expect=has_text("первый пункт"))
+    await h.stop_bot()
+    await h.start_bot()
+    found = await h.say(ADMIN, "Химки", expect=has_text("Выберите"))
+    h.press(ADMIN, found, "Химки")
+    prompt = await h.emu.wait_for_message(
+        ADMIN, has_text("Пункт №2"), after_message_id=found["message_id"]
+    )
+    h.press(ADMIN, prompt, "Готово")
+    ask_arrival = await h.emu.wait_for_message(
+        ADMIN, has_text("Плановое прибытие"), after_message_id=prompt["message_id"]
+    )
+    assert "Химки" in text(ask_arrival)

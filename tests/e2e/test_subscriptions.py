@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from bot.alerts.kinds import KINDS
 from bot.callbacks import SubscriptionsCb
 from bot.phones import possible_phone
+from bot.settings.kinds import find_zone
 from handlers.subscription_words import (
     canonical,
     covered,
-    find_zone,
     parse_duration,
     parse_filter,
     parse_quiet,
@@ -216,7 +216,7 @@ async def test_mute_quiet_and_time_zone(harness):
     assert "Asia/Yekaterinburg" in local
 
     actions = {e.action for e in await harness.app.repos.audit.latest(50)}
-    assert {"alerts.mute", "alerts.unmute", "alerts.quiet", "alerts.timezone"} <= actions
+    assert {"alerts.mute", "alerts.unmute", "setting.set"} <= actions
 
 
 async def test_a_forum_topic_keeps_its_own_subscriptions(harness):

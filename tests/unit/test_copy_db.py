@@ -68,6 +68,8 @@ async def fill_every_table(repos: Repos) -> None:
     await repos.live_follows.save(
         LiveFollow(GROUP, 0, "79990000001", "Петров", "ru", 99, now, 55.751244, 37.618423)
     )
+    await repos.fsm.set_state("fsm:123456:-100:7:default", "TrackFlow:title")
+    await repos.fsm.set_data("fsm:123456:-100:7:default", {"phone": "79990000001"})
     rows = [
         NewOutboxRow(GROUP, 0, f"late:{n}", "driver.late", 2, "driver:7999", "{}", now)
         for n in range(2500)  # more than one batch

@@ -6,6 +6,7 @@ from datetime import time
 import pytest
 
 from bot.i18n import build_i18n
+from bot.settings import registry
 from bot.settings.kinds import (
     Choice,
     Duration,
@@ -108,7 +109,14 @@ def test_duration_flag_and_lists():
     assert refused(codes, "12345, abc") == "список через запятую"
 
 
-def test_names_are_dotted_lower_case_and_unique():
+@pytest.fixture
+def own_registry(monkeypatch):
+    """Declarations of a test go into a copy of the registry, not the app's."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_SECTIONS", dict(registry._SECTIONS))
+
+
+def test_names_are_dotted_lower_case_and_unique(own_registry):
     with pytest.raises(ValueError):
         Setting("Alta", Flag(), True, Scope.GLOBAL, None, "polling", live=True)
     with pytest.raises(ValueError):  # only a GLOBAL setting reads the environment
@@ -126,7 +134,7 @@ def test_rule_texts_exist_in_both_languages():
     assert {"setting.rule.zone", "setting.rule.times", "setting.hint.zone"} <= keys
 
 
-def test_a_feature_registers_a_row_that_opens_its_own_screen():
+def test_a_feature_registers_a_row_that_opens_its_own_screen(own_registry):
     section = register_chat_section("escalation", "test.section", "test:open")
     assert register_chat_section("escalation", "test.section", "test:open") == section
     assert section in chat_sections()

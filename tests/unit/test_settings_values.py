@@ -7,7 +7,19 @@ import pytest
 
 from bot.config import load_settings
 from bot.i18n import build_i18n
-from bot.settings.kinds import Number, OptionalKind, SettingError, TimesOfDay, TimeWindow, Zone
+from bot.settings.kinds import (
+    Choice,
+    Duration,
+    Flag,
+    Number,
+    OptionalKind,
+    SettingError,
+    TextList,
+    TimeOfDay,
+    TimesOfDay,
+    TimeWindow,
+    Zone,
+)
 from bot.settings.registry import ChatKey, Scope, Setting
 from bot.settings.values import SettingsValues, read_environment
 from bot.settings.wiring import install_translator
@@ -166,3 +178,52 @@ async def test_the_values_move_with_a_group_that_becomes_a_supergroup(repos):
     assert await repos.chats.move(-5, -1005)
     assert await values.get(ZONE, ChatKey(-1005)) == "Asia/Omsk"
     assert await values.get(ZONE, ChatKey(-5)) is None
+
+
+KINDS = [
+    (Choice(("daily", "trip")), "daily", "trip", "weekly"),
+    (Number(min=1, max=10), 5, "7", "11"),
+    (TimeOfDay(), time(9), "8:30", "24:00"),
+    (TimesOfDay(), (time(9),), "08:00, 18:00", "08:00 25:00"),
+    (TextList(item_pattern=r"\d{5}"), ("12345",), "11111, 22222", "abc"),
+    (Zone(), "Europe/Moscow", "asia/omsk", "Mars/Olympus"),
+    (Duration(min_minutes=5, max_minutes=600), 30, "2h", "1d"),
+    (Flag(), True, "выкл", "может быть"),
+    (OptionalKind(TimeWindow()), None, "22-7", "22-22"),
+]
+
+
+@pytest.mark.parametrize(("kind", "default", "typed", "wrong"), KINDS)
+async def test_each_kind_is_set_validated_reset_and_audited(repos, kind, default, typed, wrong):
+    setting = Setting("test.kind", kind, default, Scope.GLOBAL, None, "x", live=True)
+    values = SettingsValues(repos)
+    with pytest.raises(SettingError):
+        values.parse(setting, wrong)
+    value = values.parse(setting, typed)
+    await values.set(setting, value, by=7)
+    assert await SettingsValues(Repos.on(repos.db)).get(setting) == value  # through the database
+    await values.reset(setting, by=7)
+    assert await values.get(setting) == default
+    entries = [(e.action, e.details["new"]) for e in await repos.audit.latest()]
+    assert entries == [
+        ("setting.reset", kind.dump(default) if default is not None else None),
+        ("setting.set", kind.dump(value)),
+    ]
+
+
+async def test_a_change_made_by_another_process_reaches_this_ones_hooks(repos):
+    """Two processes on one database (PostgreSQL): the other one's change is applied here at
+    the next refresh (the app runs one every half minute there), and only a change is."""
+    here, there = SettingsValues(repos), SettingsValues(Repos.on(repos.db))
+    seen = []
+
+    async def hook(value, chat):
+        seen.append(value)
+
+    here.on_change(POLL, hook)
+    await here.apply_all()
+    assert seen == [60]
+    assert await here.refresh() == []
+    await there.set(POLL, 600, by=7)
+    assert await here.refresh() == [POLL.name] and seen == [60, 600]
+    assert await here.refresh() == []

@@ -389,3 +389,24 @@ async def test_a_comment_too_long_is_asked_for_again_and_the_next_message_is_tak
     assert "Напишите короче" in text(again) and sim.task(task.id).comments == []
     await h.say(ADMIN, "Позвоните за час", expect=has_text("добавлен"))
     assert sim.task(task.id).comments[-1][1] == "Позвоните за час"
+
+
+async def test_the_close_status_set_from_the_chat_is_the_next_close(harness, sim):
+    """MOBIFORCE_CLOSE_STATUS is 74 in the environment; an admin sets 75 with /settings and
+    the next /close sends 75, without a restart; a refused value changes nothing."""
+    h = harness
+    template = next(iter(sim.world.templates.values()))
+    client = next(iter(sim.world.contractors.values()))
+    task = sim.add_task(
+        {"template": {"id": template.id}, "contractor": {"id": client.id}, "draft": True}
+    )
+    await h.app.services["mobiforce"].directory.sync()
+    wrong = await h.say(ADMIN, "/settings MOBIFORCE_CLOSE_STATUS done")
+    assert "❌ MOBIFORCE_CLOSE_STATUS: числовой id статуса результата" in text(wrong)
+    await h.say(ADMIN, "/settings mobiforce.close_status 75", expect=has_text("✅"))
+    question = await h.say(ADMIN, f"/close {task.number} Готово", expect=has_button("Закрыть"))
+    h.press(ADMIN, question, "Закрыть")
+    await h.emu.wait_for_event(
+        lambda c: c.method == "editMessageText" and "завершена" in c.params["text"], start=0
+    )
+    assert sim.task(task.id).result_status[0] == "75"
