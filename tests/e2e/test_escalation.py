@@ -354,3 +354,25 @@ async def test_the_chain_is_changed_from_the_group_and_followed(world, clock):
     assert "Кругов: 2" in shown["text"]
     await h.say(ADMIN, "/escalation по умолчанию", chat_id=GROUP, expect=says("✅"))
     assert await h.app.repos.escalations.chain(GROUP, 0) is None
+
+
+async def test_the_chats_settings_screen_has_the_escalation_and_its_values_rule_it(world, clock):
+    h = world
+    screen = await h.say(ADMIN, "/settings", chat_id=GROUP, expect=says("Эскалация"))
+    h.press(ADMIN, screen, "Эскалация и дежурства")
+    await h.emu.wait_for_message(GROUP, says("Цепочка эскалации"))
+    await h.say(ADMIN, "/settings escalation.rounds 1", chat_id=GROUP, expect=says("1"))
+    await h.say(ADMIN, "/settings escalation.wait 3", chat_id=GROUP, expect=says("3"))
+    refused = await h.say(ADMIN, "/settings escalation.kinds driver.arrived", chat_id=GROUP)
+    assert "не срочный" in refused["text"]
+    await left_route(h)
+    await h.app.escalation.tick()
+    for _minute in range(4 * 3):  # one round of four steps, three minutes apart
+        await step(h, clock, 1)
+    assert len(escalations_in(h, GROUP)) == 1 and len(escalations_in(h, ADMIN)) == 1
+    await step(h, clock, 30)
+    assert len(escalations_in(h, GROUP)) == 1  # one round only
+    await h.say(ADMIN, "/settings escalation.enabled off", chat_id=GROUP, expect=says("выкл"))
+    await h.app.pipeline.commit("test", [alert("driver.left_route", 9)], None)
+    await h.app.escalation.tick()
+    assert await h.app.repos.escalations.count_open() == 0  # not escalated here
