@@ -19,6 +19,7 @@ from bot.policy import rule
 from bot.services import ServiceRuntime, title_of
 from bot.settings.values import SettingsValues
 from bot.texts import answer_lines, answer_usage, format_time
+from handlers.chat_names import chat_title
 from handlers.escalation.status_lines import escalation_lines
 from handlers.settings.summary import changed_lines, poll_line
 from storage import Repos
@@ -117,14 +118,6 @@ def notice_in_words(source: str, item: IntegrationHealth, timezone: ZoneInfo) ->
     details = ", ".join(f"{label}: {value}" for label, value in facts)
     title = kind_title(item.notice_kind or "", locale)
     return f"{title} ({details})" if details else title
-
-
-async def chat_title(repos: Repos, chat_id: int) -> str:
-    if chat_id < 0:
-        chat = await repos.chats.get(chat_id)
-        return (chat.title if chat else "") or str(chat_id)
-    user = await repos.users.get(chat_id)
-    return (user.full_name if user else "") or str(chat_id)
 
 
 async def pause(

@@ -19,6 +19,7 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -175,7 +176,6 @@ class EscalationEngine:
     async def _repeat_in_chat(
         self, chain: Escalation, alert: Alert, minutes: int, now: datetime
     ) -> None:
-        repo = self.repos.escalations
         if await self._has_copy(chain, chain.chat_id):
             return
         prefs = await self.repos.subscriptions.prefs(chain.chat_id, chain.thread_id)
@@ -192,25 +192,14 @@ class EscalationEngine:
         reply = None
         if row is not None and row.message_id is not None:
             reply = ReplyParameters(message_id=row.message_id, allow_sending_without_reply=True)
-        try:
-            sent = await self.bot.send_message(
-                chain.chat_id,
-                text,
-                message_thread_id=chain.thread_id or None,
-                reply_parameters=reply,
-                reply_markup=keyboard(chain.id, ctx),
-            )
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            await self._note(chain, chain.chat_id, exc.message, now)
-            return
-        await repo.add_copy(
-            chain.id,
-            chain.step,
+        await self._send(
+            chain,
             chain.chat_id,
-            message_id=sent.message_id,
-            text=text,
-            error=None,
-            now=now,
+            text,
+            keyboard(chain.id, ctx),
+            now,
+            message_thread_id=chain.thread_id or None,
+            reply_parameters=reply,
         )
 
     async def _send_private(
@@ -220,18 +209,29 @@ class EscalationEngine:
             return  # reached before a crash: not twice
         ctx = await chat_context(self.repos, self.i18n, self.default_tz, person.id)
         text = private_copy(alert, title, minutes, ctx)
-        markup: InlineKeyboardMarkup = keyboard(chain.id, ctx)
+        await self._send(chain, person.id, text, keyboard(chain.id, ctx), now)
+
+    async def _send(
+        self,
+        chain: Escalation,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup,
+        now: datetime,
+        **options: Any,
+    ) -> None:
+        """Send one copy and record it; a refusal (never started the bot, blocked it, removed
+        it from the group) is recorded instead, and the chain goes on (/status says so)."""
         try:
-            sent = await self.bot.send_message(person.id, text, reply_markup=markup)
+            sent = await self.bot.send_message(chat_id, text, reply_markup=markup, **options)
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            # Never started the bot, blocked it: the chain goes on, and /status says so.
-            log.info("escalation %s: %s refused: %s", chain.id, person.id, exc.message)
-            await self._note(chain, person.id, refusal(exc.message), now)
+            log.info("escalation %s: %s refused: %s", chain.id, chat_id, exc.message)
+            await self._note(chain, chat_id, refusal(exc.message), now)
             return
         await self.repos.escalations.add_copy(
             chain.id,
             chain.step,
-            person.id,
+            chat_id,
             message_id=sent.message_id,
             text=text,
             error=None,

@@ -12,17 +12,9 @@ from bot.alerts.render import kind_title, subject_name
 from bot.escalation import chain as chains
 from bot.escalation.engine import BLOCKED, MUTED, NOBODY_ON_CALL, NOT_STARTED
 from bot.texts import format_time
+from handlers.chat_names import chat_title
 from integrations.base import Alert
 from storage import Repos
-
-
-async def chat_title(repos: Repos, chat_id: int) -> str:
-    if chat_id < 0:
-        group = await repos.chats.get(chat_id)
-        return (group.title if group else "") or str(chat_id)
-    person = await repos.users.get(chat_id)
-    return (person.full_name if person else "") or str(chat_id)
-
 
 SHOWN = 20
 REASONS = {
