@@ -83,9 +83,14 @@ class MobiforceRuntime:
             feed_rule(settings.mobiforce_max_tasks_per_cycle, self.client.per_minute),
         )
         values.on_change(mobiforce_settings.SYNC_MINUTES, self._sync_changed)
+        values.on_change(mobiforce_settings.OVERDUE_MINUTES, self._overdue_changed)
+        self._inner = inner
 
     async def _sync_changed(self, minutes: int, _chat: object) -> None:
         self.directory.sync_seconds = minutes * 60  # from the next sync on
+
+    async def _overdue_changed(self, minutes: int, _chat: object) -> None:
+        self._inner.overdue_after = timedelta(minutes=minutes)
 
     def dependencies(self) -> dict[str, Any]:
         return {"mobiforce": self.client, "mobiforce_directory": self.directory}

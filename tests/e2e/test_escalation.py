@@ -376,3 +376,15 @@ async def test_the_chats_settings_screen_has_the_escalation_and_its_values_rule_
     await h.app.pipeline.commit("test", [alert("driver.left_route", 9)], None)
     await h.app.escalation.tick()
     assert await h.app.repos.escalations.count_open() == 0  # not escalated here
+
+
+async def test_quiet_hours_never_hold_an_urgent_step_back(world, clock):
+    h = world
+    clock.now = MONDAY_10_MSK
+    await put_on_call(h)
+    await h.say(ADMIN, "/quiet 00:00-23:59", chat_id=GROUP, expect=says("00:00"))
+    await left_route(h)  # urgent: it passes quiet hours, and so do its steps
+    await h.app.escalation.tick()
+    await step(h, clock, 10)
+    await step(h, clock, 10)
+    assert len(escalations_in(h, GROUP)) == 1 and len(escalations_in(h, ONCALL)) == 1
