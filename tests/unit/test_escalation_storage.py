@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from storage import Repos
+from storage.chats import ChatStatus
 from storage.cycle import CycleWrite, commit_cycle
 from storage.db import Database, utcnow
 from storage.escalations import NewEscalation, Resolution
@@ -105,3 +106,23 @@ async def test_copies_the_chats_chain_and_the_rota(database_url):
         assert await repos.oncall.remove_user(GROUP, 0, 82) == 1
         await repos.oncall.set_rotation(GROUP, 0, [], 0, "09:00", by=1, now=now)
         assert [s.user_id for s in await repos.oncall.of_chat(GROUP, 0)] == [81]
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_chains_chain_and_rota(database_url):
+    async with Database(database_url) as db:
+        repos = Repos.on(db)
+        now = utcnow()
+        old, new_id = -4004, -1004004
+        await repos.chats.upsert(
+            old, type="group", title="g", status=ChatStatus.APPROVED, added_by=1
+        )
+        chain = NewEscalation(old, 0, "driver:1", "driver.left_route", "a", "{}")
+        await commit_cycle(db, CycleWrite(source="t", escalations=[chain]), now)
+        await repos.escalations.set_chain(old, 0, "[1]", by=1, now=now)
+        await repos.oncall.add_shift(old, 0, 81, [0], "09:00", "18:00", by=1, now=now)
+        assert await repos.chats.move(old, new_id)
+        [moved] = await repos.escalations.open_chains()
+        assert moved.chat_id == new_id
+        assert await repos.escalations.chain(new_id, 0) == "[1]"
+        assert [s.user_id for s in await repos.oncall.of_chat(new_id, 0)] == [81]
+        assert await repos.oncall.of_chat(old, 0) == []
