@@ -196,7 +196,8 @@ class LogiBot:
                 values.on_change(poll, self._rescheduler(name))
 
         async def routine(minutes: int, _chat: ChatKey | None) -> None:
-            self.sender.set_routine_window(timedelta(minutes=minutes))
+            # The next routine line obeys it (the sender's hold and its cards' window).
+            self.sender.routine_window = self.sender.cards.window = timedelta(minutes=minutes)
 
         async def storm(on: bool, _chat: ChatKey | None) -> None:
             self.sender.storm.enabled = limits.storm and on

@@ -178,11 +178,6 @@ class AlertSender:
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
-    def set_routine_window(self, window: timedelta) -> None:
-        """ALERT_ROUTINE_MINUTES changed from the chat: the next routine line obeys it."""
-        self.routine_window = window
-        self.cards.window = window
-
     async def start(self) -> None:
         if self._task is not None and not self._task.done():
             return

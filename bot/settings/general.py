@@ -31,7 +31,7 @@ ALERT_STORM_MODE = declare(
 AUDIT_DAYS = declare(
     Setting(
         "audit.days",
-        Number(min=1, max=3650, unit="days"),
+        Number(min=1, max=36500, unit="days"),
         365,
         Scope.GLOBAL,
         None,

@@ -147,11 +147,11 @@ def declare(setting: Setting[T]) -> Setting[T]:
 
 
 def declare_poll(
-    service: str, default: int, *, min: int, max: int, rule_key: str | None = None
+    service: str, default: int, *, min: int, rule_key: str | None = None
 ) -> Setting[int]:
-    """A service's poll period, "<service>.poll_seconds" from <SERVICE>_POLL_SECONDS: the app
-    reschedules the service's watcher when it changes (bot/app.py)."""
-    kind = Number(min=min, max=max, unit="seconds", rule_key=rule_key)
+    """A service's poll period, "<service>.poll_seconds" from <SERVICE>_POLL_SECONDS (at most
+    a day): the app reschedules the service's watcher when it changes (bot/app.py)."""
+    kind = Number(min=min, max=24 * 3600, unit="seconds", rule_key=rule_key)
     return declare(
         Setting(
             f"{service}.poll_seconds",

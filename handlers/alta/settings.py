@@ -23,7 +23,7 @@ from bot.settings.registry import (
 from bot.settings.values import SettingsValues
 
 # The document: "Оптимальный период опроса сервера - 1 минута" — faster may be blocked.
-POLL_SECONDS = declare_poll("alta", 60, min=60, max=24 * 3600, rule_key="setting.rule.alta_poll")
+POLL_SECONDS = declare_poll("alta", 60, min=60, rule_key="setting.rule.alta_poll")
 NO_DATA_HOURS = declare(
     Setting(
         "alta.no_data_hours",

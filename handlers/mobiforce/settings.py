@@ -17,11 +17,11 @@ from bot.settings.registry import (
     declare_poll,
 )
 
-POLL_SECONDS = declare_poll("mobiforce", 60, min=5, max=3600)
+POLL_SECONDS = declare_poll("mobiforce", 60, min=5)
 SYNC_MINUTES = declare(
     Setting(
         "mobiforce.sync_minutes",
-        Number(min=5, max=7 * 24 * 60, unit="minutes"),
+        Number(min=5, max=365 * 24 * 60, unit="minutes"),
         60,
         Scope.GLOBAL,
         "mobiforce",

@@ -14,11 +14,11 @@ CALLS_PER_POLL = 3
 # (handlers/movizor/directory_sync.py RESERVE_SHARE); polling may spend at most that share.
 POLL_SHARE = 0.5
 
-POLL_SECONDS = declare_poll("movizor", 60, min=5, max=3600)
+POLL_SECONDS = declare_poll("movizor", 60, min=5)
 DIRECTORY_SYNC_HOURS = declare(
     Setting(
         "movizor.directory_sync_hours",
-        Number(min=0, max=7 * 24, unit="hours", integer=False),
+        Number(min=0, max=365 * 24, unit="hours", integer=False),
         6.0,
         Scope.GLOBAL,
         "movizor",

@@ -21,7 +21,7 @@ from bot.settings.values import SettingsValues
 
 Pairs = tuple[tuple[int, int], ...]
 
-POLL_SECONDS = declare_poll("taximaster", 15, min=5, max=600)
+POLL_SECONDS = declare_poll("taximaster", 15, min=5)
 TARIFF_ID = declare(
     Setting(
         "taximaster.tariff_id",
