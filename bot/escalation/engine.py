@@ -109,7 +109,7 @@ class EscalationEngine:
         steps = chains.from_json(chain.steps)
         step = chains.step_at(steps, chain.step)
         try:
-            await self._perform(chain, step, now)
+            await self._perform(chain, step, len(steps), now)
         except TelegramRetryAfter as exc:
             await repo.release(chain.id, self.owner, now + timedelta(seconds=exc.retry_after))
             return 0
@@ -150,7 +150,9 @@ class EscalationEngine:
         await self.repos.escalations.arm(chain.id, self.owner, chains.to_json(steps), rounds, first)
 
     # --- the steps ------------------------------------------------------------------------------
-    async def _perform(self, chain: Escalation, step: chains.Step, now: datetime) -> None:
+    async def _perform(
+        self, chain: Escalation, step: chains.Step, length: int, now: datetime
+    ) -> None:
         alert = Alert.from_json(chain.payload)
         minutes = max(1, int((now - chain.opened_at).total_seconds() // 60))
         if step.to == chains.CHAT:
@@ -169,9 +171,18 @@ class EscalationEngine:
             people = await self.dispatchers(chain.chat_id)
         else:
             people = await self.repos.users.admins()
+        # Once a round is enough: the on-call person is one of the dispatchers, an admin may be
+        # named too. The next round reaches them again.
+        round_start = chain.step - chain.step % length
+        reached = {
+            copy.chat_id
+            for copy in await self.repos.escalations.copies(chain.id)
+            if round_start <= copy.step < chain.step and copy.message_id is not None
+        }
         title = await self._chat_title(chain.chat_id)
         for person in people:
-            await self._send_private(chain, person, alert, title, minutes, now)
+            if person.id not in reached:
+                await self._send_private(chain, person, alert, title, minutes, now)
 
     async def _repeat_in_chat(
         self, chain: Escalation, alert: Alert, minutes: int, now: datetime
