@@ -43,6 +43,8 @@ from bot.database_access import open_database
 from bot.digests.job import EVERY_SECONDS as DIGEST_EVERY_SECONDS
 from bot.digests.job import DigestJob
 from bot.digests.settings import DIGEST_HOUR, HISTORY_DAYS
+from bot.escalation.prefs import EscalationPrefs
+from bot.escalation.service import Escalation
 from bot.fsm_storage import build_fsm_storage
 from bot.health import HealthServer, HealthState, IntegrationHealth, StartupProgress
 from bot.i18n import LocaleMiddleware, build_i18n
@@ -160,6 +162,18 @@ class LogiBot:
         self.scheduler = AlertScheduler(
             self.repos,
             Retention(audit_days=settings.audit_days, history_days=settings.history_days),
+        )
+        self.escalation = Escalation(
+            self.bot,
+            self.repos,
+            self.i18n,
+            self.metrics,
+            self.ownership,
+            settings.timezone,
+            EscalationPrefs(self.settings_values),
+        )
+        self.scheduler.chores.append(
+            ("escalation", self.escalation.tick, settings.escalation_tick_seconds)
         )
         context = ServiceContext(
             settings,
@@ -282,6 +296,7 @@ class LogiBot:
             "pipeline": self.pipeline,
             "ownership": self.ownership,
             "scheduler": self.scheduler,
+            "escalation": self.escalation,
             "services": self.services,
             # Every service's names, None while it is not configured.
             **{name: None for spec in REGISTRY.values() for name in spec.dependency_names},

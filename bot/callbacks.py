@@ -40,6 +40,14 @@ class AlertSilenceCb(CallbackData, prefix="as"):
     row: int
 
 
+class EscalationCb(CallbackData, prefix="ea"):
+    """ "✅ Принял" / "🔕 Тишина 1 ч" under an escalation's copy (in private or its repeat in the
+    chat): ``id`` the escalation, ``act`` "a" (ack) or "s" (silence)."""
+
+    id: int
+    act: str
+
+
 class AlertListCb(CallbackData, prefix="al"):
     """ "📋" under a storm summary, and the pages of the list it opens. ``row``: the first
     outbox row of what is listed (the summary message's own rows, found by the message it was

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     alert_routine_minutes: int = Field(default=10, ge=0, le=24 * 60)
     # Storm mode: denser alert messages when a chat's alerts outrun its Telegram budget.
     alert_storm_mode: bool = True
+    # Escalation: how often the job looks for due steps (bot/escalation/engine.py).
+    escalation_tick_seconds: int = Field(default=15, ge=1, le=300)
 
     # More than one process (README, "Running more than one"): the leader runs the background
     # work; a standby takes over within this many seconds of the leader's death (PostgreSQL).
@@ -79,6 +81,8 @@ class Settings(BaseSettings):
     # The id of the account's "done" result status, sent by /close (close-task result_status).
     mobiforce_close_status: str = ""
     mobiforce_max_tasks_per_cycle: int = Field(default=50, ge=1, le=500)
+    # A task not started this long after its planned start: task.overdue (escalates).
+    mobiforce_overdue_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     # How often the bot's own directories (templates, employees, clients, task numbers) are
     # read again in full; the change feed keeps task numbers in step between syncs.
     mobiforce_sync_minutes: int = Field(default=60, ge=5)
@@ -96,6 +100,8 @@ class Settings(BaseSettings):
     # same name, else the default one
     taximaster_group_tariffs: Annotated[dict[int, int], NoDecode] = Field(default_factory=dict)
     taximaster_poll_seconds: int = Field(default=15, ge=5)
+    # An order still without a crew this long after its pickup time: taxi.no_crew (escalates).
+    taximaster_no_crew_minutes: int = Field(default=10, ge=1, le=24 * 60)
     taximaster_rps: float = Field(default=20.0, gt=0, le=1000)
     # At most this many requests a watcher cycle (state polls, crew names, positions)
     taximaster_max_calls_per_cycle: int = Field(default=150, ge=2, le=10_000)
@@ -113,6 +119,8 @@ class Settings(BaseSettings):
     alta_track_type: Literal["daily", "trip"] = "daily"
     alta_stop: str = "yes"  # yes (at the destination), no (manual), or a 5-digit ESR code
     alta_no_data_hours: int = Field(default=6, ge=1, le=240)
+    # On tracking, not arrived, and standing at one station this long: wagon.stuck (escalates).
+    alta_stuck_hours: int = Field(default=24, ge=1, le=24 * 30)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

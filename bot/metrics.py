@@ -57,6 +57,21 @@ class Metrics:
             "Alerts sent in storm summaries (a line per subject or per kind)",
             registry=self.registry,
         )
+        self.escalation_steps = Counter(
+            "logibot_escalation_steps",
+            "Escalation steps performed, by whom they reached",
+            ["to"],
+            registry=self.registry,
+        )
+        self.escalation_acks = Histogram(
+            "logibot_escalation_ack_seconds",
+            "Time from an escalated alert to the person who took it",
+            buckets=(60, 300, 600, 1200, 1800, 3600, 7200, 21600),
+            registry=self.registry,
+        )
+        self.escalations_open = Gauge(
+            "logibot_escalations_open", "Escalation chains still running", registry=self.registry
+        )
         self.telegram_429 = Counter(
             "logibot_telegram_429", "Flood-control answers from Telegram", registry=self.registry
         )

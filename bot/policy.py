@@ -90,6 +90,9 @@ COMMANDS: Final[dict[str, CommandRule]] = {
     # Digests and reports: anyone reads; a group's digest hour is a dispatcher's to set.
     "digest": _cmd("alerts", V, changes_in_groups=D),
     "report": _cmd("alerts", V),
+    # Escalation and on-call (bot/escalation): everyone reads, a group's dispatchers change.
+    "escalation": _cmd("alerts", V, changes_in_groups=D),
+    "oncall": _cmd("alerts", V, changes_in_groups=D),
     # A chat's own settings (zone, quiet hours, language…): a dispatcher changes a group's,
     # anyone their private chat's; the bot's settings are an admin's, in private
     # (handlers/settings/router.py checks which).
@@ -149,6 +152,10 @@ ACTIONS: Final[dict[str, Rule]] = {
     # An alert's buttons silence it for the whole chat: in a group, what /mute needs there.
     "button.alert_ack": Rule(V, in_groups=D),
     "button.alert_silence": Rule(V, in_groups=D),
+    # An escalation's copy: in a group as the alert's own buttons; in private, whoever it
+    # reached may take it (the on-call person always may).
+    "button.escalation": Rule(V, in_groups=D),
+    "button.escalation_section": Rule(V),  # the /settings row: shows the chain (reading only)
     "button.alert_list": Rule(V),  # a storm summary's list and its subjects: reading only
     "button.digest_list": Rule(V),  # a digest's list of one area: reading only
     "button.confirm": Rule(V),  # the confirmation itself is tied to the user who asked

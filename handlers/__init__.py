@@ -28,6 +28,7 @@ from handlers import (
     status,
     subscriptions,
 )
+from handlers.escalation import router as escalation_router
 from handlers.find import router as find_router
 from handlers.settings import router as settings_router
 
@@ -45,6 +46,7 @@ def build_root_router() -> Router:
         alert_actions.make_router(),
         alert_lists.make_router(),
         digests.make_router(),
+        escalation_router.make_router(),
         find_router.make_router(),
         *(spec.make_router() for spec in REGISTRY.values()),
         confirmations.make_router(),

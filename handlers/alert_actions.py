@@ -27,6 +27,8 @@ from bot.alerts.render import ack_line, clip, silence_line, subject_name
 from bot.alerts.sender import chat_context
 from bot.buttons import pressed_on_its_message
 from bot.callbacks import AlertAckCb, AlertSilenceCb, AlertSubjectCb
+from bot.escalation.desk import ACK, SILENCE
+from bot.escalation.service import Escalation
 from bot.i18n import PoI18n
 from bot.policy import rule
 from bot.texts import utf16_len
@@ -98,10 +100,11 @@ async def acknowledge(
     user: User,
     i18n: PoI18n,
     timezone: ZoneInfo,
+    escalation: Escalation,
 ) -> None:
     found = await pressed_alert(callback, repos, callback_data.row)
     if found is not None:
-        await ack_rows(callback, *found, repos, user, i18n, timezone)
+        await ack_rows(callback, *found, repos, user, i18n, timezone, escalation)
 
 
 async def ack_rows(
@@ -112,8 +115,10 @@ async def ack_rows(
     user: User,
     i18n: PoI18n,
     timezone: ZoneInfo,
+    escalation: Escalation | None = None,
 ) -> None:
-    """«Принял» on ``message`` for the subjects (and kinds) of ``rows``."""
+    """«Принял» on ``message`` for the subjects (and kinds) of ``rows``; their escalation
+    chains in this chat end, and every copy says who took it."""
     chat_id, thread_id = message.chat.id, rows[0].thread_id
     pairs = sorted({(row.subject_key, row.kind) for row in rows})
     silences = await repos.alert_state.silences(chat_id)
@@ -130,6 +135,8 @@ async def ack_rows(
     )
     ctx = await chat_context(repos, i18n, timezone, chat_id, thread_id)
     await mark(message, ack_line(user.full_name, utcnow(), ctx))
+    if escalation is not None:
+        await escalation.desk.take_in_chat(chat_id, thread_id, pairs, user, ACK)
     await callback.answer()
 
 
@@ -167,10 +174,11 @@ async def silence_hour(
     user: User,
     i18n: PoI18n,
     timezone: ZoneInfo,
+    escalation: Escalation,
 ) -> None:
     found = await pressed_alert(callback, repos, callback_data.row)
     if found is not None:
-        await silence_rows(callback, *found, repos, user, i18n, timezone)
+        await silence_rows(callback, *found, repos, user, i18n, timezone, escalation)
 
 
 async def silence_rows(
@@ -181,8 +189,9 @@ async def silence_rows(
     user: User,
     i18n: PoI18n,
     timezone: ZoneInfo,
+    escalation: Escalation | None = None,
 ) -> None:
-    """«Тишина 1 ч» on ``message`` for the subjects of ``rows``."""
+    """«Тишина 1 ч» on ``message`` for the subjects of ``rows`` (their chains here end)."""
     chat_id, thread_id = message.chat.id, rows[0].thread_id
     until = utcnow() + SILENCE_FOR
     subjects = sorted({row.subject_key for row in rows})
@@ -195,6 +204,9 @@ async def silence_rows(
     )
     ctx = await chat_context(repos, i18n, timezone, chat_id, thread_id)
     await mark(message, silence_line(user.full_name, until, ctx))
+    if escalation is not None:
+        pairs = [(row.subject_key, row.kind) for row in rows]
+        await escalation.desk.take_in_chat(chat_id, thread_id, pairs, user, SILENCE)
     toast = _("alert.silenced").format(
         until=until.astimezone(ctx.tz).strftime("%H:%M"), subjects=subject_names(rows)
     )

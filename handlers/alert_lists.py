@@ -29,6 +29,7 @@ from bot.alerts.render_dense import subject_line
 from bot.alerts.sender import chat_context
 from bot.buttons import pressed_on_its_message
 from bot.callbacks import AlertListCb, AlertOpenCb, AlertSubjectCb
+from bot.escalation.service import Escalation
 from bot.i18n import PoI18n
 from bot.policy import rule
 from bot.texts import Rich, fill
@@ -189,6 +190,7 @@ async def act_on_subject(
     user: User,
     i18n: PoI18n,
     timezone: ZoneInfo,
+    escalation: Escalation,
 ) -> None:
     """«Принял» / «Тишина 1 ч» under an opened subject: that subject's rows in the summary."""
     found = await summarized(callback, repos, callback_data.row)
@@ -197,7 +199,7 @@ async def act_on_subject(
     message, row, rows = found
     mine = [r for r in rows if r.subject_key == row.subject_key]
     act = ack_rows if callback_data.act == "a" else silence_rows
-    await act(callback, message, mine, repos, user, i18n, timezone)
+    await act(callback, message, mine, repos, user, i18n, timezone, escalation)
 
 
 def make_router() -> Router:

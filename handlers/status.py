@@ -19,6 +19,8 @@ from bot.policy import rule
 from bot.services import ServiceRuntime, title_of
 from bot.settings.values import SettingsValues
 from bot.texts import answer_lines, answer_usage, format_time
+from handlers.chat_names import chat_title
+from handlers.escalation.status_lines import escalation_lines
 from handlers.settings.summary import changed_lines, poll_line
 from storage import Repos
 from storage.db import utcnow
@@ -84,6 +86,7 @@ async def status(
             )
         )
     lines += await storm_lines(repos, timezone)
+    lines += await escalation_lines(repos, timezone)
     changed = await changed_lines(settings_values, repos, timezone)
     lines += ["", *changed] if changed else []
     await answer_lines(message, lines)
@@ -115,14 +118,6 @@ def notice_in_words(source: str, item: IntegrationHealth, timezone: ZoneInfo) ->
     details = ", ".join(f"{label}: {value}" for label, value in facts)
     title = kind_title(item.notice_kind or "", locale)
     return f"{title} ({details})" if details else title
-
-
-async def chat_title(repos: Repos, chat_id: int) -> str:
-    if chat_id < 0:
-        chat = await repos.chats.get(chat_id)
-        return (chat.title if chat else "") or str(chat_id)
-    user = await repos.users.get(chat_id)
-    return (user.full_name if user else "") or str(chat_id)
 
 
 async def pause(

@@ -17,12 +17,14 @@ from storage.confirmations import ConfirmationsRepo
 from storage.db import Database
 from storage.digest_marks import DigestMarksRepo
 from storage.drivers import DriversRepo
+from storage.escalations import EscalationsRepo
 from storage.fsm import FsmRepo
 from storage.history import HistoryRepo
 from storage.item_owners import ItemOwnersRepo
 from storage.live_follows import LiveFollowsRepo
 from storage.mobiforce import MobiforceRepo
 from storage.mobiforce_creates import MobiforceCreatesRepo
+from storage.oncall import OnCallRepo
 from storage.outbox import OutboxRepo
 from storage.setting_values import SettingValuesRepo
 from storage.settings import SettingsRepo
@@ -58,6 +60,8 @@ class Repos:
     item_owners: ItemOwnersRepo
     history: HistoryRepo
     digest_marks: DigestMarksRepo
+    escalations: EscalationsRepo
+    oncall: OnCallRepo
 
     @classmethod
     def on(cls, db: Database) -> Repos:
@@ -84,4 +88,6 @@ class Repos:
             item_owners=ItemOwnersRepo(db),
             history=HistoryRepo(db),
             digest_marks=DigestMarksRepo(db),
+            escalations=EscalationsRepo(db),
+            oncall=OnCallRepo(db),
         )

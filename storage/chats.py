@@ -34,6 +34,10 @@ _MOVED_WITH_THE_CHAT = {
     "status_cards": ("thread_id", "subject_key"),
     "alert_storms": ("thread_id",),
     "setting_values": ("thread_id", "name"),
+    # Escalation (bot/escalation): its open chains, the chat's chain and its on-call rota.
+    "escalations": ("thread_id", "dedupe_key"),
+    "escalation_chains": ("thread_id",),
+    "oncall_shifts": ("id",),
 }
 
 
@@ -88,7 +92,8 @@ class ChatsRepo:
     async def move(self, old_id: int, new_id: int, *, new_type: str = "supergroup") -> bool:
         """A group upgraded to a supergroup keeps everything under its new id, in ONE
         transaction: its approval, subscriptions, preferences, silences, status cards, queued
-        alerts, pending confirmations, taxi orders, the items it owns and live follows. True if
+        alerts, pending confirmations, taxi orders, the items it owns, live follows, its
+        escalations, chain and on-call rota. True if
         there was anything to move.
 
         The service messages (either of them) and the sender's "group was upgraded" error all

@@ -18,6 +18,12 @@ from typing import Any
 
 from storage.alert_state import AlertStateRepo
 from storage.db import Database, in_lists, to_db_time
+from storage.escalations import (
+    NewEscalation,
+    Resolution,
+    open_escalations,
+    resolve_escalations,
+)
 from storage.history import HistoryEvent, insert_events
 from storage.outbox import NewOutboxRow, insert_rows
 from storage.snapshots import SnapshotsRepo
@@ -71,6 +77,9 @@ class CycleWrite:
     snapshots: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     cursor: str | None = None  # None: keep the stored cursor
     history: list[HistoryEvent] = field(default_factory=list)  # what the chats heard
+    # Escalation chains the alerts open, and the news that ends chains by itself.
+    escalations: list[NewEscalation] = field(default_factory=list)
+    resolutions: list[Resolution] = field(default_factory=list)
 
 
 async def commit_cycle(db: Database, write: CycleWrite, now: datetime) -> int:
@@ -113,6 +122,8 @@ async def commit_cycle(db: Database, write: CycleWrite, now: datetime) -> int:
                 for e in write.ended
             ],
         )
+        await resolve_escalations(tx, write.resolutions, now)
+        await open_escalations(tx, write.escalations, now)
         if write.snapshots:
             await SnapshotsRepo.apply(tx, write.source, write.snapshots)
         if write.cursor is not None:

@@ -223,6 +223,17 @@ class OutboxRepo:
         )
         return [_row(row) for row in rows]
 
+    async def of_alert(self, chat_id: int, thread_id: int, dedupe_key: str) -> OutboxRow | None:
+        """The row of one alert in one chat (topic): its message, once sent."""
+        rows = await self.db.fetchall(
+            select(*_COLUMNS).where(
+                outbox.c.chat_id == chat_id,
+                outbox.c.thread_id == thread_id,
+                outbox.c.dedupe_key == dedupe_key,
+            )
+        )
+        return _row(rows[0]) if rows else None
+
     async def get(self, outbox_id: int) -> OutboxRow | None:
         row = await self.db.fetchone(select(*_COLUMNS).where(outbox.c.id == outbox_id))
         return _row(row) if row else None

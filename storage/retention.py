@@ -11,6 +11,9 @@
 - Sent, failed and dropped outbox rows go after ``outbox_days`` (pending rows never).
 - History (the digests' and /report's) and the digests' sent-marks keep ``history_days``
   (HISTORY_DAYS, default 90).
+- Escalations that ended (taken, cleared, every round done, not escalated) go with their
+  copies after ``escalation_days`` (their time to acknowledge is counted until then); open
+  ones never.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ class Retention:
     audit_days: int = 365
     outbox_days: int = 7
     history_days: int = 90
+    escalation_days: int = 90
 
 
 # (what, statement): every statement takes :now, :ended_before, :ack_before, :card_before,
-# :audit_before, :outbox_before, :history_before. Subject-filtered subscriptions of an ended
-# subject go; the chat's area-wide and tag subscriptions stay.
+# :audit_before, :outbox_before, :history_before, :escalation_before. Subject-filtered
+# subscriptions of an ended subject go; the chat's area-wide and tag subscriptions stay.
 _ENDED = "SELECT subject_key FROM ended_subjects WHERE ended_at < :ended_before"
 STATEMENTS: tuple[tuple[str, str], ...] = (
     ("subscriptions", f"DELETE FROM subscriptions WHERE filter IN ({_ENDED})"),
@@ -61,6 +65,15 @@ STATEMENTS: tuple[tuple[str, str], ...] = (
     ),
     ("history", "DELETE FROM history WHERE at < :history_before"),
     ("digest_marks", "DELETE FROM digest_marks WHERE claimed_at < :history_before"),
+    (
+        "escalation_copies",
+        "DELETE FROM escalation_copies WHERE escalation_id IN (SELECT id FROM escalations "
+        "WHERE state != 'open' AND closed_at < :escalation_before)",
+    ),
+    (
+        "escalations",
+        "DELETE FROM escalations WHERE state != 'open' AND closed_at < :escalation_before",
+    ),
 )
 
 
@@ -74,6 +87,7 @@ async def prune(db: Database, now: datetime, rules: Retention) -> dict[str, int]
         "audit_before": to_db_time(now - timedelta(days=rules.audit_days)),
         "outbox_before": to_db_time(now - timedelta(days=rules.outbox_days)),
         "history_before": to_db_time(now - timedelta(days=rules.history_days)),
+        "escalation_before": to_db_time(now - timedelta(days=rules.escalation_days)),
     }
     removed: dict[str, int] = {}
     async with db.transaction() as tx:

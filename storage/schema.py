@@ -404,3 +404,82 @@ digest_marks = sa.Table(
         "state IN ('claimed', 'sent', 'skipped', 'failed')", name="digest_marks_state"
     ),
 )
+
+
+# --- escalation and on-call (bot/escalation) ---------------------------------------------------
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("chat_id", BigId, nullable=False),  # the group (topic) the alert was for
+    _thread(),
+    sa.Column("subject_key", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("dedupe_key", sa.Text, nullable=False),  # the alert's: finds its outbox row
+    sa.Column("payload", sa.Text, nullable=False),  # the Alert as JSON
+    sa.Column("steps", sa.Text),  # JSON: the chat's chain when armed (NULL: not yet)
+    sa.Column("rounds", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("step", sa.Integer, nullable=False, server_default="0"),  # the next step (flat)
+    _time("next_at"),
+    sa.Column("state", sa.Text, nullable=False, server_default="open"),
+    _time("opened_at"),
+    _time("closed_at", nullable=True),  # acknowledged, silenced, resolved, exhausted: when
+    sa.Column("closed_by", BigId),  # who took it (NULL: it cleared by itself)
+    sa.Column("closed_reason", sa.Text),  # 'ack', 'silence' or the kind that resolved it
+    sa.Column("notice", sa.Integer, nullable=False, server_default="0"),  # copies to edit
+    sa.Column("claimed_by", sa.Text),  # the process performing its step now
+    _time("claimed_until", nullable=True),
+    sa.UniqueConstraint("chat_id", "thread_id", "dedupe_key"),
+    sa.CheckConstraint(
+        "state IN ('open', 'acked', 'resolved', 'exhausted', 'off')", name="escalations_state"
+    ),
+    sqlite_autoincrement=True,
+)
+sa.Index("escalations_due", escalations.c.state, escalations.c.next_at)
+sa.Index("escalations_subject", escalations.c.subject_key, escalations.c.state)
+sa.Index("escalations_notice", escalations.c.notice)
+
+escalation_copies = sa.Table(
+    "escalation_copies",
+    metadata,
+    sa.Column("escalation_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("step", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),  # a group or a person
+    sa.Column("message_id", BigId),  # NULL: Telegram refused it (error says why)
+    sa.Column("text", sa.Text, nullable=False, server_default=""),  # HTML, to edit it later
+    sa.Column("error", sa.Text),
+    _time("sent_at"),
+)
+sa.Index("escalation_copies_message", escalation_copies.c.chat_id, escalation_copies.c.message_id)
+
+escalation_chains = sa.Table(
+    "escalation_chains",
+    metadata,
+    sa.Column("chat_id", BigId, primary_key=True, autoincrement=False),
+    sa.Column("thread_id", BigId, primary_key=True, server_default="0"),
+    sa.Column("steps", sa.Text, nullable=False),  # JSON: [{"wait": 10, "to": "chat"}, …]
+    sa.Column("updated_by", BigId),
+    _time("updated_at"),
+)
+
+oncall_shifts = sa.Table(
+    "oncall_shifts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True),
+    sa.Column("chat_id", BigId, nullable=False),
+    _thread(),
+    sa.Column("user_id", BigId, nullable=False),
+    # 'shift': on call on ``days`` from ``start`` to ``end`` (local times in the chat's zone);
+    # 'rotation': one of a weekly rotation, in ``position`` order, handed over on ``days`` (one
+    # weekday) at ``start``.
+    sa.Column("mode", sa.Text, nullable=False),
+    sa.Column("days", sa.Text, nullable=False),  # weekdays 0=Monday, as "0,1,2,3,4"
+    sa.Column("start", sa.Text, nullable=False),  # HH:MM
+    sa.Column("end", sa.Text, nullable=False),  # HH:MM
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("added_by", BigId),
+    _time("created_at"),
+    sa.CheckConstraint("mode IN ('shift', 'rotation')", name="oncall_shifts_mode"),
+    sqlite_autoincrement=True,
+)
+sa.Index("oncall_shifts_chat", oncall_shifts.c.chat_id, oncall_shifts.c.thread_id)

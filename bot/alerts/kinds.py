@@ -146,12 +146,16 @@ kind(
     buzz=False,
     routine=True,
 )
+# The planned start passed by a grace and the task has not started (escalates: bot/escalation).
+kind("task.overdue", "Задача не начата в срок", "Task not started on time", severity=H)
 # Someone acted on a task from another chat than the one that created it (closed it, commented):
 # told to the owning chat only (bot/ownership.py), never routed to subscribers.
 kind("task.acted", "Действие из другого чата", "Action from another chat", severity=N)
 # Taxi (Taxi-Master): one status card per order per chat; "car assigned", "at the door" and
 # "cancelled" post it anew (a new message rings), the rest edit it in place.
 kind("taxi.assigned", "Назначена машина", "Car assigned", severity=N, card=True)
+# No crew N minutes after the order's pickup time (escalates).
+kind("taxi.no_crew", "Нет машины на заказ", "No car for the order", severity=H)
 kind("taxi.at_place", "Такси на месте", "Taxi is at the door", severity=H, card=True)
 kind(
     "taxi.client_inside",
@@ -191,6 +195,8 @@ kind(
     buzz=False,
     routine=True,
 )
+# No movement for N hours while on tracking (escalates).
+kind("wagon.stuck", "Вагон стоит", "Wagon is stuck", severity=H)
 kind("wagon.arrived", "Вагон прибыл", "Wagon arrived", severity=N, success=True, card=True)
 kind("wagon.no_data", "Нет данных по вагону", "No data for wagon", severity=N, card=True)
 kind(
@@ -235,6 +241,24 @@ STATE_ENDED_BY: dict[str, tuple[str, ...]] = {
         "driver.arrived",
         "driver.off",
     )
+}
+
+# Escalation (bot/escalation): the urgent kinds a chat's chain follows unless the chat chooses
+# otherwise, and the news that ends each one by itself (the chain stops and says so).
+ESCALATING: tuple[str, ...] = (
+    "driver.left_route",
+    "driver.late",
+    "taxi.no_crew",
+    "task.overdue",
+    "wagon.stuck",
+)
+RESOLVED_BY: dict[str, tuple[str, ...]] = {
+    "driver.left_route": STATE_ENDED_BY["driver.left_route"],
+    "driver.late": ("driver.on_time", "driver.arrived", "driver.off"),
+    "taxi.no_crew": ("taxi.assigned", "taxi.at_place", "taxi.aborted", "taxi.finished"),
+    # Started (the executor changed it), closed, or moved to another planned start.
+    "task.overdue": ("task.checklist", "task.changed", "task.closed", "task.rescheduled"),
+    "wagon.stuck": ("wagon.moved", "wagon.arrived", "wagon.tracking_ended"),
 }
 
 

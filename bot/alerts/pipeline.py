@@ -26,11 +26,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.alerts.kinds import INHIBITIONS, KINDS, STATE_ENDED_BY, matches
+from bot.escalation.opening import chains_for, may_escalate, resolutions_for
 from bot.history.events import TASK_OPENED, alert_event, recorded
 from integrations.base import Alert, Severity, Snapshot
 from storage import Repos
 from storage.cycle import CycleWrite, EndedSubject, commit_cycle, read_audience
 from storage.db import utcnow
+from storage.escalations import NewEscalation, Resolution
 from storage.history import HistoryEvent
 from storage.outbox import NewOutboxRow
 from storage.subscriptions import ChatPrefs, Subscription, effective_zone, filter_key
@@ -111,6 +113,18 @@ def quiet_until(prefs: ChatPrefs, now: datetime, tz: ZoneInfo) -> datetime | Non
     return ends
 
 
+def silenced(
+    snapshot: RoutingSnapshot, chat_id: int, thread_id: int, subject: str, kind: str, now: datetime
+) -> bool:
+    """Whether «Тишина» (any kind) or «Принял» (this kind) holds this subject in this chat."""
+    for key in ((chat_id, thread_id, subject, ""), (chat_id, thread_id, subject, kind)):
+        if key in snapshot.silences:
+            until = snapshot.silences[key]
+            if until is None or until > now:
+                return True
+    return False
+
+
 class AlertRouter:
     """Pure routing: which (chat, topic) pairs hear an alert, and from when."""
 
@@ -125,21 +139,8 @@ class AlertRouter:
         *,
         extra_chats: Iterable[int] = (),
     ) -> list[NewOutboxRow]:
-        spec = KINDS.get(alert.kind)
-        if spec is not None and spec.unreachable and alert.source in snapshot.down:
-            return []  # one system alert speaks for the whole integration
         subject = alert.subject.key
-        for state, inhibited in INHIBITIONS.items():
-            if alert.kind in inhibited and (subject, state) in snapshot.states:
-                return []
-        system = is_system(alert.kind)
-        targets: set[tuple[int, int]] = {(chat, 0) for chat in extra_chats}
-        for sub in snapshot.candidates(alert):
-            if sub.chat_id in snapshot.allowed_chats and matches(sub.selector, alert.kind):
-                targets.add((sub.chat_id, sub.thread_id))
-        if system:  # internals: admins' private chats only, whoever else subscribed
-            targets = {(chat, thread) for chat, thread in targets if chat in snapshot.admins}
-            targets = {(chat, 0) for chat, _thread in targets}
+        targets = self.audience(alert, snapshot, extra_chats)
         severity = severity_of(alert)
         payload = alert.to_json()
         rows = []
@@ -147,7 +148,7 @@ class AlertRouter:
             prefs = snapshot.prefs.get((chat_id, thread_id)) or ChatPrefs(chat_id, thread_id)
             if muted(prefs, now) and not snapshot.hears(chat_id, thread_id, alert)[1]:
                 continue  # a mute silences the feed, not what the chat asked about itself
-            if self._silenced(snapshot, chat_id, thread_id, subject, alert.kind, now):
+            if silenced(snapshot, chat_id, thread_id, subject, alert.kind, now):
                 continue
             not_before = now
             if severity < Severity.HIGH:
@@ -169,20 +170,25 @@ class AlertRouter:
         return rows
 
     @staticmethod
-    def _silenced(
-        snapshot: RoutingSnapshot,
-        chat_id: int,
-        thread_id: int,
-        subject: str,
-        kind: str,
-        now: datetime,
-    ) -> bool:
-        for key in ((chat_id, thread_id, subject, ""), (chat_id, thread_id, subject, kind)):
-            if key in snapshot.silences:
-                until = snapshot.silences[key]
-                if until is None or until > now:
-                    return True
-        return False
+    def audience(
+        alert: Alert, snapshot: RoutingSnapshot, extra_chats: Iterable[int] = ()
+    ) -> set[tuple[int, int]]:
+        """The (chat, topic) pairs subscribed to ``alert`` that may hear it, before mute,
+        silences and quiet hours; none for an alert inhibited or held back."""
+        spec = KINDS.get(alert.kind)
+        if spec is not None and spec.unreachable and alert.source in snapshot.down:
+            return set()  # one system alert speaks for the whole integration
+        subject = alert.subject.key
+        for state, inhibited in INHIBITIONS.items():
+            if alert.kind in inhibited and (subject, state) in snapshot.states:
+                return set()
+        targets: set[tuple[int, int]] = {(chat, 0) for chat in extra_chats}
+        for sub in snapshot.candidates(alert):
+            if sub.chat_id in snapshot.allowed_chats and matches(sub.selector, alert.kind):
+                targets.add((sub.chat_id, sub.thread_id))
+        if is_system(alert.kind):  # internals: admins' private chats only, whoever subscribed
+            targets = {(chat, 0) for chat, _thread in targets if chat in snapshot.admins}
+        return targets
 
 
 class AlertPipeline:
@@ -317,6 +323,8 @@ class AlertPipeline:
         state_changes: list[tuple[str, str, bool]] = []  # (subject, state, active)
         ended: dict[str, EndedSubject] = {}
         revived: set[str] = set()
+        escalations: list[NewEscalation] = []
+        resolutions: list[Resolution] = []
         for alert in alerts:
             targets = extra + admin_chats if is_system(alert.kind) else extra
             routed = self.router.route(alert, snapshot, now, extra_chats=targets)
@@ -324,6 +332,14 @@ class AlertPipeline:
             if recorded(alert):
                 when = opened.get(alert.subject.key)
                 history += [alert_event(alert, r.chat_id, r.thread_id, opened=when) for r in routed]
+            if may_escalate(alert):
+                audience = self.router.audience(alert, snapshot, targets)
+                key = alert.subject.key
+                escalations += chains_for(
+                    alert,
+                    [t for t in audience if not silenced(snapshot, *t, key, alert.kind, now)],
+                )
+            resolutions += resolutions_for(alert)
             spec = KINDS.get(alert.kind)
             key = alert.subject.key
             if spec is not None and spec.ends:
@@ -353,6 +369,8 @@ class AlertPipeline:
                 snapshots=dict(snapshots or {}),
                 cursor=cursor,
                 history=history,
+                escalations=escalations,
+                resolutions=resolutions,
             ),
             now,
         )

@@ -19,6 +19,7 @@ DECLARING_MODULES: tuple[str, ...] = (
     "handlers.taximaster.settings",
     "handlers.alta.settings",
     "bot.digests.settings",
+    "bot.escalation.settings",
 )
 
 

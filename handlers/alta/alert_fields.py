@@ -35,6 +35,7 @@ FORMATS = {
     "request_hash": as_text,
     "added_at": as_time,
     "hours_without_data": hours_in_words,
+    "hours_without_movement": hours_in_words,  # wagon.stuck
     "reason": reason_in_words,
     "unpaired_rows": as_text,
     "row_fields": as_text,

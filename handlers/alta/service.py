@@ -52,11 +52,13 @@ class AltaRuntime:
             self.client,
             lambda ids=None: repos.snapshots.get(SOURCE, ids),
             no_data_after=timedelta(hours=settings.alta_no_data_hours),
+            stuck_after=timedelta(hours=settings.alta_stuck_hours),
             clock=utcnow,
         )
         self.poll_seconds = settings.alta_poll_seconds
         ctx.settings_values.on_change(alta_settings.POLL_SECONDS, self._poll_changed)
         ctx.settings_values.on_change(alta_settings.NO_DATA_HOURS, self._no_data_changed)
+        ctx.settings_values.on_change(alta_settings.STUCK_HOURS, self._stuck_changed)
 
     async def _poll_changed(self, seconds: int, _chat: object) -> None:
         self.poll_seconds = seconds
@@ -64,6 +66,9 @@ class AltaRuntime:
 
     async def _no_data_changed(self, hours: int, _chat: object) -> None:
         self.watcher.no_data_after = timedelta(hours=hours)
+
+    async def _stuck_changed(self, hours: int, _chat: object) -> None:
+        self.watcher.stuck_after = timedelta(hours=hours)
 
     def dependencies(self) -> dict[str, Any]:
         return {"alta": self.client, "alta_lookup": self.lookup, "alta_adds": self.adds}

@@ -36,6 +36,19 @@ NO_DATA_HOURS = declare(
         env="ALTA_NO_DATA_HOURS",
     )
 )
+# wagon.stuck: on tracking, not arrived, standing at one station this long (it escalates).
+STUCK_HOURS = declare(
+    Setting(
+        "alta.stuck_hours",
+        Number(min=1, max=24 * 30, unit="hours"),
+        24,
+        Scope.GLOBAL,
+        "alta",
+        "polling",
+        live=True,
+        env="ALTA_STUCK_HOURS",
+    )
+)
 TIMES = declare(
     Setting(
         "alta.times",

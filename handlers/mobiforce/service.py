@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import timedelta
 from typing import Any
 
 from bot.config import Settings
@@ -16,6 +17,7 @@ from integrations.base import Snapshot, SnapshotReader, Watcher, WatchResult
 from integrations.mobiforce.client import MobiforceClient
 from integrations.mobiforce.watcher import MobiforceWatcher
 from storage import Repos
+from storage.db import utcnow
 
 SOURCE = "mobiforce"
 
@@ -70,6 +72,8 @@ class MobiforceRuntime:
             snapshot_reader(ctx.repos),
             max_tasks_per_cycle=settings.mobiforce_max_tasks_per_cycle,
             facts=TaskFactsBook(ctx.repos),
+            overdue_after=timedelta(minutes=settings.mobiforce_overdue_minutes),
+            clock=utcnow,
         )
         self.watcher = DirectoryFeedingWatcher(inner, self.directory)
         self.poll_seconds = settings.mobiforce_poll_seconds
@@ -79,9 +83,14 @@ class MobiforceRuntime:
             feed_rule(settings.mobiforce_max_tasks_per_cycle, self.client.per_minute),
         )
         values.on_change(mobiforce_settings.SYNC_MINUTES, self._sync_changed)
+        values.on_change(mobiforce_settings.OVERDUE_MINUTES, self._overdue_changed)
+        self._inner = inner
 
     async def _sync_changed(self, minutes: int, _chat: object) -> None:
         self.directory.sync_seconds = minutes * 60  # from the next sync on
+
+    async def _overdue_changed(self, minutes: int, _chat: object) -> None:
+        self._inner.overdue_after = timedelta(minutes=minutes)
 
     def dependencies(self) -> dict[str, Any]:
         return {"mobiforce": self.client, "mobiforce_directory": self.directory}

@@ -30,6 +30,19 @@ SYNC_MINUTES = declare(
         env="MOBIFORCE_SYNC_MINUTES",
     )
 )
+# task.overdue: a task unchanged this long after its planned start (it escalates).
+OVERDUE_MINUTES = declare(
+    Setting(
+        "mobiforce.overdue_minutes",
+        Number(min=1, max=7 * 24 * 60, unit="minutes"),
+        30,
+        Scope.GLOBAL,
+        "mobiforce",
+        "polling",
+        live=True,
+        env="MOBIFORCE_OVERDUE_MINUTES",
+    )
+)
 # The id of the account's "done" result status that /close sends (close-task result_status).
 CLOSE_STATUS = declare(
     Setting(

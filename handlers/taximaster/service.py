@@ -53,14 +53,19 @@ class TaxiMasterRuntime:
             poll_seconds=ctx.settings.taximaster_poll_seconds,
             max_calls=ctx.settings.taximaster_max_calls_per_cycle,
             clock=utcnow,  # the demo's one clock in `make demo`
+            no_crew_after=timedelta(minutes=ctx.settings.taximaster_no_crew_minutes),
         )
         self.poll_seconds = ctx.settings.taximaster_poll_seconds
         ctx.settings_values.on_change(taximaster_settings.POLL_SECONDS, self._poll_changed)
+        ctx.settings_values.on_change(taximaster_settings.NO_CREW_MINUTES, self._no_crew_changed)
         self._reconcile: asyncio.Task[None] | None = None
 
     async def _snapshots(self, ids: Collection[str] | None = None) -> dict[str, Snapshot]:
         """The orders being watched: those the bot created or a chat asked about."""
         return await self.repos.snapshots.get(SOURCE, ids)
+
+    async def _no_crew_changed(self, minutes: int, _chat: object) -> None:
+        self.watcher.no_crew_after = timedelta(minutes=minutes)
 
     async def _poll_changed(self, seconds: int, _chat: object) -> None:
         # The orders' own intervals are counted in polls (integrations/taximaster/schedule.py).

@@ -34,6 +34,19 @@ TARIFF_ID = declare(
         env="TAXIMASTER_TARIFF_ID",
     )
 )
+# taxi.no_crew: no crew this long after the order's pickup time (it escalates).
+NO_CREW_MINUTES = declare(
+    Setting(
+        "taximaster.no_crew_minutes",
+        Number(min=1, max=24 * 60, unit="minutes"),
+        10,
+        Scope.GLOBAL,
+        "taximaster",
+        "polling",
+        live=True,
+        env="TAXIMASTER_NO_CREW_MINUTES",
+    )
+)
 
 
 @dataclass(frozen=True)

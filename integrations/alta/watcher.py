@@ -33,7 +33,12 @@ What is remembered:
   arrival is told too), ``no_data_alerted``, ``ended``. Ended numbers keep their snapshot (the
   last place) with ``ended: true`` and are not watched further.
 
+``station_since`` (when it came to its station) and ``stuck_told`` (the ``station_since`` a
+``wagon.stuck`` was told for) say how long a number has stood.
+
 Alert kinds: ``wagon.moved`` (new station or operation, including the first report),
+``wagon.stuck`` (on tracking, not arrived, at one station ``stuck_after`` or longer: once per
+stay; urgent, so it escalates, and the next move ends that),
 ``wagon.arrived`` (at the destination or the stop station), ``wagon.no_data`` (still nothing
 ``no_data_after`` after add), ``wagon.tracking_ended`` (cancelled, or taken off after arrival),
 and ``system.report_unpaired`` for the admins when a report row names no number we can
@@ -59,7 +64,13 @@ from integrations.base import Alert, FieldValue, Snapshot, SnapshotReader, Subje
 log = logging.getLogger("integrations.alta")
 
 SOURCE: Final = "alta"
-KINDS: Final = ("wagon.moved", "wagon.arrived", "wagon.no_data", "wagon.tracking_ended")
+KINDS: Final = (
+    "wagon.moved",
+    "wagon.arrived",
+    "wagon.no_data",
+    "wagon.stuck",
+    "wagon.tracking_ended",
+)
 
 
 def initial_snapshot(
@@ -93,12 +104,14 @@ class AltaWatcher:
         *,
         list_budget: int = 10,
         no_data_after: timedelta = timedelta(hours=6),
+        stuck_after: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.snapshots = snapshots
         self.list_budget = max(1, list_budget)
         self.no_data_after = no_data_after
+        self.stuck_after = stuck_after
         self.clock = clock
         self.calls_last_cycle = 0
         self.deferred_last_cycle = 0  # changed requests left for the next cycle
@@ -124,6 +137,8 @@ class AltaWatcher:
             "distance_left_km": row.distance_left_km,
             "report_at": _iso(row.report_at),
         }
+        if old.get("station") != row.station or not old.get("station_since"):
+            new["station_since"] = _iso(row.operation_at or row.report_at or self.clock())
         stop = old.get("stop_station")
         arrived = row.arrived_at_destination or bool(stop and esr5(row.station) == esr5(stop))
         moved = old.get("station") != row.station or old.get("operation") != row.operation
@@ -203,6 +218,33 @@ class AltaWatcher:
                 dedupe = f"alta:{number}:no_data:{snapshot.get('added_at')}"
                 result.alerts.append(self._alert("wagon.no_data", number, new, now, dedupe, fields))
 
+    def _stuck(self, watched: dict[str, dict[str, Snapshot]], result: WatchResult) -> None:
+        """Numbers on tracking that have stood at one station ``stuck_after``: told once."""
+        now = self.clock()
+        for numbers in watched.values():
+            for number, stored in numbers.items():
+                snapshot = result.snapshots.get(number) or stored
+                since = parse_alta_date(snapshot.get("station_since"))
+                if (
+                    since is None
+                    or snapshot.get("ended")
+                    or snapshot.get("arrived")
+                    or snapshot.get("stuck_told") == snapshot.get("station_since")
+                    or now - since < self.stuck_after
+                ):
+                    continue
+                new = {**snapshot, "stuck_told": snapshot.get("station_since")}
+                result.snapshots[number] = new
+                fields: dict[str, FieldValue] = {
+                    "station_name": snapshot.get("station_name") or None,
+                    "station_code": snapshot.get("station") or None,
+                    "operation": snapshot.get("operation") or None,
+                    "hours_without_movement": int((now - since).total_seconds() // 3600),
+                    "request_hash": str(snapshot.get("hash") or ""),
+                }
+                dedupe = f"alta:{number}:stuck:{snapshot.get('station_since')}"
+                result.alerts.append(self._alert("wagon.stuck", number, new, now, dedupe, fields))
+
     @staticmethod
     def _alert(
         kind: str,
@@ -269,7 +311,9 @@ class _Cycle:
             if request is not None and not request.on_track and request_hash not in unread:
                 for number in numbers:
                     self._ended(number)
-        self.w._no_data({h: n for h, n in self.watched.items() if h not in unread}, self.result)
+        settled = {h: n for h, n in self.watched.items() if h not in unread}
+        self.w._no_data(settled, self.result)
+        self.w._stuck(settled, self.result)
         self.w.deferred_last_cycle = len(unread)
         self.result.cursor = json.dumps({"v": 1, "modified": new_modified}, sort_keys=True)
         return self.result

@@ -20,12 +20,16 @@
   ``system.events_skipped`` notice) and skipped past: one bad task never holds up the feed.
 - **One alert per task per cycle**: the kind of its most important change, with fields that
   describe all its changes (``changes`` lists them when there are several).
+- **Overdue**: every cycle, the tasks the bot keeps whose planned start passed by
+  ``overdue_after`` without any change since are told once as ``task.overdue``
+  (:mod:`integrations.mobiforce.overdue`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -48,6 +52,7 @@ from integrations.mobiforce.errors import (
 )
 from integrations.mobiforce.facts import FactsReader, answer_only
 from integrations.mobiforce.models import Task, Update
+from integrations.mobiforce.overdue import KEPT_KEYS, overdue_alerts
 
 __all__ = ["CATCH_UP_PREFIX", "KINDS", "SOURCE", "MobiforceWatcher", "snapshot_of"]
 
@@ -73,6 +78,8 @@ class MobiforceWatcher:
         new_task_window: timedelta = timedelta(hours=1),
         concurrency: int = 4,
         facts: FactsReader = answer_only,
+        overdue_after: timedelta | None = None,  # None: no task.overdue (the bot sets it)
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.snapshots = snapshots
@@ -81,6 +88,8 @@ class MobiforceWatcher:
         self.max_feed_pages = max(1, max_feed_pages)
         self.max_catch_up_pages = max(1, max_catch_up_pages)
         self.new_task_window = new_task_window
+        self.overdue_after = overdue_after
+        self.clock = clock
         self._gate = asyncio.Semaphore(max(1, concurrency))
         self.calls_last_cycle = 0
         self.skipped_total = 0  # tasks skipped past since start (unparsable or refused)
@@ -93,9 +102,23 @@ class MobiforceWatcher:
         try:
             if cursor is None or cursor.startswith(CATCH_UP_PREFIX):
                 return await self._catch_up(cursor)
-            return await self._cycle(int(cursor))
+            return await self._with_overdue(await self._cycle(int(cursor)))
         finally:
             self.calls_last_cycle = sum(self.client.stats.calls.values()) - calls_before
+
+    async def _with_overdue(self, result: WatchResult) -> WatchResult:
+        """The cycle's result plus the tasks overdue now (their snapshots as this cycle left
+        them)."""
+        if self.overdue_after is None:
+            return result
+        known = await self.snapshots(None)
+        known.update({k: v for k, v in result.snapshots.items() if v is not None})
+        for gone in [k for k, v in result.snapshots.items() if v is None]:
+            known.pop(gone, None)
+        alerts, told = overdue_alerts(known, self.clock(), self.overdue_after)
+        result.alerts += alerts
+        result.snapshots.update(told)
+        return result
 
     # --- first start --------------------------------------------------------------------------
 
@@ -166,7 +189,9 @@ class MobiforceWatcher:
                 changes = [first_sight(task, new, created_recently=self._is_new(task, row))]
             else:
                 changes = changes_between(task, old, new)
+                new.update({key: old[key] for key in KEPT_KEYS if key in old})
             if changes:
+                new["changed_at"] = (row.time or self.clock()).isoformat()
                 alerts.append(
                     task_alert(task, changes, new, row.usn, row.time or datetime.now(UTC))
                 )

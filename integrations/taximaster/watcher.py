@@ -14,7 +14,10 @@ of ``max_calls`` requests:
 * a new crew is named by its call sign, car and driver (:mod:`~integrations.taximaster.crews`:
   up to three calls once per crew, then kept); a change whose crew cannot be named within the
   cap waits for the next cycle rather than going out half-told;
-* a cycle with alerts about crews on the way makes ONE ``get_crews_coords`` for their places.
+* a cycle with alerts about crews on the way makes ONE ``get_crews_coords`` for their places;
+* an order still without a crew ``no_crew_after`` past its pickup time (``source_time``, which
+  the bot keeps from the order it created; get_order_state does not document one) is told once
+  as ``taxi.no_crew`` (urgent: it escalates); the crew's assignment then ends that.
 
 Every alert names the order (``№`` and route in its subject) and carries the passenger's phone
 when it is known. A finished or aborted order is polled no more; its snapshot is kept, marked
@@ -23,7 +26,8 @@ orders), then forgotten. The cursor is unused (always ``None``).
 
 Snapshot keys the watcher owns: ``order_id``, ``state_kind``, ``state_id``, ``crew_id``,
 ``driver_id``, ``car_id``, ``crew`` (a :class:`~integrations.taximaster.crews.CrewIdentity`),
-``final_at``. The bot's keys (``phone``, ``source``, ``dest``, ``source_time``, ``title``,
+``final_at``, ``no_crew_told`` (the pickup time a ``taxi.no_crew`` was told for). The bot's
+keys (``phone``, ``source``, ``dest``, ``source_time``, ``title``,
 ``tags``) are kept; missing ones are filled from what a newer server tells about the order.
 """
 
@@ -149,6 +153,7 @@ class TaxiMasterWatcher:
         max_calls: int = DEFAULT_MAX_CALLS,
         clock: Callable[[], datetime] | None = None,
         concurrency: int = 8,
+        no_crew_after: timedelta = timedelta(minutes=10),
     ) -> None:
         self.client = client
         self.snapshots = snapshots
@@ -158,6 +163,7 @@ class TaxiMasterWatcher:
         # dated when it is seen (the demo's clock in `make demo`).
         self._clock = clock or (lambda: datetime.now(UTC))
         self._concurrency = max(1, concurrency)
+        self.no_crew_after = no_crew_after
         self.calls_last_cycle = 0
 
     def staleness(self) -> timedelta:
@@ -202,6 +208,10 @@ class TaxiMasterWatcher:
                 self.schedule.was_read(order_id, now, outcome.state_kind, _source_time(snapshot))
                 if _changed(snapshot, outcome):
                     changed.append((order_id, snapshot, outcome))
+                elif self._late_without_crew(snapshot, outcome, now):
+                    told = {**snapshot, "no_crew_told": snapshot.get("source_time")}
+                    result.alerts.append(_no_crew_alert(order_id, told, now))
+                    result.snapshots[order_id] = told
 
         named = await self._name_crews(changed, now, budget)
         ready = [item for item in changed if item[0] in named]
@@ -213,6 +223,15 @@ class TaxiMasterWatcher:
             result.alerts.append(_alert(order_id, old, new, state, crew, place, now))
             result.snapshots[order_id] = new
         return result
+
+    def _late_without_crew(self, snapshot: Snapshot, state: OrderState, now: datetime) -> bool:
+        """No crew yet, ``no_crew_after`` past the pickup time, not told for that time yet."""
+        pickup = _source_time(snapshot)
+        if pickup is None or state.crew_id or state.is_final:
+            return False
+        if snapshot.get("no_crew_told") == snapshot.get("source_time"):
+            return False
+        return now >= pickup + self.no_crew_after
 
     # --- reading states ---------------------------------------------------------------------
 
@@ -404,6 +423,25 @@ def _alert(
         dedupe_key=f"{SOURCE}:{order_id}:{state.state_kind}:{state.state_id}:{state.crew_id or 0}",
         fields={key: value for key, value in fields.items() if value is not None},
         location=location,
+    )
+
+
+def _no_crew_alert(order_id: str, snapshot: Mapping[str, Any], now: datetime) -> Alert:
+    """Nobody took the order: its pickup time passed by the grace without a crew."""
+    fields: dict[str, FieldValue] = {
+        "state": str(snapshot.get("state_kind") or "") or None,
+        "phone": snapshot.get("phone") or None,
+    }
+    for key in _PASSTHROUGH_FIELDS:
+        if snapshot.get(key):
+            fields[key] = snapshot[key]
+    return Alert(
+        kind="taxi.no_crew",
+        source=SOURCE,
+        subject=_subject(order_id, snapshot),
+        occurred_at=now,
+        dedupe_key=f"{SOURCE}:{order_id}:no_crew:{snapshot.get('source_time')}",
+        fields={key: value for key, value in fields.items() if value is not None},
     )
 
 

@@ -92,7 +92,13 @@ async def cycle(watcher: AltaWatcher, store: Store) -> WatchResult:
 
 
 def test_kinds() -> None:
-    assert KINDS == ("wagon.moved", "wagon.arrived", "wagon.no_data", "wagon.tracking_ended")
+    assert KINDS == (
+        "wagon.moved",
+        "wagon.arrived",
+        "wagon.no_data",
+        "wagon.stuck",
+        "wagon.tracking_ended",
+    )
 
 
 async def test_first_report_then_moves_with_one_call_when_nothing_changed(
@@ -213,6 +219,33 @@ async def test_no_data_after_n_hours_once(
     assert alert.fields["hours_without_data"] == 5
     sim.advance(HOUR)
     assert (await cycle(watcher, store)).alerts == []
+
+
+async def test_a_wagon_standing_at_one_station_is_told_stuck_once_per_stay(
+    sim: AltaSimulator, client: AltaClient, store: Store
+) -> None:
+    request_hash = sim.put_on_track(["52345675"], departed_ago=HOUR, speed_kmh=0.001)
+    store.watch(sim, request_hash)
+    watcher = make_watcher(sim, client, store, stuck_after=12 * HOUR)
+    kinds: list[str] = []
+    for _ in range(10):  # to 18:00 Moscow: reports at 13:00 and 18:00, the wagon stands
+        sim.advance(HOUR)
+        kinds += [a.kind for a in (await cycle(watcher, store)).alerts]
+    assert kinds == ["wagon.moved"]  # its first report, and nothing about standing yet
+    stuck: list[Any] = []
+    for _ in range(24):
+        sim.advance(HOUR)
+        result = await cycle(watcher, store)
+        kinds += [a.kind for a in result.alerts]
+        stuck += [a for a in result.alerts if a.kind == "wagon.stuck"]
+    assert kinds == ["wagon.moved", "wagon.stuck"]  # once, however long it stands
+    assert stuck[0].fields["hours_without_movement"] >= 12 and stuck[0].fields["station_name"]
+    route = sim.world.routes["52345675"]
+    route.speed_kmh, route.depart_at = 60.0, sim.now()  # it leaves now
+    for _ in range(24):
+        sim.advance(HOUR)
+        kinds += [a.kind for a in (await cycle(watcher, store)).alerts]
+    assert kinds[2] == "wagon.moved"  # which ends its escalation (bot/alerts/kinds.py)
 
 
 async def test_a_queued_or_processing_report_is_waited_out(

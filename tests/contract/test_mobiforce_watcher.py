@@ -526,3 +526,36 @@ async def test_dates_as_russian_services_write_them_parse(
     [alert] = (await bot.cycle(watcher)).alerts
     assert alert.kind == "task.rescheduled"
     assert alert.fields["planned_start"] == "2024-05-14T12:30:00+00:00"  # Moscow time
+
+
+async def test_a_task_not_started_by_its_planned_start_and_a_grace_is_told_overdue_once(
+    sim: MobiforceSimulator, client: MobiforceClient, bot: Bot
+) -> None:
+    watcher = MobiforceWatcher(
+        client, bot.read, facts=bot.facts, overdue_after=timedelta(minutes=30), clock=sim.now
+    )
+    await started(bot, watcher)
+    late = new_task(sim, plannedVisitTime="2024-05-13T10:00:00Z")
+    busy = new_task(sim, plannedVisitTime="2024-05-13T10:00:00Z")
+    sim.employee_takes(late)
+    sim.employee_takes(busy)
+    assert "task.overdue" not in [a.kind for a in (await bot.cycle(watcher)).alerts]
+    sim.advance(timedelta(minutes=65))  # 10:05: the executor starts on one of them
+    sim.fill_field(busy)
+    await bot.cycle(watcher)
+    sim.advance(timedelta(minutes=24))  # 10:29
+    assert (await bot.cycle(watcher)).alerts == []
+    sim.advance(timedelta(minutes=2))  # 10:31: half an hour past the planned start
+    [alert] = (await bot.cycle(watcher)).alerts
+    number = sim.task(late).number
+    assert (alert.kind == "task.overdue" and alert.subject.key == f"task:{number.lower()}") or (
+        alert.subject.id == number
+    )
+    assert alert.fields["planned_start"] == "2024-05-13T10:00:00+00:00"
+    sim.advance(timedelta(hours=2))
+    assert (await bot.cycle(watcher)).alerts == []  # told once
+    sim.fill_field(late)  # it started after all: a change (which ends its escalation)
+    assert [a.kind for a in (await bot.cycle(watcher)).alerts] in (
+        ["task.checklist"],
+        ["task.changed"],
+    )

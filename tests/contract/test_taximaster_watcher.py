@@ -309,3 +309,41 @@ async def test_an_unknown_state_gets_the_generic_kind(client: TaxiMasterClient) 
         store.rows["5"] = initial_snapshot(5)
         [alert] = (await cycle(TaxiMasterWatcher(mocked, store), store)).alerts
     assert alert.kind == GENERIC_KIND and alert.fields == {"state_id": 77}
+
+
+async def test_an_order_without_a_crew_past_its_pickup_time_is_told_once(
+    sim: TaxiMasterSimulator, client: TaxiMasterClient
+) -> None:
+    """No free crew: ``taxi.no_crew`` once, ``no_crew_after`` past the pickup time; the crew
+    that comes later is told as always."""
+    for crew in sim.world.crews:
+        sim.set_crew_state(crew, "not_available")
+    pickup = T0 + timedelta(minutes=5)
+    order = NewOrder("89123456789", PICKUP, pickup, dest="Железнодорожный вокзал")
+    created = await client.create_order(order)
+    key = str(created.order_id)
+    store = Store()
+    store.rows[key] = initial_snapshot(
+        created.order_id, phone=order.phone, source=PICKUP, source_time=pickup
+    )
+    watcher = watcher_for(sim, client, store, no_crew_after=timedelta(minutes=10))
+    kinds: list[str] = []
+    for _ in range(14 * 4):  # to 14 minutes after T0: 9 past the pickup
+        sim.advance(timedelta(seconds=15))
+        kinds += [a.kind for a in (await cycle(watcher, store)).alerts]
+    assert kinds == []
+    for _ in range(4 * 4):
+        sim.advance(timedelta(seconds=15))
+        result = await cycle(watcher, store)
+        kinds += [a.kind for a in result.alerts]
+        if result.alerts:
+            told = result.alerts[0]
+            assert told.subject.key == f"order:{key}" and told.fields["phone"] == "89123456789"
+            assert sim.now() >= pickup + timedelta(minutes=10)
+    assert kinds == ["taxi.no_crew"]  # once, not every cycle
+    for crew in sim.world.crews:
+        sim.set_crew_state(crew, "waiting")
+    for _ in range(12):
+        sim.advance(timedelta(seconds=15))
+        kinds += [a.kind for a in (await cycle(watcher, store)).alerts]
+    assert kinds[:2] == ["taxi.no_crew", "taxi.assigned"]

@@ -14,6 +14,7 @@ from storage import Repos
 from storage.chats import ChatStatus
 from storage.cycle import CycleWrite, EndedSubject, commit_cycle
 from storage.db import Database, utcnow
+from storage.escalations import NewEscalation
 from storage.history import HistoryEvent
 from storage.live_follows import LiveFollow
 from storage.mobiforce import Entry
@@ -85,10 +86,14 @@ async def fill_every_table(repos: Repos) -> None:
             HistoryEvent(GROUP, 0, now, "drivers", "driver.late", "driver:7999", f"late:{n}")
             for n in range(3)
         ],
+        escalations=[NewEscalation(GROUP, 0, "driver:7999", "driver.late", "late:1", "{}")],
     )
     await commit_cycle(repos.db, write, now)
     await repos.digest_marks.claim(GROUP, 0, "2026-12-01", now)
     await repos.digest_marks.sent(GROUP, 0, "2026-12-01", now, message_id=77, late=True)
+    await repos.escalations.add_copy(1, 0, 7, message_id=99, text="<b>x</b>", error=None, now=now)
+    await repos.escalations.set_chain(GROUP, 0, '[{"wait": 5, "to": "chat"}]', by=7, now=now)
+    await repos.oncall.add_shift(GROUP, 0, 7, [0, 1, 2], "09:00", "18:00", by=7, now=now)
 
 
 async def contents(db: Database) -> dict[str, list[tuple[object, ...]]]:

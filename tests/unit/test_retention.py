@@ -12,7 +12,9 @@ from bot.alerts.scheduler import AlertScheduler
 from integrations.base import Alert, Subject
 from storage import Repos
 from storage.chats import ChatStatus
+from storage.cycle import CycleWrite, commit_cycle
 from storage.db import Database, to_db_time, utcnow
+from storage.escalations import NewEscalation
 from storage.retention import Retention, prune
 
 GROUP = -100
@@ -85,3 +87,22 @@ async def test_expired_silences_old_acks_old_cards_and_old_audit_go(repos):
     removed = await prune(repos.db, later, Retention(audit_days=365))
     assert removed == {"silences": 1, "acks": 1, "status_cards": 1}
     assert await count(repos, "subject_silences") == 0
+
+
+async def test_ended_escalations_and_their_copies_go_after_their_days_open_ones_never(repos):
+    now = utcnow()
+    write = CycleWrite(
+        source="t",
+        escalations=[
+            NewEscalation(GROUP, 0, "driver:1", "driver.left_route", "a", "{}"),
+            NewEscalation(GROUP, 0, "driver:2", "driver.left_route", "b", "{}"),
+        ],
+    )
+    await commit_cycle(repos.db, write, now)
+    taken, running = await repos.escalations.open_chains()
+    await repos.escalations.add_copy(taken.id, 0, GROUP, message_id=7, text="", error=None, now=now)
+    await repos.escalations.close(taken.id, state="acked", by=1, reason="ack", now=now)
+    assert await prune(repos.db, now + timedelta(days=89), Retention()) == {}
+    removed = await prune(repos.db, now + timedelta(days=91), Retention())
+    assert removed == {"escalation_copies": 1, "escalations": 1}
+    assert [c.id for c in await repos.escalations.open_chains()] == [running.id]

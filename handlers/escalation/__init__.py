@@ -1,0 +1,1 @@
+"""/escalation, /oncall and the buttons under an escalation's copies (bot/escalation)."""
