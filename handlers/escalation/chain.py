@@ -77,8 +77,12 @@ async def show(
     *,
     changed: bool,
 ) -> None:
-    steps = chains.from_json(await repos.escalations.chain(chat_id, thread_id))
     prefs = escalation.engine.prefs
+    # A step that names no wait waits the chat's escalation.wait: show that number, not "None".
+    steps = chains.with_waits(
+        chains.from_json(await repos.escalations.chain(chat_id, thread_id)),
+        await prefs.wait(chat_id, thread_id),
+    )
     locale = get_i18n().current_locale
     lines = [_("esc.saved") if changed else _("esc.title")]
     for number, step in enumerate(steps, start=1):

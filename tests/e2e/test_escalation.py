@@ -348,6 +348,9 @@ async def test_the_rota_is_set_and_read_from_the_group_in_its_zone(world, clock)
 
 async def test_the_chain_is_changed_from_the_group_and_followed(world, clock):
     h = world
+    default = await h.say(VIEWER, "/escalation", chat_id=GROUP, expect=says("Цепочка"))
+    assert "1. через 10 мин → повтор в чате" in default["text"]  # the chat's wait, filled in
+    assert "None" not in default["text"]
     wrong = await h.say(ADMIN, "/escalation 5 чат 5", chat_id=GROUP)
     assert "ожидание без шага" in wrong["text"]
     saved = await h.say(ADMIN, "/escalation 5 чат 5 @boris", chat_id=GROUP, expect=says("✅"))
