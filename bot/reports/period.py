@@ -1,5 +1,6 @@
 """The period of a /report: ``день`` (today so far), ``неделя`` (the last 7 days, the default),
-``месяц`` (the last 30 days) or ``дд.мм-дд.мм`` (whole days, this year), in the chat's zone.
+``месяц`` (the last 30 days) or ``дд.мм-дд.мм`` (whole days, this year; a range across New Year
+— ``28.12-03.01`` typed in January — starts in the year before), in the chat's zone.
 
 A period in the future, reversed, or reaching further back than the history is kept is refused
 with the rule it broke (a .po key and its values), never guessed at.
@@ -69,7 +70,14 @@ def parse_period(
         return PeriodRefused("report.bad.date", {"text": text.strip()})
     shown = {"first": f"{first:%d.%m}", "last": f"{last:%d.%m}"}
     if first > last:
-        return PeriodRefused("report.bad.reversed", shown)
+        # Across New Year when that start, a year earlier, is still in the history; otherwise
+        # the two dates were typed the wrong way round.
+        try:
+            first = first.replace(year=first.year - 1)
+        except ValueError:  # 29.02 of a leap year
+            return PeriodRefused("report.bad.reversed", shown)
+        if first < oldest:
+            return PeriodRefused("report.bad.reversed", shown)
     if first > today:
         return PeriodRefused("report.bad.future", {**shown, "today": f"{today:%d.%m}"})
     if first < oldest:

@@ -186,6 +186,15 @@ def test_bad_report_periods_are_refused_with_their_rule(text, days, key):
     assert isinstance(refused, PeriodRefused) and refused.key == key
 
 
+def test_a_range_across_new_year_starts_in_the_year_before():
+    january = datetime(2027, 1, 3, 9, 0, tzinfo=UTC)
+    period = parse_period("28.12-02.01", january, MSK, 90)
+    assert isinstance(period, Period)
+    assert (period.first_day, period.last_day) == (date(2026, 12, 28), date(2027, 1, 2))
+    refused = parse_period("28.12-02.01", january, MSK, 3)  # that December is not kept
+    assert isinstance(refused, PeriodRefused) and refused.key == "report.bad.reversed"
+
+
 def words() -> ReportWords:
     return ReportWords(
         summary_sheet="Сводка",
