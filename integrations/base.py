@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from typing import Any, Protocol
@@ -61,9 +61,30 @@ class Alert:
     severity: Severity | None = None  # None: the kind's default
 
     def to_json(self) -> str:
-        data = asdict(self)
-        data["occurred_at"] = self.occurred_at.isoformat()
-        data["severity"] = int(self.severity) if self.severity is not None else None
+        # Built by hand rather than by dataclasses.asdict, which deep-copies every field value:
+        # this runs for every alert a watcher commits (the outbox row, an escalation's payload).
+        subject, location = self.subject, self.location
+        data = {
+            "kind": self.kind,
+            "source": self.source,
+            "subject": {
+                "type": subject.type,
+                "id": subject.id,
+                "title": subject.title,
+                "tags": list(subject.tags),
+            },
+            "occurred_at": self.occurred_at.isoformat(),
+            "dedupe_key": self.dedupe_key,
+            "fields": self.fields,
+            "location": None
+            if location is None
+            else {
+                "latitude": location.latitude,
+                "longitude": location.longitude,
+                "place": location.place,
+            },
+            "severity": int(self.severity) if self.severity is not None else None,
+        }
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
