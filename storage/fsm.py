@@ -1,6 +1,11 @@
 """The wizards' state and data by key (the aiogram adapter is bot/fsm_storage.py).
 
 A key with no state and no data has no row: a finished wizard leaves nothing behind.
+
+aiogram reads the state of every update's (chat, user), in or out of a wizard, so on SQLite the
+states are cached here, as the users are (storage/users.py): one process owns the file
+(Database.sole_writer) and this repository is the table's only writer, dropping the entry on
+every write. On PostgreSQL another replica may move the wizard on, so every read goes there.
 """
 
 from __future__ import annotations
@@ -11,15 +16,27 @@ from typing import Any
 from storage.db import Database, to_db_time, utcnow
 
 EMPTY = "{}"
+CACHED_STATES = 10_000  # keys (a chat and a person each); past that the cache starts over
 
 
 class FsmRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._caching = db.sole_writer
+        self._states: dict[str, str | None] = {}
+        self._writes = 0  # a read that overlapped a write must not fill the cache
 
     async def state(self, key: str) -> str | None:
+        if self._caching and key in self._states:
+            return self._states[key]
+        writes = self._writes
         value = await self.db.scalar("SELECT state FROM fsm_states WHERE key = :key", {"key": key})
-        return str(value) if value is not None else None
+        state = str(value) if value is not None else None
+        if self._caching and writes == self._writes:
+            if len(self._states) >= CACHED_STATES:
+                self._states.clear()
+            self._states[key] = state
+        return state
 
     async def data(self, key: str) -> dict[str, Any]:
         value = await self.db.scalar("SELECT data FROM fsm_states WHERE key = :key", {"key": key})
@@ -33,7 +50,20 @@ class FsmRepo:
         """``data`` must be JSON (what the wizards keep: ids, texts, ISO times)."""
         await self._put(key, "data", json.dumps(data, ensure_ascii=False) if data else EMPTY)
 
+    def _forget(self, key: str) -> None:
+        self._writes += 1
+        self._states.pop(key, None)
+
     async def _put(self, key: str, column: str, value: str | None) -> None:
+        """A write drops the key's cached state before and after it, so a read racing the
+        write can neither keep nor store the old state."""
+        self._forget(key)
+        try:
+            await self._write(key, column, value)
+        finally:
+            self._forget(key)
+
+    async def _write(self, key: str, column: str, value: str | None) -> None:
         params = {"key": key, "value": value, "now": to_db_time(utcnow()), "empty": EMPTY}
         async with self.db.transaction() as tx:
             await tx.execute(

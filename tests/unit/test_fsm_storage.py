@@ -128,3 +128,16 @@ async def test_with_redis_url_two_processes_share_a_wizard_in_redis(redis_url: s
         await first.close()
         await second.close()
     assert await repos.db.scalar("SELECT count(*) FROM fsm_states") == 0  # not in the database
+
+
+async def test_a_state_read_then_written_reads_the_new_state(repos: Repos):
+    """On SQLite the states are cached (every update reads one): a write must never leave the
+    old one behind."""
+    storage = DatabaseStorage(repos.fsm)
+    assert await storage.get_state(key()) is None  # remembered (SQLite)
+    await storage.set_state(key(), Flow.title)
+    assert await storage.get_state(key()) == "Flow:title"
+    await storage.set_state(key(), Flow.point)
+    assert await storage.get_state(key()) == "Flow:point"
+    await storage.set_state(key(), None)
+    assert await storage.get_state(key()) is None
