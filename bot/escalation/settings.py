@@ -6,7 +6,12 @@ tables and open from a row of the chat's /settings screen (``/escalation``, ``/o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from aiogram.utils.i18n import I18n
+
 from bot.alerts.kinds import ESCALATING, KINDS
+from bot.alerts.render import kind_title
 from bot.settings.kinds import SettingError
 from bot.settings.registry import (
     Duration,
@@ -24,6 +29,17 @@ AREA = "escalation"
 SECTION_CALLBACK = "esc:open"
 
 
+@dataclass(frozen=True)
+class AlertKindList(TextList):
+    """Alert kinds, typed as their codes; shown by their names in the reader's language with
+    the code beside each (what to type to change the list)."""
+
+    def render(self, value: tuple[str, ...]) -> str:
+        current = I18n.get_current(no_error=True)
+        locale = current.current_locale if current is not None else "ru"
+        return ", ".join(f"{kind_title(code, locale)} ({code})" for code in value)
+
+
 def _urgent_kinds_only(value: tuple[str, ...]) -> None:
     for name in value:
         spec = KINDS.get(name)
@@ -37,7 +53,9 @@ ENABLED: Setting[bool] = declare(
 KINDS_SETTING: Setting[tuple[str, ...]] = declare(
     Setting(
         "escalation.kinds",
-        TextList(item_pattern=r"[a-z]+\.[a-z_]+", rule_key="esc.rule.kinds_list", max_count=30),
+        AlertKindList(
+            item_pattern=r"[a-z]+\.[a-z_]+", rule_key="esc.rule.kinds_list", max_count=30
+        ),
         ESCALATING,
         Scope.CHAT,
         None,

@@ -370,6 +370,8 @@ async def test_the_chain_is_changed_from_the_group_and_followed(world, clock):
 async def test_the_chats_settings_screen_has_the_escalation_and_its_values_rule_it(world, clock):
     h = world
     screen = await h.say(ADMIN, "/settings", chat_id=GROUP, expect=says("Эскалация"))
+    # The kinds by their names, each with the code one types to change the list.
+    assert "Водитель ушёл с маршрута (driver.left_route)" in screen["text"]
     h.press(ADMIN, screen, "Эскалация и дежурства")
     await h.emu.wait_for_message(GROUP, says("Цепочка эскалации"))
     await h.say(ADMIN, "/settings escalation.rounds 1", chat_id=GROUP, expect=says("1"))
