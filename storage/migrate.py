@@ -116,11 +116,11 @@ async def upgrade(db: Migratable) -> str:
 
 
 def _upgrade(connection: Connection) -> None:
-    if recorded_revision(connection) == latest_revision():
+    current = recorded_revision(connection)
+    if current == latest_revision():
         return  # Alembic stays unimported (see the module's note)
     from alembic import command
 
-    current = recorded_revision(connection)
     config = alembic_config(connection)
     if current is None and connection.dialect.name == "sqlite":
         old = legacy.recorded_version(connection)
