@@ -165,13 +165,13 @@ async def _measure(harness: BotHarness, ours: SendLimits) -> Outcome:
     urgent: list[float] = []
     lost = 0
     for row in outbox:
-        at = shown_at.get((row["chat_id"], row["message_id"] or 0))
-        if row["state"] != "sent" or at is None:
+        at = shown_at.get((row.chat_id, row.message_id or 0))
+        if row.state != "sent" or at is None:
             lost += 1
             continue
-        latency = (at - committed[row["dedupe_key"]]) * SCALE
+        latency = (at - committed[row.dedupe_key]) * SCALE
         latencies.append(latency)
-        if row["severity"] >= Severity.HIGH:
+        if row.severity >= Severity.HIGH:
             urgent.append(latency)
     # Telegram's (and our) budget: a burst of 20 to start with, then 20 a minute.
     last = max((c.at for c in sent), default=started)

@@ -32,7 +32,8 @@ ADMIN = 1001
 SAMPLES_PER_SIDE = 300
 BLOCK = 50
 WARM_UP = 20
-P50_RATIO_TARGET = 1.5
+# Issue 17: "unchanged (≤ 1.15x)", on PostgreSQL as on SQLite (the first bench allowed 1.5).
+P50_RATIO_TARGET = 1.15
 
 
 async def warm_up(emu: TelegramEmulator, count: int = WARM_UP) -> str:

@@ -66,6 +66,7 @@ from bot.zones import ChatZoneMiddleware
 from handlers import build_root_router
 from integrations.base import Watcher
 from storage import Repos
+from storage.changes import ChangeListener
 from storage.db import Database
 from storage.retention import Retention
 
@@ -108,6 +109,13 @@ class LogiBot:
         # exclusive: on SQLite, a second bot on the same file refuses to start.
         self.db = Database(settings.database, exclusive=True)
         self.repos = Repos.on(self.db)
+        # PostgreSQL: what every update reads is remembered while other replicas' changes are
+        # heard (storage/changes.py); SQLite: this process is the only writer anyway.
+        self.change_listener = (
+            None
+            if self.db.sole_writer
+            else ChangeListener(self.db.changes, self.db.dedicated_connection)
+        )
         # Every setting's effective value (bot/settings): stored, else environment, else default.
         self.settings_values = build_settings_values(settings, self.repos, self.i18n)
         self.leadership = leadership_for(self.db, settings.leader_takeover_seconds)
@@ -132,6 +140,8 @@ class LogiBot:
         )
         self._menus: asyncio.Task[None] | None = None
         self._telegram_wait: asyncio.Task[object] | None = None
+        self._refresh: asyncio.Task[None] | None = None  # settings changed by another process
+        self._settings_dirty = False
         self._start_cancelled = False
         self._stop = asyncio.Event()
         self.leading = asyncio.Event()  # set once this process leads (background work started)
@@ -226,9 +236,27 @@ class LogiBot:
         values.on_change(general.AUDIT_DAYS, audit_days)
         values.on_change(HISTORY_DAYS, history_days)
         if not self.db.sole_writer:
-            # Another process on the same PostgreSQL may change a setting: look every half
-            # minute (a change made here applies at once).
+            # Another process on the same PostgreSQL may change a setting: the leader looks
+            # when the database says one changed, and every half minute in case it could not
+            # hear (a change made here applies at once).
             self.scheduler.chores.append(("settings-refresh", values.refresh, 30))
+            self.db.changes.on_remote_change("setting_values", self._settings_changed)
+
+    def _settings_changed(self) -> None:
+        if not self.leading.is_set():
+            return  # a standby applies everything when it becomes the leader
+        self._settings_dirty = True
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.create_task(self._refresh_settings(), name="settings-refresh")
+
+    async def _refresh_settings(self) -> None:
+        # Again while notices came during a refresh: it may have read the value before them.
+        while self._settings_dirty:
+            self._settings_dirty = False
+            try:
+                await self.settings_values.refresh()
+            except Exception:
+                log.exception("settings: refreshing after another process's change failed")
 
     def _rescheduler(self, name: str) -> ChangeHook:
         async def reschedule(seconds: int, _chat: ChatKey | None) -> None:
@@ -312,6 +340,8 @@ class LogiBot:
         bot/startup.py); in webhook mode, tell Telegram where to post (updates are served from
         here on). The background work waits for leadership: :meth:`run`."""
         await open_database(self.db)
+        if self.change_listener is not None:
+            self.change_listener.start()
         await self.repos.subscriptions.key_filters()  # rows from before migration 13
         await self.repos.users.ensure_admins(self.settings.admin_ids)
         await self.settings_values.apply_all()  # values set from the chat before a restart
@@ -423,11 +453,18 @@ class LogiBot:
         never reached :meth:`run` (a signal during start-up)."""
         await self._stop_updates()
         await self._stop_background()
+        refresh, self._refresh = self._refresh, None
+        if refresh is not None:
+            refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresh
         await self.leadership.release()
         self.metrics.leader.set(0)
         await self.bot.session.close()
         await self.health_server.stop()
         await self.dp.storage.close()
+        if self.change_listener is not None:
+            await self.change_listener.stop()
         await self.db.close()
         log.info("logibot stopped")
 

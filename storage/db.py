@@ -40,16 +40,19 @@ from collections.abc import (
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeAlias, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import Connection, Table, event, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, CursorResult, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
+from storage.changes import Changes
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +178,15 @@ class Transaction:
 
 def insert_for(tx: Transaction, table: Table) -> postgresql.Insert | sqlite.Insert:
     """``INSERT`` that takes ``.on_conflict_do_nothing(...)``/``.on_conflict_do_update(...)``:
-    the same SQL on both engines, but SQLAlchemy keeps the construct per dialect."""
-    return (postgresql.insert if tx.dialect == "postgresql" else sqlite.insert)(table)
+    the same SQL on both engines, but SQLAlchemy keeps the construct per dialect. Imported
+    when first used: a bot on SQLite never loads PostgreSQL's dialect (2 MB)."""
+    if tx.dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 class Database:
@@ -196,7 +206,9 @@ class Database:
         self._reader: AsyncConnection | None = None
         self._read_lock = asyncio.Lock()
         self._lock_file: IO[bytes] | None = None
-        self.commits = 0  # transactions committed through this object (see sole_writer)
+        # What the repositories may remember (storage/changes.py): on SQLite this process is
+        # the only writer; on PostgreSQL only while a ChangeListener listens.
+        self.changes = Changes(trusted=self.is_sqlite)
 
     @property
     def is_sqlite(self) -> bool:
@@ -204,9 +216,8 @@ class Database:
 
     @property
     def sole_writer(self) -> bool:
-        """Every write goes through this object (SQLite: one process per file), so a read
-        remembered while ``commits`` has not moved is still true. On PostgreSQL other processes
-        write too: nothing read may be remembered."""
+        """Every write goes through this object (SQLite: one process per file). On PostgreSQL
+        other processes write too (what may be remembered: :attr:`changes`)."""
         return self.is_sqlite
 
     @property
@@ -347,7 +358,7 @@ class Database:
                     await self._rollback(connection)
                     raise
                 await _to_the_end(connection.commit())
-                self.commits += 1
+                self.changes.committed()
             finally:
                 await _to_the_end(connection.close())
 

@@ -2,10 +2,10 @@
 
 A key with no state and no data has no row: a finished wizard leaves nothing behind.
 
-aiogram reads the state of every update's (chat, user), in or out of a wizard, so on SQLite the
-states are cached here, as the users are (storage/users.py): one process owns the file
-(Database.sole_writer) and this repository is the table's only writer, dropping the entry on
-every write. On PostgreSQL another replica may move the wizard on, so every read goes there.
+aiogram reads the state of every update's (chat, user), in or out of a wizard, so the states
+are remembered here as the users are (storage/users.py), for as long as storage/changes.py says
+they may be: on PostgreSQL another replica may move a wizard on, and its trigger's notice makes
+every replica forget that key.
 """
 
 from __future__ import annotations
@@ -22,17 +22,23 @@ CACHED_STATES = 10_000  # keys (a chat and a person each); past that the cache s
 class FsmRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._caching = db.sole_writer
         self._states: dict[str, str | None] = {}
-        self._writes = 0  # a read that overlapped a write must not fill the cache
+        db.changes.on_change("fsm_states", self._forget_key)
+
+    def _forget_key(self, key: str | None) -> None:
+        if key is None:
+            self._states.clear()
+        else:
+            self._states.pop(key, None)
 
     async def state(self, key: str) -> str | None:
-        if self._caching and key in self._states:
+        changes = self.db.changes
+        if changes.trusted and key in self._states:
             return self._states[key]
-        writes = self._writes
+        as_of = changes.generation
         value = await self.db.scalar("SELECT state FROM fsm_states WHERE key = :key", {"key": key})
         state = str(value) if value is not None else None
-        if self._caching and writes == self._writes:
+        if changes.trusted and changes.generation == as_of:  # nothing changed meanwhile
             if len(self._states) >= CACHED_STATES:
                 self._states.clear()
             self._states[key] = state
@@ -50,18 +56,14 @@ class FsmRepo:
         """``data`` must be JSON (what the wizards keep: ids, texts, ISO times)."""
         await self._put(key, "data", json.dumps(data, ensure_ascii=False) if data else EMPTY)
 
-    def _forget(self, key: str) -> None:
-        self._writes += 1
-        self._states.pop(key, None)
-
     async def _put(self, key: str, column: str, value: str | None) -> None:
         """A write drops the key's cached state before and after it, so a read racing the
         write can neither keep nor store the old state."""
-        self._forget(key)
+        self.db.changes.changed("fsm_states", key)
         try:
             await self._write(key, column, value)
         finally:
-            self._forget(key)
+            self.db.changes.changed("fsm_states", key)
 
     async def _write(self, key: str, column: str, value: str | None) -> None:
         params = {"key": key, "value": value, "now": to_db_time(utcnow()), "empty": EMPTY}

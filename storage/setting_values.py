@@ -36,7 +36,8 @@ class SettingValuesRepo:
         self, name: str, chat_id: int = GLOBAL_CHAT, thread_id: int = 0
     ) -> StoredValue | None:
         key = (name, chat_id, thread_id)
-        as_of = self.db.commits
+        changes = self.db.changes  # what may be remembered (storage/changes.py)
+        as_of = changes.generation
         if self._as_of != as_of:
             self._remembered.clear()
             self._as_of = as_of
@@ -51,7 +52,7 @@ class SettingValuesRepo:
             if row
             else None
         )
-        if self.db.sole_writer and self.db.commits == as_of:  # nothing changed meanwhile
+        if changes.trusted and changes.generation == as_of:  # nothing changed meanwhile
             self._remembered[key] = found
         return found
 

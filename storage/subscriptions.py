@@ -93,10 +93,11 @@ def _prefs(row: AnyRow) -> ChatPrefs:
 class SubscriptionsRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
-        # Every update reads its chat's zone: on SQLite the preferences are remembered until
-        # the next commit of anything (Database.sole_writer), so a quiet bot reads them once.
+        # Every update reads its chat's zone: the preferences are remembered until the next
+        # commit of anything here or a change anywhere (storage/changes.py), so a quiet bot
+        # reads them once.
         self._prefs: dict[tuple[int, int], ChatPrefs] = {}
-        self._prefs_as_of = -1  # Database.commits when they were read
+        self._prefs_as_of = -1  # Changes.generation when they were read
 
     async def add(
         self, chat_id: int, thread_id: int, selector: str, filter: str = "", *, by: int | None
@@ -215,7 +216,8 @@ class SubscriptionsRepo:
 
     # --- preferences -------------------------------------------------------------------
     async def prefs(self, chat_id: int, thread_id: int = 0) -> ChatPrefs:
-        as_of = self.db.commits
+        changes = self.db.changes
+        as_of = changes.generation
         if self._prefs_as_of != as_of:
             self._prefs.clear()
             self._prefs_as_of = as_of
@@ -227,7 +229,7 @@ class SubscriptionsRepo:
             {"chat_id": chat_id, "thread_id": thread_id},
         )
         prefs = _prefs(row) if row else ChatPrefs(chat_id, thread_id)
-        if self.db.sole_writer and self.db.commits == as_of:  # nothing changed meanwhile
+        if changes.trusted and changes.generation == as_of:  # nothing changed meanwhile
             self._prefs[(chat_id, thread_id)] = prefs
         return prefs
 

@@ -62,42 +62,43 @@ def _user(r: AnyRow) -> User:
 
 
 class UsersRepo:
-    """Every update reads its user, so on SQLite users are cached here: one process owns the
-    file (Database.sole_writer), this repository is the only writer of the table, and every
-    write drops the entry. On PostgreSQL other processes write too, so every read goes to the
-    database."""
+    """Every update reads its user, so the users read are remembered for as long as
+    storage/changes.py says they may be (SQLite: always; PostgreSQL: while listening for other
+    processes' changes). Every write here forgets its user before and after it."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._caching = db.sole_writer
         self._cache: dict[int, User] = {}
-        self._writes = 0  # a read that overlapped a write must not fill the cache
+        db.changes.on_change("users", self._forget_key)
 
-    def _forget(self, user_id: int) -> None:
-        self._writes += 1
-        self._cache.pop(user_id, None)
+    def _forget_key(self, key: str | None) -> None:
+        if key is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(int(key), None)
 
     async def _write(self, user_id: int, sql: str, params: dict[str, object]) -> int:
-        """Every write to a user: the cache entry is dropped before and after it, so a read
-        racing the write can neither keep nor store the old row."""
-        self._forget(user_id)
+        """Every write to a user: forgotten before and after it, so a read racing the write
+        can neither keep nor store the old row."""
+        self.db.changes.changed("users", str(user_id))
         try:
             return await self.db.execute(sql, params)
         finally:
-            self._forget(user_id)
+            self.db.changes.changed("users", str(user_id))
 
     async def get(self, user_id: int) -> User | None:
-        cached = self._cache.get(user_id)
+        changes = self.db.changes
+        cached = self._cache.get(user_id) if changes.trusted else None
         if cached is not None:
             return cached
-        writes_before = self._writes
+        as_of = changes.generation
         row = await self.db.fetchone(
             f"SELECT {_COLUMNS} FROM users WHERE id = :id", {"id": user_id}
         )
         if row is None:
             return None
         user = _user(row)
-        if self._caching and self._writes == writes_before:
+        if changes.trusted and changes.generation == as_of:  # nothing changed meanwhile
             self._cache[user_id] = user
         return user
 

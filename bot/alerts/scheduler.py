@@ -6,6 +6,7 @@ SQLite with the outbox), so there is no pickled job store to drift out of date.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from storage.retention import Retention, prune
 log = logging.getLogger(__name__)
 
 PAUSED_SETTING = "paused_integrations"
+CHORE_STOP_SECONDS = 10.0  # how long a stop waits for a chore in flight before cancelling it
 
 
 class AlertScheduler:
@@ -31,6 +33,7 @@ class AlertScheduler:
         # Other periodic jobs of the app: (name, job, every seconds).
         self.chores: list[tuple[str, Callable[[], Awaitable[object]], int]] = []
         self._scheduler: AsyncIOScheduler | None = None
+        self._chores_in_flight: set[asyncio.Future[object]] = set()
 
     def add(self, runner: WatchRunner, every_seconds: int) -> None:
         self.runners[runner.name] = runner
@@ -55,7 +58,9 @@ class AlertScheduler:
                 next_run_time=None if runner.health.paused else _soon(),
             )
         for chore, job, seconds in self.chores:
-            self._scheduler.add_job(job, "interval", seconds=seconds, id=f"chore:{chore}")
+            self._scheduler.add_job(
+                self._finishing(job), "interval", seconds=seconds, id=f"chore:{chore}"
+            )
         # Daily, and once soon after start (a bot restarted every night still prunes).
         self._scheduler.add_job(
             self.housekeeping, "interval", days=1, id="housekeeping", next_run_time=_soon(60)
@@ -81,10 +86,34 @@ class AlertScheduler:
             job.pause()
         log.info("watcher %s now polls every %s s", name, every_seconds)
 
+    def _finishing(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+        """``job`` as a job that a scheduler's shutdown does not cut off half-way (APScheduler
+        cancels the coroutine jobs in flight): :meth:`stop` waits for it instead."""
+
+        async def run() -> object:
+            work = asyncio.ensure_future(job())
+            self._chores_in_flight.add(work)
+            work.add_done_callback(self._chores_in_flight.discard)
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                if work.cancelled():
+                    raise
+                return None  # the scheduler shuts down; stop() waits for the work
+
+        return run
+
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        if self._chores_in_flight:
+            in_flight = list(self._chores_in_flight)
+            _done, late = await asyncio.wait(in_flight, timeout=CHORE_STOP_SECONDS)
+            for work in late:
+                log.warning("stopping: a chore runs past %s s: cancelled", CHORE_STOP_SECONDS)
+                work.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         for runner in self.runners.values():
             runner.stopped = True
             await runner.wait_idle()  # a cycle in flight commits (or not) before the db closes

@@ -788,3 +788,17 @@ async def test_secret_never_in_logs_or_errors(
     for record in caplog.records:
         assert SECRET not in record.getMessage()
     assert SECRET not in repr(make_client(sim))
+
+
+async def test_a_night_price_travels_on_a_windows_1251_wire() -> None:
+    """Every text the simulator sends must exist in the server's charset: the night line of a
+    price once had a "×" that Windows-1251 lacks, and a night-time run got HTTP 500."""
+    sim = TaxiMasterSimulator(SECRET, clock=lambda: T0, wire="public", charset="windows-1251")
+    await sim.start()
+    try:
+        async with make_client(sim) as client:
+            night = T0.replace(hour=20)  # 23:00 in Moscow, 01:00 in Yekaterinburg
+            cost = await client.calc_order_cost(1, distance_city=10, source_time=night)
+        assert "Ночной коэффициент 1,2" in [line.comment for line in cost.info]
+    finally:
+        await sim.stop()

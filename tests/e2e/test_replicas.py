@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 import aiohttp
 import pytest
@@ -17,8 +18,10 @@ from sqlalchemy import text
 from bot.app import LeadershipLost, LogiBot
 from bot.config import ConfigError
 from bot.leader import Role
+from bot.settings.general import ALERT_ROUTINE_MINUTES
 from sandbox.harness import WEBHOOK_PATH, WEBHOOK_SECRET, BotHarness, free_port
 from storage.db import Database
+from storage.users import Role as UserRole
 from tests.e2e.conftest import ADMIN
 
 
@@ -94,6 +97,28 @@ async def test_a_standby_waits_and_takes_over_when_the_leader_loses_its_lock(
             assert (await healthz(standby))["role"] == "leader"
             h.app = None  # the harness must not stop the lost leader again
         assert not standby_run.done() or standby_run.exception() is None
+
+
+async def test_a_setting_changed_on_another_replica_applies_in_the_leader_at_once(
+    tmp_path, database_url
+):
+    """Not at the next half-minute look: the database's notice of the change reaches the
+    leader, which calls the setting's hooks (storage/changes.py). And a person's role changed
+    there is the one this replica checks on their next message."""
+    async with BotHarness(tmp_path, admin_ids=[ADMIN], database_url=database_url) as h:
+        leader = h.app
+        assert leader is not None and leader.leading.is_set()
+        async with second_process(h) as (replica, _running):
+            await replica.settings_values.set(ALERT_ROUTINE_MINUTES, 25, by=ADMIN)
+            async with asyncio.timeout(5):  # the chore would take up to 30 s
+                while leader.sender.routine_window != timedelta(minutes=25):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+
+            assert "/grant" in (await h.say(ADMIN, "/help"))["text"]  # an admin, remembered
+            await replica.repos.users.set_role(ADMIN, UserRole.VIEWER, by=None)
+            async with asyncio.timeout(5):
+                while "/grant" in (await h.say(ADMIN, "/help"))["text"]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
 
 
 async def test_a_second_process_on_one_sqlite_file_refuses_to_start(tmp_path):

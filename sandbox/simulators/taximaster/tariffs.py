@@ -112,7 +112,7 @@ def calc_cost(tariff: Tariff, order: CostInput) -> tuple[float, list[tuple[str, 
     if order.source_time is not None and (
         order.source_time.hour >= 22 or order.source_time.hour < 6
     ):
-        lines.append(("Ночной коэффициент ×1.2", total * (NIGHT_FACTOR - 1)))
+        lines.append(("Ночной коэффициент 1,2", total * (NIGHT_FACTOR - 1)))
         total *= NIGHT_FACTOR
     if total < tariff.minimum:
         lines.append(("Доплата до минимальной стоимости", tariff.minimum - total))
