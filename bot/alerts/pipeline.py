@@ -138,11 +138,15 @@ class AlertRouter:
         now: datetime,
         *,
         extra_chats: Iterable[int] = (),
+        audience: set[tuple[int, int]] | None = None,
+        payload: str | None = None,
     ) -> list[NewOutboxRow]:
+        """``audience`` and ``payload``: :meth:`audience` and ``alert.to_json()`` when the
+        caller has them already (the pipeline needs both for an urgent alert's escalation)."""
         subject = alert.subject.key
-        targets = self.audience(alert, snapshot, extra_chats)
+        targets = audience if audience is not None else self.audience(alert, snapshot, extra_chats)
         severity = severity_of(alert)
-        payload = alert.to_json()
+        payload = payload if payload is not None else alert.to_json()
         rows = []
         for chat_id, thread_id in sorted(targets):
             prefs = snapshot.prefs.get((chat_id, thread_id)) or ChatPrefs(chat_id, thread_id)
@@ -327,17 +331,20 @@ class AlertPipeline:
         resolutions: list[Resolution] = []
         for alert in alerts:
             targets = extra + admin_chats if is_system(alert.kind) else extra
-            routed = self.router.route(alert, snapshot, now, extra_chats=targets)
+            # Once per alert, for its outbox rows and its escalation chains alike.
+            audience = self.router.audience(alert, snapshot, targets)
+            payload = alert.to_json()
+            routed = self.router.route(alert, snapshot, now, audience=audience, payload=payload)
             rows += routed
             if recorded(alert):
                 when = opened.get(alert.subject.key)
                 history += [alert_event(alert, r.chat_id, r.thread_id, opened=when) for r in routed]
             if may_escalate(alert):
-                audience = self.router.audience(alert, snapshot, targets)
                 key = alert.subject.key
                 escalations += chains_for(
                     alert,
                     [t for t in audience if not silenced(snapshot, *t, key, alert.kind, now)],
+                    payload,
                 )
             resolutions += resolutions_for(alert)
             spec = KINDS.get(alert.kind)

@@ -30,9 +30,12 @@ def may_escalate(alert: Alert) -> bool:
     return severity >= Severity.HIGH
 
 
-def chains_for(alert: Alert, audience: Iterable[tuple[int, int]]) -> list[NewEscalation]:
-    """A chain per group (topic) of ``audience``: private chats have nobody else to reach."""
-    payload = alert.to_json()
+def chains_for(
+    alert: Alert, audience: Iterable[tuple[int, int]], payload: str | None = None
+) -> list[NewEscalation]:
+    """A chain per group (topic) of ``audience``: private chats have nobody else to reach.
+    ``payload``: ``alert.to_json()``, when the caller has it already."""
+    payload = payload if payload is not None else alert.to_json()
     return [
         NewEscalation(chat, thread, alert.subject.key, alert.kind, alert.dedupe_key, payload)
         for chat, thread in sorted(audience)
