@@ -34,7 +34,10 @@ TITLE = "`logibot run`: start to first long poll"
 ADMIN = 1001
 STARTS = 5
 USERS_WITH_A_ROLE = 500
-START_TARGET_SECONDS = 3.0
+# Issue 21 asked for "≤ 3 s" when the floor (aiogram's import) took about 2 s on this machine;
+# like every speed target here it is kept as a ratio to that floor, measured in the same run,
+# so that a slower or busier machine moves both sides (the seconds are printed beside it).
+START_TO_FLOOR_TARGET = 1.5
 MANY_USERS_RATIO_TARGET = 1.2
 
 
@@ -103,16 +106,17 @@ async def run() -> list[Row]:
     floor, floor_cpu = medians(floors)
     many, many_cpu = medians(crowded)
     return [
-        Row(
-            f"start to first long poll (median of {STARTS})",
-            start,
-            "s",
-            at_most(START_TARGET_SECONDS),
-        ),
+        Row(f"start to first long poll (median of {STARTS})", start, "s"),
         Row("  fastest of those starts", min(wall for wall, _cpu in starts), "s"),
         Row("  CPU time of those starts (median)", start_cpu, "s"),
         Row("floor: a Python that imports aiogram (median)", floor, "s"),
         Row("  its CPU time (median)", floor_cpu, "s"),
+        Row(
+            "start to first long poll / that floor",
+            start / floor,
+            "x",
+            at_most(START_TO_FLOOR_TARGET),
+        ),
         Row(
             "  logibot's own share of the CPU time (start minus floor)", start_cpu - floor_cpu, "s"
         ),

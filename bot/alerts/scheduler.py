@@ -59,7 +59,11 @@ class AlertScheduler:
             )
         for chore, job, seconds in self.chores:
             self._scheduler.add_job(
-                self._finishing(job), "interval", seconds=seconds, id=f"chore:{chore}"
+                self._finishing(job),
+                "interval",
+                seconds=seconds,
+                id=f"chore:{chore}",
+                name=f"chore:{chore}",  # in APScheduler's log lines (else "…_finishing.<locals>")
             )
         # Daily, and once soon after start (a bot restarted every night still prunes).
         self._scheduler.add_job(
