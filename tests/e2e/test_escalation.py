@@ -85,8 +85,17 @@ def alert(kind: str, n: int) -> Alert:
 
 
 async def left_route(h: BotHarness, n: int = 1) -> dict:
+    """The alert, once its message is in the group AND its outbox row knows that message (the
+    sender records it a moment after Telegram answers; a repeat replies to it)."""
     await h.app.pipeline.commit("test", [alert("driver.left_route", n)], None)
-    return await h.emu.wait_for_message(GROUP, lambda m: "ушёл с маршрута" in m["text"])
+    message = await h.emu.wait_for_message(GROUP, lambda m: "ушёл с маршрута" in m["text"])
+
+    async def recorded() -> bool:
+        row = await h.app.repos.outbox.of_alert(GROUP, 0, f"driver.left_route:{n}")
+        return row is not None and row.message_id is not None
+
+    await eventually(recorded)
+    return message
 
 
 async def step(h: BotHarness, clock: Clock, minutes: float) -> None:
