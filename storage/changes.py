@@ -118,6 +118,7 @@ class ChangeListener:
         self.listening = asyncio.Event()  # set while LISTEN is in force
         self._task: asyncio.Task[None] | None = None
         self._listened = False  # since the last try
+        self.server_pid: int | None = None  # the listening session's backend (pg_stat_activity)
 
     def start(self) -> None:
         if self._task is None:
@@ -155,6 +156,7 @@ class ChangeListener:
             closed = asyncio.Event()
             driver.add_termination_listener(lambda _connection: closed.set())
             await driver.add_listener(CHANNEL, self._on_notice)
+            self.server_pid = driver.get_server_pid()
             self.changes.set_trusted(True)
             self.listening.set()
             self._listened = True
