@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+_exiting = False  # exit_quietly has begun
+
+
 def exit_quietly(signum: int, frame: object) -> None:
     """SIGTERM before the event loop's own handler is in place (while importing): nothing is
     open yet, so the process ends here with 0.
@@ -91,8 +94,14 @@ def exit_quietly(signum: int, frame: object) -> None:
     Not by raising SystemExit: an exception raised by a signal handler that happens to run
     inside a finalizer (a ``__del__``, a weakref callback — common while importing) is printed
     and swallowed, the SIGTERM is lost and the process goes on to run the bot. A supervisor that
-    repeats its SIGTERM meanwhile is ignored, not a second exit."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    repeats its SIGTERM meanwhile reaches this handler again, which leaves the exit to the first
+    call. (Not by switching to SIG_IGN here: ``signal.signal`` looks for pending signals first,
+    and a repeat arriving during that look was reported as "Signal 15 ignored due to race
+    condition", a traceback in the log of a clean stop.)"""
+    global _exiting
+    if _exiting:
+        return
+    _exiting = True
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed stream has nothing to lose
             stream.flush()
