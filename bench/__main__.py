@@ -2,8 +2,9 @@
 
 Adding a section: write a module in ``bench/`` with ``TITLE: str`` and
 ``async def run() -> list[Row]`` (see :mod:`bench.report`), and append it to ``SECTIONS``.
-Each section runs in its own event loop, so a section cannot leak tasks or loop state into the
-next, and a section that crashes is reported while the others still run.
+Each section runs in a Python process of its own (bench/isolated.py), so nothing one section
+leaves behind weighs on the next one's figures, and a section that crashes is reported while
+the others still run.
 
 Figures are compared with their targets and printed; nothing is asserted. The exit status is 1
 only when a section could not run at all.
@@ -11,7 +12,6 @@ only when a section could not run at all.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 import traceback
@@ -36,6 +36,7 @@ from bench import (
 )
 from bench.databases import OnPostgres
 from bench.databases import stop as stop_postgres
+from bench.isolated import run_isolated
 from bench.report import Row, format_table, header
 
 
@@ -73,7 +74,7 @@ def run_section(section: Section) -> tuple[list[Row], float, str | None]:
     """(rows, seconds taken, traceback text if it crashed)."""
     started = time.perf_counter()
     try:
-        rows = asyncio.run(section.run())
+        rows = run_isolated(section)  # type: ignore[arg-type]  # a module or OnPostgres
     except Exception:
         return [], time.perf_counter() - started, traceback.format_exc()
     return rows, time.perf_counter() - started, None

@@ -43,10 +43,19 @@ class OnPostgres:
         self.section = section
         self.TITLE = f"{section.TITLE} [PostgreSQL]"
 
+    @property
+    def module_name(self) -> str:
+        """The section's module (bench/isolated.py runs it by name in a process of its own)."""
+        return str(getattr(self.section, "__name__", ""))
+
     async def run(self) -> list[Row]:
         url = await cluster().new_database()
         try:
             rows = await self.section.run(database_url=url)
         finally:
             await cluster().drop_database(url)
+        return self.named(rows)
+
+    @staticmethod
+    def named(rows: list[Row]) -> list[Row]:
         return [replace(row, name=f"{row.name} [PostgreSQL]") for row in rows]
