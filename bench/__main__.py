@@ -15,7 +15,8 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from typing import Protocol
+from types import ModuleType
+from typing import TypeAlias
 
 from bench import (
     alerts_storm,
@@ -39,12 +40,8 @@ from bench.databases import stop as stop_postgres
 from bench.isolated import run_isolated
 from bench.report import Row, format_table, header
 
-
-class Section(Protocol):
-    TITLE: str
-
-    async def run(self) -> list[Row]: ...
-
+# A module with ``TITLE`` and ``async def run() -> list[Row]``, or one on PostgreSQL.
+Section: TypeAlias = ModuleType | OnPostgres
 
 # In order of running: the latency section first, while the machine is quietest. The sections
 # the database changes run again on PostgreSQL (bench/databases.py).
@@ -74,7 +71,7 @@ def run_section(section: Section) -> tuple[list[Row], float, str | None]:
     """(rows, seconds taken, traceback text if it crashed)."""
     started = time.perf_counter()
     try:
-        rows = run_isolated(section)  # type: ignore[arg-type]  # a module or OnPostgres
+        rows = run_isolated(section)
     except Exception:
         return [], time.perf_counter() - started, traceback.format_exc()
     return rows, time.perf_counter() - started, None

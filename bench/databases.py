@@ -7,19 +7,16 @@ second time as ``OnPostgres(section)``, whose rows are named "… [PostgreSQL]".
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Protocol
+from types import ModuleType
 
 from bench.report import Row
 from sandbox.pg_cluster import ThrowawayPostgres
 
 _cluster: ThrowawayPostgres | None = None
-
-
-class DatabaseSection(Protocol):
-    TITLE: str
-
-    async def run(self, database_url: str | None = None) -> list[Row]: ...
 
 
 def cluster() -> ThrowawayPostgres:
@@ -36,25 +33,22 @@ def stop() -> None:
         _cluster = None
 
 
-class OnPostgres:
-    """``section`` again, on a new PostgreSQL database."""
+@contextmanager
+def new_database() -> Iterator[str]:
+    """A new, empty database of the run's cluster (its URL), dropped afterwards."""
+    url = asyncio.run(cluster().new_database())
+    try:
+        yield url
+    finally:
+        asyncio.run(cluster().drop_database(url))
 
-    def __init__(self, section: DatabaseSection) -> None:
+
+class OnPostgres:
+    """``section`` (a module) again, on a new PostgreSQL database (bench/isolated.py runs it)."""
+
+    def __init__(self, section: ModuleType) -> None:
         self.section = section
         self.TITLE = f"{section.TITLE} [PostgreSQL]"
-
-    @property
-    def module_name(self) -> str:
-        """The section's module (bench/isolated.py runs it by name in a process of its own)."""
-        return str(getattr(self.section, "__name__", ""))
-
-    async def run(self) -> list[Row]:
-        url = await cluster().new_database()
-        try:
-            rows = await self.section.run(database_url=url)
-        finally:
-            await cluster().drop_database(url)
-        return self.named(rows)
 
     @staticmethod
     def named(rows: list[Row]) -> list[Row]:

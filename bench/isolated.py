@@ -19,7 +19,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from types import ModuleType
 
-from bench.databases import OnPostgres, cluster
+from bench.databases import OnPostgres, new_database
 from bench.report import Row
 
 
@@ -37,9 +37,6 @@ def run_isolated(section: ModuleType | OnPostgres) -> list[Row]:
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as child:
         if not isinstance(section, OnPostgres):
             return child.submit(run_module, section.__name__, None).result()
-        url = asyncio.run(cluster().new_database())
-        try:
-            rows = child.submit(run_module, section.module_name, url).result()
-        finally:
-            asyncio.run(cluster().drop_database(url))
+        with new_database() as url:
+            rows = child.submit(run_module, section.section.__name__, url).result()
     return section.named(rows)

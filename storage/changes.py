@@ -91,8 +91,9 @@ class Changes:
         """Listening began or ended: either way, everything remembered so far is suspect."""
         self._trusted = trusted
         self.generation += 1
-        for table in self._forgetters:
-            self.changed(table)
+        for forgetters in self._forgetters.values():
+            for forget in forgetters:
+                forget(None)
 
 
 def parse_notice(payload: str) -> tuple[str, str | None]:

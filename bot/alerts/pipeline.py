@@ -137,18 +137,16 @@ class AlertRouter:
         snapshot: RoutingSnapshot,
         now: datetime,
         *,
-        extra_chats: Iterable[int] = (),
-        audience: set[tuple[int, int]] | None = None,
-        payload: str | None = None,
+        audience: set[tuple[int, int]],
+        payload: str,
     ) -> list[NewOutboxRow]:
-        """``audience`` and ``payload``: :meth:`audience` and ``alert.to_json()`` when the
-        caller has them already (the pipeline needs both for an urgent alert's escalation)."""
+        """The outbox rows of ``alert`` for ``audience`` (:meth:`audience`) after mutes,
+        silences and quiet hours; ``payload`` is ``alert.to_json()``. The caller computes both
+        once: an urgent alert's escalation chains need them too."""
         subject = alert.subject.key
-        targets = audience if audience is not None else self.audience(alert, snapshot, extra_chats)
         severity = severity_of(alert)
-        payload = payload if payload is not None else alert.to_json()
         rows = []
-        for chat_id, thread_id in sorted(targets):
+        for chat_id, thread_id in sorted(audience):
             prefs = snapshot.prefs.get((chat_id, thread_id)) or ChatPrefs(chat_id, thread_id)
             if muted(prefs, now) and not snapshot.hears(chat_id, thread_id, alert)[1]:
                 continue  # a mute silences the feed, not what the chat asked about itself

@@ -31,11 +31,10 @@ def may_escalate(alert: Alert) -> bool:
 
 
 def chains_for(
-    alert: Alert, audience: Iterable[tuple[int, int]], payload: str | None = None
+    alert: Alert, audience: Iterable[tuple[int, int]], payload: str
 ) -> list[NewEscalation]:
     """A chain per group (topic) of ``audience``: private chats have nobody else to reach.
-    ``payload``: ``alert.to_json()``, when the caller has it already."""
-    payload = payload if payload is not None else alert.to_json()
+    ``payload``: ``alert.to_json()`` (the pipeline's, computed once for the outbox too)."""
     return [
         NewEscalation(chat, thread, alert.subject.key, alert.kind, alert.dedupe_key, payload)
         for chat, thread in sorted(audience)
